@@ -1,0 +1,203 @@
+//! `slipway`: the server binary and its command line. Thin by design: it reads settings,
+//! opens the engine and hands it to the app's router.
+
+use std::io::BufRead;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use leptos::config::LeptosOptions;
+use secrecy::SecretString;
+use slipway_app::server::{AppState, router};
+use slipway_engine::auth::Role;
+use slipway_engine::sim::faults::FaultPlan;
+use slipway_engine::{Engine, EngineConfig, EngineError, VercelTarget};
+
+#[derive(Parser)]
+#[command(name = "slipway", version, about = "One-click Vercel + Supabase infrastructure for every venture")]
+struct Cli {
+    #[command(flatten)]
+    settings: Settings,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the dashboard, API and job runner (the default).
+    Serve,
+    /// Manage dashboard users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user. The password is read from SLIPWAY_PASSWORD or, if unset, from the first line of stdin.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_parser = ["creator", "operator", "admin"])]
+        role: String,
+    },
+}
+
+#[derive(Args)]
+struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "SLIPWAY_ADDR", default_value = "127.0.0.1:3000", global = true)]
+    addr: SocketAddr,
+    /// Where the embedded SQLite database lives (when DATABASE_URL is unset).
+    #[arg(long, env = "SLIPWAY_DATA_DIR", default_value = "data", global = true)]
+    data_dir: PathBuf,
+    /// sqlite://… or postgres://…; defaults to SQLite in the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    database_url: Option<String>,
+    /// The built browser bundle (pkg/ with the wasm, JS and CSS).
+    #[arg(long, env = "SLIPWAY_SITE_ROOT", default_value = "target/site", global = true)]
+    site_root: String,
+    /// The URL people use to reach Slipway; https makes session cookies Secure.
+    #[arg(long, env = "SLIPWAY_PUBLIC_URL", global = true)]
+    public_url: Option<String>,
+    /// Vercel access token. Without one, Slipway runs in sandbox mode against its simulator.
+    #[arg(long, env = "VERCEL_TOKEN", hide_env_values = true, global = true)]
+    vercel_token: Option<String>,
+    #[arg(long, env = "VERCEL_API_URL", global = true)]
+    vercel_api_url: Option<String>,
+    #[arg(long, env = "VERCEL_TEAM_ID", global = true)]
+    vercel_team_id: Option<String>,
+    /// Sandbox: latency the simulators add to every response, in milliseconds.
+    #[arg(long, env = "SLIPWAY_SANDBOX_LATENCY_MS", default_value_t = 300, global = true)]
+    sandbox_latency_ms: u64,
+    /// Sandbox: share (0..1) of simulator calls that fail transiently (429 or 5xx).
+    #[arg(long, env = "SLIPWAY_SANDBOX_FAULT_SHARE", default_value_t = 0.0, global = true)]
+    sandbox_fault_share: f64,
+    /// How long a job claimed by a crashed process stays locked before another run resumes it.
+    #[arg(long, env = "SLIPWAY_JOB_LEASE_SECS", default_value_t = 30, global = true)]
+    job_lease_secs: u64,
+    /// First-run admin: created at start-up if there are no users yet.
+    #[arg(long, env = "SLIPWAY_ADMIN_USERNAME", default_value = "admin", global = true)]
+    admin_username: String,
+    #[arg(long, env = "SLIPWAY_ADMIN_PASSWORD", hide_env_values = true, global = true)]
+    admin_password: Option<String>,
+}
+
+impl Settings {
+    fn engine_config(&self) -> anyhow::Result<EngineConfig> {
+        let database_url = match &self.database_url {
+            Some(url) => url.clone(),
+            None => {
+                std::fs::create_dir_all(&self.data_dir)
+                    .with_context(|| format!("creating data directory {}", self.data_dir.display()))?;
+                format!("sqlite://{}/slipway.db?mode=rwc", self.data_dir.display())
+            }
+        };
+        let share = self.sandbox_fault_share.clamp(0.0, 1.0);
+        let plan = FaultPlan {
+            latency: Duration::from_millis(self.sandbox_latency_ms),
+            rate_limit_share: share / 2.0,
+            server_error_share: share / 2.0,
+            retry_after_secs: 1,
+            seed: 0,
+        };
+        let vercel = VercelTarget::from_settings(
+            self.vercel_token.clone(),
+            self.vercel_api_url.clone(),
+            self.vercel_team_id.clone(),
+            plan,
+        );
+        let mut config = EngineConfig::new(database_url, vercel);
+        config.runner.lease = Duration::from_secs(self.job_lease_secs.max(3));
+        Ok(config)
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let engine = Engine::open(cli.settings.engine_config()?).await.context("opening the engine")?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(engine, &cli.settings).await,
+        Command::User { command: UserCommand::Create { username, role } } => {
+            let password = match std::env::var("SLIPWAY_PASSWORD") {
+                Ok(password) => password,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let role = Role::parse(&role).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let user =
+                engine.create_user_unchecked(&username, &SecretString::from(password), role).await.map_err(explain)?;
+            println!("created {} user {}", user.role.as_str(), user.username);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(engine: Engine, settings: &Settings) -> anyhow::Result<()> {
+    if let Some(password) = &settings.admin_password {
+        let created = engine
+            .ensure_first_admin(&settings.admin_username, &SecretString::from(password.clone()))
+            .await
+            .map_err(explain)?;
+        if created {
+            tracing::info!(username = %settings.admin_username, "first-run admin created");
+        }
+    }
+    if engine.user_count().await? == 0 {
+        bail!(
+            "no users yet: set SLIPWAY_ADMIN_PASSWORD (and optionally SLIPWAY_ADMIN_USERNAME) to create the \
+             first admin, or run `slipway user create --username NAME --role admin`"
+        );
+    }
+    let platform = engine.platform_info();
+    if platform.sandbox {
+        tracing::info!(vercel = %platform.vercel_base_url, "sandbox mode: Vercel calls go to the local simulator");
+    }
+    let runner = engine.start_runner();
+
+    let options = LeptosOptions::builder()
+        .output_name("slipway")
+        .site_root(settings.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(settings.addr)
+        .build();
+    let state = AppState {
+        engine: engine.clone(),
+        secure_cookies: settings.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
+        session_ttl_secs: 12 * 3600,
+    };
+    let app = router(state, options);
+    let listener =
+        tokio::net::TcpListener::bind(settings.addr).await.with_context(|| format!("binding {}", settings.addr))?;
+    println!("Slipway is listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    engine.shutdown();
+    let _ = runner.await;
+    Ok(())
+}
+
+fn explain(err: EngineError) -> anyhow::Error {
+    match err {
+        EngineError::Invalid(errors) => {
+            anyhow::anyhow!(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
+        }
+        other => other.into(),
+    }
+}

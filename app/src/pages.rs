@@ -1,0 +1,259 @@
+//! The dashboard's pages.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+use crate::api::{
+    CreateVenture, CreateVentureOutcome, FieldIssue, LogLine, Login, VentureState, error_message, get_venture,
+    list_ventures,
+};
+use crate::components::{Layout, StatusBadge};
+
+const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm shadow-sm \
+                     focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500";
+const BUTTON: &str = "rounded-md bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm \
+                      hover:bg-indigo-500 disabled:opacity-50";
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    let error = move || login.value().get().and_then(|result| result.err()).map(|e| error_message(&e));
+    view! {
+        <main class="mx-auto mt-24 max-w-sm rounded-xl border border-slate-200 bg-white p-8 shadow-sm">
+            <h1 class="mb-6 text-2xl font-semibold">"Sign in to Slipway"</h1>
+            <ActionForm action=login attr:class="space-y-4">
+                <label class="block text-sm font-medium">
+                    "Username" <input name="username" autocomplete="username" required class=INPUT />
+                </label>
+                <label class="block text-sm font-medium">
+                    "Password"
+                    <input
+                        name="password"
+                        type="password"
+                        autocomplete="current-password"
+                        required
+                        class=INPUT
+                    />
+                </label>
+                <button type="submit" class=BUTTON disabled=move || login.pending().get()>
+                    "Sign in"
+                </button>
+            </ActionForm>
+            <p role="alert" data-testid="login-error" class="mt-4 text-sm text-rose-700">
+                {error}
+            </p>
+        </main>
+    }
+}
+
+/// The message for `field`, if the last submission broke one of its rules.
+fn issue_for(issues: &[FieldIssue], field: &str) -> Option<String> {
+    issues.iter().find(|i| i.field == field).map(|i| i.message.clone())
+}
+
+#[component]
+pub fn VenturesPage() -> impl IntoView {
+    let create = ServerAction::<CreateVenture>::new();
+    let ventures = Resource::new(move || create.version().get(), |_| list_ventures());
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(CreateVentureOutcome::Created { id })) = create.value().get() {
+            navigate(&format!("/ventures/{id}"), Default::default());
+        }
+    });
+    let issues = move || match create.value().get() {
+        Some(Ok(CreateVentureOutcome::Invalid { issues })) => issues,
+        _ => Vec::new(),
+    };
+    let form_error = move || create.value().get().and_then(|r| r.err()).map(|e| error_message(&e));
+    let field_error = move |field: &'static str| {
+        move || {
+            issue_for(&issues(), field).map(|message| {
+                view! {
+                    <p class="mt-1 text-sm text-rose-700" data-testid=format!("error-{field}")>
+                        {format!("{field} {message}")}
+                    </p>
+                }
+            })
+        }
+    };
+    view! {
+        <Layout>
+            <section class="mb-10 rounded-xl border border-slate-200 bg-white p-6 shadow-sm">
+                <h2 class="mb-4 text-lg font-semibold">"New venture"</h2>
+                <ActionForm action=create attr:class="grid gap-4 sm:grid-cols-[1fr_1fr_auto] sm:items-start">
+                    <label class="block text-sm font-medium">
+                        "Name" <input name="name" placeholder="acme-shop" class=INPUT />
+                        {field_error("name")}
+                    </label>
+                    <label class="block text-sm font-medium">
+                        "GitHub repository" <input name="repository" placeholder="acme/shop" class=INPUT />
+                        {field_error("repository")}
+                    </label>
+                    <button type="submit" class=format!("{BUTTON} sm:mt-6") disabled=move || create.pending().get()>
+                        "Create and provision"
+                    </button>
+                </ActionForm>
+                <p role="alert" class="mt-2 text-sm text-rose-700">{form_error}</p>
+            </section>
+            <section>
+                <h2 class="mb-4 text-lg font-semibold">"Ventures"</h2>
+                <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        match ventures.await {
+                            Err(e) => view! { <p class="text-rose-700">{error_message(&e)}</p> }.into_any(),
+                            Ok(list) if list.is_empty() => {
+                                view! { <p class="text-sm text-slate-500">"No ventures yet."</p> }.into_any()
+                            }
+                            Ok(list) => {
+                                view! {
+                                    <ul class="divide-y divide-slate-200 rounded-xl border border-slate-200 bg-white" data-testid="venture-list">
+                                        {list
+                                            .into_iter()
+                                            .map(|v| {
+                                                let status = Signal::stored(v.status.clone());
+                                                view! {
+                                                    <li class="flex items-center justify-between px-4 py-3">
+                                                        <a class="font-medium text-indigo-700 hover:underline" href=format!("/ventures/{}", v.id)>
+                                                            {v.name}
+                                                        </a>
+                                                        <span class="text-sm text-slate-500">{v.repository}</span>
+                                                        <StatusBadge status />
+                                                    </li>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </ul>
+                                }
+                                .into_any()
+                            }
+                        }
+                    })}
+                </Transition>
+            </section>
+        </Layout>
+    }
+}
+
+#[component]
+pub fn VenturePage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let venture = Resource::new(id, get_venture);
+    let lines = RwSignal::new(Vec::<LogLine>::new());
+    let live = RwSignal::new(None::<VentureState>);
+    Effect::new(move |_| follow_live_log(id(), lines, live));
+
+    view! {
+        <Layout>
+            <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match venture.await {
+                        Err(e) => view! { <p class="text-rose-700">{error_message(&e)}</p> }.into_any(),
+                        Ok(v) => {
+                            let initial = VentureState { status: v.status.clone(), vercel_project_id: v.vercel_project_id.clone() };
+                            let state = move || live.get().unwrap_or_else(|| initial.clone());
+                            let status = Signal::derive({ let state = state.clone(); move || state().status });
+                            let project = move || state().vercel_project_id;
+                            view! {
+                                <div class="mb-6 flex items-center gap-3">
+                                    <h1 class="text-2xl font-semibold" data-testid="venture-name">{v.name}</h1>
+                                    <StatusBadge status />
+                                </div>
+                                <dl class="mb-8 grid grid-cols-[max-content_1fr] gap-x-6 gap-y-2 text-sm">
+                                    <dt class="text-slate-500">"Repository"</dt>
+                                    <dd>{format!("github.com/{}", v.repository)}</dd>
+                                    <dt class="text-slate-500">"Vercel project"</dt>
+                                    <dd class="font-mono" data-testid="vercel-project-id">
+                                        {move || project().unwrap_or_else(|| "—".into())}
+                                    </dd>
+                                </dl>
+                            }
+                            .into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+            <h2 class="mb-2 text-lg font-semibold">"Live log"</h2>
+            <ol class="max-h-96 overflow-y-auto rounded-xl bg-slate-900 p-4 font-mono text-xs text-slate-100" data-testid="live-log">
+                <For each=move || lines.get() key=|line| line.id let:line>
+                    <li class="py-0.5" data-level=line.level.clone()>
+                        <span class="text-slate-400">{format_time(line.at)}</span>
+                        " "
+                        <span class=level_class(&line.level)>{line.level.to_uppercase()}</span>
+                        " "
+                        <span class="text-sky-300">{line.step.clone()}</span>
+                        " "
+                        {line.message.clone()}
+                    </li>
+                </For>
+            </ol>
+        </Layout>
+    }
+}
+
+fn level_class(level: &str) -> &'static str {
+    match level {
+        "error" => "text-rose-400",
+        "warn" => "text-amber-300",
+        _ => "text-emerald-300",
+    }
+}
+
+/// `HH:MM:SS` (UTC) of an epoch-millisecond time.
+fn format_time(at_ms: i64) -> String {
+    let secs = at_ms.div_euclid(1000).rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
+}
+
+/// In the browser: opens the venture's event stream and appends its lines as they arrive.
+/// The browser's EventSource reconnects by itself and resumes with `Last-Event-ID`.
+#[cfg(feature = "hydrate")]
+fn follow_live_log(venture_id: String, lines: RwSignal<Vec<LogLine>>, live: RwSignal<Option<VentureState>>) {
+    use send_wrapper::SendWrapper;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    use web_sys::{EventSource, MessageEvent};
+
+    if venture_id.is_empty() {
+        return;
+    }
+    let Ok(source) = EventSource::new(&format!("/api/ventures/{venture_id}/events")) else {
+        return;
+    };
+    let on_log = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        if let Some(line) = event.data().as_string().and_then(|d| serde_json::from_str::<LogLine>(&d).ok()) {
+            lines.update(|all| {
+                if all.last().is_none_or(|last| last.id < line.id) {
+                    all.push(line);
+                }
+            });
+        }
+    });
+    let on_state = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        if let Some(state) = event.data().as_string().and_then(|d| serde_json::from_str::<VentureState>(&d).ok()) {
+            live.set(Some(state));
+        }
+    });
+    let _ = source.add_event_listener_with_callback("log", on_log.as_ref().unchecked_ref());
+    let _ = source.add_event_listener_with_callback("state", on_state.as_ref().unchecked_ref());
+    let keep = SendWrapper::new((source, on_log, on_state));
+    on_cleanup(move || keep.0.close());
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn follow_live_log(_venture_id: String, _lines: RwSignal<Vec<LogLine>>, _live: RwSignal<Option<VentureState>>) {}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <main class="mx-auto mt-24 max-w-md text-center">
+            <h1 class="text-2xl font-semibold">"Page not found"</h1>
+            <a class="text-indigo-700 hover:underline" href="/ventures">"Back to ventures"</a>
+        </main>
+    }
+}

@@ -1,0 +1,52 @@
+//! The HTTP server: Leptos pages and server functions, the live-log stream, and the guards
+//! around them.
+
+pub mod middleware;
+pub mod session;
+pub mod sse;
+
+use axum::Router;
+use axum::extract::FromRef;
+use axum::routing::get;
+use leptos::config::LeptosOptions;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use slipway_engine::Engine;
+
+use crate::components::{App, shell};
+
+/// What every handler and server function can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Engine,
+    /// Add `Secure` to cookies (when served over https).
+    pub secure_cookies: bool,
+    pub session_ttl_secs: u64,
+}
+
+#[derive(Clone, FromRef)]
+struct ServerState {
+    leptos_options: LeptosOptions,
+    app: AppState,
+}
+
+/// The whole application router.
+pub fn router(app: AppState, leptos_options: LeptosOptions) -> Router {
+    let routes = generate_route_list(App);
+    let state = ServerState { leptos_options: leptos_options.clone(), app: app.clone() };
+    let context = {
+        let app = app.clone();
+        move || provide_context(app.clone())
+    };
+    Router::new()
+        .route("/api/ventures/{id}/events", get(sse::venture_events))
+        .leptos_routes_with_context(&state, routes, context, {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), middleware::require_login_for_pages))
+        .layer(axum::middleware::from_fn(middleware::refuse_cross_site))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .with_state(state)
+}

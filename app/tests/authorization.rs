@@ -1,0 +1,172 @@
+//! The server refuses what a caller may not do, whatever the UI shows: every server function
+//! checks the session, the engine checks the role, cross-site posts are refused, and pages
+//! send visitors without a session to the login page.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use leptos::config::LeptosOptions;
+use secrecy::SecretString;
+use slipway_app::server::{AppState, router};
+use slipway_engine::auth::Role;
+use slipway_engine::sim::faults::FaultPlan;
+use slipway_engine::{Engine, EngineConfig, VercelTarget};
+use tower::ServiceExt;
+
+const PASSWORD: &str = "a password long enough";
+
+struct Harness {
+    app: Router,
+    engine: Engine,
+    _dir: tempfile::TempDir,
+}
+
+async fn harness() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/slipway.db?mode=rwc", dir.path().display());
+    let engine =
+        Engine::open(EngineConfig::new(db, VercelTarget::Sandbox { plan: FaultPlan::default() })).await.unwrap();
+    for (name, role) in [("ada", Role::Admin), ("casey", Role::Creator), ("otto", Role::Operator)] {
+        engine.create_user_unchecked(name, &SecretString::from(PASSWORD), role).await.unwrap();
+    }
+    let options = LeptosOptions::builder().output_name("slipway").site_root("target/site").site_pkg_dir("pkg").build();
+    let state = AppState { engine: engine.clone(), secure_cookies: false, session_ttl_secs: 3600 };
+    Harness { app: router(state, options), engine, _dir: dir }
+}
+
+fn form_post(path: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut request = Request::post(path)
+        .header(header::HOST, "localhost")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    request.body(Body::from(body.to_string())).unwrap()
+}
+
+async fn send(app: &Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Signs in through the login server function and returns the session cookie.
+async fn sign_in(app: &Router, username: &str) -> String {
+    let (status, headers, body) =
+        send(app, form_post("/api/login", &format!("username={username}&password={PASSWORD}"), None)).await;
+    assert!(status.is_success() || status.is_redirection(), "{status} {body}");
+    let cookie = headers.get(header::SET_COOKIE).expect("a session cookie").to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    cookie.split(';').next().unwrap().to_string()
+}
+
+const CREATE_BODY: &str = "name=acme-shop&repository=acme%2Fshop";
+
+#[tokio::test]
+async fn every_server_function_refuses_a_caller_without_a_session() {
+    let h = harness().await;
+    for (path, body) in
+        [("/api/list_ventures", ""), ("/api/get_venture", "id=anything"), ("/api/create_venture", CREATE_BODY)]
+    {
+        let (status, _, answer) = send(&h.app, form_post(path, body, None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {answer}");
+        assert!(answer.contains("not signed in"), "{path}: {answer}");
+        let (status, _, _) = send(&h.app, form_post(path, body, Some("slipway_session=forged"))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path} with a forged cookie");
+    }
+    let (status, _, body) = send(&h.app, form_post("/api/current_user", "", None)).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "null"));
+    let admin = h.engine.login("ada", &SecretString::from(PASSWORD)).await.unwrap().0;
+    assert!(h.engine.list_ventures(&admin).await.unwrap().is_empty(), "nothing was written");
+}
+
+#[tokio::test]
+async fn wrong_password_is_refused() {
+    let h = harness().await;
+    let (status, headers, body) =
+        send(&h.app, form_post("/api/login", "username=ada&password=wrong-password-x", None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(body.contains("wrong username or password"));
+    assert!(headers.get(header::SET_COOKIE).is_none());
+}
+
+#[tokio::test]
+async fn an_operator_may_look_but_not_create() {
+    let h = harness().await;
+    let cookie = sign_in(&h.app, "otto").await;
+    let (status, _, body) = send(&h.app, form_post("/api/create_venture", CREATE_BODY, Some(&cookie))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("operator") && body.contains("create ventures"), "{body}");
+    let (status, _, body) = send(&h.app, form_post("/api/list_ventures", "", Some(&cookie))).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, "[]"));
+}
+
+#[tokio::test]
+async fn a_creator_creates_and_invalid_input_writes_nothing() {
+    let h = harness().await;
+    let cookie = sign_in(&h.app, "casey").await;
+    let (status, _, body) =
+        send(&h.app, form_post("/api/create_venture", "name=Bad%20Name&repository=nope", Some(&cookie))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let outcome: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let issues = &outcome["Invalid"]["issues"];
+    assert_eq!(issues[0]["field"], "name");
+    assert_eq!(issues[1]["field"], "repository");
+    let (_, _, list) = send(&h.app, form_post("/api/list_ventures", "", Some(&cookie))).await;
+    assert_eq!(list, "[]", "an invalid venture is not stored");
+
+    let (status, _, body) = send(&h.app, form_post("/api/create_venture", CREATE_BODY, Some(&cookie))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let outcome: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let id = outcome["Created"]["id"].as_str().expect("created").to_string();
+    let (status, _, body) = send(&h.app, form_post("/api/get_venture", &format!("id={id}"), Some(&cookie))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("acme-shop") && body.contains("provisioning"), "{body}");
+
+    // The same name again is refused on the name field.
+    let (_, _, body) = send(&h.app, form_post("/api/create_venture", CREATE_BODY, Some(&cookie))).await;
+    assert!(body.contains("already used"), "{body}");
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused() {
+    let h = harness().await;
+    let cookie = sign_in(&h.app, "ada").await;
+    let mut request = form_post("/api/create_venture", CREATE_BODY, Some(&cookie));
+    request.headers_mut().insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+    let (status, _, _) = send(&h.app, request).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let mut request = form_post("/api/create_venture", CREATE_BODY, Some(&cookie));
+    request.headers_mut().insert("sec-fetch-site", "cross-site".parse().unwrap());
+    let (status, _, _) = send(&h.app, request).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let admin = h.engine.login("ada", &SecretString::from(PASSWORD)).await.unwrap().0;
+    assert!(h.engine.list_ventures(&admin).await.unwrap().is_empty());
+    // Same origin goes through.
+    let mut request = form_post("/api/create_venture", CREATE_BODY, Some(&cookie));
+    request.headers_mut().insert(header::ORIGIN, "http://localhost".parse().unwrap());
+    let (status, _, body) = send(&h.app, request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn pages_and_the_live_log_require_a_session() {
+    let h = harness().await;
+    for path in ["/", "/ventures", "/ventures/some-id"] {
+        let request = Request::get(path).header(header::HOST, "localhost").body(Body::empty()).unwrap();
+        let (status, headers, _) = send(&h.app, request).await;
+        assert!(status.is_redirection(), "{path}: {status}");
+        assert_eq!(headers.get(header::LOCATION).unwrap(), "/login");
+    }
+    let request = Request::get("/api/ventures/x/events").body(Body::empty()).unwrap();
+    let (status, _, _) = send(&h.app, request).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let request = Request::get("/login").body(Body::empty()).unwrap();
+    let (status, headers, body) = send(&h.app, request).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Sign in to Slipway"));
+    assert!(headers.get("content-security-policy").is_some());
+}

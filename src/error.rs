@@ -1,0 +1,28 @@
+use crate::venture::FieldError;
+
+/// Errors of the engine's public operations.
+///
+/// Messages never contain secret values: they are shown to users and written to logs.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("not signed in")]
+    Unauthenticated,
+    #[error("your role ({role}) may not {action}")]
+    Forbidden { role: &'static str, action: &'static str },
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    #[error("storage error: {0}")]
+    Store(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Config(String),
+}
+
+impl EngineError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        EngineError::Invalid(vec![FieldError::new(field, message)])
+    }
+}

@@ -1,0 +1,23 @@
+//! Slipway engine: everything that provisions a venture, with no knowledge of the web UI.
+//!
+//! - [`venture`] and [`auth`]: the domain model and its validation rules.
+//! - [`store`]: SQL storage (SQLite by default; the SQL is portable to PostgreSQL).
+//! - [`events`]: the provisioning log that the dashboard tails live.
+//! - [`jobs`]: the durable, lease-based job runner and the provisioning workflow.
+//! - [`platform`]: typed clients for the platform APIs (Vercel first).
+//! - [`sim`]: stateful local simulators of those APIs, for tests and sandbox mode.
+//! - [`engine`]: the facade the app calls; every method checks the caller's role.
+
+pub mod auth;
+pub mod engine;
+pub mod error;
+pub mod events;
+pub mod jobs;
+pub mod platform;
+pub mod sim;
+pub mod store;
+pub mod time;
+pub mod venture;
+
+pub use engine::{Engine, EngineConfig, VercelTarget};
+pub use error::EngineError;

@@ -1,0 +1,420 @@
+//! SQL storage through sqlx's `Any` driver: SQLite is the embedded default, and every
+//! statement is written to run unchanged on PostgreSQL (`$n` placeholders, `RETURNING`,
+//! BIGINT epoch-millisecond times).
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+use crate::auth::{Role, User};
+use crate::time::now_ms;
+use crate::venture::{Venture, VentureStatus};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+}
+
+/// A job handed to one runner until `lease_expires_at`.
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    pub id: String,
+    pub venture_id: String,
+    pub kind: String,
+    pub attempts: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepRecord {
+    pub status: String,
+    pub output: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct EventRecord {
+    pub id: i64,
+    pub venture_id: String,
+    pub job_id: Option<String>,
+    pub step: String,
+    pub level: String,
+    pub message: String,
+    pub created_at: i64,
+}
+
+impl Store {
+    /// Connects (creating a SQLite file if needed) and applies pending migrations.
+    pub async fn open(url: &str) -> Result<Store, crate::EngineError> {
+        sqlx::any::install_default_drivers();
+        let is_sqlite = url.starts_with("sqlite:");
+        let pool = AnyPoolOptions::new()
+            // SQLite allows one writer at a time; a small pool avoids lock contention.
+            .max_connections(if is_sqlite { 4 } else { 10 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if is_sqlite {
+                        // WAL lets readers (live logs) proceed while the runner writes.
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    // ---- users and sessions ----
+
+    pub async fn count_users(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(&self.pool).await?.try_get("n")
+    }
+
+    pub async fn insert_user(&self, username: &str, password_hash: &str, role: Role) -> Result<User, sqlx::Error> {
+        let id = uuid::Uuid::now_v7().to_string();
+        sqlx::query("INSERT INTO users (id, username, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&id)
+            .bind(username)
+            .bind(password_hash)
+            .bind(role.as_str())
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?;
+        Ok(User { id, username: username.to_string(), role })
+    }
+
+    /// The user and their password hash, for login.
+    pub async fn user_credentials(&self, username: &str) -> Result<Option<(User, String)>, sqlx::Error> {
+        let row = sqlx::query("SELECT id, username, role, password_hash FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?))).transpose()
+    }
+
+    pub async fn insert_session(&self, token_hash: &str, user_id: &str, expires_at: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(now_ms())
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn session_user(&self, token_hash: &str) -> Result<Option<User>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now_ms())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| user_from_row(&row)).transpose()
+    }
+
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    // ---- ventures ----
+
+    /// Creates the venture, its provisioning job and the first log line in one transaction:
+    /// either all three exist or none does.
+    pub async fn insert_venture_with_job(
+        &self,
+        name: &str,
+        repository: &str,
+        created_by: &str,
+        job_kind: &str,
+    ) -> Result<(Venture, String), sqlx::Error> {
+        let now = now_ms();
+        let venture_id = uuid::Uuid::now_v7().to_string();
+        let job_id = uuid::Uuid::now_v7().to_string();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO ventures (id, name, repository, status, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        )
+        .bind(&venture_id)
+        .bind(name)
+        .bind(repository)
+        .bind(VentureStatus::Provisioning.as_str())
+        .bind(created_by)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO jobs (id, venture_id, kind, status, attempts, run_after, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'queued', 0, $4, $4, $4)",
+        )
+        .bind(&job_id)
+        .bind(&venture_id)
+        .bind(job_kind)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        insert_event(&mut tx, &venture_id, Some(&job_id), "queued", "info", "Provisioning job queued").await?;
+        tx.commit().await?;
+        let venture = Venture {
+            id: venture_id,
+            name: name.to_string(),
+            repository: repository.to_string(),
+            status: VentureStatus::Provisioning,
+            vercel_project_id: None,
+            created_at: now,
+        };
+        Ok((venture, job_id))
+    }
+
+    pub async fn venture_name_taken(&self, name: &str) -> Result<bool, sqlx::Error> {
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n FROM ventures WHERE name = $1").bind(name).fetch_one(&self.pool).await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
+    pub async fn list_ventures(&self) -> Result<Vec<Venture>, sqlx::Error> {
+        let rows =
+            sqlx::query(&format!("{VENTURE_COLUMNS} ORDER BY created_at DESC, id DESC")).fetch_all(&self.pool).await?;
+        rows.iter().map(venture_from_row).collect()
+    }
+
+    pub async fn venture(&self, id: &str) -> Result<Option<Venture>, sqlx::Error> {
+        let row = sqlx::query(&format!("{VENTURE_COLUMNS} WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(venture_from_row).transpose()
+    }
+
+    pub async fn set_venture_status(&self, id: &str, status: VentureStatus) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE ventures SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(status.as_str())
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_vercel_project(&self, id: &str, project_id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE ventures SET vercel_project_id = $1, updated_at = $2 WHERE id = $3")
+            .bind(project_id)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    // ---- jobs ----
+
+    /// Hands the oldest runnable job to `owner` until `now + lease_ms`. A job is runnable when
+    /// it is queued and due, or when it is running under a lease that has expired (its runner died).
+    pub async fn claim_job(&self, owner: &str, lease_ms: i64) -> Result<Option<ClaimedJob>, sqlx::Error> {
+        let now = now_ms();
+        let row = sqlx::query(
+            "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, \
+                 attempts = attempts + 1, updated_at = $3 \
+             WHERE id = (SELECT id FROM jobs \
+                 WHERE (status = 'queued' AND run_after <= $3) \
+                    OR (status = 'running' AND lease_expires_at < $3) \
+                 ORDER BY run_after, created_at LIMIT 1) \
+               AND (status = 'queued' OR lease_expires_at < $3) \
+             RETURNING id, venture_id, kind, attempts",
+        )
+        .bind(owner)
+        .bind(now + lease_ms)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(ClaimedJob {
+                id: row.try_get("id")?,
+                venture_id: row.try_get("venture_id")?,
+                kind: row.try_get("kind")?,
+                attempts: row.try_get("attempts")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Extends the lease; false means another runner has taken the job over.
+    pub async fn renew_lease(&self, job_id: &str, owner: &str, lease_ms: i64) -> Result<bool, sqlx::Error> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "UPDATE jobs SET lease_expires_at = $1, updated_at = $2 \
+             WHERE id = $3 AND lease_owner = $4 AND status = 'running'",
+        )
+        .bind(now + lease_ms)
+        .bind(now)
+        .bind(job_id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Ends the job as 'succeeded' or 'failed', or puts it back in the queue until `run_after`.
+    pub async fn finish_job(
+        &self,
+        job_id: &str,
+        owner: &str,
+        status: &str,
+        run_after: Option<i64>,
+        last_error: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE jobs SET status = $1, run_after = $2, last_error = $3, lease_owner = NULL, \
+                 lease_expires_at = NULL, updated_at = $4 \
+             WHERE id = $5 AND lease_owner = $6",
+        )
+        .bind(status)
+        .bind(run_after.unwrap_or(now))
+        .bind(last_error)
+        .bind(now)
+        .bind(job_id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn job_status(&self, job_id: &str) -> Result<Option<String>, sqlx::Error> {
+        sqlx::query("SELECT status FROM jobs WHERE id = $1")
+            .bind(job_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| row.try_get("status"))
+            .transpose()
+    }
+
+    pub async fn step(&self, job_id: &str, step: &str) -> Result<Option<StepRecord>, sqlx::Error> {
+        let row = sqlx::query("SELECT status, output FROM job_steps WHERE job_id = $1 AND step = $2")
+            .bind(job_id)
+            .bind(step)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| Ok(StepRecord { status: row.try_get("status")?, output: row.try_get("output")? })).transpose()
+    }
+
+    pub async fn set_step(
+        &self,
+        job_id: &str,
+        step: &str,
+        status: &str,
+        output: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO job_steps (job_id, step, status, output, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (job_id, step) DO UPDATE SET status = excluded.status, output = excluded.output, \
+                 updated_at = excluded.updated_at",
+        )
+        .bind(job_id)
+        .bind(step)
+        .bind(status)
+        .bind(output)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    // ---- events ----
+
+    pub async fn append_event(
+        &self,
+        venture_id: &str,
+        job_id: Option<&str>,
+        step: &str,
+        level: &str,
+        message: &str,
+    ) -> Result<i64, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let id = insert_event(&mut tx, venture_id, job_id, step, level, message).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn events_after(
+        &self,
+        venture_id: &str,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRecord>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT id, venture_id, job_id, step, level, message, created_at FROM events \
+             WHERE venture_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(venture_id)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(EventRecord {
+                    id: row.try_get("id")?,
+                    venture_id: row.try_get("venture_id")?,
+                    job_id: row.try_get("job_id")?,
+                    step: row.try_get("step")?,
+                    level: row.try_get("level")?,
+                    message: row.try_get("message")?,
+                    created_at: row.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+const VENTURE_COLUMNS: &str = "SELECT id, name, repository, status, vercel_project_id, created_at FROM ventures";
+
+/// Event ids follow insertion order (they are SSE ids that clients resume from), so the next id
+/// is taken inside the inserting transaction.
+async fn insert_event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    venture_id: &str,
+    job_id: Option<&str>,
+    step: &str,
+    level: &str,
+    message: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO events (id, venture_id, job_id, step, level, message, created_at) \
+         SELECT COALESCE(MAX(id), 0) + 1, $1, $2, $3, $4, $5, $6 FROM events RETURNING id",
+    )
+    .bind(venture_id)
+    .bind(job_id)
+    .bind(step)
+    .bind(level)
+    .bind(message)
+    .bind(now_ms())
+    .fetch_one(&mut **tx)
+    .await?
+    .try_get("id")
+}
+
+fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
+    let role: String = row.try_get("role")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        role: Role::parse(&role).map_err(|e| sqlx::Error::Decode(e.to_string().into()))?,
+    })
+}
+
+fn venture_from_row(row: &AnyRow) -> Result<Venture, sqlx::Error> {
+    let status: String = row.try_get("status")?;
+    Ok(Venture {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        repository: row.try_get("repository")?,
+        status: VentureStatus::parse(&status),
+        vercel_project_id: row.try_get("vercel_project_id")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
