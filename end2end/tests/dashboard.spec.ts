@@ -1,0 +1,74 @@
+import { test, expect, Page } from '@playwright/test';
+
+const admin = {
+  username: process.env.SLIPWAY_E2E_ADMIN ?? 'admin',
+  password: process.env.SLIPWAY_E2E_PASSWORD ?? '',
+};
+
+async function hydrated(page: Page) {
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+}
+
+async function signIn(page: Page) {
+  await page.goto('/login');
+  await hydrated(page);
+  await page.getByLabel('Username').fill(admin.username);
+  await page.getByLabel('Password').fill(admin.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/ventures$/);
+  await hydrated(page);
+}
+
+test('a logged-out visitor is sent to the login page', async ({ page }) => {
+  await page.goto('/ventures');
+  await expect(page).toHaveURL(/\/login$/);
+  await expect(page.getByRole('heading', { name: 'Sign in to Slipway' })).toBeVisible();
+});
+
+test('a wrong password is refused with a message', async ({ page }) => {
+  await page.goto('/login');
+  await hydrated(page);
+  await page.getByLabel('Username').fill(admin.username);
+  await page.getByLabel('Password').fill('not-the-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByTestId('login-error')).toContainText('wrong username or password');
+  await expect(page).toHaveURL(/\/login$/);
+});
+
+test('admin creates a venture and watches it provision live', async ({ page }) => {
+  await signIn(page);
+  const name = `e2e-${Date.now()}`;
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('GitHub repository').fill('acme/storefront');
+  await page.getByRole('button', { name: 'Create and provision' }).click();
+
+  await expect(page).toHaveURL(/\/ventures\/[0-9a-f-]+$/);
+  await expect(page.getByTestId('venture-name')).toHaveText(name);
+  const log = page.getByTestId('live-log').locator('li');
+  // Lines arrive one by one while the job runs (the sandbox simulator is slowed down), and
+  // the page is never reloaded: count them as they come.
+  await expect(log.first()).toBeVisible();
+  const seenWhileProvisioning = await log.count();
+  await expect(page.getByTestId('vercel-project-id')).toHaveText(/^prj_/);
+  const linesAtEnd = await log.count();
+  expect(linesAtEnd).toBeGreaterThanOrEqual(2);
+  expect(linesAtEnd).toBeGreaterThan(seenWhileProvisioning);
+  await expect(page.getByTestId('live-log')).toContainText('Creating Vercel project');
+  await expect(page.getByTestId('live-log')).toContainText('Venture ready');
+  await expect(page.getByTestId('venture-status')).toHaveText('ready');
+
+  // The list shows it too.
+  await page.goto('/ventures');
+  await expect(page.getByTestId('venture-list')).toContainText(name);
+});
+
+test('an invalid name shows the rule next to the field and creates nothing', async ({ page }) => {
+  await signIn(page);
+  await page.getByLabel('Name').fill('Not Valid');
+  await page.getByLabel('GitHub repository').fill('acme/storefront');
+  await page.getByRole('button', { name: 'Create and provision' }).click();
+  await expect(page.getByTestId('error-name')).toContainText('name must be lowercase');
+  await expect(page.getByTestId('error-repository')).toHaveCount(0);
+  await expect(page).toHaveURL(/\/ventures$/);
+  await expect(page.getByTestId('venture-list')).not.toContainText('Not Valid');
+});

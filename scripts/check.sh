@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Every check, as CI runs it: set-up, formatting, lints (server and browser builds), all Rust
+# tests, then the end-to-end suite in headless Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+server_crates=(-p slipway-engine -p slipway-app --features slipway-app/ssr)
+
+step "set-up"
+./scripts/setup.sh --browser
+step "cargo fmt --check"
+cargo fmt --all --check
+step "clippy (engine and server)"
+cargo clippy --locked "${server_crates[@]}" --all-targets -- -D warnings
+step "clippy (browser bundle, wasm32)"
+cargo clippy --locked -p slipway-frontend --target wasm32-unknown-unknown --profile wasm-release -- -D warnings
+step "Rust tests"
+cargo test --locked "${server_crates[@]}"
+step "browser bundle and server binary"
+./scripts/build-site.sh
+cargo build --locked -p slipway-app --features ssr --bin slipway
+step "end-to-end (Playwright, Debian Chromium)"
+./scripts/e2e.sh

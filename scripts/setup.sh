@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what building and testing Slipway needs, idempotently, from registries only, at
+# pinned versions. `--browser` also installs Debian's Chromium for the end-to-end tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_browser=false
+[ "${1:-}" = "--browser" ] && want_browser=true
+
+step() { printf '\n== %s\n' "$*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  step "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# The wasm-bindgen CLI must be exactly the version in Cargo.lock.
+wbg_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wbg_version" ]; then
+  step "cargo install wasm-bindgen-cli $wbg_version (about 2 minutes)"
+  # Not --locked: its own lock file names a crate version the registry no longer serves.
+  cargo install wasm-bindgen-cli --version "$wbg_version" --force
+fi
+
+# Tailwind CLI and wasm-opt (binaryen) from npm; Debian's binaryen breaks hydration.
+if [ ! -x node_modules/.bin/tailwindcss ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "npm ci (Tailwind CLI, binaryen)"
+  npm ci --no-audit --no-fund
+fi
+
+if $want_browser; then
+  if [ ! -x end2end/node_modules/.bin/playwright ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+    step "npm ci in end2end (Playwright test runner; it uses Debian's Chromium, never a downloaded browser)"
+    (cd end2end && npm ci --no-audit --no-fund)
+  fi
+  if [ ! -x /usr/bin/chromium ]; then
+    step "apt-get install chromium"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium >/dev/null
+  fi
+fi
