@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
 server_crates=(-p slipway-engine -p slipway-app --features slipway-app/ssr)
 
 step "set-up"
@@ -16,9 +18,16 @@ cargo clippy --locked "${server_crates[@]}" --all-targets -- -D warnings
 step "clippy (browser bundle, wasm32)"
 cargo clippy --locked -p slipway-frontend --target wasm32-unknown-unknown --profile wasm-release -- -D warnings
 step "Rust tests"
-cargo test --locked "${server_crates[@]}"
+cargo test --locked "${server_crates[@]}" 2>&1 | tee "$logs/cargo-test.log"
 step "browser bundle and server binary"
 ./scripts/build-site.sh
 cargo build --locked -p slipway-app --features ssr --bin slipway
 step "end-to-end (Playwright, Debian Chromium)"
-./scripts/e2e.sh
+./scripts/e2e.sh 2>&1 | tee "$logs/e2e.log"
+
+# One closing line for the whole run (any failure above has already stopped it).
+rust_passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$logs/cargo-test.log" | awk '{s += $4} END {print s + 0}')
+e2e_passed=$(grep -Eo '^ *[0-9]+ passed' "$logs/e2e.log" | awk '{s += $1} END {print s + 0}')
+echo
+echo "rust: $rust_passed passed, end-to-end: $e2e_passed passed"
+echo "check: $((rust_passed + e2e_passed)) passed, 0 failed"

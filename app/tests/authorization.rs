@@ -170,3 +170,60 @@ async fn pages_and_the_live_log_require_a_session() {
     assert!(body.contains("Sign in to Slipway"));
     assert!(headers.get("content-security-policy").is_some());
 }
+
+/// Reads an SSE body until every one of `until` has appeared (or fails after a few seconds).
+async fn read_sse_until(body: Body, until: &[&str]) -> String {
+    let mut body = body;
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !until.iter().all(|needle| text.contains(needle)) {
+        let frame = tokio::time::timeout_at(deadline, body.frame()).await.expect("timed out reading the stream");
+        let frame = frame.expect("stream ended").unwrap();
+        if let Some(data) = frame.data_ref() {
+            text.push_str(&String::from_utf8_lossy(data));
+        }
+    }
+    text
+}
+
+fn sse_ids(text: &str) -> Vec<i64> {
+    text.lines().filter_map(|l| l.strip_prefix("id:")).map(|id| id.trim().parse().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn the_live_log_streams_events_and_resumes_after_last_event_id() {
+    use secrecy::ExposeSecret;
+    use slipway_engine::venture::NewVenture;
+    let h = harness().await;
+    let (casey, token) = h.engine.login("casey", &SecretString::from(PASSWORD)).await.unwrap();
+    let venture = h
+        .engine
+        .create_venture(&casey, &NewVenture { name: "live".into(), repository: "acme/live".into() })
+        .await
+        .unwrap();
+    let cookie = format!("slipway_session={}", token.expose_secret());
+    let open = |last_event_id: Option<i64>| {
+        let mut request = Request::get(format!("/api/ventures/{}/events", venture.id)).header(header::COOKIE, &cookie);
+        if let Some(id) = last_event_id {
+            request = request.header("last-event-id", id.to_string());
+        }
+        h.app.clone().oneshot(request.body(Body::empty()).unwrap())
+    };
+
+    const DONE: &[&str] = &["Venture ready", "\"status\":\"ready\""];
+    // Before the job runs: the queued line and the current state.
+    let response = open(None).await.unwrap();
+    assert_eq!(response.headers().get(header::CONTENT_TYPE).unwrap(), "text/event-stream");
+    let live = tokio::spawn(read_sse_until(response.into_body(), DONE));
+    assert!(h.engine.runner().run_once().await.unwrap());
+    let text = live.await.unwrap();
+    assert!(text.contains("event: state") && text.contains("\"status\":\"ready\""), "{text}");
+    let ids = sse_ids(&text);
+    assert!(ids.len() >= 4 && ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+
+    // A reconnect with Last-Event-ID gets exactly the lines after it.
+    let resume_from = ids[1];
+    let response = open(Some(resume_from)).await.unwrap();
+    let text = read_sse_until(response.into_body(), DONE).await;
+    assert_eq!(sse_ids(&text), ids[2..].to_vec(), "{text}");
+}
