@@ -112,7 +112,8 @@ impl Engine {
                 (VercelConfig::new(sim.base_url(), token), Some(sim))
             }
         };
-        let vercel_config = VercelConfig { retry: config.platform_retry.clone(), ..vercel_config };
+        let mut vercel_config = vercel_config;
+        vercel_config.api.retry = config.platform_retry.clone();
         let vercel = VercelClient::new(vercel_config).map_err(|e| EngineError::Config(e.to_string()))?;
         let (shutdown, _) = watch::channel(false);
         Ok(Engine { inner: Arc::new(Inner { store, events, vercel: Arc::new(vercel), sandbox, config, shutdown }) })

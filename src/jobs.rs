@@ -13,8 +13,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::events::{EventLog, Level};
+use crate::platform::api::{ApiError, ErrorKind, Vendor};
 use crate::platform::retry::RetryPolicy;
-use crate::platform::vercel::{CreateProjectRequest, GitProvider, GitRepository, Project, VercelClient, VercelError};
+use crate::platform::vercel::{CreateProjectRequest, GitProvider, GitRepository, Project, VercelClient};
 use crate::store::{ClaimedJob, Store};
 use crate::time::now_ms;
 use crate::venture::{Venture, VentureStatus};
@@ -68,15 +69,20 @@ impl From<sqlx::Error> for StepError {
     }
 }
 
-impl From<VercelError> for StepError {
-    fn from(err: VercelError) -> Self {
+impl From<ApiError> for StepError {
+    fn from(err: ApiError) -> Self {
         use crate::platform::retry::Retryable;
-        match &err {
-            VercelError::Forbidden { .. } => StepError::Permanent(format!(
-                "{err}. Check that VERCEL_TOKEN is valid and has access to the configured team."
-            )),
-            _ if err.is_retryable() => StepError::Transient(err.to_string()),
-            _ => StepError::Permanent(err.to_string()),
+        if err.is(ErrorKind::Unauthorized) {
+            let hint = match err.vendor {
+                Vendor::Vercel => "Check that VERCEL_TOKEN is valid and has access to the configured team.",
+                Vendor::Supabase => "Check that SUPABASE_ACCESS_TOKEN is valid and has access to the organization.",
+                Vendor::Cloudflare => "Check that the Cloudflare API token may edit DNS in this zone.",
+            };
+            StepError::Permanent(format!("{err}. {hint}"))
+        } else if err.is_retryable() {
+            StepError::Transient(err.to_string())
+        } else {
+            StepError::Permanent(err.to_string())
         }
     }
 }
@@ -267,7 +273,7 @@ impl Runner {
                 match self.vercel.create_project(&request).await {
                     Ok(project) => project,
                     // A retried create whose first try landed: the project is ours.
-                    Err(VercelError::Conflict { .. }) => self.vercel.get_project(&venture.name).await?,
+                    Err(err) if err.is(ErrorKind::Conflict) => self.vercel.get_project(&venture.name).await?,
                     Err(err) => return Err(err.into()),
                 }
             }

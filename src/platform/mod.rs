@@ -1,6 +1,10 @@
-//! Typed clients for the platforms Slipway provisions on. Every client has the same shape:
-//! typed requests and responses, one error type that knows whether it is retryable, and
-//! retries with backoff through [`retry`], with tracing spans that never carry a secret.
+//! Typed clients for the platforms Slipway provisions on. Every client has the same shape
+//! ([`api`]): typed requests and responses, one error type that knows whether it is
+//! retryable, a rate limiter per token, retries with backoff that honour `Retry-After`
+//! ([`retry`]), request timeouts, and tracing spans that never carry a secret.
 
+pub mod api;
+pub mod ratelimit;
 pub mod retry;
+pub mod supabase;
 pub mod vercel;

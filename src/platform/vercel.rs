@@ -1,72 +1,33 @@
-//! Vercel REST API client (https://vercel.com/docs/rest-api), the operations Slipway uses,
-//! at the exact path versions of the official contract.
+//! Vercel REST API client (https://vercel.com/docs/rest-api): the operations Slipway uses, at
+//! the exact path versions of the official contract.
 
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-use reqwest::{Method, StatusCode};
-use secrecy::{ExposeSecret, SecretString};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-
-use super::retry::{RetryPolicy, Retryable, parse_retry_after};
+use super::api::{ApiCore, ApiError, ApiSettings, Auth, Call, ErrorKind, Vendor};
+use super::ratelimit::Budget;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.vercel.com";
 
+/// Vercel limits each endpoint separately and answers 429 with `limit.reset` when a limit is
+/// hit (which the retry honours); 120 per minute per endpoint keeps bulk work well below the
+/// limits users report hitting.
+pub const DEFAULT_BUDGET: Budget = Budget::per_minute(120);
+
+pub type VercelError = ApiError;
+
 #[derive(Clone)]
 pub struct VercelConfig {
-    pub base_url: String,
-    pub token: SecretString,
+    pub api: ApiSettings,
     /// Team scope (`teamId` query parameter); `None` uses the token owner's personal account.
     pub team_id: Option<String>,
-    pub retry: RetryPolicy,
-    pub request_timeout: Duration,
 }
 
 impl VercelConfig {
-    pub fn new(base_url: impl Into<String>, token: SecretString) -> Self {
-        VercelConfig {
-            base_url: base_url.into(),
-            token,
-            team_id: None,
-            retry: RetryPolicy::default(),
-            request_timeout: Duration::from_secs(30),
-        }
-    }
-}
-
-/// Any failure of a Vercel call. `code` and `message` are Vercel's own (`error.code`, `error.message`).
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum VercelError {
-    #[error("Vercel: bad request ({code}): {message}")]
-    BadRequest { code: String, message: String },
-    #[error("Vercel: not authorized ({code}): {message}")]
-    Forbidden { code: String, message: String },
-    #[error("Vercel: not found ({code}): {message}")]
-    NotFound { code: String, message: String },
-    #[error("Vercel: conflict ({code}): {message}")]
-    Conflict { code: String, message: String },
-    #[error("Vercel: rate limited: {message}")]
-    RateLimited { message: String, retry_after: Option<Duration> },
-    #[error("Vercel: server error {status} ({code}): {message}")]
-    Server { status: u16, code: String, message: String },
-    #[error("Vercel: unexpected status {status} ({code}): {message}")]
-    Other { status: u16, code: String, message: String },
-    #[error("Vercel: request failed: {0}")]
-    Transport(String),
-    #[error("Vercel: unexpected response body: {0}")]
-    Decode(String),
-}
-
-impl Retryable for VercelError {
-    fn is_retryable(&self) -> bool {
-        matches!(self, VercelError::RateLimited { .. } | VercelError::Server { .. } | VercelError::Transport(_))
-    }
-
-    fn retry_after(&self) -> Option<Duration> {
-        match self {
-            VercelError::RateLimited { retry_after, .. } => *retry_after,
-            _ => None,
-        }
+    pub fn new(base_url: impl Into<String>, token: secrecy::SecretString) -> Self {
+        VercelConfig { api: ApiSettings::new(base_url, Auth::Bearer(token), DEFAULT_BUDGET), team_id: None }
     }
 }
 
@@ -159,116 +120,73 @@ struct RateLimitNotice {
 }
 
 pub struct VercelClient {
-    http: reqwest::Client,
-    config: VercelConfig,
+    core: ApiCore,
+    team_id: Option<String>,
 }
 
 impl VercelClient {
     pub fn new(config: VercelConfig) -> Result<Self, VercelError> {
-        let http = reqwest::Client::builder()
-            .timeout(config.request_timeout)
-            .user_agent(concat!("slipway/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| VercelError::Transport(e.to_string()))?;
-        Ok(VercelClient { http, config })
+        Ok(VercelClient { core: ApiCore::new(Vendor::Vercel, config.api, parse_error)?, team_id: config.team_id })
+    }
+
+    /// A call in the configured team scope.
+    fn call(&self, operation: &'static str, method: Method, path: &[&str]) -> Call {
+        let call = Call::new(operation, method, path);
+        match &self.team_id {
+            Some(team) => call.query("teamId", team),
+            None => call,
+        }
     }
 
     /// `POST /v11/projects`.
-    #[tracing::instrument(name = "vercel.create_project", skip_all, fields(project = %request.name))]
     pub async fn create_project(&self, request: &CreateProjectRequest) -> Result<Project, VercelError> {
-        self.call(Method::POST, &["v11", "projects"], Some(request)).await
+        crate::venture::VentureName::parse(&request.name)
+            .map_err(|e| ApiError::invalid_input(Vendor::Vercel, "name", e.message))?;
+        self.core.send(self.call("createProject", Method::POST, &["v11", "projects"]).json(request)).await
     }
 
     /// `GET /v9/projects/{idOrName}`.
-    #[tracing::instrument(name = "vercel.get_project", skip_all, fields(project = %id_or_name))]
     pub async fn get_project(&self, id_or_name: &str) -> Result<Project, VercelError> {
-        self.call::<(), _>(Method::GET, &["v9", "projects", id_or_name], None).await
+        self.core.send(self.call("getProject", Method::GET, &["v9", "projects", id_or_name])).await
     }
 
     /// Like [`get_project`](Self::get_project), with "not found" as `None`.
     pub async fn find_project(&self, id_or_name: &str) -> Result<Option<Project>, VercelError> {
         match self.get_project(id_or_name).await {
             Ok(project) => Ok(Some(project)),
-            Err(VercelError::NotFound { .. }) => Ok(None),
+            Err(err) if err.is(ErrorKind::NotFound) => Ok(None),
             Err(err) => Err(err),
         }
     }
-
-    async fn call<B: Serialize, T: DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &[&str],
-        body: Option<&B>,
-    ) -> Result<T, VercelError> {
-        let url = self.url(path)?;
-        let operation = "vercel";
-        self.config
-            .retry
-            .run(operation, || async {
-                let mut request =
-                    self.http.request(method.clone(), url.clone()).bearer_auth(self.config.token.expose_secret());
-                if let Some(body) = body {
-                    request = request.json(body);
-                }
-                let response = request.send().await.map_err(|e| VercelError::Transport(e.without_url().to_string()))?;
-                let status = response.status();
-                let retry_after = response
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(parse_retry_after);
-                let bytes = response.bytes().await.map_err(|e| VercelError::Transport(e.without_url().to_string()))?;
-                if status.is_success() {
-                    return serde_json::from_slice(&bytes).map_err(|e| VercelError::Decode(e.to_string()));
-                }
-                Err(error_from_response(status, &bytes, retry_after))
-            })
-            .await
-    }
-
-    fn url(&self, path: &[&str]) -> Result<reqwest::Url, VercelError> {
-        let mut url = reqwest::Url::parse(&self.config.base_url)
-            .map_err(|e| VercelError::Transport(format!("invalid Vercel base URL: {e}")))?;
-        url.path_segments_mut()
-            .map_err(|_| VercelError::Transport("invalid Vercel base URL".into()))?
-            .pop_if_empty()
-            .extend(path);
-        if let Some(team) = &self.config.team_id {
-            url.query_pairs_mut().append_pair("teamId", team);
-        }
-        Ok(url)
-    }
 }
 
-fn error_from_response(status: StatusCode, body: &[u8], retry_after: Option<Duration>) -> VercelError {
+/// Vercel's error body: `{"error": {"code", "message", "limit"?}}`.
+fn parse_error(status: StatusCode, _headers: &HeaderMap, body: &[u8]) -> ApiError {
     let parsed = serde_json::from_slice::<ErrorEnvelope>(body).ok().map(|e| e.error);
     let (code, message) = parsed
         .as_ref()
         .map(|e| (e.code.clone(), e.message.clone()))
         .unwrap_or_else(|| (String::new(), status.canonical_reason().unwrap_or("").to_string()));
-    match status.as_u16() {
-        400 => VercelError::BadRequest { code, message },
-        401 | 403 => VercelError::Forbidden { code, message },
-        404 => VercelError::NotFound { code, message },
-        409 => VercelError::Conflict { code, message },
-        429 => {
-            // Retry-After if sent, else the documented body's `limit.reset` (epoch seconds).
-            let from_body = parsed.and_then(|e| e.limit).map(|limit| {
-                let wait = limit.reset - crate::time::now_ms() / 1000;
-                Duration::from_secs(wait.max(0) as u64)
-            });
-            VercelError::RateLimited { message, retry_after: retry_after.or(from_body) }
-        }
-        s @ 500..=599 => VercelError::Server { status: s, code, message },
-        s => VercelError::Other { status: s, code, message },
+    let mut error =
+        ApiError::new(Vendor::Vercel, ApiError::kind_for_status(status), Some(status.as_u16()), code, message);
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        // Without Retry-After (taken by the core), the documented body's `limit.reset` (epoch seconds).
+        error.retry_after = parsed.and_then(|e| e.limit).map(|limit| {
+            let wait = limit.reset - crate::time::now_ms() / 1000;
+            Duration::from_secs(wait.max(0) as u64)
+        });
     }
+    error
 }
 
 #[cfg(test)]
 mod tests {
     use std::time::Instant;
 
+    use secrecy::SecretString;
+
     use super::*;
+    use crate::platform::retry::RetryPolicy;
     use crate::sim::faults::{Fault, FaultPlan};
     use crate::sim::vercel::VercelSim;
 
@@ -286,7 +204,7 @@ mod tests {
     async fn setup() -> (VercelSim, VercelClient) {
         let sim = VercelSim::start(TOKEN, FaultPlan::default()).await.unwrap();
         let mut config = VercelConfig::new(sim.base_url(), SecretString::from(TOKEN));
-        config.retry = fast_retries();
+        config.api.retry = fast_retries();
         (sim.clone(), VercelClient::new(config).unwrap())
     }
 
@@ -339,10 +257,10 @@ mod tests {
     async fn forbidden_is_not_retried() {
         let (sim, _) = setup().await;
         let mut config = VercelConfig::new(sim.base_url(), SecretString::from("wrong-token"));
-        config.retry = fast_retries();
+        config.api.retry = fast_retries();
         let client = VercelClient::new(config).unwrap();
         let err = client.create_project(&nextjs_project("acme-shop")).await.unwrap_err();
-        assert!(matches!(&err, VercelError::Forbidden { code, .. } if code == "forbidden"), "{err:?}");
+        assert!(err.is(ErrorKind::Unauthorized) && err.status == Some(403) && err.code == "forbidden", "{err:?}");
         assert_eq!(sim.requests().len(), 1);
         assert!(sim.projects().is_empty());
     }
@@ -352,23 +270,26 @@ mod tests {
         let (sim, client) = setup().await;
         client.create_project(&nextjs_project("acme-shop")).await.unwrap();
         let err = client.create_project(&nextjs_project("acme-shop")).await.unwrap_err();
-        assert!(matches!(&err, VercelError::Conflict { message, .. } if message.contains("already exists")), "{err:?}");
+        assert!(err.is(ErrorKind::Conflict) && err.message.contains("already exists"), "{err:?}");
         assert_eq!(sim.requests().len(), 2, "a conflict is not retried");
     }
 
     #[tokio::test]
-    async fn invalid_body_is_a_bad_request_naming_the_rule() {
+    async fn invalid_input_is_refused_naming_the_field_and_rule() {
         let (sim, client) = setup().await;
+        // Caught by the client before sending.
         let err = client.create_project(&nextjs_project("Acme Shop")).await.unwrap_err();
-        assert!(
-            matches!(&err, VercelError::BadRequest { code, message } if code == "bad_request" && message.contains("lowercase")),
-            "{err:?}"
-        );
+        assert!(err.is(ErrorKind::InvalidInput) && err.code == "name" && err.message.contains("lowercase"), "{err:?}");
+        assert!(sim.requests().is_empty());
+        // Caught by the simulator, as Vercel would.
         let mut bad_framework = nextjs_project("acme-shop");
         bad_framework.framework = Some("next".into());
         let err = client.create_project(&bad_framework).await.unwrap_err();
-        assert!(matches!(&err, VercelError::BadRequest { message, .. } if message.contains("framework")), "{err:?}");
-        assert_eq!(sim.requests().len(), 2);
+        assert!(
+            err.is(ErrorKind::BadRequest) && err.code == "bad_request" && err.message.contains("framework"),
+            "{err:?}"
+        );
+        assert_eq!(sim.requests().len(), 1, "a bad request is not retried");
     }
 
     #[tokio::test]
@@ -379,6 +300,8 @@ mod tests {
             (serde_json::json!({"name": "ok", "surprise": 1}), "unknown field"),
             (serde_json::json!({"framework": "nextjs"}), "missing field `name`"),
             (serde_json::json!({"name": "ok", "gitRepository": {"type": "svn", "repo": "a/b"}}), "unknown variant"),
+            (serde_json::json!({"name": "Not-Lowercase"}), "must be lowercase"),
+            (serde_json::json!({"name": "x".repeat(101)}), "at most 100"),
         ] {
             let response = http
                 .post(format!("{}/v11/projects", sim.base_url()))
@@ -399,12 +322,12 @@ mod tests {
     async fn gives_up_when_the_requested_wait_exceeds_the_budget() {
         let (sim, _) = setup().await;
         let mut config = VercelConfig::new(sim.base_url(), SecretString::from(TOKEN));
-        config.retry = RetryPolicy { max_total: Duration::from_secs(2), ..fast_retries() };
+        config.api.retry = RetryPolicy { max_total: Duration::from_secs(2), ..fast_retries() };
         let client = VercelClient::new(config).unwrap();
         sim.queue_faults([Fault::RateLimited { retry_after_secs: 30 }]);
         let started = Instant::now();
         let err = client.create_project(&nextjs_project("acme-shop")).await.unwrap_err();
-        assert!(matches!(err, VercelError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(30)));
+        assert!(err.is(ErrorKind::RateLimited) && err.retry_after == Some(Duration::from_secs(30)), "{err:?}");
         assert!(started.elapsed() < Duration::from_secs(2));
     }
 
@@ -413,8 +336,9 @@ mod tests {
         let reset = crate::time::now_ms() / 1000 + 5;
         let body = serde_json::json!({"error": {"code": "rate_limited", "message": "slow down",
             "limit": {"remaining": 0, "reset": reset, "resetMs": reset * 1000, "total": 6}}});
-        let err = error_from_response(StatusCode::TOO_MANY_REQUESTS, body.to_string().as_bytes(), None);
-        let VercelError::RateLimited { retry_after: Some(wait), .. } = err else { panic!("{err:?}") };
+        let err = parse_error(StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), body.to_string().as_bytes());
+        assert!(err.is(ErrorKind::RateLimited), "{err:?}");
+        let wait = err.retry_after.unwrap();
         assert!(wait >= Duration::from_secs(4) && wait <= Duration::from_secs(5), "{wait:?}");
     }
 
@@ -423,7 +347,8 @@ mod tests {
         let mut config = VercelConfig::new("http://127.0.0.1:9", SecretString::from(TOKEN));
         config.team_id = Some("team_abc".into());
         let client = VercelClient::new(config).unwrap();
-        let url = client.url(&["v9", "projects", "a b"]).unwrap();
+        let call = client.call("getProject", Method::GET, &["v9", "projects", "a b"]);
+        let url = client.core.url(&call.path, &call.query);
         assert_eq!(url.as_str(), "http://127.0.0.1:9/v9/projects/a%20b?teamId=team_abc");
     }
 }

@@ -4,9 +4,16 @@
 //! contract tests prove it agrees with the vendors' specs.
 
 pub mod faults;
+pub mod supabase;
 pub mod vercel;
 
 use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use serde_json::Value;
+
+use faults::{Fault, FaultPlan, Faults};
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -43,4 +50,63 @@ impl Drop for SimServer {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// One request as a simulator saw it, for tests to inspect (contract tests validate `body`).
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub status: u16,
+    pub body: Option<Value>,
+    pub response: Option<Value>,
+}
+
+/// What every simulator does alike: check the bearer token, inject faults, record requests.
+pub(crate) struct SimCommon {
+    token: String,
+    faults: Faults,
+    requests: Vec<RecordedRequest>,
+}
+
+impl SimCommon {
+    pub fn new(token: &str, plan: FaultPlan) -> Self {
+        SimCommon { token: token.to_string(), faults: Faults::new(plan), requests: Vec::new() }
+    }
+
+    pub fn authorized(&self, headers: &HeaderMap) -> bool {
+        let expected = format!("Bearer {}", self.token);
+        headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str())
+    }
+
+    pub fn draw_fault(&mut self) -> Option<Fault> {
+        self.faults.draw()
+    }
+
+    pub fn faults_mut(&mut self) -> &mut Faults {
+        &mut self.faults
+    }
+
+    pub fn latency(&self) -> Duration {
+        self.faults.plan().latency
+    }
+
+    pub fn record(&mut self, request: RecordedRequest) {
+        self.requests.push(request);
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.requests.clone()
+    }
+}
+
+/// Reads a response body (simulator responses are small JSON) so it can be recorded, and
+/// rebuilds the response around it.
+pub(crate) async fn buffer_json(response: axum::response::Response) -> (axum::response::Response, Option<Value>) {
+    use axum::body::Body;
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let json = serde_json::from_slice(&bytes).ok();
+    (axum::response::Response::from_parts(parts, Body::from(bytes)), json)
 }

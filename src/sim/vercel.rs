@@ -12,25 +12,15 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::SimServer;
-use super::faults::{Fault, FaultPlan, Faults};
+use super::faults::{Fault, FaultPlan};
+use super::{RecordedRequest, SimCommon, SimServer};
 use crate::time::now_ms;
 use crate::venture::VentureName;
 
-/// One request as the simulator saw it, for tests to inspect.
-#[derive(Debug, Clone)]
-pub struct RecordedRequest {
-    pub method: String,
-    pub path: String,
-    pub status: u16,
-}
-
 struct SimState {
-    token: String,
-    /// Projects by (team scope, id).
+    common: SimCommon,
+    /// Projects with their team scope.
     projects: Vec<(Option<String>, Value)>,
-    faults: Faults,
-    requests: Vec<RecordedRequest>,
     next_id: u64,
 }
 
@@ -48,13 +38,8 @@ impl VercelSim {
     }
 
     pub async fn start_on(addr: SocketAddr, token: &str, plan: FaultPlan) -> std::io::Result<Self> {
-        let state = Arc::new(Mutex::new(SimState {
-            token: token.to_string(),
-            projects: Vec::new(),
-            faults: Faults::new(plan),
-            requests: Vec::new(),
-            next_id: 1,
-        }));
+        let state =
+            Arc::new(Mutex::new(SimState { common: SimCommon::new(token, plan), projects: Vec::new(), next_id: 1 }));
         let router = Router::new()
             .route("/v11/projects", post(create_project))
             .route("/v9/projects/{id_or_name}", get(get_project))
@@ -69,12 +54,12 @@ impl VercelSim {
     }
 
     pub fn set_faults(&self, plan: FaultPlan) {
-        self.state.lock().unwrap().faults.set_plan(plan);
+        self.state.lock().unwrap().common.faults_mut().set_plan(plan);
     }
 
     /// The next requests fail with these faults, in order.
     pub fn queue_faults(&self, faults: impl IntoIterator<Item = Fault>) {
-        self.state.lock().unwrap().faults.queue(faults);
+        self.state.lock().unwrap().common.faults_mut().queue(faults);
     }
 
     /// Every project, as the API would return it.
@@ -83,7 +68,7 @@ impl VercelSim {
     }
 
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.state.lock().unwrap().requests.clone()
+        self.state.lock().unwrap().common.requests()
     }
 }
 
@@ -258,12 +243,10 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
 /// `Some(response)` refuses the request with that response.
 fn refusal(state: &Shared, headers: &HeaderMap) -> Option<Response> {
     let mut state = state.lock().unwrap();
-    let expected = format!("Bearer {}", state.token);
-    let authorized = headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str());
-    if !authorized {
+    if !state.common.authorized(headers) {
         return Some(error(StatusCode::FORBIDDEN, "forbidden", "Not authorized"));
     }
-    match state.faults.draw() {
+    match state.common.draw_fault() {
         None => None,
         Some(Fault::RateLimited { retry_after_secs }) => {
             let reset = now_ms() / 1000 + retry_after_secs as i64;
@@ -289,11 +272,19 @@ fn refusal(state: &Shared, headers: &HeaderMap) -> Option<Response> {
 }
 
 /// Records the request and applies the configured latency before the response leaves.
-async fn finish(state: &Shared, method: &str, path: String, response: Response) -> Response {
+async fn finish(state: &Shared, method: &str, path: String, body: Option<&str>, response: Response) -> Response {
+    let (response, answer) = super::buffer_json(response).await;
     let latency = {
         let mut state = state.lock().unwrap();
-        state.requests.push(RecordedRequest { method: method.to_string(), path, status: response.status().as_u16() });
-        state.faults.plan().latency
+        state.common.record(RecordedRequest {
+            method: method.to_string(),
+            path,
+            query: String::new(),
+            status: response.status().as_u16(),
+            body: body.and_then(|b| serde_json::from_str(b).ok()),
+            response: answer,
+        });
+        state.common.latency()
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -311,7 +302,7 @@ async fn create_project(
         Some(response) => response,
         None => create_project_inner(&state, scope.key(), &body),
     };
-    finish(&state, "POST", "/v11/projects".into(), response).await
+    finish(&state, "POST", "/v11/projects".into(), Some(&body), response).await
 }
 
 fn create_project_inner(state: &Shared, team: Option<String>, body: &str) -> Response {
@@ -390,10 +381,10 @@ async fn get_project(
             }
         }
     };
-    finish(&state, "GET", format!("/v9/projects/{id_or_name}"), response).await
+    finish(&state, "GET", format!("/v9/projects/{id_or_name}"), None, response).await
 }
 
 async fn unknown_endpoint(State(state): State<Shared>, method: Method, uri: Uri) -> Response {
     let response = error(StatusCode::NOT_FOUND, "not_found", "The requested API endpoint was not found");
-    finish(&state, method.as_str(), uri.path().to_string(), response).await
+    finish(&state, method.as_str(), uri.path().to_string(), None, response).await
 }
