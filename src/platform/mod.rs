@@ -4,6 +4,8 @@
 //! ([`retry`]), request timeouts, and tracing spans that never carry a secret.
 
 pub mod api;
+#[cfg(test)]
+mod contract;
 pub mod ratelimit;
 pub mod retry;
 pub mod supabase;

@@ -1,0 +1,326 @@
+//! Contract tests: the clients' requests and the simulators' responses, as exchanged in these
+//! tests, are validated against the vendors' full official OpenAPI documents (test fixtures in
+//! `../shared/api-contracts/`, never shipped). OpenAPI 3.0 schemas are converted to JSON
+//! Schema draft 4 deliberately, including the specs' known defects, and a schema that does not
+//! compile fails the test instead of being skipped.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde_json::{Map, Value, json};
+
+use crate::platform::retry::RetryPolicy;
+use crate::sim::RecordedRequest;
+
+fn contracts_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/api-contracts")
+}
+
+struct Spec {
+    name: &'static str,
+    doc: Value,
+}
+
+impl Spec {
+    fn load(name: &'static str, file: &str) -> Spec {
+        let path = contracts_dir().join(file);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Spec { name, doc: serde_json::from_str(&text).unwrap() }
+    }
+
+    /// The spec's path template that `path` instantiates for `method`, and its operation.
+    fn operation(&self, method: &str, path: &str) -> Option<(String, &Value)> {
+        let actual: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let paths = self.doc["paths"].as_object()?;
+        // Literal segments beat parameters (`/v1/projects/available-regions` vs `/{ref}`).
+        let mut best: Option<(usize, &String, &Value)> = None;
+        for (template, item) in paths {
+            let parts: Vec<&str> = template.trim_matches('/').split('/').collect();
+            if parts.len() != actual.len() {
+                continue;
+            }
+            let mut literal = 0;
+            let matches = parts.iter().zip(&actual).all(|(t, a)| {
+                if t.starts_with('{') {
+                    true
+                } else {
+                    literal += 1;
+                    t == a
+                }
+            });
+            if let (true, Some(op)) = (matches, item.get(method.to_ascii_lowercase()))
+                && best.is_none_or(|(l, _, _)| literal > l)
+            {
+                best = Some((literal, template, op));
+            }
+        }
+        best.map(|(_, t, op)| (t.clone(), op))
+    }
+
+    /// A validator for `schema` (a node of this spec), with the spec's components as definitions.
+    fn validator(&self, schema: &Value, context: &str) -> jsonschema::Validator {
+        let definitions: Map<String, Value> = self.doc["components"]["schemas"]
+            .as_object()
+            .map(|all| all.iter().map(|(k, v)| (k.clone(), to_json_schema(v))).collect())
+            .unwrap_or_default();
+        let mut root = to_json_schema(schema);
+        if let Value::Object(map) = &mut root {
+            map.insert("definitions".into(), Value::Object(definitions));
+        }
+        jsonschema::draft4::new(&root)
+            .unwrap_or_else(|e| panic!("{}: schema for {context} does not compile: {e}", self.name))
+    }
+}
+
+/// OpenAPI 3.0 schema object → JSON Schema draft 4.
+fn to_json_schema(schema: &Value) -> Value {
+    match schema {
+        Value::Object(map) => {
+            let mut out = Map::new();
+            for (key, value) in map {
+                match key.as_str() {
+                    "$ref" => {
+                        let target =
+                            value.as_str().unwrap_or_default().replace("#/components/schemas/", "#/definitions/");
+                        out.insert(key.clone(), Value::String(target));
+                    }
+                    // OpenAPI-only annotations.
+                    "nullable" | "discriminator" | "example" | "deprecated" | "readOnly" | "writeOnly" | "xml"
+                    | "externalDocs" => {}
+                    k if k.starts_with("x-") => {}
+                    // Defect: duplicate entries make an invalid draft-4 enum.
+                    "enum" => {
+                        let mut seen = Vec::new();
+                        for v in value.as_array().into_iter().flatten() {
+                            if !seen.contains(v) {
+                                seen.push(v.clone());
+                            }
+                        }
+                        out.insert(key.clone(), Value::Array(seen));
+                    }
+                    // Defect: an empty oneOf/anyOf constrains nothing in intent but fails everything.
+                    "oneOf" | "anyOf" | "allOf" if value.as_array().is_some_and(Vec::is_empty) => {}
+                    // Property names are data, not schemas.
+                    "properties" | "definitions" | "patternProperties" => {
+                        let converted =
+                            value.as_object().map(|m| m.iter().map(|(k, v)| (k.clone(), to_json_schema(v))).collect());
+                        out.insert(key.clone(), Value::Object(converted.unwrap_or_default()));
+                    }
+                    _ => {
+                        out.insert(key.clone(), to_json_schema(value));
+                    }
+                }
+            }
+            if map.get("nullable") == Some(&Value::Bool(true)) {
+                return nullable(out);
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(to_json_schema).collect()),
+        other => other.clone(),
+    }
+}
+
+/// `nullable: true` → also accept `null`.
+fn nullable(mut schema: Map<String, Value>) -> Value {
+    if let Some(Value::Array(values)) = schema.get_mut("enum")
+        && !values.contains(&Value::Null)
+    {
+        values.push(Value::Null);
+    }
+    match schema.get("type").cloned() {
+        Some(Value::String(t)) => {
+            schema.insert("type".into(), json!([t, "null"]));
+            Value::Object(schema)
+        }
+        // Defect: `nullable` without `type` (or combined with oneOf/anyOf).
+        _ => json!({ "anyOf": [Value::Object(schema), { "type": "null" }] }),
+    }
+}
+
+/// Every contract violation in one exchange, as "operation: where: rule"; `checked` counts the
+/// documents (request and response bodies) that had a schema to be validated against.
+fn violations(spec: &Spec, exchange: &RecordedRequest, checked: &mut usize) -> Vec<String> {
+    let Some((template, op)) = spec.operation(&exchange.method, &exchange.path) else {
+        return vec![format!("{} {} {}: not in the spec", spec.name, exchange.method, exchange.path)];
+    };
+    let name = format!("{} {} {template}", spec.name, exchange.method);
+    let mut found = Vec::new();
+    let mut check = |schema: &Value, instance: &Value, what: &str| {
+        let validator = spec.validator(schema, &format!("{name} {what}"));
+        *checked += 1;
+        for error in validator.iter_errors(instance) {
+            found.push(format!("{name}: {what} at '{}': {error}", error.instance_path()));
+        }
+    };
+    if let (Some(body), Some(schema)) = (&exchange.body, op.pointer("/requestBody/content/application~1json/schema")) {
+        check(schema, body, "request body");
+    }
+    let status = exchange.status.to_string();
+    let response = op["responses"].get(&status).or_else(|| op["responses"].get("default"));
+    if let (Some(body), Some(schema)) =
+        (&exchange.response, response.and_then(|r| r.pointer("/content/application~1json/schema")))
+    {
+        check(schema, body, &format!("{status} response"));
+    }
+    found
+}
+
+fn fast_retries() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 4,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(20),
+        max_total: Duration::from_secs(5),
+    }
+}
+
+#[tokio::test]
+async fn vercel_exchanges_conform_to_the_official_spec() {
+    use crate::platform::vercel::*;
+    use crate::sim::faults::FaultPlan;
+    use crate::sim::vercel::VercelSim;
+    let spec = Spec::load("vercel", "vercel-openapi.json");
+    let sim = VercelSim::start("contract-token", FaultPlan::default()).await.unwrap();
+    let mut config = VercelConfig::new(sim.base_url(), SecretString::from("contract-token"));
+    config.api.retry = fast_retries();
+    let client = VercelClient::new(config).unwrap();
+
+    let request = CreateProjectRequest {
+        name: "contract-shop".into(),
+        framework: Some("nextjs".into()),
+        build_command: Some("next build".into()),
+        install_command: Some("npm ci".into()),
+        output_directory: Some(".next".into()),
+        git_repository: Some(GitRepository { provider: GitProvider::Github, repo: "acme/shop".into() }),
+        preview_deployments_disabled: Some(false),
+        ..CreateProjectRequest::default()
+    };
+    let created = client.create_project(&request).await.unwrap();
+    client.get_project(&created.id).await.unwrap();
+    assert!(client.create_project(&request).await.is_err(), "409 for the duplicate");
+    assert!(client.find_project("missing").await.unwrap().is_none());
+
+    let exchanges = sim.requests();
+    let mut checked = 0;
+    let found: Vec<String> = exchanges.iter().flat_map(|e| violations(&spec, e, &mut checked)).collect();
+    // Two create bodies, two project responses (the 404 and 409 have no response schema).
+    assert!(checked >= 4, "only {checked} documents validated");
+    assert!(found.is_empty(), "{} contract violations:\n{}", found.len(), found.join("\n"));
+}
+
+#[tokio::test]
+async fn supabase_exchanges_conform_to_the_official_spec() {
+    use crate::platform::supabase::*;
+    use crate::sim::supabase::{SupabaseSim, SupabaseSimConfig};
+    let spec = Spec::load("supabase", "supabase-management-openapi.json");
+    let sim = SupabaseSim::start(SupabaseSimConfig {
+        ready_after: Duration::from_millis(100),
+        ..SupabaseSimConfig::new("t")
+    })
+    .await
+    .unwrap();
+    let mut config = SupabaseConfig::new(sim.base_url(), SecretString::from("t"));
+    config.api.retry = fast_retries();
+    let client = SupabaseClient::new(config).unwrap();
+
+    client.list_organizations().await.unwrap();
+    let created = client
+        .create_project(&CreateProjectRequest {
+            name: "contract-shop".into(),
+            organization_slug: "sandbox-org".into(),
+            db_pass: SecretString::from("pw-0123456789"),
+            region_selection: Some(RegionSelection::SmartGroup("emea".into())),
+            desired_instance_size: Some("micro".into()),
+        })
+        .await
+        .unwrap();
+    client.health(&created.reference, HEALTH_SERVICES).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    client.get_project(&created.reference).await.unwrap();
+    client.list_projects().await.unwrap();
+    client.health(&created.reference, &["db", "pooler"]).await.unwrap();
+    client.api_keys(&created.reference).await.unwrap();
+    client.pooler_config(&created.reference).await.unwrap();
+    client.delete_project(&created.reference).await.unwrap();
+
+    let exchanges = sim.requests();
+    let mut checked = 0;
+    let found: Vec<String> = exchanges.iter().flat_map(|e| violations(&spec, e, &mut checked)).collect();
+    // The create body and every response.
+    assert!(checked >= exchanges.len() + 1, "only {checked} documents validated for {} exchanges", exchanges.len());
+    assert!(found.is_empty(), "{} contract violations:\n{}", found.len(), found.join("\n"));
+}
+
+/// For each operation with a JSON body: a body that breaks the spec (a required field removed,
+/// an enum given a value outside it) is rejected by the spec's own schema *and* by the simulator.
+#[tokio::test]
+async fn the_simulators_reject_what_the_specs_reject() {
+    use crate::sim::faults::FaultPlan;
+    use crate::sim::supabase::{SupabaseSim, SupabaseSimConfig};
+    use crate::sim::vercel::VercelSim;
+    let vercel = Spec::load("vercel", "vercel-openapi.json");
+    let supabase = Spec::load("supabase", "supabase-management-openapi.json");
+    let vercel_sim = VercelSim::start("t", FaultPlan::default()).await.unwrap();
+    let supabase_sim = SupabaseSim::start(SupabaseSimConfig::new("t")).await.unwrap();
+    let cases = [
+        (
+            &vercel,
+            vercel_sim.base_url(),
+            "/v11/projects",
+            json!({"name": "valid-name", "framework": "nextjs",
+            "gitRepository": {"type": "github", "repo": "acme/shop"}}),
+        ),
+        (
+            &supabase,
+            supabase_sim.base_url(),
+            "/v1/projects",
+            json!({"name": "p", "organization_slug": "sandbox-org",
+            "db_pass": "pw-0123456789", "desired_instance_size": "micro", "plan": "free"}),
+        ),
+    ];
+    let http = reqwest::Client::new();
+    let mut checked = 0;
+    for (spec, base, path, valid) in cases {
+        let (_, op) = spec.operation("POST", path).unwrap();
+        let schema = op.pointer("/requestBody/content/application~1json/schema").unwrap();
+        let validator = spec.validator(schema, path);
+        assert!(validator.is_valid(&valid), "the baseline body is valid for {path}");
+        let resolved = resolve(spec, schema);
+        let mut broken = Vec::new();
+        for field in resolved["required"].as_array().into_iter().flatten() {
+            let mut body = valid.clone();
+            body.as_object_mut().unwrap().remove(field.as_str().unwrap());
+            broken.push((format!("without required `{field}`"), body));
+        }
+        for (field, property) in resolved["properties"].as_object().into_iter().flatten() {
+            if resolve(spec, property).get("enum").is_some() && valid.get(field).is_some() {
+                let mut body = valid.clone();
+                body[field] = json!("not-a-member-of-the-enum");
+                broken.push((format!("`{field}` outside its enum"), body));
+            }
+        }
+        assert!(broken.len() >= 2, "{path}: nothing to break");
+        for (what, body) in broken {
+            assert!(!validator.is_valid(&body), "{path} {what}: the spec accepts it, so the case is wrong");
+            let response = http.post(format!("{base}{path}")).bearer_auth("t").json(&body).send().await.unwrap();
+            assert_eq!(
+                response.status(),
+                400,
+                "{} POST {path} {what}: the simulator accepted a body the spec rejects",
+                spec.name
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 6, "{checked} cases");
+}
+
+/// Follows a local `$ref`.
+fn resolve<'a>(spec: &'a Spec, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(target) => spec.doc.pointer(target.trim_start_matches('#')).unwrap_or(schema),
+        None => schema,
+    }
+}
