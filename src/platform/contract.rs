@@ -249,7 +249,7 @@ async fn supabase_exchanges_conform_to_the_official_spec() {
     let mut checked = 0;
     let found: Vec<String> = exchanges.iter().flat_map(|e| violations(&spec, e, &mut checked)).collect();
     // The create body and every response.
-    assert!(checked >= exchanges.len() + 1, "only {checked} documents validated for {} exchanges", exchanges.len());
+    assert!(checked > exchanges.len(), "only {checked} documents validated for {} exchanges", exchanges.len());
     assert!(found.is_empty(), "{} contract violations:\n{}", found.len(), found.join("\n"));
 }
 
