@@ -4,6 +4,7 @@
 //! ([`retry`]), request timeouts, and tracing spans that never carry a secret.
 
 pub mod api;
+pub mod cloudflare;
 #[cfg(test)]
 mod contract;
 pub mod ratelimit;

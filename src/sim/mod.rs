@@ -3,6 +3,7 @@
 //! offline, and they power sandbox mode. Validation here is the project's own code; the
 //! contract tests prove it agrees with the vendors' specs.
 
+pub mod cloudflare;
 pub mod faults;
 pub mod supabase;
 pub mod vercel;

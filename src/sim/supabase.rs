@@ -397,7 +397,7 @@ async fn create_project(State(state): State<Shared>, uri: Uri, headers: HeaderMa
             name: body.name,
             organization_slug: body.organization_slug,
             region,
-            created_at: httpdate_iso(),
+            created_at: rfc3339_now(),
             created: Instant::now(),
             init_fails: std::mem::take(&mut s.fail_next_init),
             keys,
@@ -409,8 +409,8 @@ async fn create_project(State(state): State<Shared>, uri: Uri, headers: HeaderMa
     .await
 }
 
-/// An RFC 3339 UTC timestamp, as the API writes `created_at`.
-fn httpdate_iso() -> String {
+/// An RFC 3339 UTC timestamp (seconds), as the APIs write creation times.
+pub(crate) fn rfc3339_now() -> String {
     let secs = crate::time::now_ms() / 1000;
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
