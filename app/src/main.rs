@@ -33,6 +33,36 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Run the Vercel, Supabase and Cloudflare simulators (for your own CI or the vendors' CLIs).
+    Sim(SimArgs),
+}
+
+#[derive(Args)]
+struct SimArgs {
+    /// Address the simulators listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: std::net::IpAddr,
+    #[arg(long, default_value_t = 4100)]
+    vercel_port: u16,
+    #[arg(long, default_value_t = 4200)]
+    supabase_port: u16,
+    #[arg(long, default_value_t = 4300)]
+    cloudflare_port: u16,
+    /// Bearer token every simulator accepts (the Supabase CLI wants `sbp_` + 40 hex digits).
+    #[arg(long, env = "SLIPWAY_SIM_TOKEN", hide_env_values = true)]
+    token: String,
+    /// Latency added to every response, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Share (0..1) of requests that fail transiently, half 429 and half 5xx.
+    #[arg(long, default_value_t = 0.0)]
+    fault_share: f64,
+    /// Seed for the faults, so a failing run can be replayed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Seconds a new Supabase project takes to become healthy.
+    #[arg(long, default_value_t = 5)]
+    supabase_ready_secs: u64,
 }
 
 #[derive(Subcommand)]
@@ -125,8 +155,13 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Sim(args) = command {
+        return simulate(args).await;
+    }
     let engine = Engine::open(cli.settings.engine_config()?).await.context("opening the engine")?;
-    match cli.command.unwrap_or(Command::Serve) {
+    match command {
+        Command::Sim(_) => unreachable!("handled above"),
         Command::Serve => serve(engine, &cli.settings).await,
         Command::User { command: UserCommand::Create { username, role } } => {
             let password = match std::env::var("SLIPWAY_PASSWORD") {
@@ -190,6 +225,46 @@ async fn serve(engine: Engine, settings: &Settings) -> anyhow::Result<()> {
         .await?;
     engine.shutdown();
     let _ = runner.await;
+    Ok(())
+}
+
+async fn simulate(args: SimArgs) -> anyhow::Result<()> {
+    use slipway_engine::sim::cloudflare::{CloudflareSim, CloudflareSimConfig};
+    use slipway_engine::sim::supabase::{SupabaseSim, SupabaseSimConfig};
+    use slipway_engine::sim::vercel::VercelSim;
+    let share = args.fault_share.clamp(0.0, 1.0);
+    let plan = FaultPlan {
+        latency: Duration::from_millis(args.latency_ms),
+        rate_limit_share: share / 2.0,
+        server_error_share: share / 2.0,
+        retry_after_secs: 1,
+        seed: args.seed,
+    };
+    let at = |port| SocketAddr::new(args.host, port);
+    let vercel = VercelSim::start_on(at(args.vercel_port), &args.token, plan.clone())
+        .await
+        .context("starting the Vercel simulator")?;
+    let supabase = SupabaseSim::start_on(
+        at(args.supabase_port),
+        SupabaseSimConfig {
+            faults: plan.clone(),
+            ready_after: Duration::from_secs(args.supabase_ready_secs),
+            ..SupabaseSimConfig::new(&args.token)
+        },
+    )
+    .await
+    .context("starting the Supabase simulator")?;
+    let cloudflare = CloudflareSim::start_on(
+        at(args.cloudflare_port),
+        CloudflareSimConfig { faults: plan, ..CloudflareSimConfig::new(&args.token) },
+    )
+    .await
+    .context("starting the Cloudflare simulator")?;
+    println!("Vercel API:      {}", vercel.base_url());
+    println!("Supabase API:    {}", supabase.base_url());
+    println!("Cloudflare API:  {}", cloudflare.base_url());
+    println!("Simulators running; Ctrl-C stops them.");
+    tokio::signal::ctrl_c().await?;
     Ok(())
 }
 

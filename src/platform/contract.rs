@@ -413,3 +413,103 @@ fn resolve<'a>(spec: &'a Spec, schema: &'a Value) -> &'a Value {
         None => schema,
     }
 }
+
+/// 200 scripted calls across the three clients while 20% of requests fail transiently: every
+/// call ends in success, and the simulators hold exactly what the script created, once.
+#[tokio::test]
+async fn two_hundred_calls_through_twenty_percent_faults() {
+    use crate::platform::{cloudflare, supabase, vercel};
+    use crate::sim::cloudflare::{CloudflareSim, CloudflareSimConfig};
+    use crate::sim::faults::FaultPlan;
+    use crate::sim::supabase::{SupabaseSim, SupabaseSimConfig};
+    use crate::sim::vercel::VercelSim;
+    let plan = |seed| FaultPlan {
+        rate_limit_share: 0.1,
+        server_error_share: 0.1,
+        retry_after_secs: 0,
+        seed,
+        ..FaultPlan::default()
+    };
+    let retries = RetryPolicy {
+        max_attempts: 12,
+        base_delay: Duration::from_millis(2),
+        max_delay: Duration::from_millis(10),
+        max_total: Duration::from_secs(30),
+    };
+    let vercel_sim = VercelSim::start("t", plan(1)).await.unwrap();
+    let supabase_sim =
+        SupabaseSim::start(SupabaseSimConfig { faults: plan(2), ..SupabaseSimConfig::new("t") }).await.unwrap();
+    let cloudflare_sim =
+        CloudflareSim::start(CloudflareSimConfig { faults: plan(3), ..CloudflareSimConfig::new("t") }).await.unwrap();
+    let mut vc = vercel::VercelConfig::new(vercel_sim.base_url(), SecretString::from("t"));
+    vc.api.retry = retries.clone();
+    let mut sc = supabase::SupabaseConfig::new(supabase_sim.base_url(), SecretString::from("t"));
+    sc.api.retry = retries.clone();
+    let mut cc = cloudflare::CloudflareConfig::with_token(cloudflare_sim.base_url(), SecretString::from("t"));
+    cc.api.retry = retries;
+    let (vercel, supabase, cloudflare) = (
+        vercel::VercelClient::new(vc).unwrap(),
+        supabase::SupabaseClient::new(sc).unwrap(),
+        cloudflare::CloudflareClient::new(cc).unwrap(),
+    );
+
+    let mut calls = 0;
+    let zone = cloudflare.find_zone("example.com").await.unwrap().unwrap();
+    calls += 1;
+    for i in 0..20 {
+        let name = format!("venture-{i}");
+        let project = vercel
+            .create_project(&vercel::CreateProjectRequest { name: name.clone(), ..Default::default() })
+            .await
+            .unwrap();
+        vercel.get_project(&project.id).await.unwrap();
+        vercel.get_project(&name).await.unwrap();
+        let created = supabase
+            .create_project(&supabase::CreateProjectRequest {
+                name: name.clone(),
+                organization_slug: "sandbox-org".into(),
+                db_pass: SecretString::from("pw-0123456789"),
+                region_selection: None,
+                desired_instance_size: None,
+            })
+            .await
+            .unwrap();
+        supabase.get_project(&created.reference).await.unwrap();
+        supabase.health(&created.reference, &["db"]).await.unwrap();
+        supabase.pooler_config(&created.reference).await.unwrap();
+        let record = cloudflare::RecordInput {
+            record_type: cloudflare::RecordType::Txt,
+            name: format!("{name}.example.com"),
+            content: format!("owner={name}"),
+            ttl: 1,
+            proxied: false,
+            comment: None,
+        };
+        let made = cloudflare.create_record(&zone.id, &record).await.unwrap();
+        let again = cloudflare::RecordInput { content: format!("owner={name};v=2"), ..record };
+        cloudflare.update_record(&zone.id, &made.id, &again).await.unwrap();
+        cloudflare
+            .list_records(&zone.id, &cloudflare::RecordFilter { name: Some(again.name.clone()), ..Default::default() })
+            .await
+            .unwrap();
+        calls += 10;
+    }
+    supabase.list_projects().await.unwrap();
+    supabase.list_organizations().await.unwrap();
+    calls += 2;
+    for _ in 0..7 {
+        vercel.find_project("venture-0").await.unwrap();
+        calls += 1;
+    }
+    assert!(calls >= 200, "{calls} calls");
+
+    // Faults happened, and nothing was applied twice.
+    let failed = |requests: Vec<RecordedRequest>| requests.iter().filter(|r| r.status >= 429).count();
+    let injected = failed(vercel_sim.requests()) + failed(supabase_sim.requests()) + failed(cloudflare_sim.requests());
+    assert!(injected >= 20, "only {injected} faults injected");
+    assert_eq!(vercel_sim.projects().len(), 20);
+    assert_eq!(supabase_sim.projects().len(), 20);
+    let records = cloudflare_sim.records("example.com");
+    assert_eq!(records.len(), 20);
+    assert!(records.iter().all(|r| r["content"].as_str().unwrap().ends_with(";v=2")));
+}
