@@ -98,6 +98,205 @@ pub struct ProjectLink {
     pub production_branch: Option<String>,
 }
 
+/// Where a variable applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnvTarget {
+    Production,
+    Preview,
+    Development,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnvVarType {
+    System,
+    Secret,
+    Encrypted,
+    Plain,
+    /// Write-only: Vercel never returns the value again.
+    Sensitive,
+}
+
+fn expose_value<S: serde::Serializer>(value: &secrecy::SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+    use secrecy::ExposeSecret;
+    serializer.serialize_str(value.expose_secret())
+}
+
+/// One variable to create or upsert. `Debug` never shows the value.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvVarInput {
+    pub key: String,
+    #[serde(serialize_with = "expose_value")]
+    pub value: secrecy::SecretString,
+    #[serde(rename = "type")]
+    pub var_type: EnvVarType,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub target: Vec<EnvTarget>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git_branch: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// Custom environments (e.g. `staging`) by id, `env_…`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub custom_environment_ids: Vec<String>,
+}
+
+/// A variable as Vercel reports it. `value` is empty for sensitive (write-only) variables.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvVar {
+    #[serde(default)]
+    pub id: Option<String>,
+    pub key: String,
+    #[serde(rename = "type")]
+    pub var_type: EnvVarType,
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub target: Vec<EnvTarget>,
+    #[serde(default)]
+    pub git_branch: Option<String>,
+    #[serde(default)]
+    pub custom_environment_ids: Vec<String>,
+    #[serde(default)]
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub value: Option<secrecy::SecretString>,
+}
+
+/// `target` is an array or a single string, depending on the endpoint.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<EnvTarget>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(EnvTarget),
+        Many(Vec<EnvTarget>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => Vec::new(),
+        Some(OneOrMany::One(t)) => vec![t],
+        Some(OneOrMany::Many(ts)) => ts,
+    })
+}
+
+/// A variable Vercel refused inside an otherwise successful (201) batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvVarFailure {
+    pub key: String,
+    pub code: String,
+    pub message: String,
+}
+
+/// The outcome of a batch create: Vercel answers 201 even when some variables failed.
+#[derive(Debug, Clone)]
+pub struct EnvBatchOutcome {
+    pub created: Vec<EnvVar>,
+    pub failed: Vec<EnvVarFailure>,
+}
+
+/// Changes to one variable (`PATCH`); unset fields stay as they are.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvVarPatch {
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "expose_optional")]
+    pub value: Option<secrecy::SecretString>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<Vec<EnvTarget>>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub var_type: Option<EnvVarType>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+fn expose_optional<S: serde::Serializer>(
+    value: &Option<secrecy::SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(value) => expose_value(value, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+#[derive(Deserialize)]
+struct CreatedEnvs {
+    #[serde(deserialize_with = "one_or_many_env")]
+    created: Vec<EnvVar>,
+    #[serde(default)]
+    failed: Vec<FailedEnv>,
+}
+
+fn one_or_many_env<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<EnvVar>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        Many(Vec<EnvVar>),
+        One(Box<EnvVar>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(env) => vec![*env],
+        OneOrMany::Many(envs) => envs,
+    })
+}
+
+#[derive(Deserialize)]
+struct FailedEnv {
+    error: FailedEnvError,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FailedEnvError {
+    code: String,
+    message: String,
+    #[serde(default)]
+    key: Option<String>,
+    #[serde(default)]
+    env_var_key: Option<String>,
+}
+
+/// `GET …/env` answers one variable, `{envs, pagination}` or `{envs}`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum EnvList {
+    Paged { envs: Vec<EnvVar> },
+    One(Box<EnvVar>),
+}
+
+/// Vercel's rule for variable names.
+pub fn validate_env_key(key: &str) -> Result<(), ApiError> {
+    let mut chars = key.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_input(
+            Vendor::Vercel,
+            "key",
+            format!("must match ^[A-Za-z_][A-Za-z0-9_]*$ (got {key:?})"),
+        ))
+    }
+}
+
+fn validate_env_input(var: &EnvVarInput) -> Result<(), ApiError> {
+    validate_env_key(&var.key)?;
+    if var.target.is_empty() && var.custom_environment_ids.is_empty() {
+        return Err(ApiError::invalid_input(
+            Vendor::Vercel,
+            "target",
+            format!("or customEnvironmentIds is required for {}", var.key),
+        ));
+    }
+    if var.git_branch.is_some() && var.target != [EnvTarget::Preview] {
+        return Err(ApiError::invalid_input(Vendor::Vercel, "gitBranch", "is only allowed with target [preview]"));
+    }
+    if var.comment.as_ref().is_some_and(|c| c.chars().count() > 500) {
+        return Err(ApiError::invalid_input(Vendor::Vercel, "comment", "must be at most 500 characters"));
+    }
+    Ok(())
+}
+
 #[derive(Deserialize)]
 struct ErrorEnvelope {
     error: ErrorBody,
@@ -157,6 +356,64 @@ impl VercelClient {
             Err(err) if err.is(ErrorKind::NotFound) => Ok(None),
             Err(err) => Err(err),
         }
+    }
+
+    /// `POST /v10/projects/{idOrName}/env` with an array body. With `upsert`, existing
+    /// variables are updated instead of failing. Variables Vercel refuses inside its 201
+    /// answer come back in `failed`, one per variable.
+    pub async fn create_env_vars(
+        &self,
+        project: &str,
+        vars: &[EnvVarInput],
+        upsert: bool,
+    ) -> Result<EnvBatchOutcome, VercelError> {
+        if vars.is_empty() {
+            return Ok(EnvBatchOutcome { created: Vec::new(), failed: Vec::new() });
+        }
+        for var in vars {
+            validate_env_input(var)?;
+        }
+        let mut call = self.call("createProjectEnv", Method::POST, &["v10", "projects", project, "env"]);
+        if upsert {
+            call = call.query("upsert", "true");
+        }
+        let answer: CreatedEnvs = self.core.send(call.json(&vars)).await?;
+        let failed = answer
+            .failed
+            .into_iter()
+            .map(|f| EnvVarFailure {
+                key: f.error.key.or(f.error.env_var_key).unwrap_or_default(),
+                code: f.error.code,
+                message: f.error.message,
+            })
+            .collect();
+        Ok(EnvBatchOutcome { created: answer.created, failed })
+    }
+
+    /// `GET /v10/projects/{idOrName}/env`: every variable (sensitive values come back empty).
+    pub async fn list_env_vars(&self, project: &str) -> Result<Vec<EnvVar>, VercelError> {
+        let list: EnvList =
+            self.core.send(self.call("filterProjectEnvs", Method::GET, &["v10", "projects", project, "env"])).await?;
+        Ok(match list {
+            EnvList::Paged { envs } => envs,
+            EnvList::One(env) => vec![*env],
+        })
+    }
+
+    /// `PATCH /v9/projects/{idOrName}/env/{id}`.
+    pub async fn edit_env_var(&self, project: &str, id: &str, patch: &EnvVarPatch) -> Result<EnvVar, VercelError> {
+        self.core
+            .send(self.call("editProjectEnv", Method::PATCH, &["v9", "projects", project, "env", id]).json(patch))
+            .await
+    }
+
+    /// `DELETE /v9/projects/{idOrName}/env/{id}`.
+    pub async fn delete_env_var(&self, project: &str, id: &str) -> Result<(), VercelError> {
+        let _: serde_json::Value = self
+            .core
+            .send(self.call("removeProjectEnv", Method::DELETE, &["v9", "projects", project, "env", id]))
+            .await?;
+        Ok(())
     }
 }
 
@@ -272,6 +529,96 @@ mod tests {
         let err = client.create_project(&nextjs_project("acme-shop")).await.unwrap_err();
         assert!(err.is(ErrorKind::Conflict) && err.message.contains("already exists"), "{err:?}");
         assert_eq!(sim.requests().len(), 2, "a conflict is not retried");
+    }
+
+    fn env(key: &str, value: &str, var_type: EnvVarType, target: &[EnvTarget]) -> EnvVarInput {
+        EnvVarInput {
+            key: key.into(),
+            value: SecretString::from(value.to_string()),
+            var_type,
+            target: target.to_vec(),
+            git_branch: None,
+            comment: None,
+            custom_environment_ids: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn env_vars_batch_upsert_list_edit_delete() {
+        use secrecy::ExposeSecret;
+        let (sim, client) = setup().await;
+        let project = client.create_project(&nextjs_project("acme-shop")).await.unwrap();
+        let all = [EnvTarget::Production, EnvTarget::Preview, EnvTarget::Development];
+        let batch = [
+            env("NEXT_PUBLIC_SUPABASE_URL", "https://abc.supabase.co", EnvVarType::Plain, &all),
+            env("SUPABASE_SERVICE_ROLE_KEY", "service-role-secret", EnvVarType::Sensitive, &[EnvTarget::Production]),
+        ];
+        let outcome = client.create_env_vars(&project.id, &batch, true).await.unwrap();
+        assert_eq!((outcome.created.len(), outcome.failed.len()), (2, 0));
+        let listed = client.list_env_vars(&project.id).await.unwrap();
+        let secret = listed.iter().find(|e| e.key == "SUPABASE_SERVICE_ROLE_KEY").unwrap();
+        assert_eq!(secret.value.as_ref().map(|v| v.expose_secret().to_string()), Some(String::new()), "write-only");
+        assert_eq!(sim.env_vars(&project.id)[1]["value"], "service-role-secret", "stored as sent");
+
+        // Upsert again with a new value: updated in place, no duplicate.
+        let rotated = [env("SUPABASE_SERVICE_ROLE_KEY", "rotated", EnvVarType::Sensitive, &[EnvTarget::Production])];
+        client.create_env_vars(&project.id, &rotated, true).await.unwrap();
+        assert_eq!(sim.env_vars(&project.id).len(), 2);
+        assert_eq!(sim.env_vars(&project.id)[1]["value"], "rotated");
+
+        let id = secret.id.clone().unwrap();
+        let edited = client
+            .edit_env_var(
+                &project.id,
+                &id,
+                &EnvVarPatch { comment: Some("rotated by Slipway".into()), ..Default::default() },
+            )
+            .await
+            .unwrap();
+        assert_eq!(edited.comment.as_deref(), Some("rotated by Slipway"));
+        client.delete_env_var(&project.id, &id).await.unwrap();
+        assert_eq!(client.list_env_vars(&project.id).await.unwrap().len(), 1);
+        assert!(!format!("{:?}", batch[1]).contains("service-role-secret"), "Debug hides values");
+    }
+
+    #[tokio::test]
+    async fn partial_failures_inside_a_201_come_back_per_variable() {
+        let (sim, client) = setup().await;
+        let project = client.create_project(&nextjs_project("acme-shop")).await.unwrap();
+        let first = [env("DATABASE_URL", "postgres://one", EnvVarType::Encrypted, &[EnvTarget::Production])];
+        client.create_env_vars(&project.id, &first, false).await.unwrap();
+        let batch = [
+            env("DATABASE_URL", "postgres://two", EnvVarType::Encrypted, &[EnvTarget::Production]),
+            env("NEW_FLAG", "on", EnvVarType::Plain, &[EnvTarget::Preview]),
+        ];
+        let outcome = client.create_env_vars(&project.id, &batch, false).await.unwrap();
+        assert_eq!(outcome.created.len(), 1);
+        assert_eq!(outcome.created[0].key, "NEW_FLAG");
+        assert_eq!(outcome.failed.len(), 1);
+        let failure = &outcome.failed[0];
+        assert_eq!((failure.key.as_str(), failure.code.as_str()), ("DATABASE_URL", "ENV_ALREADY_EXISTS"));
+        assert!(failure.message.contains("already exists"));
+        assert_eq!(sim.env_vars(&project.id)[0]["value"], "postgres://one", "without upsert nothing is overwritten");
+    }
+
+    #[tokio::test]
+    async fn env_inputs_are_checked_before_sending() {
+        let (sim, client) = setup().await;
+        for (var, field) in [
+            (env("1BAD", "v", EnvVarType::Plain, &[EnvTarget::Production]), "key"),
+            (env("NO_TARGET", "v", EnvVarType::Plain, &[]), "target"),
+            (
+                EnvVarInput {
+                    git_branch: Some("feature".into()),
+                    ..env("B", "v", EnvVarType::Plain, &[EnvTarget::Production])
+                },
+                "gitBranch",
+            ),
+        ] {
+            let err = client.create_env_vars("prj_x", &[var], true).await.unwrap_err();
+            assert!(err.is(ErrorKind::InvalidInput) && err.code == field, "{err}");
+        }
+        assert!(sim.requests().is_empty());
     }
 
     #[tokio::test]

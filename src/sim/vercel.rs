@@ -1,6 +1,7 @@
 //! Vercel API simulator: projects (`POST /v11/projects`, `GET /v9/projects/{idOrName}`),
 //! with Vercel's auth, validation, error bodies and rate-limit responses.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -21,7 +22,23 @@ struct SimState {
     common: SimCommon,
     /// Projects with their team scope.
     projects: Vec<(Option<String>, Value)>,
+    /// Environment variables by project id, values stored as sent.
+    envs: HashMap<String, Vec<Value>>,
     next_id: u64,
+}
+
+impl SimState {
+    fn project_id(&self, team: &Option<String>, id_or_name: &str) -> Option<String> {
+        self.projects
+            .iter()
+            .find(|(t, p)| t == team && (p["id"] == id_or_name || p["name"] == id_or_name))
+            .map(|(_, p)| p["id"].as_str().unwrap_or_default().to_string())
+    }
+
+    fn next(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
 }
 
 /// A running Vercel simulator. Cheap to clone; stops when the last clone is dropped.
@@ -38,11 +55,23 @@ impl VercelSim {
     }
 
     pub async fn start_on(addr: SocketAddr, token: &str, plan: FaultPlan) -> std::io::Result<Self> {
-        let state =
-            Arc::new(Mutex::new(SimState { common: SimCommon::new(token, plan), projects: Vec::new(), next_id: 1 }));
+        let state = Arc::new(Mutex::new(SimState {
+            common: SimCommon::new(token, plan),
+            projects: Vec::new(),
+            envs: HashMap::new(),
+            next_id: 1,
+        }));
         let router = Router::new()
             .route("/v11/projects", post(create_project))
             .route("/v9/projects/{id_or_name}", get(get_project))
+            .route("/v2/user", get(get_user))
+            // The saved spec lists projects at v10; the official CLI calls v9.
+            .route("/v10/projects", get(list_projects))
+            .route("/v9/projects", get(list_projects))
+            .route("/v10/projects/{id_or_name}/env", get(list_envs).post(create_envs))
+            .route("/v9/projects/{id_or_name}/env/{env_id}", axum::routing::patch(edit_env).delete(delete_env))
+            // Not in the saved spec; the official CLI calls it.
+            .route("/projects/{id_or_name}/custom-environments", get(list_custom_environments))
             .fallback(unknown_endpoint)
             .with_state(state.clone());
         let server = SimServer::start(router, addr).await?;
@@ -60,6 +89,11 @@ impl VercelSim {
     /// The next requests fail with these faults, in order.
     pub fn queue_faults(&self, faults: impl IntoIterator<Item = Fault>) {
         self.state.lock().unwrap().common.faults_mut().queue(faults);
+    }
+
+    /// A project's environment variables as stored (values included), by project id.
+    pub fn env_vars(&self, project_id: &str) -> Vec<Value> {
+        self.state.lock().unwrap().envs.get(project_id).cloned().unwrap_or_default()
     }
 
     /// Every project, as the API would return it.
@@ -387,4 +421,315 @@ async fn get_project(
 async fn unknown_endpoint(State(state): State<Shared>, method: Method, uri: Uri) -> Response {
     let response = error(StatusCode::NOT_FOUND, "not_found", "The requested API endpoint was not found");
     finish(&state, method.as_str(), uri.path().to_string(), None, response).await
+}
+
+/// Runs `handle` behind auth and faults, then records and delays like every other endpoint.
+async fn guarded(
+    state: &Shared,
+    method: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Option<&str>,
+    handle: impl FnOnce(&mut SimState) -> Response,
+) -> Response {
+    let response = match refusal(state, headers) {
+        Some(response) => response,
+        None => handle(&mut state.lock().unwrap()),
+    };
+    finish(state, method, uri.path().to_string(), body, response).await
+}
+
+async fn get_user(State(state): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
+    guarded(&state, "GET", &uri, &headers, None, |_| {
+        Json(json!({ "user": {
+            "id": "user_sim0000000000000000000001", "email": "sandbox@slipway.test", "name": "Slipway Sandbox",
+            "username": "slipway-sandbox", "avatar": null, "defaultTeamId": null, "createdAt": 1_700_000_000_000_i64,
+            "softBlock": null, "billing": null, "resourceConfig": {}, "stagingPrefix": "slipway-sandbox",
+            "hasTrialAvailable": false,
+        }}))
+        .into_response()
+    })
+    .await
+}
+
+async fn list_projects(
+    State(state): State<Shared>,
+    Query(scope): Query<Scope>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    guarded(&state, "GET", &uri, &headers, None, |s| {
+        let team = scope.key();
+        let projects: Vec<Value> = s.projects.iter().filter(|(t, _)| *t == team).map(|(_, p)| p.clone()).collect();
+        let count = projects.len();
+        Json(json!({ "projects": projects, "pagination": { "count": count, "next": null, "prev": null } }))
+            .into_response()
+    })
+    .await
+}
+
+async fn list_custom_environments(
+    State(state): State<Shared>,
+    Path(id_or_name): Path<String>,
+    Query(scope): Query<Scope>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    guarded(&state, "GET", &uri, &headers, None, |s| match s.project_id(&scope.key(), &id_or_name) {
+        Some(_) => Json(json!({ "accountLimit": { "total": 1 }, "environments": [] })).into_response(),
+        None => error(StatusCode::NOT_FOUND, "not_found", "Project not found"),
+    })
+    .await
+}
+
+/// The variable as the API shows it: write-only values are never returned.
+fn env_view(env: &Value) -> Value {
+    let mut shown = env.clone();
+    if shown["type"] != "plain" {
+        shown["value"] = json!("");
+    }
+    shown
+}
+
+async fn list_envs(
+    State(state): State<Shared>,
+    Path(id_or_name): Path<String>,
+    Query(scope): Query<Scope>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    guarded(&state, "GET", &uri, &headers, None, |s| {
+        let Some(project) = s.project_id(&scope.key(), &id_or_name) else {
+            return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
+        };
+        let envs: Vec<Value> = s.envs.get(&project).into_iter().flatten().map(env_view).collect();
+        Json(json!({ "envs": envs, "pagination": { "count": envs.len(), "next": null, "prev": null } })).into_response()
+    })
+    .await
+}
+
+/// One variable of a create body, exactly as the schema allows.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EnvBody {
+    key: String,
+    value: String,
+    #[serde(rename = "type")]
+    var_type: EnvTypeBody,
+    target: Option<Vec<EnvTargetBody>>,
+    git_branch: Option<String>,
+    comment: Option<String>,
+    custom_environment_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, serde::Serialize, PartialEq, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum EnvTypeBody {
+    System,
+    Secret,
+    Encrypted,
+    Plain,
+    Sensitive,
+}
+
+#[derive(Debug, Deserialize, serde::Serialize, PartialEq, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum EnvTargetBody {
+    Production,
+    Preview,
+    Development,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum EnvBodies {
+    Many(Vec<EnvBody>),
+    One(Box<EnvBody>),
+}
+
+#[derive(Deserialize)]
+struct EnvQuery {
+    upsert: Option<String>,
+    #[serde(rename = "teamId")]
+    team_id: Option<String>,
+    slug: Option<String>,
+}
+
+fn env_failure(key: &str, code: &str, message: String) -> Value {
+    json!({ "error": { "code": code, "message": message, "key": key, "envVarKey": key } })
+}
+
+async fn create_envs(
+    State(state): State<Shared>,
+    Path(id_or_name): Path<String>,
+    Query(query): Query<EnvQuery>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let team = query.team_id.clone().or(query.slug.clone());
+    let upsert = query.upsert.as_deref() == Some("true");
+    guarded(&state, "POST", &uri, &headers, Some(&body), |s| {
+        let Some(project) = s.project_id(&team, &id_or_name) else {
+            return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
+        };
+        // A body that breaks the schema is refused whole; per-variable conflicts come back in `failed`.
+        let (bodies, single) = match serde_json::from_str::<EnvBodies>(&body) {
+            Ok(EnvBodies::Many(list)) => (list, false),
+            Ok(EnvBodies::One(one)) => (vec![*one], true),
+            Err(_) => {
+                let detail = serde_json::from_str::<EnvBody>(&body).err().map(|e| e.to_string()).unwrap_or_default();
+                return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {detail}"));
+            }
+        };
+        for var in &bodies {
+            let targets = var.target.clone().unwrap_or_default();
+            if targets.is_empty() && var.custom_environment_ids.as_ref().is_none_or(Vec::is_empty) {
+                return error(StatusCode::BAD_REQUEST, "bad_request", "Invalid request: `target` or `customEnvironmentIds` is required");
+            }
+            if var.git_branch.as_ref().is_some_and(|b| b.chars().count() > 250) {
+                return error(StatusCode::BAD_REQUEST, "bad_request", "Invalid request: `gitBranch` must be at most 250 characters");
+            }
+            if var.comment.as_ref().is_some_and(|c| c.chars().count() > 500) {
+                return error(StatusCode::BAD_REQUEST, "bad_request", "Invalid request: `comment` must be at most 500 characters");
+            }
+        }
+        let mut created = Vec::new();
+        let mut failed = Vec::new();
+        for var in bodies {
+            let valid_key = var.key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && var.key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid_key {
+                failed.push(env_failure(&var.key, "invalid_key", format!("The name of your Environment Variable `{}` is invalid. It must match ^[A-Za-z_][A-Za-z0-9_]*$", var.key)));
+                continue;
+            }
+            let targets = var.target.clone().unwrap_or_default();
+            if var.git_branch.is_some() && targets != [EnvTargetBody::Preview] {
+                failed.push(env_failure(&var.key, "git_branch_requires_preview", "A Git branch can only be set for the preview target".into()));
+                continue;
+            }
+            let now = now_ms();
+            let id = format!("env_sim{:016}", s.next());
+            let mut record = json!({
+                "id": id, "key": var.key, "value": var.value, "type": var.var_type, "target": targets,
+                "gitBranch": var.git_branch, "comment": var.comment,
+                "customEnvironmentIds": var.custom_environment_ids.clone().unwrap_or_default(),
+                "configurationId": null, "createdAt": now, "updatedAt": now, "createdBy": "user_sim0000000000000000000001",
+                "updatedBy": null, "decrypted": false,
+            });
+            // Absent, not null, when unset: the response schema types them as plain strings.
+            for optional in ["gitBranch", "comment"] {
+                if record[optional].is_null() {
+                    record.as_object_mut().unwrap().remove(optional);
+                }
+            }
+            let envs = s.envs.entry(project.clone()).or_default();
+            let overlaps = |e: &Value| {
+                e["key"] == var.key.as_str()
+                    && e["gitBranch"] == record["gitBranch"]
+                    && e["target"].as_array().into_iter().flatten().any(|t| record["target"].as_array().into_iter().flatten().any(|u| u == t))
+            };
+            match envs.iter().position(overlaps) {
+                Some(existing) if upsert => {
+                    record["id"] = envs[existing]["id"].clone();
+                    record["createdAt"] = envs[existing]["createdAt"].clone();
+                    envs[existing] = record.clone();
+                    created.push(env_view(&record));
+                }
+                Some(_) => failed.push(env_failure(
+                    &var.key,
+                    "ENV_ALREADY_EXISTS",
+                    format!("A variable with the name `{}` already exists for the target {} on branch undefined", var.key,
+                        targets.iter().map(|t| format!("{t:?}").to_lowercase()).collect::<Vec<_>>().join(",")),
+                )),
+                None => {
+                    envs.push(record.clone());
+                    created.push(env_view(&record));
+                }
+            }
+        }
+        let created = if single && created.len() == 1 { created.remove(0) } else { Value::Array(created) };
+        (StatusCode::CREATED, Json(json!({ "created": created, "failed": failed }))).into_response()
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EnvPatchBody {
+    key: Option<String>,
+    target: Option<Vec<EnvTargetBody>>,
+    git_branch: Option<String>,
+    #[serde(rename = "type")]
+    var_type: Option<EnvTypeBody>,
+    value: Option<String>,
+    custom_environment_ids: Option<Vec<String>>,
+    comment: Option<String>,
+}
+
+async fn edit_env(
+    State(state): State<Shared>,
+    Path((id_or_name, env_id)): Path<(String, String)>,
+    Query(scope): Query<Scope>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    guarded(&state, "PATCH", &uri, &headers, Some(&body), |s| {
+        let Some(project) = s.project_id(&scope.key(), &id_or_name) else {
+            return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
+        };
+        let patch: EnvPatchBody = match serde_json::from_str(&body) {
+            Ok(patch) => patch,
+            Err(err) => return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {err}")),
+        };
+        let Some(env) = s.envs.get_mut(&project).and_then(|envs| envs.iter_mut().find(|e| e["id"] == env_id.as_str()))
+        else {
+            return error(StatusCode::NOT_FOUND, "not_found", "Environment Variable not found");
+        };
+        if let Some(key) = patch.key {
+            env["key"] = json!(key);
+        }
+        if let Some(target) = patch.target {
+            env["target"] = json!(target);
+        }
+        if let Some(branch) = patch.git_branch {
+            env["gitBranch"] = json!(branch);
+        }
+        if let Some(var_type) = patch.var_type {
+            env["type"] = json!(var_type);
+        }
+        if let Some(value) = patch.value {
+            env["value"] = json!(value);
+        }
+        if let Some(ids) = patch.custom_environment_ids {
+            env["customEnvironmentIds"] = json!(ids);
+        }
+        if let Some(comment) = patch.comment {
+            env["comment"] = json!(comment);
+        }
+        env["updatedAt"] = json!(now_ms());
+        Json(env_view(env)).into_response()
+    })
+    .await
+}
+
+async fn delete_env(
+    State(state): State<Shared>,
+    Path((id_or_name, env_id)): Path<(String, String)>,
+    Query(scope): Query<Scope>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    guarded(&state, "DELETE", &uri, &headers, None, |s| {
+        let Some(project) = s.project_id(&scope.key(), &id_or_name) else {
+            return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
+        };
+        let envs = s.envs.entry(project).or_default();
+        match envs.iter().position(|e| e["id"] == env_id.as_str()) {
+            Some(index) => Json(env_view(&envs.remove(index))).into_response(),
+            None => error(StatusCode::NOT_FOUND, "not_found", "Environment Variable not found"),
+        }
+    })
+    .await
 }
