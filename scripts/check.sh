@@ -24,10 +24,13 @@ step "browser bundle and server binary"
 cargo build --locked -p slipway-app --features ssr --bin slipway
 step "end-to-end (Playwright, Debian Chromium)"
 ./scripts/e2e.sh 2>&1 | tee "$logs/e2e.log"
+step "official Vercel and Supabase CLIs against the simulators"
+(cd end2end && SLIPWAY_BIN=../target/debug/slipway node --test clis/) 2>&1 | tee "$logs/clis.log"
 
 # One closing line for the whole run (any failure above has already stopped it).
 rust_passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$logs/cargo-test.log" | awk '{s += $4} END {print s + 0}')
 e2e_passed=$(grep -Eo '^ *[0-9]+ passed' "$logs/e2e.log" | awk '{s += $1} END {print s + 0}')
+clis_passed=$(grep -Eo '^# pass [0-9]+' "$logs/clis.log" | awk '{s += $3} END {print s + 0}')
 echo
-echo "rust: $rust_passed passed, end-to-end: $e2e_passed passed"
-echo "check: $((rust_passed + e2e_passed)) passed, 0 failed"
+echo "rust: $rust_passed passed, end-to-end: $e2e_passed passed, official CLIs: $clis_passed passed"
+echo "check: $((rust_passed + e2e_passed + clis_passed)) passed, 0 failed"

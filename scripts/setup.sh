@@ -30,7 +30,7 @@ fi
 
 if $want_browser; then
   if [ ! -x end2end/node_modules/.bin/playwright ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
-    step "npm ci in end2end (Playwright test runner; it uses Debian's Chromium, never a downloaded browser)"
+    step "npm ci in end2end (Playwright test runner, which uses Debian's Chromium; the official Vercel and Supabase CLIs)"
     (cd end2end && npm ci --no-audit --no-fund)
   fi
   if [ ! -x /usr/bin/chromium ]; then

@@ -94,6 +94,8 @@ impl SimCommon {
     }
 
     pub fn record(&mut self, request: RecordedRequest) {
+        // The request log of `slipway sim` (tests of the official CLIs read it).
+        tracing::info!(method = %request.method, path = %request.path, status = request.status, "simulated request");
         self.requests.push(request);
     }
 
