@@ -48,6 +48,12 @@ struct SimZone {
     records: Vec<Value>,
 }
 
+impl super::HasCommon for SimState {
+    fn common(&mut self) -> &mut SimCommon {
+        &mut self.common
+    }
+}
+
 struct SimState {
     common: SimCommon,
     config: CloudflareSimConfig,
@@ -184,24 +190,7 @@ async fn respond(
             Ok(()) => handle(&mut guard),
         }
     };
-    let (response, answer) = super::buffer_json(response).await;
-    let latency = {
-        let mut guard = state.lock().unwrap();
-        guard.common.record(RecordedRequest {
-            method: method.to_string(),
-            // Recorded as the spec names paths (without the `/client/v4` server prefix).
-            path: uri.path().trim_start_matches("/client/v4").to_string(),
-            query: uri.query().unwrap_or_default().to_string(),
-            status: response.status().as_u16(),
-            body: body.and_then(|b| serde_json::from_str(b).ok()),
-            response: answer,
-        });
-        guard.common.latency()
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    response
+    super::deliver(state, method, uri, body, response).await
 }
 
 fn timestamp() -> String {

@@ -113,3 +113,37 @@ pub(crate) async fn buffer_json(response: axum::response::Response) -> (axum::re
     let json = serde_json::from_slice(&bytes).ok();
     (axum::response::Response::from_parts(parts, Body::from(bytes)), json)
 }
+
+/// Lets the shared plumbing below reach a simulator state's common part.
+pub(crate) trait HasCommon {
+    fn common(&mut self) -> &mut SimCommon;
+}
+
+/// Records the exchange, then holds the response for the configured latency.
+pub(crate) async fn deliver<S: HasCommon>(
+    state: &std::sync::Mutex<S>,
+    method: &str,
+    uri: &axum::http::Uri,
+    body: Option<&str>,
+    response: axum::response::Response,
+) -> axum::response::Response {
+    let (response, answer) = buffer_json(response).await;
+    let latency = {
+        let mut guard = state.lock().unwrap();
+        let common = guard.common();
+        common.record(RecordedRequest {
+            method: method.to_string(),
+            // As the specs name paths: without a server prefix such as Cloudflare's `/client/v4`.
+            path: uri.path().trim_start_matches("/client/v4").to_string(),
+            query: uri.query().unwrap_or_default().to_string(),
+            status: response.status().as_u16(),
+            body: body.and_then(|b| serde_json::from_str(b).ok()),
+            response: answer,
+        });
+        common.latency()
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    response
+}

@@ -56,6 +56,12 @@ struct SimProject {
     keys: Vec<Value>,
 }
 
+impl super::HasCommon for SimState {
+    fn common(&mut self) -> &mut SimCommon {
+        &mut self.common
+    }
+}
+
 struct SimState {
     common: SimCommon,
     config: SupabaseSimConfig,
@@ -233,23 +239,7 @@ async fn respond(
             }
         }
     };
-    let (response, answer) = super::buffer_json(response).await;
-    let latency = {
-        let mut guard = state.lock().unwrap();
-        guard.common.record(RecordedRequest {
-            method: method.to_string(),
-            path: uri.path().to_string(),
-            query: uri.query().unwrap_or_default().to_string(),
-            status: response.status().as_u16(),
-            body: body.and_then(|b| serde_json::from_str(b).ok()),
-            response: answer,
-        });
-        guard.common.latency()
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    response
+    super::deliver(state, method, uri, body, response).await
 }
 
 fn valid_ref(reference: &str) -> bool {

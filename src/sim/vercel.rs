@@ -18,6 +18,12 @@ use super::{RecordedRequest, SimCommon, SimServer};
 use crate::time::now_ms;
 use crate::venture::VentureName;
 
+impl super::HasCommon for SimState {
+    fn common(&mut self) -> &mut SimCommon {
+        &mut self.common
+    }
+}
+
 struct SimState {
     common: SimCommon,
     /// Projects with their team scope.
@@ -305,41 +311,17 @@ fn refusal(state: &Shared, headers: &HeaderMap) -> Option<Response> {
     }
 }
 
-/// Records the request and applies the configured latency before the response leaves.
-async fn finish(state: &Shared, method: &str, path: String, body: Option<&str>, response: Response) -> Response {
-    let (response, answer) = super::buffer_json(response).await;
-    let latency = {
-        let mut state = state.lock().unwrap();
-        state.common.record(RecordedRequest {
-            method: method.to_string(),
-            path,
-            query: String::new(),
-            status: response.status().as_u16(),
-            body: body.and_then(|b| serde_json::from_str(b).ok()),
-            response: answer,
-        });
-        state.common.latency()
-    };
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
-    }
-    response
-}
-
 async fn create_project(
     State(state): State<Shared>,
     Query(scope): Query<Scope>,
+    uri: Uri,
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    let response = match refusal(&state, &headers) {
-        Some(response) => response,
-        None => create_project_inner(&state, scope.key(), &body),
-    };
-    finish(&state, "POST", "/v11/projects".into(), Some(&body), response).await
+    guarded(&state, "POST", &uri, &headers, Some(&body), |s| create_project_inner(s, scope.key(), &body)).await
 }
 
-fn create_project_inner(state: &Shared, team: Option<String>, body: &str) -> Response {
+fn create_project_inner(state: &mut SimState, team: Option<String>, body: &str) -> Response {
     let body: CreateProjectBody = match serde_json::from_str(body) {
         Ok(body) => body,
         Err(err) => return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {err}")),
@@ -347,7 +329,6 @@ fn create_project_inner(state: &Shared, team: Option<String>, body: &str) -> Res
     if let Err(message) = body.check() {
         return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {message}"));
     }
-    let mut state = state.lock().unwrap();
     if state.projects.iter().any(|(t, p)| *t == team && p["name"] == body.name.as_str()) {
         return error(StatusCode::CONFLICT, "conflict", "A project with the provided name already exists.");
     }
@@ -398,29 +379,26 @@ async fn get_project(
     State(state): State<Shared>,
     Path(id_or_name): Path<String>,
     Query(scope): Query<Scope>,
+    uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    let response = match refusal(&state, &headers) {
-        Some(response) => response,
-        None => {
-            let team = scope.key();
-            let state = state.lock().unwrap();
-            match state
-                .projects
-                .iter()
-                .find(|(t, p)| *t == team && (p["id"] == id_or_name.as_str() || p["name"] == id_or_name.as_str()))
-            {
-                Some((_, project)) => (StatusCode::OK, Json(project.clone())).into_response(),
-                None => error(StatusCode::NOT_FOUND, "not_found", "Project not found"),
-            }
+    guarded(&state, "GET", &uri, &headers, None, |s| {
+        let team = scope.key();
+        match s
+            .projects
+            .iter()
+            .find(|(t, p)| *t == team && (p["id"] == id_or_name.as_str() || p["name"] == id_or_name.as_str()))
+        {
+            Some((_, project)) => (StatusCode::OK, Json(project.clone())).into_response(),
+            None => error(StatusCode::NOT_FOUND, "not_found", "Project not found"),
         }
-    };
-    finish(&state, "GET", format!("/v9/projects/{id_or_name}"), None, response).await
+    })
+    .await
 }
 
 async fn unknown_endpoint(State(state): State<Shared>, method: Method, uri: Uri) -> Response {
     let response = error(StatusCode::NOT_FOUND, "not_found", "The requested API endpoint was not found");
-    finish(&state, method.as_str(), uri.path().to_string(), None, response).await
+    super::deliver(&state, method.as_str(), &uri, None, response).await
 }
 
 /// Runs `handle` behind auth and faults, then records and delays like every other endpoint.
@@ -436,7 +414,7 @@ async fn guarded(
         Some(response) => response,
         None => handle(&mut state.lock().unwrap()),
     };
-    finish(state, method, uri.path().to_string(), body, response).await
+    super::deliver(state, method, uri, body, response).await
 }
 
 async fn get_user(State(state): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
