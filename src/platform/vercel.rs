@@ -297,6 +297,72 @@ fn validate_env_input(var: &EnvVarInput) -> Result<(), ApiError> {
     Ok(())
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum BranchMatcherType {
+    Equals,
+    StartsWith,
+    EndsWith,
+}
+
+/// Which git branches deploy into a custom environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BranchMatcher {
+    #[serde(rename = "type")]
+    pub matcher: BranchMatcherType,
+    pub pattern: String,
+}
+
+/// Body of `POST /v9/projects/{idOrName}/custom-environments`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateCustomEnvironment {
+    pub slug: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch_matcher: Option<BranchMatcher>,
+}
+
+/// A custom environment such as `staging` (id `env_…`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomEnvironment {
+    pub id: String,
+    pub slug: String,
+    #[serde(rename = "type")]
+    pub env_type: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub branch_matcher: Option<BranchMatcher>,
+}
+
+#[derive(Deserialize)]
+struct CustomEnvironmentList {
+    environments: Vec<CustomEnvironment>,
+}
+
+fn validate_custom_environment(request: &CreateCustomEnvironment) -> Result<(), ApiError> {
+    let invalid = |field, rule: &str| Err(ApiError::invalid_input(Vendor::Vercel, field, rule));
+    let slug = request.slug.as_str();
+    if slug.is_empty() || slug.chars().count() > 32 {
+        return invalid("slug", "must be 1 to 32 characters");
+    }
+    if ["production", "preview", "development"].contains(&slug.to_ascii_lowercase().as_str()) {
+        return invalid("slug", "must not be production, preview or development");
+    }
+    if request.description.as_ref().is_some_and(|d| d.chars().count() > 256) {
+        return invalid("description", "must be at most 256 characters");
+    }
+    if let Some(matcher) = &request.branch_matcher
+        && (matcher.pattern.is_empty() || matcher.pattern.chars().count() > 100)
+    {
+        return invalid("branchMatcher.pattern", "must be 1 to 100 characters");
+    }
+    Ok(())
+}
+
 #[derive(Deserialize)]
 struct ErrorEnvelope {
     error: ErrorBody,
@@ -356,6 +422,47 @@ impl VercelClient {
             Err(err) if err.is(ErrorKind::NotFound) => Ok(None),
             Err(err) => Err(err),
         }
+    }
+
+    /// `DELETE /v9/projects/{idOrName}` (answers 204).
+    pub async fn delete_project(&self, id_or_name: &str) -> Result<(), VercelError> {
+        self.core.send(self.call("deleteProject", Method::DELETE, &["v9", "projects", id_or_name])).await
+    }
+
+    /// `POST /v9/projects/{idOrName}/custom-environments`.
+    pub async fn create_custom_environment(
+        &self,
+        project: &str,
+        request: &CreateCustomEnvironment,
+    ) -> Result<CustomEnvironment, VercelError> {
+        validate_custom_environment(request)?;
+        let call =
+            self.call("createCustomEnvironment", Method::POST, &["v9", "projects", project, "custom-environments"]);
+        self.core.send(call.json(request)).await
+    }
+
+    /// `GET /v9/projects/{idOrName}/custom-environments`.
+    pub async fn list_custom_environments(&self, project: &str) -> Result<Vec<CustomEnvironment>, VercelError> {
+        let call = self.call("getCustomEnvironments", Method::GET, &["v9", "projects", project, "custom-environments"]);
+        let list: CustomEnvironmentList = self.core.send(call).await?;
+        Ok(list.environments)
+    }
+
+    /// `GET /v9/projects/{idOrName}/custom-environments/{slugOrId}`.
+    pub async fn get_custom_environment(
+        &self,
+        project: &str,
+        slug_or_id: &str,
+    ) -> Result<CustomEnvironment, VercelError> {
+        let path = ["v9", "projects", project, "custom-environments", slug_or_id];
+        self.core.send(self.call("getCustomEnvironment", Method::GET, &path)).await
+    }
+
+    /// `DELETE /v9/projects/{idOrName}/custom-environments/{slugOrId}`.
+    pub async fn delete_custom_environment(&self, project: &str, slug_or_id: &str) -> Result<(), VercelError> {
+        let path = ["v9", "projects", project, "custom-environments", slug_or_id];
+        let _: serde_json::Value = self.core.send(self.call("removeCustomEnvironment", Method::DELETE, &path)).await?;
+        Ok(())
     }
 
     /// `POST /v10/projects/{idOrName}/env` with an array body. With `upsert`, existing
@@ -579,6 +686,33 @@ mod tests {
         client.delete_env_var(&project.id, &id).await.unwrap();
         assert_eq!(client.list_env_vars(&project.id).await.unwrap().len(), 1);
         assert!(!format!("{:?}", batch[1]).contains("service-role-secret"), "Debug hides values");
+    }
+
+    #[tokio::test]
+    async fn a_staging_environment_with_a_branch_matcher_and_project_deletion() {
+        let (sim, client) = setup().await;
+        let project = client.create_project(&nextjs_project("acme-shop")).await.unwrap();
+        let staging = CreateCustomEnvironment {
+            slug: "staging".into(),
+            description: Some("Pre-production".into()),
+            branch_matcher: Some(BranchMatcher { matcher: BranchMatcherType::Equals, pattern: "staging".into() }),
+        };
+        let created = client.create_custom_environment(&project.id, &staging).await.unwrap();
+        assert!(created.id.starts_with("env_"));
+        assert_eq!(created.branch_matcher, staging.branch_matcher);
+        let again = client.create_custom_environment(&project.id, &staging).await.unwrap_err();
+        assert!(again.is(ErrorKind::Conflict), "{again}");
+        assert_eq!(client.get_custom_environment(&project.id, "staging").await.unwrap().id, created.id);
+        assert_eq!(client.list_custom_environments(&project.id).await.unwrap().len(), 1);
+        let reserved = CreateCustomEnvironment { slug: "Production".into(), description: None, branch_matcher: None };
+        let err = client.create_custom_environment(&project.id, &reserved).await.unwrap_err();
+        assert!(err.is(ErrorKind::InvalidInput) && err.code == "slug", "{err}");
+        client.delete_custom_environment(&project.id, &created.id).await.unwrap();
+        assert!(client.list_custom_environments(&project.id).await.unwrap().is_empty());
+
+        client.delete_project(&project.id).await.unwrap();
+        assert!(client.find_project(&project.id).await.unwrap().is_none());
+        assert!(sim.projects().is_empty());
     }
 
     #[tokio::test]

@@ -30,6 +30,8 @@ struct SimState {
     projects: Vec<(Option<String>, Value)>,
     /// Environment variables by project id, values stored as sent.
     envs: HashMap<String, Vec<Value>>,
+    /// Custom environments by project id.
+    custom_environments: HashMap<String, Vec<Value>>,
     next_id: u64,
 }
 
@@ -65,11 +67,20 @@ impl VercelSim {
             common: SimCommon::new(token, plan),
             projects: Vec::new(),
             envs: HashMap::new(),
+            custom_environments: HashMap::new(),
             next_id: 1,
         }));
         let router = Router::new()
             .route("/v11/projects", post(create_project))
-            .route("/v9/projects/{id_or_name}", get(get_project))
+            .route("/v9/projects/{id_or_name}", get(get_project).delete(delete_project))
+            .route(
+                "/v9/projects/{id_or_name}/custom-environments",
+                get(list_custom_environments).post(create_custom_environment),
+            )
+            .route(
+                "/v9/projects/{id_or_name}/custom-environments/{slug_or_id}",
+                get(get_custom_environment).delete(delete_custom_environment),
+            )
             .route("/v2/user", get(get_user))
             // The saved spec lists projects at v10; the official CLI calls v9.
             .route("/v10/projects", get(list_projects))
@@ -454,8 +465,159 @@ async fn list_custom_environments(
     headers: HeaderMap,
 ) -> Response {
     guarded(&state, "GET", &uri, &headers, None, |s| match s.project_id(&scope.key(), &id_or_name) {
-        Some(_) => Json(json!({ "accountLimit": { "total": 1 }, "environments": [] })).into_response(),
+        Some(project) => {
+            let environments = s.custom_environments.get(&project).cloned().unwrap_or_default();
+            Json(json!({ "accountLimit": { "total": 12 }, "environments": environments })).into_response()
+        }
         None => error(StatusCode::NOT_FOUND, "not_found", "Project not found"),
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)] // copy_env_vars_from is accepted as the schema allows; copying is not simulated yet
+struct CustomEnvironmentBody {
+    slug: Option<String>,
+    description: Option<String>,
+    branch_matcher: Option<BranchMatcherBody>,
+    copy_env_vars_from: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BranchMatcherBody {
+    #[serde(rename = "type")]
+    matcher: BranchMatcherTypeBody,
+    pattern: String,
+}
+
+#[derive(Debug, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+enum BranchMatcherTypeBody {
+    Equals,
+    StartsWith,
+    EndsWith,
+}
+
+async fn create_custom_environment(
+    State(state): State<Shared>,
+    Path(id_or_name): Path<String>,
+    Query(scope): Query<Scope>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    guarded(&state, "POST", &uri, &headers, Some(&body), |s| {
+        let Some(project) = s.project_id(&scope.key(), &id_or_name) else {
+            return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
+        };
+        let body: CustomEnvironmentBody = match serde_json::from_str(&body) {
+            Ok(body) => body,
+            Err(err) => return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {err}")),
+        };
+        let slug = body.slug.unwrap_or_default();
+        let problem = if slug.is_empty() || slug.chars().count() > 32 {
+            Some("`slug` must be 1 to 32 characters")
+        } else if ["production", "preview", "development"].contains(&slug.to_ascii_lowercase().as_str()) {
+            Some("`slug` cannot be a standard environment name")
+        } else if body.description.as_ref().is_some_and(|d| d.chars().count() > 256) {
+            Some("`description` must be at most 256 characters")
+        } else if body.branch_matcher.as_ref().is_some_and(|m| m.pattern.chars().count() > 100) {
+            Some("`branchMatcher.pattern` must be at most 100 characters")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {problem}"));
+        }
+        let existing = s.custom_environments.get(&project).into_iter().flatten().any(|e| e["slug"] == slug.as_str());
+        if existing {
+            return error(
+                StatusCode::CONFLICT,
+                "conflict",
+                &format!("A custom environment named {slug} already exists"),
+            );
+        }
+        let now = now_ms();
+        let id = format!("env_simcustom{:012}", s.next());
+        let mut environment = json!({
+            "id": id, "slug": slug, "type": "preview", "domains": [], "currentDeploymentAliases": [],
+            "createdAt": now, "updatedAt": now,
+        });
+        if let Some(description) = body.description {
+            environment["description"] = json!(description);
+        }
+        if let Some(matcher) = body.branch_matcher {
+            environment["branchMatcher"] = json!({ "type": matcher.matcher, "pattern": matcher.pattern });
+        }
+        s.custom_environments.entry(project).or_default().push(environment.clone());
+        (StatusCode::CREATED, Json(environment)).into_response()
+    })
+    .await
+}
+
+fn custom_environment_index(s: &SimState, project: &str, slug_or_id: &str) -> Option<usize> {
+    s.custom_environments.get(project)?.iter().position(|e| e["id"] == slug_or_id || e["slug"] == slug_or_id)
+}
+
+async fn get_custom_environment(
+    State(state): State<Shared>,
+    Path((id_or_name, slug_or_id)): Path<(String, String)>,
+    Query(scope): Query<Scope>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    guarded(&state, "GET", &uri, &headers, None, |s| {
+        let found = s
+            .project_id(&scope.key(), &id_or_name)
+            .and_then(|p| custom_environment_index(s, &p, &slug_or_id).map(|i| s.custom_environments[&p][i].clone()));
+        match found {
+            Some(environment) => Json(environment).into_response(),
+            None => error(StatusCode::NOT_FOUND, "not_found", "Custom environment not found"),
+        }
+    })
+    .await
+}
+
+async fn delete_custom_environment(
+    State(state): State<Shared>,
+    Path((id_or_name, slug_or_id)): Path<(String, String)>,
+    Query(scope): Query<Scope>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    guarded(&state, "DELETE", &uri, &headers, None, |s| {
+        let Some(project) = s.project_id(&scope.key(), &id_or_name) else {
+            return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
+        };
+        match custom_environment_index(s, &project, &slug_or_id) {
+            Some(index) => {
+                let removed = s.custom_environments.get_mut(&project).unwrap().remove(index);
+                Json(removed).into_response()
+            }
+            None => error(StatusCode::NOT_FOUND, "not_found", "Custom environment not found"),
+        }
+    })
+    .await
+}
+
+async fn delete_project(
+    State(state): State<Shared>,
+    Path(id_or_name): Path<String>,
+    Query(scope): Query<Scope>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    guarded(&state, "DELETE", &uri, &headers, None, |s| {
+        let team = scope.key();
+        let Some(project) = s.project_id(&team, &id_or_name) else {
+            return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
+        };
+        s.projects.retain(|(t, p)| !(*t == team && p["id"] == project.as_str()));
+        s.envs.remove(&project);
+        s.custom_environments.remove(&project);
+        StatusCode::NO_CONTENT.into_response()
     })
     .await
 }
