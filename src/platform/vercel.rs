@@ -363,6 +363,75 @@ fn validate_custom_environment(request: &CreateCustomEnvironment) -> Result<(), 
     Ok(())
 }
 
+/// A deployment's lifecycle (`readyState`); `Blocked` exists in the newest API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReadyState {
+    Queued,
+    Initializing,
+    Building,
+    Ready,
+    Error,
+    Canceled,
+    Blocked,
+    Deleted,
+}
+
+impl ReadyState {
+    /// No further change without a new deployment.
+    pub fn is_final(self) -> bool {
+        matches!(self, ReadyState::Ready | ReadyState::Error | ReadyState::Canceled | ReadyState::Deleted)
+    }
+}
+
+/// What to deploy from git.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GitSource {
+    #[serde(rename = "type")]
+    pub provider: GitProvider,
+    pub org: String,
+    pub repo: String,
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha: Option<String>,
+}
+
+/// Body of `POST /v13/deployments`: a git deployment, or a redeploy of `deployment_id`.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateDeploymentRequest {
+    /// The project name.
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// `production`, or omitted for a preview deployment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub git_source: Option<GitSource>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub with_latest_commit: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    pub id: String,
+    pub url: String,
+    pub ready_state: ReadyState,
+    #[serde(default)]
+    pub target: Option<String>,
+    #[serde(default)]
+    pub project_id: Option<String>,
+    #[serde(default)]
+    pub error_code: Option<String>,
+    #[serde(default)]
+    pub error_message: Option<String>,
+}
+
 #[derive(Deserialize)]
 struct ErrorEnvelope {
     error: ErrorBody,
@@ -463,6 +532,24 @@ impl VercelClient {
         let path = ["v9", "projects", project, "custom-environments", slug_or_id];
         let _: serde_json::Value = self.core.send(self.call("removeCustomEnvironment", Method::DELETE, &path)).await?;
         Ok(())
+    }
+
+    /// `POST /v13/deployments`.
+    pub async fn create_deployment(&self, request: &CreateDeploymentRequest) -> Result<Deployment, VercelError> {
+        if request.git_source.is_none() && request.deployment_id.is_none() {
+            return Err(ApiError::invalid_input(Vendor::Vercel, "gitSource", "or deploymentId is required"));
+        }
+        self.core.send(self.call("createDeployment", Method::POST, &["v13", "deployments"]).json(request)).await
+    }
+
+    /// `GET /v13/deployments/{idOrUrl}`.
+    pub async fn get_deployment(&self, id_or_url: &str) -> Result<Deployment, VercelError> {
+        self.core.send(self.call("getDeployment", Method::GET, &["v13", "deployments", id_or_url])).await
+    }
+
+    /// `PATCH /v12/deployments/{id}/cancel`.
+    pub async fn cancel_deployment(&self, id: &str) -> Result<Deployment, VercelError> {
+        self.core.send(self.call("cancelDeployment", Method::PATCH, &["v12", "deployments", id, "cancel"])).await
     }
 
     /// `POST /v10/projects/{idOrName}/env` with an array body. With `upsert`, existing
@@ -713,6 +800,68 @@ mod tests {
         client.delete_project(&project.id).await.unwrap();
         assert!(client.find_project(&project.id).await.unwrap().is_none());
         assert!(sim.projects().is_empty());
+    }
+
+    fn production_deploy(project: &str) -> CreateDeploymentRequest {
+        CreateDeploymentRequest {
+            name: project.into(),
+            target: Some("production".into()),
+            git_source: Some(GitSource {
+                provider: GitProvider::Github,
+                org: "acme".into(),
+                repo: "shop".into(),
+                git_ref: "main".into(),
+                sha: None,
+            }),
+            ..CreateDeploymentRequest::default()
+        }
+    }
+
+    async fn settle(client: &VercelClient, id: &str) -> Vec<ReadyState> {
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let state = client.get_deployment(id).await.unwrap().ready_state;
+            if seen.last() != Some(&state) {
+                seen.push(state);
+            }
+            if state.is_final() {
+                return seen;
+            }
+            assert!(Instant::now() < deadline, "never settled: {seen:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn deployments_go_queued_building_ready_or_error_and_can_be_canceled() {
+        let (sim, client) = setup().await;
+        sim.set_build_time(Duration::from_millis(300));
+        client.create_project(&nextjs_project("acme-shop")).await.unwrap();
+        let deployment = client.create_deployment(&production_deploy("acme-shop")).await.unwrap();
+        assert_eq!(deployment.ready_state, ReadyState::Queued);
+        assert_eq!(deployment.target.as_deref(), Some("production"));
+        assert_eq!(
+            settle(&client, &deployment.id).await,
+            [ReadyState::Queued, ReadyState::Building, ReadyState::Ready]
+        );
+
+        sim.fail_next_deployment();
+        let failing = client.create_deployment(&production_deploy("acme-shop")).await.unwrap();
+        assert_eq!(settle(&client, &failing.id).await.last(), Some(&ReadyState::Error));
+        assert!(client.get_deployment(&failing.id).await.unwrap().error_message.is_some());
+
+        let redeploy = CreateDeploymentRequest {
+            name: "acme-shop".into(),
+            target: Some("production".into()),
+            deployment_id: Some(deployment.id.clone()),
+            ..CreateDeploymentRequest::default()
+        };
+        let canceled = client.create_deployment(&redeploy).await.unwrap();
+        assert_eq!(client.cancel_deployment(&canceled.id).await.unwrap().ready_state, ReadyState::Canceled);
+        let err =
+            client.create_deployment(&CreateDeploymentRequest { name: "acme-shop".into(), ..Default::default() }).await;
+        assert!(err.unwrap_err().is(ErrorKind::InvalidInput));
     }
 
     #[tokio::test]

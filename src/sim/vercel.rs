@@ -32,6 +32,10 @@ struct SimState {
     envs: HashMap<String, Vec<Value>>,
     /// Custom environments by project id.
     custom_environments: HashMap<String, Vec<Value>>,
+    deployments: Vec<SimDeployment>,
+    /// How long a deployment spends queued and then building.
+    build_time: std::time::Duration,
+    fail_next_deployment: bool,
     next_id: u64,
 }
 
@@ -68,6 +72,9 @@ impl VercelSim {
             projects: Vec::new(),
             envs: HashMap::new(),
             custom_environments: HashMap::new(),
+            deployments: Vec::new(),
+            build_time: std::time::Duration::from_millis(1500),
+            fail_next_deployment: false,
             next_id: 1,
         }));
         let router = Router::new()
@@ -82,6 +89,9 @@ impl VercelSim {
                 get(get_custom_environment).delete(delete_custom_environment),
             )
             .route("/v2/user", get(get_user))
+            .route("/v13/deployments", post(create_deployment))
+            .route("/v13/deployments/{id_or_url}", get(get_deployment))
+            .route("/v12/deployments/{id}/cancel", axum::routing::patch(cancel_deployment))
             // The saved spec lists projects at v10; the official CLI calls v9.
             .route("/v10/projects", get(list_projects))
             .route("/v9/projects", get(list_projects))
@@ -106,6 +116,16 @@ impl VercelSim {
     /// The next requests fail with these faults, in order.
     pub fn queue_faults(&self, faults: impl IntoIterator<Item = Fault>) {
         self.state.lock().unwrap().common.faults_mut().queue(faults);
+    }
+
+    /// How long new deployments take from QUEUED to READY.
+    pub fn set_build_time(&self, duration: std::time::Duration) {
+        self.state.lock().unwrap().build_time = duration;
+    }
+
+    /// The next deployment ends in ERROR instead of READY.
+    pub fn fail_next_deployment(&self) {
+        self.state.lock().unwrap().fail_next_deployment = true;
     }
 
     /// A project's environment variables as stored (values included), by project id.
@@ -870,6 +890,165 @@ async fn delete_env(
             Some(index) => Json(env_view(&envs.remove(index))).into_response(),
             None => error(StatusCode::NOT_FOUND, "not_found", "Environment Variable not found"),
         }
+    })
+    .await
+}
+
+struct SimDeployment {
+    id: String,
+    name: String,
+    project_id: String,
+    target: Option<String>,
+    created: std::time::Instant,
+    created_at: i64,
+    build_time: std::time::Duration,
+    fails: bool,
+    canceled: bool,
+}
+
+impl SimDeployment {
+    fn state(&self) -> &'static str {
+        let age = self.created.elapsed();
+        if self.canceled {
+            "CANCELED"
+        } else if age < self.build_time / 3 {
+            "QUEUED"
+        } else if age < self.build_time {
+            "BUILDING"
+        } else if self.fails {
+            "ERROR"
+        } else {
+            "READY"
+        }
+    }
+
+    fn json(&self) -> Value {
+        let state = self.state();
+        let url = format!("{}-{}.vercel.app", self.name, &self.id[4..12].to_ascii_lowercase());
+        let mut body = json!({
+            "id": self.id, "name": self.name, "url": url, "projectId": self.project_id,
+            "readyState": state, "status": state, "type": "LAMBDAS", "target": self.target,
+            "createdAt": self.created_at, "buildingAt": self.created_at, "bootedAt": self.created_at,
+            "createdIn": "iad1", "ownerId": "user_sim0000000000000000000001", "plan": "hobby",
+            "inspectorUrl": format!("https://vercel.com/sim/{}/{}", self.name, self.id),
+            "aliasAssigned": state == "READY", "buildSkipped": false, "public": false, "version": 2,
+            "regions": ["iad1"], "routes": null, "meta": {}, "env": [], "build": { "env": [] },
+            "creator": { "uid": "user_sim0000000000000000000001", "username": "slipway-sandbox" },
+            "isInConcurrentBuildsQueue": false, "isInSystemBuildsQueue": false,
+            "projectSettings": {},
+        });
+        if state == "READY" {
+            body["ready"] = json!(self.created_at + self.build_time.as_millis() as i64);
+        }
+        if state == "ERROR" {
+            body["errorCode"] = json!("BUILD_FAILED");
+            body["errorMessage"] = json!("The build command exited with 1 (simulated failure)");
+        }
+        body
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)] // fields exist to be validated
+struct CreateDeploymentBody {
+    name: String,
+    custom_environment_slug_or_id: Option<String>,
+    deployment_id: Option<String>,
+    files: Option<Vec<Value>>,
+    git_metadata: Option<Value>,
+    git_source: Option<Value>,
+    meta: Option<HashMap<String, String>>,
+    monorepo_manager: Option<String>,
+    project: Option<String>,
+    project_settings: Option<Value>,
+    target: Option<String>,
+    with_latest_commit: Option<bool>,
+}
+
+async fn create_deployment(
+    State(state): State<Shared>,
+    Query(scope): Query<Scope>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    guarded(&state, "POST", &uri, &headers, Some(&body), |s| {
+        let body: CreateDeploymentBody = match serde_json::from_str(&body) {
+            Ok(body) => body,
+            Err(err) => return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {err}")),
+        };
+        if let Some(git) = &body.git_source
+            && (git["type"] != "github" || git["ref"].as_str().is_none_or(str::is_empty))
+        {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "Invalid request: `gitSource` needs type github and a ref",
+            );
+        }
+        let project_key = body.project.clone().unwrap_or_else(|| body.name.clone());
+        let Some(project_id) = s.project_id(&scope.key(), &project_key) else {
+            return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
+        };
+        if let Some(previous) = &body.deployment_id
+            && !s.deployments.iter().any(|d| d.id == *previous)
+        {
+            return error(StatusCode::NOT_FOUND, "not_found", "Deployment not found");
+        }
+        let id = format!("dpl_Sim{:020}", s.next());
+        let deployment = SimDeployment {
+            id,
+            name: body.name,
+            project_id,
+            target: body.target,
+            created: std::time::Instant::now(),
+            created_at: now_ms(),
+            build_time: s.build_time,
+            fails: std::mem::take(&mut s.fail_next_deployment),
+            canceled: false,
+        };
+        let answer = deployment.json();
+        s.deployments.push(deployment);
+        Json(answer).into_response()
+    })
+    .await
+}
+
+async fn get_deployment(
+    State(state): State<Shared>,
+    Path(id_or_url): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    guarded(&state, "GET", &uri, &headers, None, |s| {
+        match s.deployments.iter().find(|d| d.id == id_or_url || d.json()["url"] == id_or_url.as_str()) {
+            Some(deployment) => Json(deployment.json()).into_response(),
+            None => error(StatusCode::NOT_FOUND, "not_found", "Deployment not found"),
+        }
+    })
+    .await
+}
+
+async fn cancel_deployment(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    guarded(&state, "PATCH", &uri, &headers, None, |s| {
+        let Some(deployment) = s.deployments.iter_mut().find(|d| d.id == id) else {
+            return error(StatusCode::NOT_FOUND, "not_found", "Deployment not found");
+        };
+        if deployment.state().ne("QUEUED") && deployment.state().ne("BUILDING") {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "Only queued or building deployments can be canceled",
+            );
+        }
+        deployment.canceled = true;
+        Json(deployment.json()).into_response()
     })
     .await
 }
