@@ -222,6 +222,15 @@ fn violations(spec: &Spec, exchange: &RecordedRequest, checked: &mut usize) -> V
     found
 }
 
+/// Fails listing every contract violation in `exchanges`; returns how many documents had a
+/// schema to be checked against.
+fn assert_conforms(spec: &Spec, exchanges: &[RecordedRequest]) -> usize {
+    let mut checked = 0;
+    let found: Vec<String> = exchanges.iter().flat_map(|e| violations(spec, e, &mut checked)).collect();
+    assert!(found.is_empty(), "{} contract violations:\n{}", found.len(), found.join("\n"));
+    checked
+}
+
 fn fast_retries() -> RetryPolicy {
     RetryPolicy {
         max_attempts: 4,
@@ -311,12 +320,9 @@ async fn vercel_exchanges_conform_to_the_official_spec() {
     client.get_deployment(&deployment.id).await.unwrap();
     client.delete_project(&created.id).await.unwrap();
 
-    let exchanges = sim.requests();
-    let mut checked = 0;
-    let found: Vec<String> = exchanges.iter().flat_map(|e| violations(&spec, e, &mut checked)).collect();
+    let checked = assert_conforms(&spec, &sim.requests());
     // Project and env bodies and responses (the 404 and 409 have no response schema).
     assert!(checked >= 23, "only {checked} documents validated");
-    assert!(found.is_empty(), "{} contract violations:\n{}", found.len(), found.join("\n"));
 }
 
 #[tokio::test]
@@ -355,11 +361,9 @@ async fn supabase_exchanges_conform_to_the_official_spec() {
     client.delete_project(&created.reference).await.unwrap();
 
     let exchanges = sim.requests();
-    let mut checked = 0;
-    let found: Vec<String> = exchanges.iter().flat_map(|e| violations(&spec, e, &mut checked)).collect();
+    let checked = assert_conforms(&spec, &exchanges);
     // The create body and every response.
     assert!(checked > exchanges.len(), "only {checked} documents validated for {} exchanges", exchanges.len());
-    assert!(found.is_empty(), "{} contract violations:\n{}", found.len(), found.join("\n"));
 }
 
 #[tokio::test]
@@ -396,10 +400,8 @@ async fn cloudflare_exchanges_conform_to_the_official_spec() {
     client.delete_record(&zone.id, &apex.id).await.unwrap();
 
     let exchanges = sim.requests();
-    let mut checked = 0;
-    let found: Vec<String> = exchanges.iter().flat_map(|e| violations(&spec, e, &mut checked)).collect();
+    let checked = assert_conforms(&spec, &exchanges);
     assert!(checked > exchanges.len(), "only {checked} documents validated for {} exchanges", exchanges.len());
-    assert!(found.is_empty(), "{} contract violations:\n{}", found.len(), found.join("\n"));
 }
 
 /// For each operation with a JSON body: a body that breaks the spec (a required field removed,

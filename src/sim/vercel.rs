@@ -413,16 +413,9 @@ async fn get_project(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    guarded(&state, "GET", &uri, &headers, None, |s| {
-        let team = scope.key();
-        match s
-            .projects
-            .iter()
-            .find(|(t, p)| *t == team && (p["id"] == id_or_name.as_str() || p["name"] == id_or_name.as_str()))
-        {
-            Some((_, project)) => (StatusCode::OK, Json(project.clone())).into_response(),
-            None => error(StatusCode::NOT_FOUND, "not_found", "Project not found"),
-        }
+    in_project(&state, "GET", &uri, &headers, None, (scope.key(), &id_or_name), |s, project| {
+        let found = s.projects.iter().find(|(_, p)| p["id"] == project.as_str()).map(|(_, p)| p.clone());
+        (StatusCode::OK, Json(found.unwrap_or_default())).into_response()
     })
     .await
 }
@@ -446,6 +439,24 @@ async fn guarded(
         None => handle(&mut state.lock().unwrap()),
     };
     super::deliver(state, method, uri, body, response).await
+}
+
+/// Like [`guarded`], for endpoints under a project: 404 unless `project` (team scope, id or
+/// name) exists; `handle` gets the project's id.
+async fn in_project(
+    state: &Shared,
+    method: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Option<&str>,
+    (team, id_or_name): (Option<String>, &str),
+    handle: impl FnOnce(&mut SimState, String) -> Response,
+) -> Response {
+    guarded(state, method, uri, headers, body, |s| match s.project_id(&team, id_or_name) {
+        Some(project) => handle(s, project),
+        None => error(StatusCode::NOT_FOUND, "not_found", "Project not found"),
+    })
+    .await
 }
 
 async fn get_user(State(state): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
@@ -484,12 +495,9 @@ async fn list_custom_environments(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    guarded(&state, "GET", &uri, &headers, None, |s| match s.project_id(&scope.key(), &id_or_name) {
-        Some(project) => {
-            let environments = s.custom_environments.get(&project).cloned().unwrap_or_default();
-            Json(json!({ "accountLimit": { "total": 12 }, "environments": environments })).into_response()
-        }
-        None => error(StatusCode::NOT_FOUND, "not_found", "Project not found"),
+    in_project(&state, "GET", &uri, &headers, None, (scope.key(), &id_or_name), |s, project| {
+        let environments = s.custom_environments.get(&project).cloned().unwrap_or_default();
+        Json(json!({ "accountLimit": { "total": 12 }, "environments": environments })).into_response()
     })
     .await
 }
@@ -528,10 +536,7 @@ async fn create_custom_environment(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    guarded(&state, "POST", &uri, &headers, Some(&body), |s| {
-        let Some(project) = s.project_id(&scope.key(), &id_or_name) else {
-            return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
-        };
+    in_project(&state, "POST", &uri, &headers, Some(&body), (scope.key(), &id_or_name), |s, project| {
         let body: CustomEnvironmentBody = match serde_json::from_str(&body) {
             Ok(body) => body,
             Err(err) => return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {err}")),
@@ -607,10 +612,7 @@ async fn delete_custom_environment(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    guarded(&state, "DELETE", &uri, &headers, None, |s| {
-        let Some(project) = s.project_id(&scope.key(), &id_or_name) else {
-            return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
-        };
+    in_project(&state, "DELETE", &uri, &headers, None, (scope.key(), &id_or_name), |s, project| {
         match custom_environment_index(s, &project, &slug_or_id) {
             Some(index) => {
                 let removed = s.custom_environments.get_mut(&project).unwrap().remove(index);
@@ -629,12 +631,9 @@ async fn delete_project(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    guarded(&state, "DELETE", &uri, &headers, None, |s| {
-        let team = scope.key();
-        let Some(project) = s.project_id(&team, &id_or_name) else {
-            return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
-        };
-        s.projects.retain(|(t, p)| !(*t == team && p["id"] == project.as_str()));
+    in_project(&state, "DELETE", &uri, &headers, None, (scope.key(), &id_or_name), |s, project| {
+        // Project ids are unique across team scopes.
+        s.projects.retain(|(_, p)| p["id"] != project.as_str());
         s.envs.remove(&project);
         s.custom_environments.remove(&project);
         StatusCode::NO_CONTENT.into_response()
@@ -658,10 +657,7 @@ async fn list_envs(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    guarded(&state, "GET", &uri, &headers, None, |s| {
-        let Some(project) = s.project_id(&scope.key(), &id_or_name) else {
-            return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
-        };
+    in_project(&state, "GET", &uri, &headers, None, (scope.key(), &id_or_name), |s, project| {
         let envs: Vec<Value> = s.envs.get(&project).into_iter().flatten().map(env_view).collect();
         Json(json!({ "envs": envs, "pagination": { "count": envs.len(), "next": null, "prev": null } })).into_response()
     })
@@ -729,10 +725,7 @@ async fn create_envs(
 ) -> Response {
     let team = query.team_id.clone().or(query.slug.clone());
     let upsert = query.upsert.as_deref() == Some("true");
-    guarded(&state, "POST", &uri, &headers, Some(&body), |s| {
-        let Some(project) = s.project_id(&team, &id_or_name) else {
-            return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
-        };
+    in_project(&state, "POST", &uri, &headers, Some(&body), (team, &id_or_name), |s, project| {
         // A body that breaks the schema is refused whole; per-variable conflicts come back in `failed`.
         let (bodies, single) = match serde_json::from_str::<EnvBodies>(&body) {
             Ok(EnvBodies::Many(list)) => (list, false),
@@ -835,10 +828,7 @@ async fn edit_env(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    guarded(&state, "PATCH", &uri, &headers, Some(&body), |s| {
-        let Some(project) = s.project_id(&scope.key(), &id_or_name) else {
-            return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
-        };
+    in_project(&state, "PATCH", &uri, &headers, Some(&body), (scope.key(), &id_or_name), |s, project| {
         let patch: EnvPatchBody = match serde_json::from_str(&body) {
             Ok(patch) => patch,
             Err(err) => return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {err}")),
@@ -881,10 +871,7 @@ async fn delete_env(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
-    guarded(&state, "DELETE", &uri, &headers, None, |s| {
-        let Some(project) = s.project_id(&scope.key(), &id_or_name) else {
-            return error(StatusCode::NOT_FOUND, "not_found", "Project not found");
-        };
+    in_project(&state, "DELETE", &uri, &headers, None, (scope.key(), &id_or_name), |s, project| {
         let envs = s.envs.entry(project).or_default();
         match envs.iter().position(|e| e["id"] == env_id.as_str()) {
             Some(index) => Json(env_view(&envs.remove(index))).into_response(),
