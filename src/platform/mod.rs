@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod cloudflare;
+pub mod domain;
 #[cfg(test)]
 mod contract;
 pub mod ratelimit;

@@ -14,6 +14,7 @@ use rand::Rng;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::dns::{DnsProvider, DnsRecord, SimDns};
 use super::faults::{Fault, FaultPlan};
 use super::{RecordedRequest, SimCommon, SimServer};
 
@@ -28,6 +29,8 @@ pub struct CloudflareSimConfig {
     pub zones: Vec<String>,
     /// Requests per 5 minutes per token (Cloudflare documents 1,200).
     pub rate_limit_per_5min: u32,
+    /// The public DNS its zones are served in (share it with the Vercel simulator).
+    pub dns: SimDns,
 }
 
 impl CloudflareSimConfig {
@@ -38,6 +41,7 @@ impl CloudflareSimConfig {
             faults: FaultPlan::default(),
             zones: vec!["example.com".into()],
             rate_limit_per_5min: 1200,
+            dns: SimDns::default(),
         }
     }
 }
@@ -80,6 +84,9 @@ impl CloudflareSim {
     }
 
     pub async fn start_on(addr: SocketAddr, config: CloudflareSimConfig) -> std::io::Result<Self> {
+        for zone in &config.zones {
+            config.dns.claim_zone(zone, DnsProvider::Cloudflare);
+        }
         let zones =
             config.zones.iter().map(|name| SimZone { id: new_id(), name: name.clone(), records: Vec::new() }).collect();
         let state = Arc::new(Mutex::new(SimState {
@@ -90,6 +97,7 @@ impl CloudflareSim {
         }));
         let api = Router::new()
             .route("/zones", get(list_zones))
+            .route("/zones/{zone_id}", get(get_zone))
             .route("/zones/{zone_id}/dns_records", get(list_records).post(create_record))
             .route("/zones/{zone_id}/dns_records/{record_id}", get(get_record).put(put_record).delete(delete_record))
             .fallback(unknown_endpoint)
@@ -239,6 +247,26 @@ async fn list_zones(
     .await
 }
 
+async fn get_zone(State(state): State<Shared>, Path(zone_id): Path<String>, uri: Uri, headers: HeaderMap) -> Response {
+    respond(&state, "GET", &uri, &headers, None, |s| match zone_mut(s, &zone_id) {
+        Ok(zone) => success(zone_json(zone)),
+        Err(refusal) => refusal,
+    })
+    .await
+}
+
+/// Makes a record resolvable in the simulated public DNS.
+fn publish(dns: &SimDns, record: &Value) {
+    let text = |key: &str| record[key].as_str().unwrap_or_default().to_string();
+    dns.publish(DnsRecord {
+        provider: DnsProvider::Cloudflare,
+        id: text("id"),
+        name: text("name"),
+        record_type: text("type"),
+        value: text("content"),
+    });
+}
+
 #[derive(Deserialize)]
 struct RecordQuery {
     name: Option<String>,
@@ -382,6 +410,7 @@ async fn create_record(
         match checked_record(zone, &body, None) {
             Ok(record) => {
                 zone.records.push(record.clone());
+                publish(&s.config.dns, &record);
                 success(record)
             }
             Err((code, message)) => failure(StatusCode::BAD_REQUEST, code, &message),
@@ -428,6 +457,7 @@ async fn put_record(
             Ok(mut record) => {
                 record["created_on"] = zone.records[index]["created_on"].clone();
                 zone.records[index] = record.clone();
+                publish(&s.config.dns, &record);
                 success(record)
             }
             Err((code, message)) => failure(StatusCode::BAD_REQUEST, code, &message),
@@ -452,6 +482,7 @@ async fn delete_record(
         if zone.records.len() == before {
             return failure(StatusCode::NOT_FOUND, 81044, "Record does not exist.");
         }
+        s.config.dns.withdraw(DnsProvider::Cloudflare, &record_id);
         success(json!({ "id": record_id }))
     })
     .await

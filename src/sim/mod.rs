@@ -4,6 +4,7 @@
 //! contract tests prove it agrees with the vendors' specs.
 
 pub mod cloudflare;
+pub mod dns;
 pub mod faults;
 pub mod supabase;
 pub mod vercel;

@@ -1,5 +1,10 @@
-//! Vercel API simulator: projects (`POST /v11/projects`, `GET /v9/projects/{idOrName}`),
-//! with Vercel's auth, validation, error bodies and rate-limit responses.
+//! Vercel API simulator: user and teams, projects, environment variables, custom
+//! environments, deployments, and (in [`domains`]) domains, DNS records and certificates, with
+//! Vercel's auth, validation, error bodies and rate-limit responses.
+
+mod domains;
+
+pub use domains::{RECOMMENDED_CNAME, RECOMMENDED_IPV4};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -13,6 +18,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::dns::SimDns;
 use super::faults::{Fault, FaultPlan};
 use super::{RecordedRequest, SimCommon, SimServer};
 use crate::time::now_ms;
@@ -37,6 +43,31 @@ struct SimState {
     build_time: std::time::Duration,
     fail_next_deployment: bool,
     next_id: u64,
+    /// The public DNS that domain verification and configuration checks read.
+    dns: SimDns,
+    teams: Vec<SimTeam>,
+    project_domains: Vec<domains::ProjectDomain>,
+    team_domains: Vec<domains::TeamDomain>,
+    records: Vec<domains::VercelRecord>,
+    certs: Vec<Value>,
+}
+
+/// The token owner's user id.
+const USER_ID: &str = "user_sim0000000000000000000001";
+
+/// A team the token's user belongs to.
+#[derive(Debug, Clone)]
+pub struct SimTeam {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+}
+
+impl SimTeam {
+    /// The team every simulator starts with.
+    pub fn sandbox() -> Self {
+        SimTeam { id: "team_sim0000000000000000000001".into(), slug: "sandbox-team".into(), name: "Sandbox team".into() }
+    }
 }
 
 impl SimState {
@@ -67,6 +98,12 @@ impl VercelSim {
     }
 
     pub async fn start_on(addr: SocketAddr, token: &str, plan: FaultPlan) -> std::io::Result<Self> {
+        Self::start_with_dns(addr, token, plan, SimDns::default()).await
+    }
+
+    /// Like [`start_on`](Self::start_on), reading and writing `dns` (share it with the
+    /// Cloudflare simulator so records created there verify domains here).
+    pub async fn start_with_dns(addr: SocketAddr, token: &str, plan: FaultPlan, dns: SimDns) -> std::io::Result<Self> {
         let state = Arc::new(Mutex::new(SimState {
             common: SimCommon::new(token, plan),
             projects: Vec::new(),
@@ -76,20 +113,30 @@ impl VercelSim {
             build_time: std::time::Duration::from_millis(1500),
             fail_next_deployment: false,
             next_id: 1,
+            dns,
+            teams: vec![SimTeam::sandbox()],
+            project_domains: Vec::new(),
+            team_domains: Vec::new(),
+            records: Vec::new(),
+            certs: Vec::new(),
         }));
         let router = Router::new()
             .route("/v11/projects", post(create_project))
-            .route("/v9/projects/{id_or_name}", get(get_project).delete(delete_project))
+            .route("/v9/projects/{id_or_name}", get(get_project).patch(update_project).delete(delete_project))
             .route(
                 "/v9/projects/{id_or_name}/custom-environments",
                 get(list_custom_environments).post(create_custom_environment),
             )
             .route(
                 "/v9/projects/{id_or_name}/custom-environments/{slug_or_id}",
-                get(get_custom_environment).delete(delete_custom_environment),
+                get(get_custom_environment).patch(update_custom_environment).delete(delete_custom_environment),
             )
             .route("/v2/user", get(get_user))
             .route("/v13/deployments", post(create_deployment))
+            .route("/v6/deployments", get(list_deployments))
+            .route("/v7/deployments", get(list_deployments))
+            .route("/v1/projects/{id_or_name}/env", axum::routing::delete(batch_delete_envs))
+            .route("/v1/projects/{id_or_name}/env/{env_id}", get(get_env))
             .route("/v13/deployments/{id_or_url}", get(get_deployment))
             .route("/v12/deployments/{id}/cancel", axum::routing::patch(cancel_deployment))
             // The saved spec lists projects at v10; the official CLI calls v9.
@@ -99,8 +146,12 @@ impl VercelSim {
             .route("/v9/projects/{id_or_name}/env/{env_id}", axum::routing::patch(edit_env).delete(delete_env))
             // Not in the saved spec; the official CLI calls it.
             .route("/projects/{id_or_name}/custom-environments", get(list_custom_environments))
-            .fallback(unknown_endpoint)
-            .with_state(state.clone());
+            .route("/v2/teams", get(list_teams))
+            .route("/v2/teams/{team_id}", get(get_team))
+            // Not in the saved spec; the official CLI calls them for `--scope`.
+            .route("/v1/teams", get(list_teams))
+            .route("/teams/{team_id}", get(get_team));
+        let router = domains::routes(router).fallback(unknown_endpoint).with_state(state.clone());
         let server = SimServer::start(router, addr).await?;
         Ok(VercelSim { state, server: Arc::new(server) })
     }
@@ -367,7 +418,7 @@ fn create_project_inner(state: &mut SimState, team: Option<String>, body: &str) 
     state.next_id += 1;
     let now = now_ms();
     let id = format!("prj_sim{seq:020}");
-    let account_id = team.clone().unwrap_or_else(|| "user_sim0000000000000000000001".into());
+    let account_id = team.clone().unwrap_or_else(|| USER_ID.into());
     let link = body.git_repository.as_ref().map(|git| {
         let (org, repo) = git.repo.split_once('/').unwrap_or(("", git.repo.as_str()));
         let provider = match git.provider {
@@ -436,9 +487,54 @@ async fn guarded(
 ) -> Response {
     let response = match refusal(state, headers) {
         Some(response) => response,
-        None => handle(&mut state.lock().unwrap()),
+        None => {
+            let mut guard = state.lock().unwrap();
+            match foreign_team(&guard, uri) {
+                Some(team) => error(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    &format!("You don't have permission to access the team {team:?}"),
+                ),
+                None => handle(&mut guard),
+            }
+        }
     };
     super::deliver(state, method, uri, body, response).await
+}
+
+/// A `teamId` or `slug` scope naming a team the token's user is not in. (Resources are kept
+/// per scope value as given: the simulator does not map a slug to its team id.)
+fn foreign_team(state: &SimState, uri: &Uri) -> Option<String> {
+    let scope = Query::<Scope>::try_from_uri(uri).map(|q| q.0).unwrap_or(Scope { team_id: None, slug: None });
+    let known = |value: &String| state.teams.iter().any(|t| t.id == *value || t.slug == *value);
+    [scope.team_id, scope.slug].into_iter().flatten().find(|value| !known(value))
+}
+
+fn team_json(team: &SimTeam) -> Value {
+    json!({
+        "id": team.id, "slug": team.slug, "name": team.name, "avatar": null, "creatorId": USER_ID,
+        "createdAt": 1_700_000_000_000_i64, "updatedAt": 1_700_000_000_000_i64, "description": "The team sandbox mode works in",
+        "stagingPrefix": team.slug,
+        "membership": { "confirmed": true, "role": "OWNER", "createdAt": 1_700_000_000_000_i64,
+                        "created": 1_700_000_000_000_i64 },
+    })
+}
+
+async fn list_teams(State(state): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
+    guarded(&state, "GET", &uri, &headers, None, |s| {
+        let teams: Vec<Value> = s.teams.iter().map(team_json).collect();
+        let count = teams.len();
+        Json(json!({ "teams": teams, "pagination": { "count": count, "next": null, "prev": null } })).into_response()
+    })
+    .await
+}
+
+async fn get_team(State(state): State<Shared>, Path(team_id): Path<String>, uri: Uri, headers: HeaderMap) -> Response {
+    guarded(&state, "GET", &uri, &headers, None, |s| match s.teams.iter().find(|t| t.id == team_id || t.slug == team_id) {
+        Some(team) => Json(team_json(team)).into_response(),
+        None => error(StatusCode::NOT_FOUND, "not_found", "Team was not found."),
+    })
+    .await
 }
 
 /// Like [`guarded`], for endpoints under a project: 404 unless `project` (team scope, id or
@@ -462,7 +558,7 @@ async fn in_project(
 async fn get_user(State(state): State<Shared>, uri: Uri, headers: HeaderMap) -> Response {
     guarded(&state, "GET", &uri, &headers, None, |_| {
         Json(json!({ "user": {
-            "id": "user_sim0000000000000000000001", "email": "sandbox@slipway.test", "name": "Slipway Sandbox",
+            "id": USER_ID, "email": "sandbox@slipway.test", "name": "Slipway Sandbox",
             "username": "slipway-sandbox", "avatar": null, "defaultTeamId": null, "createdAt": 1_700_000_000_000_i64,
             "softBlock": null, "billing": null, "resourceConfig": {}, "stagingPrefix": "slipway-sandbox",
             "hasTrialAvailable": false,
@@ -767,7 +863,7 @@ async fn create_envs(
                 "id": id, "key": var.key, "value": var.value, "type": var.var_type, "target": targets,
                 "gitBranch": var.git_branch, "comment": var.comment,
                 "customEnvironmentIds": var.custom_environment_ids.clone().unwrap_or_default(),
-                "configurationId": null, "createdAt": now, "updatedAt": now, "createdBy": "user_sim0000000000000000000001",
+                "configurationId": null, "createdAt": now, "updatedAt": now, "createdBy": USER_ID,
                 "updatedBy": null, "decrypted": false,
             });
             // Absent, not null, when unset: the response schema types them as plain strings.
@@ -909,6 +1005,22 @@ impl SimDeployment {
         }
     }
 
+    /// The shorter form deployment lists use.
+    fn list_item(&self) -> Value {
+        let full = self.json();
+        let mut item = json!({
+            "uid": self.id, "name": self.name, "projectId": self.project_id, "url": full["url"],
+            "created": self.created_at, "createdAt": self.created_at, "buildingAt": self.created_at,
+            "state": full["readyState"], "readyState": full["readyState"], "type": "LAMBDAS",
+            "creator": { "uid": USER_ID, "username": "slipway-sandbox" }, "inspectorUrl": full["inspectorUrl"],
+            "target": self.target, "meta": {}, "source": "git",
+        });
+        if let Some(ready) = full.get("ready") {
+            item["ready"] = ready.clone();
+        }
+        item
+    }
+
     fn json(&self) -> Value {
         let state = self.state();
         let url = format!("{}-{}.vercel.app", self.name, &self.id[4..12].to_ascii_lowercase());
@@ -916,11 +1028,11 @@ impl SimDeployment {
             "id": self.id, "name": self.name, "url": url, "projectId": self.project_id,
             "readyState": state, "status": state, "type": "LAMBDAS", "target": self.target,
             "createdAt": self.created_at, "buildingAt": self.created_at, "bootedAt": self.created_at,
-            "createdIn": "iad1", "ownerId": "user_sim0000000000000000000001", "plan": "hobby",
+            "createdIn": "iad1", "ownerId": USER_ID, "plan": "hobby",
             "inspectorUrl": format!("https://vercel.com/sim/{}/{}", self.name, self.id),
             "aliasAssigned": state == "READY", "buildSkipped": false, "public": false, "version": 2,
             "regions": ["iad1"], "routes": null, "meta": {}, "env": [], "build": { "env": [] },
-            "creator": { "uid": "user_sim0000000000000000000001", "username": "slipway-sandbox" },
+            "creator": { "uid": USER_ID, "username": "slipway-sandbox" },
             "isInConcurrentBuildsQueue": false, "isInSystemBuildsQueue": false,
             "projectSettings": {},
         });
@@ -1036,6 +1148,309 @@ async fn cancel_deployment(
         }
         deployment.canceled = true;
         Json(deployment.json()).into_response()
+    })
+    .await
+}
+
+/// `PATCH /v9/projects/{idOrName}` body: the settings Slipway manages, typed and checked;
+/// the rest of the schema's properties accepted as they come (`additionalProperties: false`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UpdateProjectBody {
+    name: Option<String>,
+    build_command: Option<Option<String>>,
+    command_for_ignoring_build_step: Option<Option<String>>,
+    dev_command: Option<Option<String>>,
+    install_command: Option<Option<String>>,
+    output_directory: Option<Option<String>>,
+    root_directory: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    framework: Option<Option<String>>,
+    node_version: Option<String>,
+    preview_deployments_disabled: Option<Option<bool>>,
+    auto_assign_custom_domains: Option<bool>,
+    public_source: Option<Option<bool>>,
+    directory_listing: Option<bool>,
+    git_fork_protection: Option<bool>,
+    #[serde(rename = "gitLFS")]
+    git_lfs: Option<bool>,
+    #[serde(flatten)]
+    others: HashMap<String, Value>,
+}
+
+/// The other properties `PATCH /v9/projects/{idOrName}` allows (accepted, not simulated).
+const OTHER_PROJECT_SETTINGS: &[&str] = &[
+    "autoExposeSystemEnvs",
+    "autoAssignCustomDomainsUpdatedBy",
+    "customerSupportCodeVisibility",
+    "resourceConfig",
+    "serverlessFunctionRegion",
+    "serverlessFunctionZeroConfigFailover",
+    "skewProtectionBoundaryAt",
+    "skewProtectionMaxAge",
+    "skipGitConnectDuringLink",
+    "sourceFilesOutsideRootDirectory",
+    "enablePreviewFeedback",
+    "enableProductionFeedback",
+    "enableAffectedProjectsDeployments",
+    "staticIps",
+    "oidcTokenConfig",
+    "passwordProtection",
+    "ssoProtection",
+    "trustedIps",
+    "optionsAllowlist",
+    "connectConfigurations",
+];
+
+const NODE_VERSIONS: &[&str] = &["22.x", "20.x", "18.x", "16.x", "14.x", "12.x", "10.x"];
+
+impl UpdateProjectBody {
+    fn check(&self) -> Result<(), String> {
+        if let Some(unknown) = self.others.keys().find(|k| !OTHER_PROJECT_SETTINGS.contains(&k.as_str())) {
+            return Err(format!("unknown field `{unknown}`"));
+        }
+        if let Some(name) = &self.name {
+            VentureName::parse(name).map_err(|e| format!("`name` {}", e.message))?;
+        }
+        for (field, value) in [
+            ("buildCommand", &self.build_command),
+            ("commandForIgnoringBuildStep", &self.command_for_ignoring_build_step),
+            ("devCommand", &self.dev_command),
+            ("installCommand", &self.install_command),
+            ("outputDirectory", &self.output_directory),
+            ("rootDirectory", &self.root_directory),
+        ] {
+            if value.as_ref().and_then(Option::as_ref).is_some_and(|v| v.chars().count() > 256) {
+                return Err(format!("`{field}` must be at most 256 characters"));
+            }
+        }
+        if let Some(Some(framework)) = &self.framework
+            && !FRAMEWORKS.contains(&framework.as_str())
+        {
+            return Err(format!("`framework` must be one of the supported frameworks (got {framework:?})"));
+        }
+        if let Some(version) = &self.node_version
+            && !NODE_VERSIONS.contains(&version.as_str())
+        {
+            return Err(format!("`nodeVersion` must be one of {}", NODE_VERSIONS.join(", ")));
+        }
+        Ok(())
+    }
+}
+
+async fn update_project(
+    State(state): State<Shared>,
+    Path(id_or_name): Path<String>,
+    Query(scope): Query<Scope>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let team = scope.key();
+    in_project(&state, "PATCH", &uri, &headers, Some(&body), (team.clone(), &id_or_name), |s, project| {
+        let body: UpdateProjectBody = match serde_json::from_str(&body) {
+            Ok(body) => body,
+            Err(err) => return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {err}")),
+        };
+        if let Err(rule) = body.check() {
+            return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {rule}"));
+        }
+        if let Some(name) = &body.name
+            && s.projects.iter().any(|(t, p)| *t == team && p["name"] == name.as_str() && p["id"] != project.as_str())
+        {
+            return error(StatusCode::CONFLICT, "conflict", "A project with the provided name already exists.");
+        }
+        let (_, stored) = s.projects.iter_mut().find(|(_, p)| p["id"] == project.as_str()).expect("in_project found it");
+        let mut set = |key: &str, value: Value| stored[key] = value;
+        if let Some(name) = body.name {
+            set("name", json!(name));
+        }
+        for (key, value) in [
+            ("buildCommand", body.build_command),
+            ("commandForIgnoringBuildStep", body.command_for_ignoring_build_step),
+            ("devCommand", body.dev_command),
+            ("installCommand", body.install_command),
+            ("outputDirectory", body.output_directory),
+            ("rootDirectory", body.root_directory),
+            ("framework", body.framework),
+        ] {
+            if let Some(value) = value {
+                set(key, json!(value));
+            }
+        }
+        for (key, value) in [
+            ("previewDeploymentsDisabled", body.preview_deployments_disabled),
+            ("publicSource", body.public_source),
+        ] {
+            if let Some(value) = value {
+                set(key, json!(value));
+            }
+        }
+        for (key, value) in [
+            ("autoAssignCustomDomains", body.auto_assign_custom_domains),
+            ("directoryListing", body.directory_listing),
+            ("gitForkProtection", body.git_fork_protection),
+            ("gitLFS", body.git_lfs),
+        ] {
+            if let Some(value) = value {
+                set(key, json!(value));
+            }
+        }
+        if let Some(version) = body.node_version {
+            set("nodeVersion", json!(version));
+        }
+        set("updatedAt", json!(now_ms()));
+        Json(stored.clone()).into_response()
+    })
+    .await
+}
+
+async fn get_env(
+    State(state): State<Shared>,
+    Path((id_or_name, env_id)): Path<(String, String)>,
+    Query(scope): Query<Scope>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    in_project(&state, "GET", &uri, &headers, None, (scope.key(), &id_or_name), |s, project| {
+        match s.envs.get(&project).into_iter().flatten().find(|e| e["id"] == env_id.as_str()) {
+            // One variable is shown decrypted, except sensitive ones, which are write-only.
+            Some(env) if env["type"] == "sensitive" => Json(env_view(env)).into_response(),
+            Some(env) => {
+                let mut shown = env.clone();
+                shown["decrypted"] = json!(true);
+                Json(shown).into_response()
+            }
+            None => error(StatusCode::NOT_FOUND, "not_found", "Environment Variable not found"),
+        }
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BatchDeleteBody {
+    ids: Vec<String>,
+}
+
+async fn batch_delete_envs(
+    State(state): State<Shared>,
+    Path(id_or_name): Path<String>,
+    Query(scope): Query<Scope>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    in_project(&state, "DELETE", &uri, &headers, Some(&body), (scope.key(), &id_or_name), |s, project| {
+        let body: BatchDeleteBody = match serde_json::from_str(&body) {
+            Ok(body) => body,
+            Err(err) => return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {err}")),
+        };
+        if body.ids.is_empty() || body.ids.len() > 1000 {
+            return error(StatusCode::BAD_REQUEST, "bad_request", "Invalid request: `ids` must hold 1 to 1000 ids");
+        }
+        let envs = s.envs.entry(project).or_default();
+        if let Some(missing) = body.ids.iter().find(|id| !envs.iter().any(|e| e["id"] == id.as_str())) {
+            // All or nothing: one unknown id deletes none.
+            return error(StatusCode::NOT_FOUND, "not_found", &format!("Environment Variable {missing} not found"));
+        }
+        envs.retain(|e| !body.ids.iter().any(|id| e["id"] == id.as_str()));
+        Json(json!({ "deleted": body.ids.len(), "ids": body.ids })).into_response()
+    })
+    .await
+}
+
+async fn update_custom_environment(
+    State(state): State<Shared>,
+    Path((id_or_name, slug_or_id)): Path<(String, String)>,
+    Query(scope): Query<Scope>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    in_project(&state, "PATCH", &uri, &headers, Some(&body), (scope.key(), &id_or_name), |s, project| {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        struct Patch {
+            slug: Option<String>,
+            description: Option<String>,
+            branch_matcher: Option<BranchMatcherBody>,
+        }
+        let patch: Patch = match serde_json::from_str(&body) {
+            Ok(body) => body,
+            Err(err) => return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {err}")),
+        };
+        let problem = if patch.slug.as_ref().is_some_and(|s| s.is_empty() || s.chars().count() > 32) {
+            Some("`slug` must be 1 to 32 characters")
+        } else if patch.description.as_ref().is_some_and(|d| d.chars().count() > 256) {
+            Some("`description` must be at most 256 characters")
+        } else if patch.branch_matcher.as_ref().is_some_and(|m| m.pattern.chars().count() > 100) {
+            Some("`branchMatcher.pattern` must be at most 100 characters")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {problem}"));
+        }
+        let Some(index) = custom_environment_index(s, &project, &slug_or_id) else {
+            return error(StatusCode::NOT_FOUND, "not_found", "Custom environment not found");
+        };
+        let environment = &mut s.custom_environments.get_mut(&project).unwrap()[index];
+        if let Some(slug) = patch.slug {
+            environment["slug"] = json!(slug);
+        }
+        if let Some(description) = patch.description {
+            environment["description"] = json!(description);
+        }
+        if let Some(matcher) = patch.branch_matcher {
+            environment["branchMatcher"] = json!({ "type": matcher.matcher, "pattern": matcher.pattern });
+        }
+        environment["updatedAt"] = json!(now_ms());
+        Json(environment.clone()).into_response()
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DeploymentsQuery {
+    project_id: Option<String>,
+    target: Option<String>,
+    state: Option<String>,
+    limit: Option<u32>,
+    until: Option<i64>,
+}
+
+/// `GET /v6/deployments` (and `/v7`, the newest SDK's path): newest first, paged by the
+/// `until` time cursor.
+async fn list_deployments(
+    State(state): State<Shared>,
+    Query(query): Query<DeploymentsQuery>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    guarded(&state, "GET", &uri, &headers, None, |s| {
+        let limit = query.limit.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            return error(StatusCode::BAD_REQUEST, "bad_request", "Invalid request: `limit` must be between 1 and 100");
+        }
+        let states: Option<Vec<&str>> = query.state.as_deref().map(|s| s.split(',').collect());
+        let mut matching: Vec<Value> = s
+            .deployments
+            .iter()
+            .filter(|d| query.project_id.as_ref().is_none_or(|p| d.project_id == *p))
+            .filter(|d| query.target.as_ref().is_none_or(|t| d.target.as_deref() == Some(t)))
+            .filter(|d| states.as_ref().is_none_or(|states| states.contains(&d.state())))
+            .filter(|d| query.until.is_none_or(|until| d.created_at < until))
+            .map(SimDeployment::list_item)
+            .collect();
+        matching.sort_by_key(|d| std::cmp::Reverse(d["created"].as_i64()));
+        let more = matching.len() > limit as usize;
+        matching.truncate(limit as usize);
+        let next = if more { matching.last().map(|d| d["created"].clone()) } else { None };
+        let count = matching.len();
+        Json(json!({ "deployments": matching, "pagination": { "count": count, "next": next, "prev": null } }))
+            .into_response()
     })
     .await
 }

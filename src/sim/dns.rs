@@ -1,0 +1,126 @@
+//! The simulated public DNS that the simulators share: each zone is served by one provider
+//! (Vercel DNS or Cloudflare), and only the records that provider publishes for it resolve.
+//! The Vercel simulator reads it to decide domain verification (the `_vercel` TXT challenge)
+//! and configuration (apex A / www CNAME), like the real platform reads the public DNS.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// Who answers for a zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DnsProvider {
+    Vercel,
+    Cloudflare,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsRecord {
+    pub provider: DnsProvider,
+    /// The provider's record id, so updates and deletes find it.
+    pub id: String,
+    /// Fully qualified, lowercase, without the trailing dot.
+    pub name: String,
+    pub record_type: String,
+    pub value: String,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    /// Zone apex → the provider its nameservers point at.
+    zones: BTreeMap<String, DnsProvider>,
+    records: Vec<DnsRecord>,
+}
+
+/// Cheap to clone; clones share one DNS.
+#[derive(Debug, Clone, Default)]
+pub struct SimDns {
+    inner: Arc<Mutex<Inner>>,
+}
+
+pub fn normalize(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+impl SimDns {
+    /// Makes `provider` answer for `zone`, unless another provider already does. Returns the
+    /// provider that answers afterwards.
+    pub fn claim_zone(&self, zone: &str, provider: DnsProvider) -> DnsProvider {
+        *self.inner.lock().unwrap().zones.entry(normalize(zone)).or_insert(provider)
+    }
+
+    pub fn release_zone(&self, zone: &str, provider: DnsProvider) {
+        let mut inner = self.inner.lock().unwrap();
+        let zone = normalize(zone);
+        if inner.zones.get(&zone) == Some(&provider) {
+            inner.zones.remove(&zone);
+        }
+    }
+
+    /// The zone that `name` falls in and its provider (the longest matching apex).
+    pub fn authority(&self, name: &str) -> Option<(String, DnsProvider)> {
+        let name = normalize(name);
+        let inner = self.inner.lock().unwrap();
+        inner
+            .zones
+            .iter()
+            .filter(|(zone, _)| name == **zone || name.ends_with(&format!(".{zone}")))
+            .max_by_key(|(zone, _)| zone.len())
+            .map(|(zone, provider)| (zone.clone(), *provider))
+    }
+
+    /// Adds or replaces the record with this provider and id.
+    pub fn publish(&self, record: DnsRecord) {
+        let record = DnsRecord { name: normalize(&record.name), ..record };
+        let mut inner = self.inner.lock().unwrap();
+        inner.records.retain(|r| !(r.provider == record.provider && r.id == record.id));
+        inner.records.push(record);
+    }
+
+    pub fn withdraw(&self, provider: DnsProvider, id: &str) {
+        self.inner.lock().unwrap().records.retain(|r| !(r.provider == provider && r.id == id));
+    }
+
+    /// What a resolver gets for `name` and `record_type`: the authoritative provider's records.
+    pub fn lookup(&self, name: &str, record_type: &str) -> Vec<String> {
+        let Some((_, provider)) = self.authority(name) else { return Vec::new() };
+        let name = normalize(name);
+        self.inner
+            .lock()
+            .unwrap()
+            .records
+            .iter()
+            .filter(|r| r.provider == provider && r.name == name && r.record_type.eq_ignore_ascii_case(record_type))
+            .map(|r| r.value.clone())
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(provider: DnsProvider, id: &str, name: &str, value: &str) -> DnsRecord {
+        DnsRecord { provider, id: id.into(), name: name.into(), record_type: "TXT".into(), value: value.into() }
+    }
+
+    #[test]
+    fn only_the_zone_authority_answers() {
+        let dns = SimDns::default();
+        assert_eq!(dns.claim_zone("Example.com.", DnsProvider::Cloudflare), DnsProvider::Cloudflare);
+        assert_eq!(dns.claim_zone("example.com", DnsProvider::Vercel), DnsProvider::Cloudflare, "first claim wins");
+        dns.publish(record(DnsProvider::Cloudflare, "1", "_vercel.example.com", "cf"));
+        dns.publish(record(DnsProvider::Vercel, "2", "_vercel.example.com", "vercel"));
+        assert_eq!(dns.lookup("_vercel.EXAMPLE.com.", "txt"), ["cf"]);
+        assert!(dns.lookup("_vercel.example.org", "TXT").is_empty(), "no zone, no answer");
+
+        dns.publish(record(DnsProvider::Cloudflare, "1", "_vercel.example.com", "cf-2"));
+        assert_eq!(dns.lookup("_vercel.example.com", "TXT"), ["cf-2"], "same id replaces");
+        dns.withdraw(DnsProvider::Cloudflare, "1");
+        assert!(dns.lookup("_vercel.example.com", "TXT").is_empty());
+
+        dns.release_zone("example.com", DnsProvider::Cloudflare);
+        dns.claim_zone("example.com", DnsProvider::Vercel);
+        assert_eq!(dns.lookup("_vercel.example.com", "TXT"), ["vercel"]);
+        assert_eq!(dns.authority("a.b.example.com"), Some(("example.com".into(), DnsProvider::Vercel)));
+    }
+}
