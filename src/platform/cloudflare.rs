@@ -215,10 +215,10 @@ impl CloudflareClient {
     /// `POST /zones/{zone_id}/dns_records`.
     pub async fn create_record(&self, zone_id: &str, record: &RecordInput) -> Result<DnsRecord, ApiError> {
         validate_id("zone_id", zone_id)?;
-        validate_record(record)?;
+        let record = validate_record(record)?;
         let call =
             Self::call("dns-records-for-a-zone-create-dns-record", Method::POST, &["zones", zone_id, "dns_records"])
-                .json(record);
+                .json(&record);
         Ok(self.send(call).await?.0)
     }
 
@@ -231,13 +231,13 @@ impl CloudflareClient {
     ) -> Result<DnsRecord, ApiError> {
         validate_id("zone_id", zone_id)?;
         validate_id("dns_record_id", record_id)?;
-        validate_record(record)?;
+        let record = validate_record(record)?;
         let call = Self::call(
             "dns-records-for-a-zone-update-dns-record",
             Method::PUT,
             &["zones", zone_id, "dns_records", record_id],
         )
-        .json(record);
+        .json(&record);
         Ok(self.send(call).await?.0)
     }
 
@@ -266,31 +266,17 @@ fn validate_id(field: &str, id: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// A hostname in its ASCII (Punycode) form, lowercased: labels of 1-63 letters, digits and
-/// hyphens (no leading or trailing hyphen), underscores allowed for service labels such as
-/// `_vercel`, at most 253 characters.
+/// A record name in its ASCII (Punycode) form, or `@` for the apex.
 pub fn validate_hostname(field: &str, raw: &str) -> Result<String, ApiError> {
-    let name = raw.trim_end_matches('.').to_ascii_lowercase();
-    if name == "@" {
-        return Ok(name);
+    if raw.trim() == "@" {
+        return Ok("@".into());
     }
-    if !name.is_ascii() {
-        return Err(invalid(field, "must be in ASCII (Punycode) form, e.g. xn--bcher-kva.example"));
-    }
-    let label_ok = |label: &str| {
-        (1..=63).contains(&label.len())
-            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            && !label.starts_with('-')
-            && !label.ends_with('-')
-    };
-    if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) {
-        return Err(invalid(field, "must be a valid hostname"));
-    }
-    Ok(name)
+    crate::platform::domain::to_ascii_hostname(raw).map_err(|rule| invalid(field, rule))
 }
 
-fn validate_record(record: &RecordInput) -> Result<(), ApiError> {
-    validate_hostname("name", &record.name)?;
+/// The record as sent: checked, its name in ASCII form.
+fn validate_record(record: &RecordInput) -> Result<RecordInput, ApiError> {
+    let name = validate_hostname("name", &record.name)?;
     if record.ttl != 1 && !(60..=86_400).contains(&record.ttl) {
         return Err(invalid("ttl", "must be 1 (automatic) or between 60 and 86400"));
     }
@@ -316,7 +302,7 @@ fn validate_record(record: &RecordInput) -> Result<(), ApiError> {
         };
         return Err(invalid("content", rule));
     }
-    Ok(())
+    Ok(RecordInput { name, ..record.clone() })
 }
 
 /// Cloudflare's failure envelope: `{success: false, errors: [{code, message}], result: null}`.
@@ -458,7 +444,7 @@ mod tests {
         for (record, field) in [
             (a("example.com", "not-an-ip"), "content"),
             (a("exa mple.com", "76.76.21.21"), "name"),
-            (a("bücher.example", "76.76.21.21"), "name"),
+            (a("-bad.example.com", "76.76.21.21"), "name"),
             (RecordInput { ttl: 30, ..a("example.com", "76.76.21.21") }, "ttl"),
             (RecordInput { record_type: RecordType::Txt, proxied: true, ..a("example.com", "x") }, "proxied"),
             (RecordInput { record_type: RecordType::Cname, ..a("www.example.com", "www.example.com") }, "content"),

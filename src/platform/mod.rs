@@ -5,9 +5,9 @@
 
 pub mod api;
 pub mod cloudflare;
-pub mod domain;
 #[cfg(test)]
 mod contract;
+pub mod domain;
 pub mod ratelimit;
 pub mod retry;
 pub mod supabase;

@@ -1,5 +1,10 @@
 //! Vercel REST API client (https://vercel.com/docs/rest-api): the operations Slipway uses, at
-//! the exact path versions of the official contract.
+//! the exact path versions of the official contract. Domains, DNS and certificates are in
+//! [`domains`].
+
+mod domains;
+
+pub use domains::*;
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
@@ -82,7 +87,113 @@ pub struct Project {
     #[serde(default)]
     pub framework: Option<String>,
     #[serde(default)]
+    pub build_command: Option<String>,
+    #[serde(default)]
+    pub install_command: Option<String>,
+    #[serde(default)]
+    pub dev_command: Option<String>,
+    #[serde(default)]
+    pub output_directory: Option<String>,
+    #[serde(default)]
+    pub root_directory: Option<String>,
+    #[serde(default)]
+    pub preview_deployments_disabled: Option<bool>,
+    #[serde(default)]
     pub link: Option<ProjectLink>,
+}
+
+/// Body of `PATCH /v9/projects/{idOrName}`: only the settings that change. `Some(None)`
+/// clears a setting (sent as `null`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateProjectRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub framework: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_command: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub install_command: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dev_command: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_directory: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_directory: Option<Option<String>>,
+    /// `22.x`, `20.x`, …
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview_deployments_disabled: Option<bool>,
+}
+
+/// Vercel's list cursor: `next` is a millisecond timestamp passed back as `until`.
+#[derive(Debug, Clone, Deserialize)]
+struct Pagination {
+    #[serde(default)]
+    next: Option<i64>,
+}
+
+/// The token's owner (`GET /v2/user`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Team {
+    pub id: String,
+    pub slug: String,
+    pub name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct UserEnvelope {
+    user: User,
+}
+
+#[derive(Deserialize)]
+struct TeamPage {
+    teams: Vec<Team>,
+    pagination: Pagination,
+}
+
+/// Which deployments to list.
+#[derive(Debug, Clone, Default)]
+pub struct DeploymentFilter {
+    pub project_id: Option<String>,
+    /// `production` or `preview`.
+    pub target: Option<String>,
+    pub state: Option<ReadyState>,
+    /// Stop after this many (newest first); `None` lists every page.
+    pub limit: Option<usize>,
+}
+
+/// A deployment as lists show it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentSummary {
+    pub uid: String,
+    pub url: String,
+    pub project_id: String,
+    #[serde(default)]
+    pub ready_state: Option<ReadyState>,
+    #[serde(default)]
+    pub target: Option<String>,
+    pub created: i64,
+}
+
+#[derive(Deserialize)]
+struct DeploymentPage {
+    deployments: Vec<DeploymentSummary>,
+    pagination: Pagination,
+}
+
+#[derive(Deserialize)]
+struct BatchDeleted {
+    deleted: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -324,6 +435,18 @@ pub struct CreateCustomEnvironment {
     pub branch_matcher: Option<BranchMatcher>,
 }
 
+/// Body of `PATCH /v9/projects/{idOrName}/custom-environments/{slugOrId}`.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateCustomEnvironment {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slug: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch_matcher: Option<BranchMatcher>,
+}
+
 /// A custom environment such as `staging` (id `env_…`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -453,6 +576,9 @@ struct RateLimitNotice {
     reset: i64,
 }
 
+/// The Node.js versions a project can build with.
+pub const NODE_VERSIONS: &[&str] = &["22.x", "20.x", "18.x", "16.x", "14.x", "12.x", "10.x"];
+
 pub struct VercelClient {
     core: ApiCore,
     team_id: Option<String>,
@@ -470,6 +596,35 @@ impl VercelClient {
             Some(team) => call.query("teamId", team),
             None => call,
         }
+    }
+
+    /// `GET /v2/user`: the token's owner; fails with `Unauthorized` for a bad token.
+    pub async fn current_user(&self) -> Result<User, VercelError> {
+        let answer: UserEnvelope = self.core.send(Call::new("getAuthUser", Method::GET, &["v2", "user"])).await?;
+        Ok(answer.user)
+    }
+
+    /// `GET /v2/teams`, every page: the teams the token can act in.
+    pub async fn list_teams(&self) -> Result<Vec<Team>, VercelError> {
+        let mut all = Vec::new();
+        let mut until = None;
+        loop {
+            let mut call = Call::new("getTeams", Method::GET, &["v2", "teams"]).query("limit", 100);
+            if let Some(until) = until {
+                call = call.query("until", until);
+            }
+            let page: TeamPage = self.core.send(call).await?;
+            all.extend(page.teams);
+            match page.pagination.next {
+                Some(next) if Some(next) != until => until = Some(next),
+                _ => return Ok(all),
+            }
+        }
+    }
+
+    /// `GET /v2/teams/{teamId}`.
+    pub async fn get_team(&self, id_or_slug: &str) -> Result<Team, VercelError> {
+        self.core.send(Call::new("getTeam", Method::GET, &["v2", "teams", id_or_slug])).await
     }
 
     /// `POST /v11/projects`.
@@ -491,6 +646,32 @@ impl VercelClient {
             Err(err) if err.is(ErrorKind::NotFound) => Ok(None),
             Err(err) => Err(err),
         }
+    }
+
+    /// `PATCH /v9/projects/{idOrName}`.
+    pub async fn update_project(&self, id_or_name: &str, patch: &UpdateProjectRequest) -> Result<Project, VercelError> {
+        for (field, value) in [
+            ("buildCommand", &patch.build_command),
+            ("installCommand", &patch.install_command),
+            ("devCommand", &patch.dev_command),
+            ("outputDirectory", &patch.output_directory),
+            ("rootDirectory", &patch.root_directory),
+        ] {
+            if value.as_ref().and_then(Option::as_ref).is_some_and(|v| v.chars().count() > 256) {
+                return Err(ApiError::invalid_input(Vendor::Vercel, field, "must be at most 256 characters"));
+            }
+        }
+        if let Some(version) = &patch.node_version
+            && !NODE_VERSIONS.contains(&version.as_str())
+        {
+            return Err(ApiError::invalid_input(
+                Vendor::Vercel,
+                "nodeVersion",
+                format!("must be one of {}", NODE_VERSIONS.join(", ")),
+            ));
+        }
+        let call = self.call("updateProject", Method::PATCH, &["v9", "projects", id_or_name]).json(patch);
+        self.core.send(call).await
     }
 
     /// `DELETE /v9/projects/{idOrName}` (answers 204).
@@ -515,6 +696,23 @@ impl VercelClient {
         let call = self.call("getCustomEnvironments", Method::GET, &["v9", "projects", project, "custom-environments"]);
         let list: CustomEnvironmentList = self.core.send(call).await?;
         Ok(list.environments)
+    }
+
+    /// `PATCH /v9/projects/{idOrName}/custom-environments/{slugOrId}`.
+    pub async fn update_custom_environment(
+        &self,
+        project: &str,
+        slug_or_id: &str,
+        patch: &UpdateCustomEnvironment,
+    ) -> Result<CustomEnvironment, VercelError> {
+        let as_create = CreateCustomEnvironment {
+            slug: patch.slug.clone().unwrap_or_else(|| "unchanged".into()),
+            description: patch.description.clone(),
+            branch_matcher: patch.branch_matcher.clone(),
+        };
+        validate_custom_environment(&as_create)?;
+        let path = ["v9", "projects", project, "custom-environments", slug_or_id];
+        self.core.send(self.call("updateCustomEnvironment", Method::PATCH, &path).json(patch)).await
     }
 
     /// `GET /v9/projects/{idOrName}/custom-environments/{slugOrId}`.
@@ -545,6 +743,39 @@ impl VercelClient {
     /// `GET /v13/deployments/{idOrUrl}`.
     pub async fn get_deployment(&self, id_or_url: &str) -> Result<Deployment, VercelError> {
         self.core.send(self.call("getDeployment", Method::GET, &["v13", "deployments", id_or_url])).await
+    }
+
+    /// `GET /v6/deployments`, newest first, following pages until `filter.limit`.
+    pub async fn list_deployments(&self, filter: &DeploymentFilter) -> Result<Vec<DeploymentSummary>, VercelError> {
+        let mut all = Vec::new();
+        let mut until = None;
+        loop {
+            let wanted = filter.limit.map(|l| l.saturating_sub(all.len())).unwrap_or(100).clamp(1, 100);
+            let mut call = self.call("getDeployments", Method::GET, &["v6", "deployments"]).query("limit", wanted);
+            if let Some(project) = &filter.project_id {
+                call = call.query("projectId", project);
+            }
+            if let Some(target) = &filter.target {
+                call = call.query("target", target);
+            }
+            if let Some(state) = filter.state {
+                let state = serde_json::to_value(state).unwrap_or_default();
+                call = call.query("state", state.as_str().unwrap_or_default());
+            }
+            if let Some(until) = until {
+                call = call.query("until", until);
+            }
+            let page: DeploymentPage = self.core.send(call).await?;
+            all.extend(page.deployments);
+            if filter.limit.is_some_and(|limit| all.len() >= limit) {
+                all.truncate(filter.limit.unwrap_or_default());
+                return Ok(all);
+            }
+            match page.pagination.next {
+                Some(next) if Some(next) != until => until = Some(next),
+                _ => return Ok(all),
+            }
+        }
     }
 
     /// `PATCH /v12/deployments/{id}/cancel`.
@@ -599,6 +830,26 @@ impl VercelClient {
         self.core
             .send(self.call("editProjectEnv", Method::PATCH, &["v9", "projects", project, "env", id]).json(patch))
             .await
+    }
+
+    /// `GET /v1/projects/{idOrName}/env/{id}`: one variable, its value decrypted unless it is
+    /// `sensitive` (write-only).
+    pub async fn get_env_var(&self, project: &str, id: &str) -> Result<EnvVar, VercelError> {
+        self.core.send(self.call("getProjectEnv", Method::GET, &["v1", "projects", project, "env", id])).await
+    }
+
+    /// `DELETE /v1/projects/{idOrName}/env` with `{ids}`, 1,000 ids per request. Returns how
+    /// many were deleted.
+    pub async fn delete_env_vars(&self, project: &str, ids: &[&str]) -> Result<usize, VercelError> {
+        let mut deleted = 0;
+        for chunk in ids.chunks(1000) {
+            let call = self
+                .call("batchRemoveProjectEnv", Method::DELETE, &["v1", "projects", project, "env"])
+                .json(&serde_json::json!({ "ids": chunk }));
+            let answer: BatchDeleted = self.core.send(call).await?;
+            deleted += answer.deleted;
+        }
+        Ok(deleted)
     }
 
     /// `DELETE /v9/projects/{idOrName}/env/{id}`.
@@ -980,5 +1231,128 @@ mod tests {
         let call = client.call("getProject", Method::GET, &["v9", "projects", "a b"]);
         let url = client.core.url(&call.path, &call.query);
         assert_eq!(url.as_str(), "http://127.0.0.1:9/v9/projects/a%20b?teamId=team_abc");
+    }
+
+    #[tokio::test]
+    async fn the_token_owner_and_teams_and_a_foreign_team_scope() {
+        let (sim, client) = setup().await;
+        let user = client.current_user().await.unwrap();
+        assert_eq!(user.username, "slipway-sandbox");
+        let teams = client.list_teams().await.unwrap();
+        assert_eq!(teams.len(), 1);
+        assert_eq!(client.get_team(&teams[0].slug).await.unwrap(), teams[0]);
+        assert!(client.get_team("team_nobody").await.unwrap_err().is(ErrorKind::NotFound));
+
+        let mut config = VercelConfig::new(sim.base_url(), SecretString::from(TOKEN));
+        config.team_id = Some("team_not_mine".into());
+        let stranger = VercelClient::new(config).unwrap();
+        let err = stranger.create_project(&nextjs_project("acme-shop")).await.unwrap_err();
+        assert!(
+            err.is(ErrorKind::Unauthorized) && err.status == Some(403) && err.message.contains("team_not_mine"),
+            "{err}"
+        );
+        let mut config = VercelConfig::new(sim.base_url(), SecretString::from(TOKEN));
+        config.team_id = Some(teams[0].id.clone());
+        let member = VercelClient::new(config).unwrap();
+        let in_team = member.create_project(&nextjs_project("acme-shop")).await.unwrap();
+        assert_eq!(in_team.account_id, teams[0].id);
+        assert!(client.find_project("acme-shop").await.unwrap().is_none(), "the personal scope is apart");
+    }
+
+    #[tokio::test]
+    async fn project_settings_are_updated_and_cleared() {
+        let (_sim, client) = setup().await;
+        let project = client.create_project(&nextjs_project("acme-shop")).await.unwrap();
+        let patch = UpdateProjectRequest {
+            build_command: Some(Some("pnpm build".into())),
+            install_command: Some(None),
+            node_version: Some("20.x".into()),
+            preview_deployments_disabled: Some(false),
+            ..Default::default()
+        };
+        let updated = client.update_project(&project.id, &patch).await.unwrap();
+        assert_eq!(updated.build_command.as_deref(), Some("pnpm build"));
+        assert_eq!(updated.install_command, None);
+        assert_eq!((updated.node_version.as_str(), updated.preview_deployments_disabled), ("20.x", Some(false)));
+        assert_eq!(client.get_project(&project.id).await.unwrap(), updated);
+        let bad = UpdateProjectRequest { node_version: Some("8.x".into()), ..Default::default() };
+        assert_eq!(client.update_project(&project.id, &bad).await.unwrap_err().code, "nodeVersion");
+        let long = UpdateProjectRequest { root_directory: Some(Some("x".repeat(257))), ..Default::default() };
+        assert_eq!(client.update_project(&project.id, &long).await.unwrap_err().code, "rootDirectory");
+    }
+
+    #[tokio::test]
+    async fn one_variable_is_read_decrypted_unless_sensitive_and_many_are_deleted_at_once() {
+        use secrecy::ExposeSecret;
+        let (sim, client) = setup().await;
+        let project = client.create_project(&nextjs_project("acme-shop")).await.unwrap();
+        let batch = [
+            env("NEXT_PUBLIC_SUPABASE_URL", "https://abc.supabase.co", EnvVarType::Encrypted, &[EnvTarget::Preview]),
+            env("SUPABASE_SECRET_KEY", "sb_secret_value", EnvVarType::Sensitive, &[EnvTarget::Production]),
+            env("PLAIN_ONE", "1", EnvVarType::Plain, &[EnvTarget::Development]),
+        ];
+        let created = client.create_env_vars(&project.id, &batch, false).await.unwrap().created;
+        let id_of = |key: &str| created.iter().find(|e| e.key == key).unwrap().id.clone().unwrap();
+        let url = client.get_env_var(&project.id, &id_of("NEXT_PUBLIC_SUPABASE_URL")).await.unwrap();
+        assert_eq!(url.value.unwrap().expose_secret(), "https://abc.supabase.co");
+        let secret = client.get_env_var(&project.id, &id_of("SUPABASE_SECRET_KEY")).await.unwrap();
+        assert_eq!(secret.value.map(|v| v.expose_secret().to_string()), Some(String::new()), "write-only");
+
+        let unknown = client.delete_env_vars(&project.id, &[&id_of("PLAIN_ONE"), "env_missing"]).await.unwrap_err();
+        assert!(unknown.is(ErrorKind::NotFound), "{unknown}");
+        assert_eq!(sim.env_vars(&project.id).len(), 3, "all or nothing");
+        let ids = [id_of("PLAIN_ONE"), id_of("SUPABASE_SECRET_KEY")];
+        let deleted = client.delete_env_vars(&project.id, &[&ids[0], &ids[1]]).await.unwrap();
+        assert_eq!(deleted, 2);
+        assert_eq!(client.list_env_vars(&project.id).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_custom_environment_is_updated_and_deployments_are_listed_newest_first() {
+        let (sim, client) = setup().await;
+        let project = client.create_project(&nextjs_project("acme-shop")).await.unwrap();
+        let staging = CreateCustomEnvironment { slug: "staging".into(), description: None, branch_matcher: None };
+        client.create_custom_environment(&project.id, &staging).await.unwrap();
+        let patch = UpdateCustomEnvironment {
+            branch_matcher: Some(BranchMatcher { matcher: BranchMatcherType::Equals, pattern: "staging".into() }),
+            ..Default::default()
+        };
+        let updated = client.update_custom_environment(&project.id, "staging", &patch).await.unwrap();
+        assert_eq!(updated.branch_matcher.unwrap().pattern, "staging");
+        let too_long = UpdateCustomEnvironment { description: Some("d".repeat(257)), ..Default::default() };
+        let err = client.update_custom_environment(&project.id, "staging", &too_long).await.unwrap_err();
+        assert_eq!(err.code, "description");
+
+        sim.set_build_time(Duration::from_millis(1));
+        let deploy = |target: Option<&str>| CreateDeploymentRequest {
+            name: project.name.clone(),
+            target: target.map(str::to_string),
+            git_source: Some(GitSource {
+                provider: GitProvider::Github,
+                org: "acme".into(),
+                repo: "shop".into(),
+                git_ref: "main".into(),
+                sha: None,
+            }),
+            ..Default::default()
+        };
+        let mut made = Vec::new();
+        for target in [Some("production"), None, Some("production")] {
+            made.push(client.create_deployment(&deploy(target)).await.unwrap().id);
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+        let filter = DeploymentFilter { project_id: Some(project.id.clone()), ..Default::default() };
+        let all = client.list_deployments(&filter).await.unwrap();
+        assert_eq!(
+            all.iter().map(|d| d.uid.clone()).collect::<Vec<_>>(),
+            [made[2].clone(), made[1].clone(), made[0].clone()]
+        );
+        let production = DeploymentFilter { target: Some("production".into()), limit: Some(1), ..filter.clone() };
+        let latest = client.list_deployments(&production).await.unwrap();
+        assert_eq!(latest.len(), 1);
+        assert_eq!((latest[0].uid.as_str(), latest[0].ready_state), (made[2].as_str(), Some(ReadyState::Ready)));
+        // Paging by the time cursor returns every deployment once.
+        let paged = DeploymentFilter { limit: Some(3), ..filter };
+        assert_eq!(client.list_deployments(&paged).await.unwrap(), all);
     }
 }

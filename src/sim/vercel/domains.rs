@@ -155,7 +155,8 @@ fn bad_request(message: &str) -> Response {
 }
 
 fn invalid_domain(name: &str) -> Result<String, Response> {
-    to_ascii_domain(name).map_err(|rule| error(StatusCode::BAD_REQUEST, "invalid_domain", &format!("The domain is not valid: {rule}")))
+    to_ascii_domain(name)
+        .map_err(|rule| error(StatusCode::BAD_REQUEST, "invalid_domain", &format!("The domain is not valid: {rule}")))
 }
 
 fn parse_body<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, Response> {
@@ -451,7 +452,10 @@ async fn verify_project_domain(
                         "The TXT record on the domain does not match the expected challenge for the project domain",
                     )
                 } else {
-                    ("missing_txt_record", "The domain does not have a TXT record that attempts to verify the project domain")
+                    (
+                        "missing_txt_record",
+                        "The domain does not have a TXT record that attempts to verify the project domain",
+                    )
                 };
                 return error(StatusCode::BAD_REQUEST, code, message);
             }
@@ -492,7 +496,7 @@ fn domain_json(state: &SimState, domain: &TeamDomain) -> Value {
         "nameservers": nameservers, "intendedNameservers": VERCEL_NAMESERVERS, "customNameservers": [],
         "creator": { "id": super::USER_ID, "username": "slipway-sandbox", "email": "sandbox@slipway.test" },
         "userId": super::USER_ID, "teamId": domain.team, "boughtAt": null, "createdAt": domain.created_at,
-        "expiresAt": null, "orderedAt": null, "renew": false, "transferredAt": null, "transferStartedAt": null,
+        "expiresAt": null, "renew": false, "transferredAt": null,
     })
 }
 
@@ -534,7 +538,8 @@ async fn add_domain(
         // Without another DNS provider answering for it, the sandbox assumes the nameservers
         // were pointed at Vercel, so Vercel DNS serves the zone.
         s.dns.claim_zone(&name, DnsProvider::Vercel);
-        let domain = TeamDomain { team: team.clone(), id: format!("dom_sim{:016}", s.next()), name, created_at: now_ms() };
+        let domain =
+            TeamDomain { team: team.clone(), id: format!("dom_sim{:016}", s.next()), name, created_at: now_ms() };
         let answer = domain_json(s, &domain);
         s.team_domains.push(domain);
         Json(json!({ "domain": answer })).into_response()
@@ -542,7 +547,12 @@ async fn add_domain(
     .await
 }
 
-async fn list_domains(State(state): State<Shared>, Query(scope): Query<Scope>, uri: Uri, headers: HeaderMap) -> Response {
+async fn list_domains(
+    State(state): State<Shared>,
+    Query(scope): Query<Scope>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     let team = scope.key();
     guarded(&state, "GET", &uri, &headers, None, |s| {
         let domains: Vec<Value> = s.team_domains.iter().filter(|d| d.team == team).map(|d| domain_json(s, d)).collect();
@@ -754,7 +764,9 @@ async fn create_record(
         let name = if name == domain || name == "@" { String::new() } else { name };
         let record_type = body.record_type.unwrap_or_default();
         let value = body.value.unwrap_or_default();
-        if s.records.iter().any(|r| r.domain == domain && r.name == name && r.record_type == record_type && r.value == value)
+        if s.records
+            .iter()
+            .any(|r| r.domain == domain && r.name == name && r.record_type == record_type && r.value == value)
         {
             return error(StatusCode::CONFLICT, "record_already_exists", "An identical record already exists");
         }

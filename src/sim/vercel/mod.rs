@@ -66,7 +66,11 @@ pub struct SimTeam {
 impl SimTeam {
     /// The team every simulator starts with.
     pub fn sandbox() -> Self {
-        SimTeam { id: "team_sim0000000000000000000001".into(), slug: "sandbox-team".into(), name: "Sandbox team".into() }
+        SimTeam {
+            id: "team_sim0000000000000000000001".into(),
+            slug: "sandbox-team".into(),
+            name: "Sandbox team".into(),
+        }
     }
 }
 
@@ -433,7 +437,7 @@ fn create_project_inner(state: &mut SimState, team: Option<String>, body: &str) 
             "deployHooks": [], "sourceless": true, "createdAt": now, "updatedAt": now
         })
     });
-    let project = json!({
+    let mut project = json!({
         "accountId": account_id,
         "id": id,
         "name": body.name,
@@ -446,13 +450,16 @@ fn create_project_inner(state: &mut SimState, team: Option<String>, body: &str) 
         "outputDirectory": body.output_directory,
         "rootDirectory": body.root_directory,
         "previewDeploymentsDisabled": body.preview_deployments_disabled,
-        "link": link,
         "resourceConfig": { "fluid": true, "functionDefaultRegions": ["iad1"], "functionDefaultTimeout": 300, "functionDefaultMemoryType": "standard" },
         "defaultResourceConfig": { "fluid": true, "functionDefaultRegions": ["iad1"], "functionDefaultTimeout": 300, "functionDefaultMemoryType": "standard" },
         "createdAt": now,
         "updatedAt": now,
         "latestDeployments": [],
     });
+    // An unlinked project has no `link` at all (the schema does not allow null).
+    if let Some(link) = link {
+        project["link"] = link;
+    }
     state.projects.push((team, project.clone()));
     (StatusCode::OK, Json(project)).into_response()
 }
@@ -530,9 +537,11 @@ async fn list_teams(State(state): State<Shared>, uri: Uri, headers: HeaderMap) -
 }
 
 async fn get_team(State(state): State<Shared>, Path(team_id): Path<String>, uri: Uri, headers: HeaderMap) -> Response {
-    guarded(&state, "GET", &uri, &headers, None, |s| match s.teams.iter().find(|t| t.id == team_id || t.slug == team_id) {
-        Some(team) => Json(team_json(team)).into_response(),
-        None => error(StatusCode::NOT_FOUND, "not_found", "Team was not found."),
+    guarded(&state, "GET", &uri, &headers, None, |s| {
+        match s.teams.iter().find(|t| t.id == team_id || t.slug == team_id) {
+            Some(team) => Json(team_json(team)).into_response(),
+            None => error(StatusCode::NOT_FOUND, "not_found", "Team was not found."),
+        }
     })
     .await
 }
@@ -834,13 +843,14 @@ async fn create_envs(
         for var in &bodies {
             let targets = var.target.clone().unwrap_or_default();
             if targets.is_empty() && var.custom_environment_ids.as_ref().is_none_or(Vec::is_empty) {
-                return error(StatusCode::BAD_REQUEST, "bad_request", "Invalid request: `target` or `customEnvironmentIds` is required");
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "Invalid request: `target` or `customEnvironmentIds` is required",
+                );
             }
-            if var.git_branch.as_ref().is_some_and(|b| b.chars().count() > 250) {
-                return error(StatusCode::BAD_REQUEST, "bad_request", "Invalid request: `gitBranch` must be at most 250 characters");
-            }
-            if var.comment.as_ref().is_some_and(|c| c.chars().count() > 500) {
-                return error(StatusCode::BAD_REQUEST, "bad_request", "Invalid request: `comment` must be at most 500 characters");
+            if let Some(rule) = env_length_rule(&var.git_branch, &var.comment) {
+                return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {rule}"));
             }
         }
         let mut created = Vec::new();
@@ -849,12 +859,23 @@ async fn create_envs(
             let valid_key = var.key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                 && var.key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
             if !valid_key {
-                failed.push(env_failure(&var.key, "invalid_key", format!("The name of your Environment Variable `{}` is invalid. It must match ^[A-Za-z_][A-Za-z0-9_]*$", var.key)));
+                failed.push(env_failure(
+                    &var.key,
+                    "invalid_key",
+                    format!(
+                        "The name of your Environment Variable `{}` is invalid. It must match ^[A-Za-z_][A-Za-z0-9_]*$",
+                        var.key
+                    ),
+                ));
                 continue;
             }
             let targets = var.target.clone().unwrap_or_default();
             if var.git_branch.is_some() && targets != [EnvTargetBody::Preview] {
-                failed.push(env_failure(&var.key, "git_branch_requires_preview", "A Git branch can only be set for the preview target".into()));
+                failed.push(env_failure(
+                    &var.key,
+                    "git_branch_requires_preview",
+                    "A Git branch can only be set for the preview target".into(),
+                ));
                 continue;
             }
             let now = now_ms();
@@ -876,7 +897,11 @@ async fn create_envs(
             let overlaps = |e: &Value| {
                 e["key"] == var.key.as_str()
                     && e["gitBranch"] == record["gitBranch"]
-                    && e["target"].as_array().into_iter().flatten().any(|t| record["target"].as_array().into_iter().flatten().any(|u| u == t))
+                    && e["target"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|t| record["target"].as_array().into_iter().flatten().any(|u| u == t))
             };
             match envs.iter().position(overlaps) {
                 Some(existing) if upsert => {
@@ -888,8 +913,11 @@ async fn create_envs(
                 Some(_) => failed.push(env_failure(
                     &var.key,
                     "ENV_ALREADY_EXISTS",
-                    format!("A variable with the name `{}` already exists for the target {} on branch undefined", var.key,
-                        targets.iter().map(|t| format!("{t:?}").to_lowercase()).collect::<Vec<_>>().join(",")),
+                    format!(
+                        "A variable with the name `{}` already exists for the target {} on branch undefined",
+                        var.key,
+                        targets.iter().map(|t| format!("{t:?}").to_lowercase()).collect::<Vec<_>>().join(",")
+                    ),
                 )),
                 None => {
                     envs.push(record.clone());
@@ -916,6 +944,17 @@ struct EnvPatchBody {
     comment: Option<String>,
 }
 
+/// The length limits the schema puts on a variable's branch and comment.
+fn env_length_rule(git_branch: &Option<String>, comment: &Option<String>) -> Option<&'static str> {
+    if git_branch.as_ref().is_some_and(|b| b.chars().count() > 250) {
+        Some("`gitBranch` must be at most 250 characters")
+    } else if comment.as_ref().is_some_and(|c| c.chars().count() > 500) {
+        Some("`comment` must be at most 500 characters")
+    } else {
+        None
+    }
+}
+
 async fn edit_env(
     State(state): State<Shared>,
     Path((id_or_name, env_id)): Path<(String, String)>,
@@ -929,6 +968,9 @@ async fn edit_env(
             Ok(patch) => patch,
             Err(err) => return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {err}")),
         };
+        if let Some(rule) = env_length_rule(&patch.git_branch, &patch.comment) {
+            return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {rule}"));
+        }
         let Some(env) = s.envs.get_mut(&project).and_then(|envs| envs.iter_mut().find(|e| e["id"] == env_id.as_str()))
         else {
             return error(StatusCode::NOT_FOUND, "not_found", "Environment Variable not found");
@@ -1260,7 +1302,8 @@ async fn update_project(
         {
             return error(StatusCode::CONFLICT, "conflict", "A project with the provided name already exists.");
         }
-        let (_, stored) = s.projects.iter_mut().find(|(_, p)| p["id"] == project.as_str()).expect("in_project found it");
+        let (_, stored) =
+            s.projects.iter_mut().find(|(_, p)| p["id"] == project.as_str()).expect("in_project found it");
         let mut set = |key: &str, value: Value| stored[key] = value;
         if let Some(name) = body.name {
             set("name", json!(name));
@@ -1278,10 +1321,9 @@ async fn update_project(
                 set(key, json!(value));
             }
         }
-        for (key, value) in [
-            ("previewDeploymentsDisabled", body.preview_deployments_disabled),
-            ("publicSource", body.public_source),
-        ] {
+        for (key, value) in
+            [("previewDeploymentsDisabled", body.preview_deployments_disabled), ("publicSource", body.public_source)]
+        {
             if let Some(value) = value {
                 set(key, json!(value));
             }
