@@ -1,5 +1,7 @@
-//! Supabase Management API client (https://supabase.com/docs/reference/api): organizations,
-//! projects and their readiness, API keys and connection pooler settings.
+//! Supabase Management API client (https://supabase.com/docs/reference/api): organizations and
+//! their projects, available regions, projects and their readiness, API keys (new-style and
+//! legacy), JWT signing keys, connection pooler settings, SQL, the database password, auth
+//! settings (site URL, redirect URLs, OAuth providers), backups and point-in-time recovery.
 
 use std::time::Duration;
 
@@ -7,6 +9,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
+use sha2::{Digest, Sha256};
 
 use super::api::{ApiCore, ApiError, ApiSettings, Auth, Call, ErrorKind, Vendor};
 use super::ratelimit::Budget;
@@ -32,6 +35,139 @@ pub struct Organization {
     pub id: String,
     pub slug: String,
     pub name: String,
+}
+
+/// `GET /v1/organizations/{slug}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationDetails {
+    pub id: String,
+    pub name: String,
+    /// `free`, `pro`, `team`, `enterprise` or `platform`.
+    #[serde(default)]
+    pub plan: Option<String>,
+    pub opt_in_tags: Vec<String>,
+    pub allowed_release_channels: Vec<String>,
+}
+
+/// Orders of `GET /v1/organizations/{slug}/projects`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectSort {
+    NameAsc,
+    NameDesc,
+    CreatedAsc,
+    CreatedDesc,
+}
+
+impl ProjectSort {
+    fn as_str(self) -> &'static str {
+        match self {
+            ProjectSort::NameAsc => "name_asc",
+            ProjectSort::NameDesc => "name_desc",
+            ProjectSort::CreatedAsc => "created_asc",
+            ProjectSort::CreatedDesc => "created_desc",
+        }
+    }
+}
+
+/// Filters and page of `GET /v1/organizations/{slug}/projects`.
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationProjectsQuery {
+    pub offset: u32,
+    /// 1 to 100; the API's default is 100.
+    pub limit: Option<u32>,
+    /// Matches project names.
+    pub search: Option<String>,
+    pub sort: Option<ProjectSort>,
+    /// Only `ActiveHealthy` and `Inactive` are supported filters.
+    pub statuses: Vec<ProjectStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationProject {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub name: String,
+    pub cloud_provider: String,
+    pub region: String,
+    pub is_branch: bool,
+    pub status: ProjectStatus,
+    pub inserted_at: String,
+    pub databases: Vec<ProjectDatabase>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectDatabase {
+    pub identifier: String,
+    /// `PRIMARY` or `READ_REPLICA`.
+    #[serde(rename = "type")]
+    pub database_type: String,
+    pub region: String,
+    pub cloud_provider: String,
+    pub status: String,
+    #[serde(default)]
+    pub infra_compute_size: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pagination {
+    /// Every matching project, across pages.
+    pub count: u64,
+    pub limit: u64,
+    pub offset: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationProjectsPage {
+    pub projects: Vec<OrganizationProject>,
+    pub pagination: Pagination,
+}
+
+/// `GET /v1/projects/available-regions`: where a new project can go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AvailableRegions {
+    pub recommendations: RecommendedRegions,
+    pub all: AllRegions,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecommendedRegions {
+    #[serde(rename = "smartGroup")]
+    pub smart_group: RegionOption,
+    pub specific: Vec<RegionOption>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AllRegions {
+    #[serde(rename = "smartGroup")]
+    pub smart_group: Vec<RegionOption>,
+    pub specific: Vec<RegionOption>,
+}
+
+/// One choice for `region_selection`: `kind` is `specific` or `smartGroup`, as the create body takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionOption {
+    pub name: String,
+    pub code: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `AWS`, … (specific regions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    /// `capacity` or `other` (specific regions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+impl RegionOption {
+    /// The `region_selection` that picks this option.
+    pub fn selection(&self) -> RegionSelection {
+        if self.kind == "smartGroup" {
+            RegionSelection::SmartGroup(self.code.clone())
+        } else {
+            RegionSelection::Specific(self.code.clone())
+        }
+    }
 }
 
 /// Where a project runs: a specific region or a "smart group" that Supabase picks within.
@@ -175,6 +311,241 @@ pub struct ApiKey {
     pub api_key: Option<SecretString>,
     #[serde(default)]
     pub prefix: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub secret_jwt_template: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Body of `POST /v1/projects/{ref}/api-keys`. `key_type` must be `Publishable` or `Secret`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreateApiKeyRequest {
+    #[serde(rename = "type")]
+    pub key_type: ApiKeyType,
+    /// 4 to 64 characters matching `^[a-z_][a-z0-9_]+$`.
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Claims of the JWT a secret key stands for (Supabase defaults to `{"role": "service_role"}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_jwt_template: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Why a key is deleted: `was_compromised` and `reason` go to Supabase with the deletion.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteApiKeyOptions {
+    pub was_compromised: bool,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct LegacyApiKeys {
+    enabled: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SigningKeyAlgorithm {
+    EdDSA,
+    ES256,
+    RS256,
+    HS256,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SigningKeyStatus {
+    InUse,
+    PreviouslyUsed,
+    Revoked,
+    Standby,
+}
+
+/// A JWT signing key; only its public half (`public_jwk`, none for HS256) ever comes back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SigningKey {
+    pub id: String,
+    pub algorithm: SigningKeyAlgorithm,
+    pub status: SigningKeyStatus,
+    #[serde(default)]
+    pub public_jwk: Option<serde_json::Value>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct SigningKeys {
+    keys: Vec<SigningKey>,
+}
+
+/// Body of `POST …/config/auth/signing-keys`: a key generated by Supabase (importing a private
+/// JWK is left out on purpose: the product never holds signing keys). `status` is `InUse` or
+/// `Standby` (the API's default).
+#[derive(Debug, Clone, Serialize)]
+pub struct CreateSigningKeyRequest {
+    pub algorithm: SigningKeyAlgorithm,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<SigningKeyStatus>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+struct UpdateSigningKeyBody {
+    status: SigningKeyStatus,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct UpdatePasswordBody<'a> {
+    #[serde(serialize_with = "expose")]
+    password: &'a SecretString,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct MessageResponse {
+    message: String,
+}
+
+/// Body of `POST /v1/projects/{ref}/database/query`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct QueryRequest {
+    pub query: String,
+    /// Values for `$1`, `$2`, … in `query`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+}
+
+impl QueryRequest {
+    pub fn new(query: impl Into<String>) -> Self {
+        QueryRequest { query: query.into(), ..QueryRequest::default() }
+    }
+}
+
+/// One result row: column name → value.
+pub type Row = serde_json::Map<String, serde_json::Value>;
+
+/// The longest JWT lifetime `jwt_exp` accepts (one week, in seconds).
+pub const MAX_JWT_EXP: u32 = 604_800;
+
+/// The part of `PATCH /v1/projects/{ref}/config/auth` the product sets; `None` leaves a setting
+/// as it is. Microsoft sign-in is the `azure` provider. `Debug` shows no secret.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AuthConfigUpdate {
+    /// Must not contain a comma.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_url: Option<String>,
+    /// Redirect URLs; the API takes them as one comma-joined string, so none may contain a comma.
+    #[serde(serialize_with = "join_urls", skip_serializing_if = "Option::is_none")]
+    pub uri_allow_list: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disable_signup: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_email_enabled: Option<bool>,
+    /// Seconds, at most [`MAX_JWT_EXP`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwt_exp: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_google_enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_google_client_id: Option<String>,
+    #[serde(serialize_with = "expose_optional", skip_serializing_if = "Option::is_none")]
+    pub external_google_secret: Option<SecretString>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_github_enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_github_client_id: Option<String>,
+    #[serde(serialize_with = "expose_optional", skip_serializing_if = "Option::is_none")]
+    pub external_github_secret: Option<SecretString>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_azure_enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_azure_client_id: Option<String>,
+    #[serde(serialize_with = "expose_optional", skip_serializing_if = "Option::is_none")]
+    pub external_azure_secret: Option<SecretString>,
+    /// The Microsoft Entra tenant URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_azure_url: Option<String>,
+}
+
+/// The product's view of `AuthConfigResponse` (which has some 240 keys; the rest are ignored).
+/// The `*_secret` fields hold what the API returns for a provider secret: a SHA-256 hex digest,
+/// not the secret (compare with [`AuthConfig::secret_matches`]); typed as secrets all the same
+/// so that nothing ever prints them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthConfig {
+    pub site_url: Option<String>,
+    /// As the API stores it: one comma-joined string (see [`AuthConfig::redirect_urls`]).
+    pub uri_allow_list: Option<String>,
+    pub disable_signup: Option<bool>,
+    pub external_email_enabled: Option<bool>,
+    pub jwt_exp: Option<u32>,
+    pub external_google_enabled: Option<bool>,
+    pub external_google_client_id: Option<String>,
+    #[serde(serialize_with = "expose_optional")]
+    pub external_google_secret: Option<SecretString>,
+    pub external_github_enabled: Option<bool>,
+    pub external_github_client_id: Option<String>,
+    #[serde(serialize_with = "expose_optional")]
+    pub external_github_secret: Option<SecretString>,
+    pub external_azure_enabled: Option<bool>,
+    pub external_azure_client_id: Option<String>,
+    #[serde(serialize_with = "expose_optional")]
+    pub external_azure_secret: Option<SecretString>,
+    pub external_azure_url: Option<String>,
+}
+
+impl AuthConfig {
+    /// The redirect URLs, split from `uri_allow_list`.
+    pub fn redirect_urls(&self) -> Vec<String> {
+        let joined = self.uri_allow_list.as_deref().unwrap_or_default();
+        joined.split(',').map(str::trim).filter(|url| !url.is_empty()).map(String::from).collect()
+    }
+
+    /// Whether a provider secret the API reported (`field`, a SHA-256 hex digest) is `secret`,
+    /// the way supabase/cli tells whether a secret needs updating.
+    pub fn secret_matches(field: &Option<SecretString>, secret: &SecretString) -> bool {
+        field.as_ref().is_some_and(|digest| digest.expose_secret().eq_ignore_ascii_case(&sha256_hex(secret)))
+    }
+}
+
+/// Backup status of a project (`GET /v1/projects/{ref}/database/backups`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Backups {
+    pub region: String,
+    pub walg_enabled: bool,
+    pub pitr_enabled: bool,
+    pub backups: Vec<Backup>,
+    pub physical_backup_data: PhysicalBackupData,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Backup {
+    pub id: i64,
+    pub is_physical_backup: bool,
+    /// `COMPLETED`, `FAILED`, `PENDING`, `REMOVED`, `ARCHIVED` or `CANCELLED`.
+    pub status: String,
+    pub inserted_at: String,
+}
+
+/// The PITR window, when there is one (empty without PITR).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhysicalBackupData {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earliest_physical_backup_date_unix: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_physical_backup_date_unix: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+struct RestorePitrBody {
+    recovery_time_target_unix: i64,
+}
+
+/// `GET /v1/projects/{ref}/database/backups/schedule`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupSchedule {
+    /// Daily backup time of day, UTC, `HH:MM:SS`.
+    pub schedule_for: String,
+    pub updated_at: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,6 +634,219 @@ impl SupabaseClient {
         let call = project_call("v1-get-pooler-config", Method::GET, reference, &["config", "database", "pooler"])?;
         self.core.send(call).await
     }
+
+    /// `GET /v1/organizations/{slug}`.
+    pub async fn get_organization(&self, slug: &str) -> Result<OrganizationDetails, ApiError> {
+        self.core.send(organization_call("v1-get-an-organization", slug, &[])?).await
+    }
+
+    /// One page of `GET /v1/organizations/{slug}/projects`.
+    pub async fn organization_projects_page(
+        &self,
+        slug: &str,
+        query: &OrganizationProjectsQuery,
+    ) -> Result<OrganizationProjectsPage, ApiError> {
+        let mut call = organization_call("v1-get-all-projects-for-organization", slug, &["projects"])?
+            .query("offset", query.offset);
+        if let Some(limit) = query.limit {
+            if !(1..=100).contains(&limit) {
+                return Err(ApiError::invalid_input(Vendor::Supabase, "limit", "must be between 1 and 100"));
+            }
+            call = call.query("limit", limit);
+        }
+        if let Some(search) = &query.search {
+            call = call.query("search", search);
+        }
+        if let Some(sort) = query.sort {
+            call = call.query("sort", sort.as_str());
+        }
+        if !query.statuses.is_empty() {
+            let mut names = Vec::new();
+            for status in &query.statuses {
+                match status {
+                    ProjectStatus::ActiveHealthy => names.push("ACTIVE_HEALTHY"),
+                    ProjectStatus::Inactive => names.push("INACTIVE"),
+                    _ => {
+                        return Err(ApiError::invalid_input(
+                            Vendor::Supabase,
+                            "statuses",
+                            "may only filter on ACTIVE_HEALTHY and INACTIVE",
+                        ));
+                    }
+                }
+            }
+            call = call.query("statuses", names.join(","));
+        }
+        self.core.send(call).await
+    }
+
+    /// Every project of an organization matching `query`, following the pages from
+    /// `query.offset` (each page counts against the rate limit).
+    pub async fn organization_projects(
+        &self,
+        slug: &str,
+        query: &OrganizationProjectsQuery,
+    ) -> Result<Vec<OrganizationProject>, ApiError> {
+        let mut query = query.clone();
+        let mut projects = Vec::new();
+        loop {
+            let page = self.organization_projects_page(slug, &query).await?;
+            let received = page.projects.len() as u32;
+            projects.extend(page.projects);
+            // An empty page also ends it: projects deleted meanwhile shrink the count.
+            if received == 0 || u64::from(query.offset + received) >= page.pagination.count {
+                return Ok(projects);
+            }
+            query.offset += received;
+        }
+    }
+
+    /// `GET /v1/projects/available-regions?organization_slug=…`: the regions and smart groups a new
+    /// project of that organization can use, with recommendations.
+    pub async fn available_regions(&self, organization_slug: &str) -> Result<AvailableRegions, ApiError> {
+        if !valid_slug(organization_slug) {
+            return Err(ApiError::invalid_input(Vendor::Supabase, "organization_slug", "must match ^[\\w-]+$"));
+        }
+        let operation = "v1-get-available-regions";
+        let call = Call::new(operation, Method::GET, &["v1", "projects", "available-regions"])
+            .query("organization_slug", organization_slug)
+            .scope(format!("{operation}:{organization_slug}"));
+        self.core.send(call).await
+    }
+
+    /// `POST /v1/projects/{ref}/api-keys?reveal=true`: the new key, its value in full.
+    pub async fn create_api_key(&self, reference: &str, request: &CreateApiKeyRequest) -> Result<ApiKey, ApiError> {
+        validate_api_key(request)?;
+        let call = project_call("v1-create-project-api-key", Method::POST, reference, &["api-keys"])?
+            .query("reveal", true)
+            .json(request);
+        self.core.send(call).await
+    }
+
+    /// `DELETE /v1/projects/{ref}/api-keys/{id}` (new-style keys; legacy ones are switched off
+    /// with [`SupabaseClient::set_legacy_api_keys`]). Returns the deleted key.
+    pub async fn delete_api_key(
+        &self,
+        reference: &str,
+        id: &str,
+        options: &DeleteApiKeyOptions,
+    ) -> Result<ApiKey, ApiError> {
+        validate_uuid("id", id)?;
+        let mut call = project_call("v1-delete-project-api-key", Method::DELETE, reference, &["api-keys", id])?
+            .query("was_compromised", options.was_compromised);
+        if let Some(reason) = &options.reason {
+            call = call.query("reason", reason);
+        }
+        self.core.send(call).await
+    }
+
+    /// `GET /v1/projects/{ref}/api-keys/legacy`: whether the anon/service_role JWT keys work.
+    /// Supabase will remove this endpoint (a 404 then means they are gone).
+    pub async fn legacy_api_keys_enabled(&self, reference: &str) -> Result<bool, ApiError> {
+        let call = project_call("v1-get-project-legacy-api-keys", Method::GET, reference, &["api-keys", "legacy"])?;
+        Ok(self.core.send::<LegacyApiKeys>(call).await?.enabled)
+    }
+
+    /// `PUT /v1/projects/{ref}/api-keys/legacy?enabled=…`; returns the new state.
+    pub async fn set_legacy_api_keys(&self, reference: &str, enabled: bool) -> Result<bool, ApiError> {
+        let call = project_call("v1-update-project-legacy-api-keys", Method::PUT, reference, &["api-keys", "legacy"])?
+            .query("enabled", enabled);
+        Ok(self.core.send::<LegacyApiKeys>(call).await?.enabled)
+    }
+
+    /// `GET /v1/projects/{ref}/config/auth/signing-keys`.
+    pub async fn signing_keys(&self, reference: &str) -> Result<Vec<SigningKey>, ApiError> {
+        let call = project_call("v1-get-project-signing-keys", Method::GET, reference, SIGNING_KEYS_PATH)?;
+        Ok(self.core.send::<SigningKeys>(call).await?.keys)
+    }
+
+    /// `POST /v1/projects/{ref}/config/auth/signing-keys`.
+    pub async fn create_signing_key(
+        &self,
+        reference: &str,
+        request: &CreateSigningKeyRequest,
+    ) -> Result<SigningKey, ApiError> {
+        if request.status.is_some_and(|s| !matches!(s, SigningKeyStatus::InUse | SigningKeyStatus::Standby)) {
+            return Err(ApiError::invalid_input(Vendor::Supabase, "status", "must be in_use or standby"));
+        }
+        let call =
+            project_call("v1-create-project-signing-key", Method::POST, reference, SIGNING_KEYS_PATH)?.json(request);
+        self.core.send(call).await
+    }
+
+    /// `PATCH /v1/projects/{ref}/config/auth/signing-keys/{id}`: rotation is moving a standby key
+    /// to `InUse` (the old one becomes previously used), then revoking the old one.
+    pub async fn set_signing_key_status(
+        &self,
+        reference: &str,
+        id: &str,
+        status: SigningKeyStatus,
+    ) -> Result<SigningKey, ApiError> {
+        validate_uuid("id", id)?;
+        let path = [SIGNING_KEYS_PATH, &[id]].concat();
+        let call = project_call("v1-update-project-signing-key", Method::PATCH, reference, &path)?
+            .json(&UpdateSigningKeyBody { status });
+        self.core.send(call).await
+    }
+
+    /// `PATCH /v1/projects/{ref}/database/password`; returns Supabase's confirmation message.
+    pub async fn reset_database_password(&self, reference: &str, password: &SecretString) -> Result<String, ApiError> {
+        if password.expose_secret().chars().count() < 4 {
+            return Err(ApiError::invalid_input(Vendor::Supabase, "password", "must be at least 4 characters"));
+        }
+        let call = project_call("v1-update-database-password", Method::PATCH, reference, &["database", "password"])?
+            .json(&UpdatePasswordBody { password });
+        Ok(self.core.send::<MessageResponse>(call).await?.message)
+    }
+
+    /// `POST /v1/projects/{ref}/database/query` (201): the result rows. The project must be
+    /// `ACTIVE_HEALTHY`. Retried on 429 and 5xx like every call, so statements should be safe
+    /// to run twice (`create … if not exists`, `drop policy if exists` before `create policy`).
+    pub async fn run_query(&self, reference: &str, request: &QueryRequest) -> Result<Vec<Row>, ApiError> {
+        if request.query.trim().is_empty() {
+            return Err(ApiError::invalid_input(Vendor::Supabase, "query", "must not be empty"));
+        }
+        let call = project_call("v1-run-a-query", Method::POST, reference, &["database", "query"])?.json(request);
+        self.core.send(call).await
+    }
+
+    /// `GET /v1/projects/{ref}/config/auth`.
+    pub async fn auth_config(&self, reference: &str) -> Result<AuthConfig, ApiError> {
+        let call = project_call("v1-get-auth-service-config", Method::GET, reference, &["config", "auth"])?;
+        self.core.send(call).await
+    }
+
+    /// `PATCH /v1/projects/{ref}/config/auth`: only the fields set in `update` change.
+    pub async fn update_auth_config(&self, reference: &str, update: &AuthConfigUpdate) -> Result<AuthConfig, ApiError> {
+        validate_auth_update(update)?;
+        let call =
+            project_call("v1-update-auth-service-config", Method::PATCH, reference, &["config", "auth"])?.json(update);
+        self.core.send(call).await
+    }
+
+    /// `GET /v1/projects/{ref}/database/backups`.
+    pub async fn backups(&self, reference: &str) -> Result<Backups, ApiError> {
+        let call = project_call("v1-list-all-backups", Method::GET, reference, &["database", "backups"])?;
+        self.core.send(call).await
+    }
+
+    /// `POST /v1/projects/{ref}/database/backups/restore-pitr` (201): restores the database to
+    /// `recovery_time_target_unix`. Refused (400) when the project has no PITR add-on.
+    pub async fn restore_pitr(&self, reference: &str, recovery_time_target_unix: i64) -> Result<(), ApiError> {
+        if recovery_time_target_unix < 0 {
+            return Err(ApiError::invalid_input(Vendor::Supabase, "recovery_time_target_unix", "must be at least 0"));
+        }
+        let path = ["database", "backups", "restore-pitr"];
+        let call = project_call("v1-restore-pitr-backup", Method::POST, reference, &path)?
+            .json(&RestorePitrBody { recovery_time_target_unix });
+        self.core.send(call).await
+    }
+
+    /// `GET /v1/projects/{ref}/database/backups/schedule` (402 on plans without it).
+    pub async fn backup_schedule(&self, reference: &str) -> Result<BackupSchedule, ApiError> {
+        let path = ["database", "backups", "schedule"];
+        self.core.send(project_call("v1-get-backup-schedule", Method::GET, reference, &path)?).await
+    }
 }
 
 /// Project refs are 20 lowercase letters.
@@ -298,6 +882,77 @@ fn validate_create(request: &CreateProjectRequest) -> Result<(), ApiError> {
         }
         _ => Ok(()),
     }
+}
+
+const SIGNING_KEYS_PATH: &[&str] = &["config", "auth", "signing-keys"];
+
+fn validate_uuid(field: &str, id: &str) -> Result<(), ApiError> {
+    uuid::Uuid::parse_str(id)
+        .map(|_| ())
+        .map_err(|_| ApiError::invalid_input(Vendor::Supabase, field, "must be a UUID"))
+}
+
+fn validate_api_key(request: &CreateApiKeyRequest) -> Result<(), ApiError> {
+    let invalid = |field, rule: &str| Err(ApiError::invalid_input(Vendor::Supabase, field, rule));
+    if request.key_type == ApiKeyType::Legacy {
+        return invalid("type", "must be publishable or secret (legacy keys cannot be created)");
+    }
+    let name = &request.name;
+    if !(4..=64).contains(&name.chars().count()) {
+        return invalid("name", "must be 4 to 64 characters");
+    }
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    if !first_ok || !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        return invalid("name", "must match ^[a-z_][a-z0-9_]+$");
+    }
+    Ok(())
+}
+
+fn validate_auth_update(update: &AuthConfigUpdate) -> Result<(), ApiError> {
+    let invalid = |field, rule: &str| Err(ApiError::invalid_input(Vendor::Supabase, field, rule));
+    if update.site_url.as_ref().is_some_and(|url| url.is_empty() || url.contains(',')) {
+        return invalid("site_url", "must be a non-empty URL without commas");
+    }
+    if let Some(urls) = &update.uri_allow_list
+        && urls.iter().any(|url| url.trim().is_empty() || url.contains(','))
+    {
+        return invalid("uri_allow_list", "must list non-empty URLs without commas (the API joins them with commas)");
+    }
+    if update.jwt_exp.is_some_and(|exp| exp > MAX_JWT_EXP) {
+        return invalid("jwt_exp", "must be at most 604800 seconds");
+    }
+    Ok(())
+}
+
+/// The hex SHA-256 of a secret, as the auth config reports provider secrets.
+pub fn sha256_hex(secret: &SecretString) -> String {
+    Sha256::digest(secret.expose_secret().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn expose_optional<S: Serializer>(secret: &Option<SecretString>, serializer: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(secret) => serializer.serialize_str(secret.expose_secret()),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// `uri_allow_list` travels as one comma-joined string.
+fn join_urls<S: Serializer>(urls: &Option<Vec<String>>, serializer: S) -> Result<S::Ok, S::Error> {
+    match urls {
+        Some(urls) => serializer.serialize_str(&urls.join(",")),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// A call on one organization, counted in that organization's rate-limit scope.
+fn organization_call(operation: &'static str, slug: &str, rest: &[&str]) -> Result<Call, ApiError> {
+    if !valid_slug(slug) {
+        return Err(ApiError::invalid_input(Vendor::Supabase, "slug", "must match ^[\\w-]+$"));
+    }
+    let mut path = vec!["v1", "organizations", slug];
+    path.extend_from_slice(rest);
+    Ok(Call::new(operation, Method::GET, &path).scope(format!("{operation}:{slug}")))
 }
 
 /// A call on one project, counted in that project's rate-limit scope.
