@@ -945,7 +945,7 @@ fn join_urls<S: Serializer>(urls: &Option<Vec<String>>, serializer: S) -> Result
     }
 }
 
-/// A call on one organization, counted in that organization's rate-limit scope.
+/// A `GET` on one organization, counted in that organization's rate-limit scope.
 fn organization_call(operation: &'static str, slug: &str, rest: &[&str]) -> Result<Call, ApiError> {
     if !valid_slug(slug) {
         return Err(ApiError::invalid_input(Vendor::Supabase, "slug", "must match ^[\\w-]+$"));
@@ -1330,6 +1330,8 @@ mod tests {
         assert_eq!(first.status, SigningKeyStatus::Standby, "standby by default");
         assert_eq!(first.public_jwk.as_ref().unwrap()["kid"], first.id.as_str());
         assert!(first.public_jwk.as_ref().unwrap().get("d").is_none(), "never the private part");
+        let listed = client.signing_keys(&reference).await.unwrap();
+        assert_eq!(listed[0].public_jwk, first.public_jwk, "a key's public half does not change");
         let in_use = client.set_signing_key_status(&reference, &first.id, SigningKeyStatus::InUse).await.unwrap();
         assert_eq!(in_use.status, SigningKeyStatus::InUse);
 

@@ -79,28 +79,35 @@ struct SigningKey {
     id: String,
     algorithm: String,
     status: String,
+    /// Only the public half of asymmetric keys; nothing for HS256.
+    public_jwk: Value,
     created_at: String,
     updated_at: String,
 }
 
 impl SigningKey {
-    /// `SigningKeyResponse`: only the public half of asymmetric keys, nothing for HS256.
-    fn json(&self) -> Value {
+    fn new(algorithm: String, status: String) -> Self {
+        let id = uuid::Uuid::new_v4().to_string();
         let part = || random_text(43);
-        let public_jwk = match self.algorithm.as_str() {
+        let mut public_jwk = match algorithm.as_str() {
             "RS256" => json!({"kty": "RSA", "n": random_text(342), "e": "AQAB"}),
             "ES256" => json!({"kty": "EC", "crv": "P-256", "x": part(), "y": part()}),
             "EdDSA" => json!({"kty": "OKP", "crv": "Ed25519", "x": part()}),
             _ => Value::Null,
         };
-        let mut public_jwk = public_jwk;
         if let Value::Object(jwk) = &mut public_jwk {
-            jwk.insert("kid".into(), json!(self.id));
-            jwk.insert("alg".into(), json!(self.algorithm));
+            jwk.insert("kid".into(), json!(id));
+            jwk.insert("alg".into(), json!(algorithm));
             jwk.insert("use".into(), json!("sig"));
         }
+        let now = rfc3339_now();
+        SigningKey { id, algorithm, status, public_jwk, created_at: now.clone(), updated_at: now }
+    }
+
+    /// `SigningKeyResponse`.
+    fn json(&self) -> Value {
         json!({
-            "id": self.id, "algorithm": self.algorithm, "status": self.status, "public_jwk": public_jwk,
+            "id": self.id, "algorithm": self.algorithm, "status": self.status, "public_jwk": self.public_jwk,
             "created_at": self.created_at, "updated_at": self.updated_at,
         })
     }
@@ -1150,17 +1157,10 @@ async fn create_signing_key(
             Ok(found) => found,
             Err(refusal) => return refusal,
         };
-        let now = rfc3339_now();
-        if status == "in_use" {
-            retire_in_use(project, &now);
+        let key = SigningKey::new(body.algorithm, status);
+        if key.status == "in_use" {
+            retire_in_use(project, &key.created_at);
         }
-        let key = SigningKey {
-            id: uuid::Uuid::new_v4().to_string(),
-            algorithm: body.algorithm,
-            status,
-            created_at: now.clone(),
-            updated_at: now,
-        };
         let answer = key.json();
         project.signing_keys.push(key);
         (StatusCode::CREATED, Json(answer)).into_response()
