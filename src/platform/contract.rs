@@ -470,6 +470,7 @@ async fn supabase_exchanges_conform_to_the_official_spec() {
     let spec = Spec::load("supabase", "supabase-management-openapi.json");
     let sim = SupabaseSim::start(SupabaseSimConfig {
         ready_after: Duration::from_millis(100),
+        pitr_enabled: true,
         ..SupabaseSimConfig::new("t")
     })
     .await
@@ -496,12 +497,92 @@ async fn supabase_exchanges_conform_to_the_official_spec() {
     client.health(&created.reference, &["db", "pooler"]).await.unwrap();
     client.api_keys(&created.reference).await.unwrap();
     client.pooler_config(&created.reference).await.unwrap();
-    client.delete_project(&created.reference).await.unwrap();
+
+    let reference = created.reference.as_str();
+    client.get_organization("sandbox-org").await.unwrap();
+    let other = CreateProjectRequest {
+        name: "contract-other".into(),
+        organization_slug: "sandbox-org".into(),
+        db_pass: SecretString::from("pw-0123456789"),
+        region_selection: Some(RegionSelection::Specific("eu-central-2".into())),
+        desired_instance_size: None,
+    };
+    client.create_project(&other).await.unwrap();
+    let paged =
+        OrganizationProjectsQuery { limit: Some(1), sort: Some(ProjectSort::CreatedDesc), ..Default::default() };
+    assert_eq!(client.organization_projects("sandbox-org", &paged).await.unwrap().len(), 2);
+    let healthy = OrganizationProjectsQuery { statuses: vec![ProjectStatus::ActiveHealthy], ..Default::default() };
+    client.organization_projects_page("sandbox-org", &healthy).await.unwrap();
+    client.available_regions("sandbox-org").await.unwrap();
+    let key = CreateApiKeyRequest {
+        key_type: ApiKeyType::Secret,
+        name: "contract_key".into(),
+        description: Some("contract".into()),
+        secret_jwt_template: Some(json!({"role": "service_role"}).as_object().unwrap().clone()),
+    };
+    let key = client.create_api_key(reference, &key).await.unwrap();
+    let publishable = CreateApiKeyRequest {
+        key_type: ApiKeyType::Publishable,
+        name: "contract_web".into(),
+        description: None,
+        secret_jwt_template: None,
+    };
+    client.create_api_key(reference, &publishable).await.unwrap();
+    let compromised = DeleteApiKeyOptions { was_compromised: true, reason: Some("rotating_key".into()) };
+    client.delete_api_key(reference, key.id.as_deref().unwrap(), &compromised).await.unwrap();
+    client.set_legacy_api_keys(reference, false).await.unwrap();
+    client.legacy_api_keys_enabled(reference).await.unwrap();
+    client.api_keys(reference).await.unwrap();
+    let standby = CreateSigningKeyRequest { algorithm: SigningKeyAlgorithm::RS256, status: None };
+    let next = client.create_signing_key(reference, &standby).await.unwrap();
+    let in_use =
+        CreateSigningKeyRequest { algorithm: SigningKeyAlgorithm::EdDSA, status: Some(SigningKeyStatus::InUse) };
+    let current = client.create_signing_key(reference, &in_use).await.unwrap();
+    client
+        .create_signing_key(reference, &CreateSigningKeyRequest { algorithm: SigningKeyAlgorithm::HS256, ..standby })
+        .await
+        .unwrap();
+    client.set_signing_key_status(reference, &next.id, SigningKeyStatus::InUse).await.unwrap();
+    client.set_signing_key_status(reference, &current.id, SigningKeyStatus::Revoked).await.unwrap();
+    client.signing_keys(reference).await.unwrap();
+    client.reset_database_password(reference, &SecretString::from("pw-new-0123456789")).await.unwrap();
+    let query = QueryRequest { parameters: vec![json!(1)], read_only: Some(true), ..QueryRequest::new("select $1") };
+    client.run_query(reference, &query).await.unwrap();
+    client.run_query(reference, &QueryRequest::new("select 1")).await.unwrap();
+    client.auth_config(reference).await.unwrap();
+    let auth = AuthConfigUpdate {
+        site_url: Some("https://shop.example.com".into()),
+        uri_allow_list: Some(vec!["https://shop.example.com/**".into(), "https://*.vercel.app/**".into()]),
+        disable_signup: Some(false),
+        external_email_enabled: Some(true),
+        jwt_exp: Some(3600),
+        external_google_enabled: Some(true),
+        external_google_client_id: Some("google-id".into()),
+        external_google_secret: Some(SecretString::from("google-secret")),
+        external_github_enabled: Some(true),
+        external_github_client_id: Some("github-id".into()),
+        external_github_secret: Some(SecretString::from("github-secret")),
+        external_azure_enabled: Some(true),
+        external_azure_client_id: Some("azure-id".into()),
+        external_azure_secret: Some(SecretString::from("azure-secret")),
+        external_azure_url: Some("https://login.microsoftonline.com/tenant".into()),
+    };
+    client.update_auth_config(reference, &auth).await.unwrap();
+    let backups = client.backups(reference).await.unwrap();
+    let latest = backups.physical_backup_data.latest_physical_backup_date_unix.unwrap();
+    client.restore_pitr(reference, latest).await.unwrap();
+    client.backup_schedule(reference).await.unwrap();
+    client.delete_project(reference).await.unwrap();
 
     let exchanges = sim.requests();
     let checked = assert_conforms(&spec, &exchanges);
-    // The create body and every response.
+    // Every request body and every response that has a schema (SQL and restore-pitr have none).
     assert!(checked > exchanges.len(), "only {checked} documents validated for {} exchanges", exchanges.len());
+    let operations: std::collections::BTreeSet<String> = exchanges
+        .iter()
+        .filter_map(|e| spec.operation(&e.method, &e.path).map(|(template, _)| format!("{} {template}", e.method)))
+        .collect();
+    assert!(operations.len() >= 25, "{} operations exercised: {operations:?}", operations.len());
 }
 
 #[tokio::test]
@@ -785,6 +866,166 @@ async fn vercel_rejections(spec: &Spec, base: &str) -> usize {
     )
     .await;
     checked
+}
+
+/// Every Supabase operation with a JSON body added for keys, SQL, the password, auth config and
+/// PITR: bodies the spec rejects get a 400 from the simulator too. Each valid body is sent first
+/// and must succeed, so the 400s come from the broken part and not from the project's state.
+#[tokio::test]
+async fn supabase_simulator_rejects_what_the_spec_rejects() {
+    use crate::platform::supabase::*;
+    use crate::sim::supabase::{SupabaseSim, SupabaseSimConfig};
+    let spec = Spec::load("supabase", "supabase-management-openapi.json");
+    let sim = SupabaseSim::start(SupabaseSimConfig {
+        ready_after: Duration::from_millis(20),
+        pitr_enabled: true,
+        ..SupabaseSimConfig::new("t")
+    })
+    .await
+    .unwrap();
+    let mut config = SupabaseConfig::new(sim.base_url(), SecretString::from("t"));
+    config.api.retry = fast_retries();
+    let client = SupabaseClient::new(config).unwrap();
+    let created = client
+        .create_project(&CreateProjectRequest {
+            name: "rejections".into(),
+            organization_slug: "sandbox-org".into(),
+            db_pass: SecretString::from("pw-0123456789"),
+            region_selection: None,
+            desired_instance_size: None,
+        })
+        .await
+        .unwrap();
+    while client.get_project(&created.reference).await.unwrap().status != ProjectStatus::ActiveHealthy {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let base = sim.base_url();
+    let project = format!("/v1/projects/{}", created.reference);
+    let http = reqwest::Client::new();
+    // Sends a body the spec accepts and returns the simulator's answer, which must be a success.
+    let accepted = |method: &'static str, path: String, body: Value| {
+        let (http, base, spec) = (&http, &base, &spec);
+        async move {
+            let (_, op) = spec.operation(method, &path).unwrap();
+            let schema = op.pointer("/requestBody/content/application~1json/schema").unwrap();
+            assert!(spec.request_validator(schema, &path).is_valid(&body), "{method} {path}: {body} is valid");
+            let response = http
+                .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{base}{path}"))
+                .bearer_auth("t")
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let answer = response.json::<Value>().await.unwrap_or(Value::Null);
+            assert!(status.is_success(), "{method} {path} {body}: {status} {answer}");
+            answer
+        }
+    };
+    let mut checked = 0;
+
+    let path = format!("{project}/api-keys");
+    let valid = json!({"type": "secret", "name": "ci_deploy_key", "description": "CI",
+        "secret_jwt_template": {"role": "service_role"}});
+    accepted("POST", path.clone(), valid.clone()).await;
+    let with = |patch: Value| {
+        let mut body = valid.clone();
+        body.as_object_mut().unwrap().extend(patch.as_object().unwrap().clone());
+        body
+    };
+    let extra = vec![
+        ("`name` shorter than 4", with(json!({"name": "abc"}))),
+        ("`name` longer than 64", with(json!({"name": "k".repeat(65)}))),
+        ("`name` breaking its pattern", with(json!({"name": "CI-Deploy"}))),
+        ("`name` starting with a digit", with(json!({"name": "9lives"}))),
+        ("`description` not a string", with(json!({"description": 5}))),
+        ("`secret_jwt_template` not an object", with(json!({"secret_jwt_template": "role=service_role"}))),
+    ];
+    // CreateApiKeyBody does not set additionalProperties: false, so no unknown-field case.
+    checked += rejections(&spec, &base, "POST", &path, valid.clone(), extra).await;
+
+    let path = format!("{project}/config/auth/signing-keys");
+    let valid = json!({"algorithm": "ES256", "status": "standby"});
+    let key = accepted("POST", path.clone(), valid.clone()).await;
+    let imported = json!({"algorithm": "HS256", "private_jwk": {"kty": "oct", "k": "0123456789abcdef0123"}});
+    accepted("POST", path.clone(), imported).await;
+    let jwk = |jwk: Value| json!({"algorithm": "HS256", "private_jwk": jwk});
+    let extra = vec![
+        ("`status` revoked on creation", json!({"algorithm": "ES256", "status": "revoked"})),
+        ("an unknown field", json!({"algorithm": "ES256", "comment": "rotation"})),
+        ("`private_jwk` without its key", jwk(json!({"kty": "oct"}))),
+        ("`private_jwk.k` shorter than 16", jwk(json!({"kty": "oct", "k": "too-short"}))),
+        ("`private_jwk` with an unknown member", jwk(json!({"kty": "oct", "k": "0123456789abcdef0123", "x5c": "x"}))),
+        ("`algorithm` null", json!({"algorithm": null})),
+    ];
+    checked += rejections(&spec, &base, "POST", &path, valid, extra).await;
+
+    let path = format!("{project}/config/auth/signing-keys/{}", key["id"].as_str().unwrap());
+    let valid = json!({"status": "standby"});
+    accepted("PATCH", path.clone(), valid.clone()).await;
+    let extra = vec![("an unknown field", json!({"status": "standby", "reason": "rotation"}))];
+    checked += rejections(&spec, &base, "PATCH", &path, valid, extra).await;
+
+    let path = format!("{project}/database/password");
+    let valid = json!({"password": "correct-horse-battery-staple"});
+    accepted("PATCH", path.clone(), valid.clone()).await;
+    let extra = vec![
+        ("`password` shorter than 4", json!({"password": "abc"})),
+        ("`password` not a string", json!({"password": 12345})),
+    ];
+    checked += rejections(&spec, &base, "PATCH", &path, valid, extra).await;
+
+    let path = format!("{project}/database/query");
+    let valid = json!({"query": "select $1", "parameters": [1], "read_only": true});
+    accepted("POST", path.clone(), valid.clone()).await;
+    let extra = vec![
+        ("`query` empty", json!({"query": ""})),
+        ("`query` null", json!({"query": null})),
+        ("`parameters` not an array", json!({"query": "select 1", "parameters": "1"})),
+        ("`read_only` not a boolean", json!({"query": "select 1", "read_only": "yes"})),
+    ];
+    checked += rejections(&spec, &base, "POST", &path, valid, extra).await;
+
+    let path = format!("{project}/config/auth");
+    let valid = json!({"site_url": "https://example.com", "uri_allow_list": "https://example.com/callback",
+        "jwt_exp": 3600, "external_google_enabled": true, "external_google_secret": "google-secret",
+        "security_captcha_provider": "hcaptcha", "password_min_length": 8, "sessions_tags": "a, b",
+        "sms_test_otp": "4152127777=123456", "external_azure_url": null});
+    let answer = accepted("PATCH", path.clone(), valid.clone()).await;
+    assert_eq!(answer["jwt_exp"], 3600);
+    let with = |patch: Value| {
+        let mut body = valid.clone();
+        body.as_object_mut().unwrap().extend(patch.as_object().unwrap().clone());
+        body
+    };
+    let extra = vec![
+        ("`site_url` with a comma", with(json!({"site_url": "https://a.com,https://b.com"}))),
+        ("`site_url` empty", with(json!({"site_url": ""}))),
+        ("`jwt_exp` over a week", with(json!({"jwt_exp": 604_801}))),
+        ("`jwt_exp` negative", with(json!({"jwt_exp": -1}))),
+        ("`password_min_length` under 6", with(json!({"password_min_length": 5}))),
+        ("`rate_limit_otp` under 1", with(json!({"rate_limit_otp": 0}))),
+        ("`external_google_enabled` not a boolean", with(json!({"external_google_enabled": "yes"}))),
+        ("`mailer_otp_exp` null", with(json!({"mailer_otp_exp": null}))),
+        ("`sessions_tags` breaking its pattern", with(json!({"sessions_tags": "a b"}))),
+        ("`sms_test_otp` breaking its pattern", with(json!({"sms_test_otp": "4152127777"}))),
+    ];
+    // UpdateAuthConfigBody does not set additionalProperties: false, so no unknown-field case.
+    checked += rejections(&spec, &base, "PATCH", &path, valid, extra).await;
+
+    let path = format!("{project}/database/backups/restore-pitr");
+    let valid = json!({"recovery_time_target_unix": crate::time::now_ms() / 1000});
+    accepted("POST", path.clone(), valid.clone()).await;
+    let extra = vec![
+        ("`recovery_time_target_unix` negative", json!({"recovery_time_target_unix": -1})),
+        ("`recovery_time_target_unix` not an integer", json!({"recovery_time_target_unix": 1.5})),
+        ("`recovery_time_target_unix` a string", json!({"recovery_time_target_unix": "1740787200"})),
+    ];
+    checked += rejections(&spec, &base, "POST", &path, valid, extra).await;
+
+    assert_eq!(checked, 44, "generic and hand-written cases across the seven operations");
+    assert_eq!(sim.pitr_restores(&created.reference).len(), 1, "only the valid restore went through");
+    assert_eq!(sim.queries(&created.reference), ["select $1"], "only the valid query was recorded");
 }
 
 /// Breaks `valid` (a body the spec accepts for `method path`) once per required field and once
