@@ -79,7 +79,8 @@ impl From<ApiError> for StepError {
                 Vendor::Cloudflare => "Check that the Cloudflare API token may edit DNS in this zone.",
             };
             StepError::Permanent(format!("{err}. {hint}"))
-        } else if err.is_retryable() {
+        } else if err.is_retryable() || err.is(ErrorKind::Unconfirmed) {
+            // An unconfirmed create is retried by the step, which looks up before it creates.
             StepError::Transient(err.to_string())
         } else {
             StepError::Permanent(err.to_string())
@@ -434,5 +435,33 @@ mod tests {
         assert_eq!(sim.projects().len(), 1);
         let log = engine.venture_events(&user, &venture.id, 0, 100).await.unwrap();
         assert!(log.iter().any(|e| e.level == "warn" && e.message.contains("Retrying")), "{log:#?}");
+    }
+
+    #[tokio::test]
+    async fn a_create_whose_answer_was_lost_is_looked_up_not_repeated() {
+        use crate::sim::faults::Fault;
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}/slipway.db?mode=rwc", dir.path().display());
+        let sim = VercelSim::start(TOKEN, FaultPlan::default()).await.unwrap();
+        let engine = open_process(&db, &sim, "process-a").await;
+        let user = creator(&engine).await;
+        // Vercel creates the project, then the connection drops before the answer arrives.
+        sim.queue_faults_for("POST", "/v11/projects", [Fault::Dropped { handled: true }]);
+        let venture = engine
+            .create_venture(&user, &NewVenture { name: "lost-answer".into(), repository: "acme/lost".into() })
+            .await
+            .unwrap();
+        let runner = engine.start_runner();
+        wait_for("the venture to be ready", async || {
+            engine.venture(&user, &venture.id).await.unwrap().status == VentureStatus::Ready
+        })
+        .await;
+        engine.shutdown();
+        runner.await.unwrap();
+        assert_eq!(sim.projects().len(), 1);
+        let creates = sim.requests().iter().filter(|r| r.method == "POST").count();
+        assert_eq!(creates, 1, "the unconfirmed create was not sent again");
+        let log = engine.venture_events(&user, &venture.id, 0, 100).await.unwrap();
+        assert!(log.iter().any(|e| e.message.contains("Adopting")), "{log:#?}");
     }
 }

@@ -57,6 +57,20 @@ struct SimArgs {
     /// Share (0..1) of requests that fail transiently, half 429 and half 5xx.
     #[arg(long, default_value_t = 0.0)]
     fault_share: f64,
+    /// Share (0..1) of connections closed without an answer (half after the request took effect).
+    #[arg(long, default_value_t = 0.0)]
+    drop_share: f64,
+    /// Share (0..1) of requests whose answer hangs for --hang-secs after taking effect.
+    #[arg(long, default_value_t = 0.0)]
+    timeout_share: f64,
+    #[arg(long, default_value_t = 60)]
+    hang_secs: u64,
+    /// A fault for one operation, e.g. 'POST /v11/projects=drop-after' or
+    /// 'GET /v1/projects/*/health=503:0.5' (faults: 429, 500, 502, 503, drop, drop-after, timeout;
+    /// share defaults to 1). Paths as the vendor's spec names them (Cloudflare's without /client/v4).
+    /// Repeatable.
+    #[arg(long = "fault")]
+    operation_faults: Vec<slipway_engine::sim::faults::OperationFaults>,
     /// Seed for the faults, so a failing run can be replayed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -132,7 +146,7 @@ impl Settings {
             rate_limit_share: share / 2.0,
             server_error_share: share / 2.0,
             retry_after_secs: 1,
-            seed: 0,
+            ..FaultPlan::default()
         };
         let vercel = VercelTarget::from_settings(
             self.vercel_token.clone(),
@@ -237,11 +251,17 @@ async fn simulate(args: SimArgs) -> anyhow::Result<()> {
         latency: Duration::from_millis(args.latency_ms),
         rate_limit_share: share / 2.0,
         server_error_share: share / 2.0,
+        dropped_share: args.drop_share.clamp(0.0, 1.0),
+        timeout_share: args.timeout_share.clamp(0.0, 1.0),
+        hang: Duration::from_secs(args.hang_secs),
         retry_after_secs: 1,
+        operations: args.operation_faults,
         seed: args.seed,
     };
     let at = |port| SocketAddr::new(args.host, port);
-    let vercel = VercelSim::start_on(at(args.vercel_port), &args.token, plan.clone())
+    // One public DNS: records made in the Cloudflare simulator verify domains in Vercel's.
+    let dns = slipway_engine::sim::dns::SimDns::default();
+    let vercel = VercelSim::start_with_dns(at(args.vercel_port), &args.token, plan.clone(), dns.clone())
         .await
         .context("starting the Vercel simulator")?;
     let supabase = SupabaseSim::start_on(
@@ -256,7 +276,7 @@ async fn simulate(args: SimArgs) -> anyhow::Result<()> {
     .context("starting the Supabase simulator")?;
     let cloudflare = CloudflareSim::start_on(
         at(args.cloudflare_port),
-        CloudflareSimConfig { faults: plan, ..CloudflareSimConfig::new(&args.token) },
+        CloudflareSimConfig { faults: plan, dns, ..CloudflareSimConfig::new(&args.token) },
     )
     .await
     .context("starting the Cloudflare simulator")?;

@@ -49,6 +49,9 @@ pub enum ErrorKind {
     Other,
     /// No response: connection refused or dropped, timeout.
     Transport,
+    /// A request that is not safe to repeat (a create) was sent, and no answer came: it may or
+    /// may not have taken effect. Not retried blindly; the caller looks up what exists first.
+    Unconfirmed,
     /// A response that does not match the expected shape.
     Decode,
 }
@@ -112,6 +115,7 @@ impl fmt::Display for ApiError {
             ErrorKind::Server => "server error",
             ErrorKind::Other => "unexpected status",
             ErrorKind::Transport => "request failed",
+            ErrorKind::Unconfirmed => "outcome unknown (no answer to a create; look it up before trying again)",
             ErrorKind::Decode => "unexpected response",
         };
         write!(f, "{} {what}", self.vendor)?;
@@ -195,18 +199,28 @@ pub(crate) struct Call {
     pub body: Option<Value>,
     /// The rate-limit scope this request counts against.
     pub scope: String,
+    /// Safe to send again after a lost answer. Every method but POST is; a POST only when
+    /// marked with [`Call::idempotent`] (an upsert, a verification).
+    pub idempotent: bool,
 }
 
 impl Call {
     pub fn new(operation: &'static str, method: Method, path: &[&str]) -> Self {
         Call {
             operation,
+            idempotent: method != Method::POST,
             method,
             path: path.iter().map(|s| s.to_string()).collect(),
             query: Vec::new(),
             body: None,
             scope: operation.to_string(),
         }
+    }
+
+    /// Marks a POST as safe to repeat when its answer is lost.
+    pub fn idempotent(mut self) -> Self {
+        self.idempotent = true;
+        self
     }
 
     pub fn query(mut self, name: &str, value: impl ToString) -> Self {
@@ -287,7 +301,15 @@ impl ApiCore {
 
     async fn attempt(&self, call: &Call, url: Url) -> Result<(HeaderMap, bytes::Bytes), ApiError> {
         let transport = |e: reqwest::Error| {
-            let kind = if e.is_decode() { ErrorKind::Decode } else { ErrorKind::Transport };
+            // A connection that never opened carried nothing: always safe to retry. Past that,
+            // a lost answer to a non-idempotent request leaves its outcome unknown.
+            let kind = if e.is_decode() {
+                ErrorKind::Decode
+            } else if e.is_connect() || call.idempotent {
+                ErrorKind::Transport
+            } else {
+                ErrorKind::Unconfirmed
+            };
             // `without_url`: URLs may carry query values; keep errors to the failure itself.
             ApiError::new(self.vendor, kind, None, "", e.without_url().to_string())
         };

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::dns::{DnsProvider, DnsRecord, SimDns};
 use super::faults::{Fault, FaultPlan};
-use super::{RecordedRequest, SimCommon, SimServer};
+use super::{SimCommon, SimHandle};
 
 #[derive(Debug, Clone)]
 pub struct CloudflareSimConfig {
@@ -68,7 +68,15 @@ struct SimState {
 #[derive(Clone)]
 pub struct CloudflareSim {
     state: Arc<Mutex<SimState>>,
-    server: Arc<SimServer>,
+    handle: SimHandle,
+}
+
+impl std::ops::Deref for CloudflareSim {
+    type Target = SimHandle;
+
+    fn deref(&self) -> &SimHandle {
+        &self.handle
+    }
 }
 
 type Shared = Arc<Mutex<SimState>>;
@@ -103,21 +111,14 @@ impl CloudflareSim {
             .fallback(unknown_endpoint)
             .with_state(state.clone());
         let router = Router::new().nest("/client/v4", api);
-        let server = SimServer::start(router, addr).await?;
-        Ok(CloudflareSim { state, server: Arc::new(server) })
+        let handle = state.lock().unwrap().common.serve(router, addr);
+        let handle = handle.await?;
+        Ok(CloudflareSim { state, handle })
     }
 
     /// The API base, including `/client/v4`.
     pub fn base_url(&self) -> String {
-        format!("{}/client/v4", self.server.base_url())
-    }
-
-    pub fn queue_faults(&self, faults: impl IntoIterator<Item = Fault>) {
-        self.state.lock().unwrap().common.faults_mut().queue(faults);
-    }
-
-    pub fn set_faults(&self, plan: FaultPlan) {
-        self.state.lock().unwrap().common.faults_mut().set_plan(plan);
+        format!("{}/client/v4", self.handle.base_url())
     }
 
     pub fn zone_id(&self, name: &str) -> Option<String> {
@@ -128,10 +129,6 @@ impl CloudflareSim {
     pub fn records(&self, zone: &str) -> Vec<Value> {
         let state = self.state.lock().unwrap();
         state.zones.iter().find(|z| z.name == zone).map(|z| z.records.clone()).unwrap_or_default()
-    }
-
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.state.lock().unwrap().common.requests()
     }
 }
 
@@ -165,7 +162,8 @@ fn admit(state: &mut SimState, headers: &HeaderMap) -> Result<(), Response> {
         state.common.draw_fault()
     };
     match fault {
-        None => Ok(()),
+        // Connection faults never reach the handler (see `fault_layer`).
+        None | Some(Fault::Dropped { .. } | Fault::TimedOut) => Ok(()),
         Some(Fault::RateLimited { retry_after_secs }) => {
             let mut response = failure(
                 StatusCode::TOO_MANY_REQUESTS,

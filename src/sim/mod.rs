@@ -10,6 +10,7 @@ pub mod supabase;
 pub mod vercel;
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::HeaderMap;
@@ -21,14 +22,16 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 /// A simulator's HTTP server, stopped when dropped.
-pub struct SimServer {
+struct SimServer {
     addr: SocketAddr,
     task: JoinHandle<()>,
 }
 
 impl SimServer {
-    /// Serves `router` on `addr` (port 0 picks a free port).
-    pub async fn start(router: axum::Router, addr: SocketAddr) -> std::io::Result<Self> {
+    /// Serves `router` on `addr` (port 0 picks a free port), with `faults` applied to every
+    /// request.
+    async fn start(router: axum::Router, addr: SocketAddr, faults: SharedFaults) -> std::io::Result<Self> {
+        let router = router.layer(axum::middleware::from_fn_with_state(faults, fault_layer));
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let task = tokio::spawn(async move {
@@ -41,10 +44,6 @@ impl SimServer {
 
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
     }
 }
 
@@ -65,16 +64,115 @@ pub struct RecordedRequest {
     pub response: Option<Value>,
 }
 
+/// A simulator's faults, shared by its handlers and its [`fault_layer`].
+pub(crate) type SharedFaults = Arc<Mutex<Faults>>;
+
+tokio::task_local! {
+    /// The vendor-shaped fault [`fault_layer`] drew for the request being handled.
+    static DRAWN: Option<Fault>;
+}
+
+/// Draws each request's fault. Connection faults happen here, the same for every vendor:
+/// `Dropped` closes the connection without an answer (before or after the handler ran),
+/// `TimedOut` runs the handler and then holds the answer. Vendor-shaped faults (429, 5xx) are
+/// handed to the handler, which answers in its vendor's format (see [`SimCommon::draw_fault`]).
+async fn fault_layer(
+    axum::extract::State(faults): axum::extract::State<SharedFaults>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    // Paths as the specs name them, without a server prefix such as Cloudflare's `/client/v4`.
+    let path = request.uri().path().trim_start_matches("/client/v4").to_string();
+    let (fault, hang) = {
+        let mut faults = faults.lock().unwrap();
+        (faults.draw(request.method().as_str(), &path), faults.plan().hang)
+    };
+    match fault {
+        Some(Fault::Dropped { handled: false }) => dropped_connection(),
+        Some(Fault::Dropped { handled: true }) => {
+            drop(next.run(request).await);
+            dropped_connection()
+        }
+        Some(Fault::TimedOut) => {
+            let response = next.run(request).await;
+            tokio::time::sleep(hang).await;
+            response
+        }
+        vendor => DRAWN.scope(vendor, next.run(request)).await,
+    }
+}
+
+/// A response whose body fails at once: the server aborts the connection, and the client gets
+/// no (complete) answer.
+fn dropped_connection() -> axum::response::Response {
+    let broken = futures_util::stream::once(async {
+        Err::<bytes::Bytes, _>(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "simulated dropped connection"))
+    });
+    axum::response::Response::new(axum::body::Body::from_stream(broken))
+}
+
+/// What tests and `slipway sim` do with any simulator: where it listens, its faults, its
+/// request log. Each simulator derefs to one.
+#[derive(Clone)]
+pub struct SimHandle {
+    server: Arc<SimServer>,
+    faults: SharedFaults,
+    requests: Arc<Mutex<Vec<RecordedRequest>>>,
+}
+
+impl SimHandle {
+    pub fn base_url(&self) -> String {
+        self.server.base_url()
+    }
+
+    pub fn set_faults(&self, plan: FaultPlan) {
+        self.faults.lock().unwrap().set_plan(plan);
+    }
+
+    /// The next requests fail with these faults, in order.
+    pub fn queue_faults(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.faults.lock().unwrap().queue(faults);
+    }
+
+    /// The next requests of `method path` (`*` matches one path segment) fail with these.
+    pub fn queue_faults_for(&self, method: &str, path: &str, faults: impl IntoIterator<Item = Fault>) {
+        self.faults.lock().unwrap().queue_for(faults::Operation::new(method, path), faults);
+    }
+
+    /// Every request handled so far (requests dropped before handling are not).
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
 /// What every simulator does alike: check the bearer token, inject faults, record requests.
 pub(crate) struct SimCommon {
     token: String,
-    faults: Faults,
-    requests: Vec<RecordedRequest>,
+    faults: SharedFaults,
+    requests: Arc<Mutex<Vec<RecordedRequest>>>,
 }
 
 impl SimCommon {
     pub fn new(token: &str, plan: FaultPlan) -> Self {
-        SimCommon { token: token.to_string(), faults: Faults::new(plan), requests: Vec::new() }
+        SimCommon {
+            token: token.to_string(),
+            faults: Arc::new(Mutex::new(Faults::new(plan))),
+            requests: Arc::new(Mutex::new(Vec::new())),
+        }
+    }
+
+    /// Serves `router` with this simulator's faults, and the handle to it.
+    /// (Borrows nothing across the await, so the state lock can be released at once.)
+    pub fn serve(
+        &self,
+        router: axum::Router,
+        addr: SocketAddr,
+    ) -> impl Future<Output = std::io::Result<SimHandle>> + 'static {
+        let (faults, requests) = (self.faults.clone(), self.requests.clone());
+        async move {
+            let server = SimServer::start(router, addr, faults.clone()).await?;
+            Ok(SimHandle { server: Arc::new(server), faults, requests })
+        }
     }
 
     pub fn authorized(&self, headers: &HeaderMap) -> bool {
@@ -82,26 +180,19 @@ impl SimCommon {
         headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str())
     }
 
+    /// The 429 or 5xx to answer the current request with, if [`fault_layer`] drew one.
     pub fn draw_fault(&mut self) -> Option<Fault> {
-        self.faults.draw()
-    }
-
-    pub fn faults_mut(&mut self) -> &mut Faults {
-        &mut self.faults
+        DRAWN.try_with(|fault| *fault).ok().flatten().filter(|f| f.is_vendor_answer())
     }
 
     pub fn latency(&self) -> Duration {
-        self.faults.plan().latency
+        self.faults.lock().unwrap().plan().latency
     }
 
     pub fn record(&mut self, request: RecordedRequest) {
         // The request log of `slipway sim` (tests of the official CLIs read it).
         tracing::info!(method = %request.method, path = %request.path, status = request.status, "simulated request");
-        self.requests.push(request);
-    }
-
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.requests.clone()
+        self.requests.lock().unwrap().push(request);
     }
 }
 

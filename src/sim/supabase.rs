@@ -24,7 +24,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::faults::{Fault, FaultPlan};
-use super::{RecordedRequest, SimCommon, SimServer};
+use super::{SimCommon, SimHandle};
 use crate::platform::supabase::{HEALTH_SERVICES, REGIONS, SMART_GROUPS, valid_slug};
 
 /// How the simulated platform behaves.
@@ -181,7 +181,15 @@ impl SimState {
 #[derive(Clone)]
 pub struct SupabaseSim {
     state: Arc<Mutex<SimState>>,
-    server: Arc<SimServer>,
+    handle: SimHandle,
+}
+
+impl std::ops::Deref for SupabaseSim {
+    type Target = SimHandle;
+
+    fn deref(&self) -> &SimHandle {
+        &self.handle
+    }
 }
 
 type Shared = Arc<Mutex<SimState>>;
@@ -222,20 +230,9 @@ impl SupabaseSim {
             .route("/v1/projects/{reference}/database/backups/schedule", get(backup_schedule))
             .fallback(unknown_endpoint)
             .with_state(state.clone());
-        let server = SimServer::start(router, addr).await?;
-        Ok(SupabaseSim { state, server: Arc::new(server) })
-    }
-
-    pub fn base_url(&self) -> String {
-        self.server.base_url()
-    }
-
-    pub fn set_faults(&self, plan: FaultPlan) {
-        self.state.lock().unwrap().common.faults_mut().set_plan(plan);
-    }
-
-    pub fn queue_faults(&self, faults: impl IntoIterator<Item = Fault>) {
-        self.state.lock().unwrap().common.faults_mut().queue(faults);
+        let handle = state.lock().unwrap().common.serve(router, addr);
+        let handle = handle.await?;
+        Ok(SupabaseSim { state, handle })
     }
 
     /// The next project created ends in `INIT_FAILED` instead of coming up.
@@ -247,10 +244,6 @@ impl SupabaseSim {
     pub fn projects(&self) -> Vec<Value> {
         let state = self.state.lock().unwrap();
         state.projects.iter().map(|p| state.project_json(p, true)).collect()
-    }
-
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.state.lock().unwrap().common.requests()
     }
 
     /// The SQL texts `POST …/database/query` received for `reference`, in order. The simulator
@@ -295,7 +288,8 @@ fn admit(state: &mut SimState, headers: &HeaderMap, scope: &str) -> Result<[(Str
     let fault =
         if over_limit { Some(Fault::RateLimited { retry_after_secs: reset }) } else { state.common.draw_fault() };
     match fault {
-        None => Ok(rate_headers),
+        // Connection faults never reach the handler (see `fault_layer`).
+        None | Some(Fault::Dropped { .. } | Fault::TimedOut) => Ok(rate_headers),
         Some(Fault::RateLimited { retry_after_secs }) => {
             let mut response = message(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
             for (name, value) in &rate_headers {

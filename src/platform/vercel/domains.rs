@@ -376,7 +376,7 @@ impl VercelClient {
     pub async fn verify_project_domain(&self, project: &str, domain: &str) -> Result<ProjectDomain, VercelError> {
         let domain = domain_field("domain", domain)?;
         let path = ["v9", "projects", project, "domains", &domain, "verify"];
-        self.core.send(self.call("verifyProjectDomain", Method::POST, &path)).await
+        self.core.send(self.call("verifyProjectDomain", Method::POST, &path).idempotent()).await
     }
 
     /// `POST /v7/domains` (method `add`): puts an apex domain in the account, so Vercel DNS

@@ -800,7 +800,8 @@ impl VercelClient {
         }
         let mut call = self.call("createProjectEnv", Method::POST, &["v10", "projects", project, "env"]);
         if upsert {
-            call = call.query("upsert", "true");
+            // Upserting the same values again changes nothing.
+            call = call.query("upsert", "true").idempotent();
         }
         let answer: CreatedEnvs = self.core.send(call.json(&vars)).await?;
         let failed = answer
@@ -1354,5 +1355,57 @@ mod tests {
         // Paging by the time cursor returns every deployment once.
         let paged = DeploymentFilter { limit: Some(3), ..filter };
         assert_eq!(client.list_deployments(&paged).await.unwrap(), all);
+    }
+
+    #[tokio::test]
+    async fn a_create_whose_answer_is_lost_is_unconfirmed_and_not_repeated() {
+        let (sim, client) = setup().await;
+        sim.queue_faults_for("POST", "/v11/projects", [Fault::Dropped { handled: true }]);
+        let err = client.create_project(&nextjs_project("acme-shop")).await.unwrap_err();
+        assert!(err.is(ErrorKind::Unconfirmed), "{err}");
+        assert_eq!(sim.projects().len(), 1, "it took effect, and was sent once");
+        // Looking up first finds it.
+        assert!(client.find_project("acme-shop").await.unwrap().is_some());
+
+        // Dropped before it was handled: the same answer, and nothing happened.
+        sim.queue_faults_for("POST", "/v11/projects", [Fault::Dropped { handled: false }]);
+        let err = client.create_project(&nextjs_project("other-shop")).await.unwrap_err();
+        assert!(err.is(ErrorKind::Unconfirmed), "{err}");
+        assert_eq!(sim.projects().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn lost_answers_to_safe_requests_are_retried() {
+        let (sim, client) = setup().await;
+        let project = client.create_project(&nextjs_project("acme-shop")).await.unwrap();
+        sim.queue_faults_for(
+            "GET",
+            "/v9/projects/*",
+            [Fault::Dropped { handled: true }, Fault::Dropped { handled: false }],
+        );
+        assert_eq!(client.get_project(&project.id).await.unwrap().id, project.id);
+        // An upsert of variables is safe to repeat: a lost answer is retried too.
+        sim.queue_faults_for("POST", "/v10/projects/*/env", [Fault::Dropped { handled: true }]);
+        let vars = [env("A_KEY", "a", EnvVarType::Plain, &[EnvTarget::Preview])];
+        client.create_env_vars(&project.id, &vars, true).await.unwrap();
+        assert_eq!(sim.env_vars(&project.id).len(), 1, "applied once, repeated harmlessly");
+    }
+
+    #[tokio::test]
+    async fn a_hung_answer_times_out_then_the_read_is_retried() {
+        let sim =
+            VercelSim::start(TOKEN, FaultPlan { hang: Duration::from_secs(2), ..FaultPlan::default() }).await.unwrap();
+        let mut config = VercelConfig::new(sim.base_url(), SecretString::from(TOKEN));
+        config.api.retry = fast_retries();
+        config.api.request_timeout = Duration::from_millis(300);
+        let client = VercelClient::new(config).unwrap();
+        let project = client.create_project(&nextjs_project("acme-shop")).await.unwrap();
+        sim.queue_faults_for("GET", "/v9/projects/*", [Fault::TimedOut]);
+        let started = std::time::Instant::now();
+        assert_eq!(client.get_project(&project.id).await.unwrap().id, project.id);
+        assert!(started.elapsed() >= Duration::from_millis(300), "waited for the timeout");
+        sim.queue_faults_for("POST", "/v11/projects", [Fault::TimedOut]);
+        let err = client.create_project(&nextjs_project("second-shop")).await.unwrap_err();
+        assert!(err.is(ErrorKind::Unconfirmed), "a create that timed out may have happened: {err}");
     }
 }

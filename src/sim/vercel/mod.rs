@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use super::dns::SimDns;
 use super::faults::{Fault, FaultPlan};
-use super::{RecordedRequest, SimCommon, SimServer};
+use super::{SimCommon, SimHandle};
 use crate::time::now_ms;
 use crate::venture::VentureName;
 
@@ -92,7 +92,15 @@ impl SimState {
 #[derive(Clone)]
 pub struct VercelSim {
     state: Arc<Mutex<SimState>>,
-    server: Arc<SimServer>,
+    handle: SimHandle,
+}
+
+impl std::ops::Deref for VercelSim {
+    type Target = SimHandle;
+
+    fn deref(&self) -> &SimHandle {
+        &self.handle
+    }
 }
 
 impl VercelSim {
@@ -156,21 +164,9 @@ impl VercelSim {
             .route("/v1/teams", get(list_teams))
             .route("/teams/{team_id}", get(get_team));
         let router = domains::routes(router).fallback(unknown_endpoint).with_state(state.clone());
-        let server = SimServer::start(router, addr).await?;
-        Ok(VercelSim { state, server: Arc::new(server) })
-    }
-
-    pub fn base_url(&self) -> String {
-        self.server.base_url()
-    }
-
-    pub fn set_faults(&self, plan: FaultPlan) {
-        self.state.lock().unwrap().common.faults_mut().set_plan(plan);
-    }
-
-    /// The next requests fail with these faults, in order.
-    pub fn queue_faults(&self, faults: impl IntoIterator<Item = Fault>) {
-        self.state.lock().unwrap().common.faults_mut().queue(faults);
+        let handle = state.lock().unwrap().common.serve(router, addr);
+        let handle = handle.await?;
+        Ok(VercelSim { state, handle })
     }
 
     /// How long new deployments take from QUEUED to READY.
@@ -191,10 +187,6 @@ impl VercelSim {
     /// Every project, as the API would return it.
     pub fn projects(&self) -> Vec<Value> {
         self.state.lock().unwrap().projects.iter().map(|(_, p)| p.clone()).collect()
-    }
-
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.state.lock().unwrap().common.requests()
     }
 }
 
@@ -373,7 +365,8 @@ fn refusal(state: &Shared, headers: &HeaderMap) -> Option<Response> {
         return Some(error(StatusCode::FORBIDDEN, "forbidden", "Not authorized"));
     }
     match state.common.draw_fault() {
-        None => None,
+        // Connection faults never reach the handler (see `fault_layer`).
+        None | Some(Fault::Dropped { .. } | Fault::TimedOut) => None,
         Some(Fault::RateLimited { retry_after_secs }) => {
             let reset = now_ms() / 1000 + retry_after_secs as i64;
             let body = json!({ "error": {
