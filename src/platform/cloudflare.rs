@@ -182,6 +182,13 @@ impl CloudflareClient {
         Ok(zones.into_iter().find(|z| z.name == name))
     }
 
+    /// `GET /zones/{zone_id}`: a zone's details (its status and the nameservers to delegate to).
+    pub async fn get_zone(&self, zone_id: &str) -> Result<Zone, ApiError> {
+        validate_id("zone_id", zone_id)?;
+        let (zone, _) = self.send(Self::call("zones-0-get", Method::GET, &["zones", zone_id])).await?;
+        Ok(zone)
+    }
+
     /// `GET /zones/{zone_id}/dns_records`, every page.
     pub async fn list_records(&self, zone_id: &str, filter: &RecordFilter) -> Result<Vec<DnsRecord>, ApiError> {
         validate_id("zone_id", zone_id)?;

@@ -67,9 +67,17 @@ pub struct RecordedRequest {
 /// A simulator's faults, shared by its handlers and its [`fault_layer`].
 pub(crate) type SharedFaults = Arc<Mutex<Faults>>;
 
+/// What [`fault_layer`] learnt about the request being handled.
+#[derive(Clone)]
+struct RequestContext {
+    /// A vendor-shaped fault to answer with.
+    fault: Option<Fault>,
+    /// `METHOD /route/{template}`: the endpoint, for per-endpoint rate limits.
+    endpoint: String,
+}
+
 tokio::task_local! {
-    /// The vendor-shaped fault [`fault_layer`] drew for the request being handled.
-    static DRAWN: Option<Fault>;
+    static REQUEST: RequestContext;
 }
 
 /// Draws each request's fault. Connection faults happen here, the same for every vendor:
@@ -83,22 +91,25 @@ async fn fault_layer(
 ) -> axum::response::Response {
     // Paths as the specs name them, without a server prefix such as Cloudflare's `/client/v4`.
     let path = request.uri().path().trim_start_matches("/client/v4").to_string();
+    let route = request.extensions().get::<axum::extract::MatchedPath>().map(|m| m.as_str().to_string());
+    let endpoint = format!("{} {}", request.method(), route.unwrap_or_else(|| path.clone()));
     let (fault, hang) = {
         let mut faults = faults.lock().unwrap();
         (faults.draw(request.method().as_str(), &path), faults.plan().hang)
     };
+    let context = RequestContext { fault: fault.filter(|f| f.is_vendor_answer()), endpoint };
     match fault {
         Some(Fault::Dropped { handled: false }) => dropped_connection(),
         Some(Fault::Dropped { handled: true }) => {
-            drop(next.run(request).await);
+            drop(REQUEST.scope(context, next.run(request)).await);
             dropped_connection()
         }
         Some(Fault::TimedOut) => {
-            let response = next.run(request).await;
+            let response = REQUEST.scope(context, next.run(request)).await;
             tokio::time::sleep(hang).await;
             response
         }
-        vendor => DRAWN.scope(vendor, next.run(request)).await,
+        _ => REQUEST.scope(context, next.run(request)).await,
     }
 }
 
@@ -182,7 +193,12 @@ impl SimCommon {
 
     /// The 429 or 5xx to answer the current request with, if [`fault_layer`] drew one.
     pub fn draw_fault(&mut self) -> Option<Fault> {
-        DRAWN.try_with(|fault| *fault).ok().flatten().filter(|f| f.is_vendor_answer())
+        REQUEST.try_with(|request| request.fault).ok().flatten()
+    }
+
+    /// The endpoint of the current request (`POST /v11/projects`), as routed.
+    pub fn endpoint(&self) -> String {
+        REQUEST.try_with(|request| request.endpoint.clone()).unwrap_or_default()
     }
 
     pub fn latency(&self) -> Duration {

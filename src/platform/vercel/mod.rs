@@ -192,6 +192,12 @@ struct DeploymentPage {
 }
 
 #[derive(Deserialize)]
+struct ProjectPage {
+    projects: Vec<Project>,
+    pagination: Pagination,
+}
+
+#[derive(Deserialize)]
 struct BatchDeleted {
     deleted: usize,
 }
@@ -645,6 +651,31 @@ impl VercelClient {
             Ok(project) => Ok(Some(project)),
             Err(err) if err.is(ErrorKind::NotFound) => Ok(None),
             Err(err) => Err(err),
+        }
+    }
+
+    /// `GET /v10/projects`, every page: the projects whose name contains `search`, or that are
+    /// linked to `repo` (`owner/name`).
+    pub async fn list_projects(&self, search: Option<&str>, repo: Option<&str>) -> Result<Vec<Project>, VercelError> {
+        let mut all = Vec::new();
+        let mut from = None;
+        loop {
+            let mut call = self.call("getProjects", Method::GET, &["v10", "projects"]).query("limit", 100);
+            if let Some(search) = search {
+                call = call.query("search", search);
+            }
+            if let Some(repo) = repo {
+                call = call.query("repo", repo);
+            }
+            if let Some(from) = from {
+                call = call.query("from", from);
+            }
+            let page: ProjectPage = self.core.send(call).await?;
+            all.extend(page.projects);
+            match page.pagination.next {
+                Some(next) if Some(next) != from => from = Some(next),
+                _ => return Ok(all),
+            }
         }
     }
 
@@ -1407,5 +1438,61 @@ mod tests {
         sim.queue_faults_for("POST", "/v11/projects", [Fault::TimedOut]);
         let err = client.create_project(&nextjs_project("second-shop")).await.unwrap_err();
         assert!(err.is(ErrorKind::Unconfirmed), "a create that timed out may have happened: {err}");
+    }
+
+    #[tokio::test]
+    async fn projects_are_listed_across_pages_and_filtered() {
+        let sim = VercelSim::start(TOKEN, FaultPlan::default()).await.unwrap();
+        let mut config = VercelConfig::new(sim.base_url(), SecretString::from(TOKEN));
+        // Its own budget: the per-token limiter is shared with the other tests' clients.
+        config.api.budget = crate::platform::ratelimit::Budget::per_minute(10_000);
+        let client = VercelClient::new(config).unwrap();
+        for i in 0..105 {
+            let mut request = nextjs_project(&format!("venture-{i:03}"));
+            if i == 7 {
+                request.git_repository =
+                    Some(GitRepository { provider: GitProvider::Github, repo: "acme/seven".into() });
+            }
+            client.create_project(&request).await.unwrap();
+        }
+        let all = client.list_projects(None, None).await.unwrap();
+        assert_eq!(all.len(), 105);
+        let mut names: Vec<_> = all.iter().map(|p| p.name.clone()).collect();
+        names.dedup();
+        assert_eq!(names.len(), 105, "no project twice across pages");
+        let pages = sim.requests().iter().filter(|r| r.method == "GET" && r.path == "/v10/projects").count();
+        assert_eq!(pages, 2);
+        assert_eq!(client.list_projects(Some("venture-10"), None).await.unwrap().len(), 5);
+        let linked = client.list_projects(None, Some("acme/seven")).await.unwrap();
+        assert_eq!(linked.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(), ["venture-007"]);
+    }
+
+    #[tokio::test]
+    async fn each_endpoint_has_its_own_window_and_the_client_waits_it_out() {
+        let sim = VercelSim::start(TOKEN, FaultPlan::default()).await.unwrap();
+        sim.set_rate_limit_per_minute(2);
+        let http = reqwest::Client::new();
+        let user = || http.get(format!("{}/v2/user", sim.base_url())).bearer_auth(TOKEN).send();
+        assert_eq!(user().await.unwrap().status(), 200);
+        assert_eq!(user().await.unwrap().status(), 200);
+        let refused = user().await.unwrap();
+        assert_eq!(refused.status(), 429);
+        assert_eq!(refused.headers()["x-ratelimit-limit"], "2");
+        let wait: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+        let body: serde_json::Value = refused.json().await.unwrap();
+        assert_eq!(
+            (body["error"]["code"].as_str(), body["error"]["limit"]["total"].as_u64()),
+            (Some("rate_limited"), Some(2))
+        );
+        // Another endpoint, and the same endpoint for another project, count separately.
+        let teams = http.get(format!("{}/v2/teams", sim.base_url())).bearer_auth(TOKEN).send().await.unwrap();
+        assert_eq!(teams.status(), 200);
+        for name in ["a", "b"] {
+            let url = format!("{}/v9/projects/{name}", sim.base_url());
+            assert_eq!(http.get(url).bearer_auth(TOKEN).send().await.unwrap().status(), 404);
+        }
+        let url = format!("{}/v9/projects/c", sim.base_url());
+        assert_eq!(http.get(url).bearer_auth(TOKEN).send().await.unwrap().status(), 429, "one window per route");
     }
 }

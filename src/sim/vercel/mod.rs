@@ -43,6 +43,10 @@ struct SimState {
     build_time: std::time::Duration,
     fail_next_deployment: bool,
     next_id: u64,
+    last_stamp: i64,
+    /// Requests per minute per endpoint, and each endpoint's window (start, requests).
+    rate_limit_per_minute: u32,
+    windows: HashMap<String, (std::time::Instant, u32)>,
     /// The public DNS that domain verification and configuration checks read.
     dns: SimDns,
     teams: Vec<SimTeam>,
@@ -51,6 +55,10 @@ struct SimState {
     records: Vec<domains::VercelRecord>,
     certs: Vec<Value>,
 }
+
+/// Vercel limits each endpoint separately without one documented figure for all; the
+/// simulator uses the budget the client keeps to (`platform::vercel::DEFAULT_BUDGET`).
+pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 120;
 
 /// The token owner's user id.
 const USER_ID: &str = "user_sim0000000000000000000001";
@@ -85,6 +93,13 @@ impl SimState {
     fn next(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
+    }
+
+    /// A creation time in milliseconds, later than every earlier one: lists page by time
+    /// cursor, so two items must never share a timestamp.
+    fn stamp(&mut self) -> i64 {
+        self.last_stamp = now_ms().max(self.last_stamp + 1);
+        self.last_stamp
     }
 }
 
@@ -125,6 +140,9 @@ impl VercelSim {
             build_time: std::time::Duration::from_millis(1500),
             fail_next_deployment: false,
             next_id: 1,
+            last_stamp: 0,
+            rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
+            windows: HashMap::new(),
             dns,
             teams: vec![SimTeam::sandbox()],
             project_domains: Vec::new(),
@@ -167,6 +185,13 @@ impl VercelSim {
         let handle = state.lock().unwrap().common.serve(router, addr);
         let handle = handle.await?;
         Ok(VercelSim { state, handle })
+    }
+
+    /// Requests each endpoint takes per minute before answering 429.
+    pub fn set_rate_limit_per_minute(&self, limit: u32) {
+        let mut state = self.state.lock().unwrap();
+        state.rate_limit_per_minute = limit;
+        state.windows.clear();
     }
 
     /// How long new deployments take from QUEUED to READY.
@@ -364,7 +389,20 @@ fn refusal(state: &Shared, headers: &HeaderMap) -> Option<Response> {
     if !state.common.authorized(headers) {
         return Some(error(StatusCode::FORBIDDEN, "forbidden", "Not authorized"));
     }
-    match state.common.draw_fault() {
+    // The per-endpoint window: past the limit, the documented 429 until the window resets.
+    let endpoint = state.common.endpoint();
+    let limit = state.rate_limit_per_minute;
+    let now = std::time::Instant::now();
+    let window = state.windows.entry(endpoint).or_insert((now, 0));
+    if now.duration_since(window.0) >= std::time::Duration::from_secs(60) {
+        *window = (now, 0);
+    }
+    window.1 += 1;
+    let over_limit = (window.1 > limit).then(|| {
+        let left = std::time::Duration::from_secs(60).saturating_sub(now.duration_since(window.0));
+        Fault::RateLimited { retry_after_secs: left.as_secs().max(1) }
+    });
+    match over_limit.or_else(|| state.common.draw_fault()) {
         // Connection faults never reach the handler (see `fault_layer`).
         None | Some(Fault::Dropped { .. } | Fault::TimedOut) => None,
         Some(Fault::RateLimited { retry_after_secs }) => {
@@ -372,12 +410,12 @@ fn refusal(state: &Shared, headers: &HeaderMap) -> Option<Response> {
             let body = json!({ "error": {
                 "code": "rate_limited",
                 "message": format!("Rate limit exceeded. Try again in {retry_after_secs} seconds"),
-                "limit": { "remaining": 0, "reset": reset, "resetMs": reset * 1000, "total": 100 }
+                "limit": { "remaining": 0, "reset": reset, "resetMs": reset * 1000, "total": limit }
             }});
             let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
             let headers = response.headers_mut();
             headers.insert("retry-after", HeaderValue::from(retry_after_secs));
-            headers.insert("x-ratelimit-limit", HeaderValue::from(100));
+            headers.insert("x-ratelimit-limit", HeaderValue::from(limit));
             headers.insert("x-ratelimit-remaining", HeaderValue::from(0));
             headers.insert("x-ratelimit-reset", HeaderValue::from(reset));
             Some(response)
@@ -413,7 +451,7 @@ fn create_project_inner(state: &mut SimState, team: Option<String>, body: &str) 
     }
     let seq = state.next_id;
     state.next_id += 1;
-    let now = now_ms();
+    let now = state.stamp();
     let id = format!("prj_sim{seq:020}");
     let account_id = team.clone().unwrap_or_else(|| USER_ID.into());
     let link = body.git_repository.as_ref().map(|git| {
@@ -573,17 +611,53 @@ async fn get_user(State(state): State<Shared>, uri: Uri, headers: HeaderMap) -> 
 async fn list_projects(
     State(state): State<Shared>,
     Query(scope): Query<Scope>,
+    Query(filter): Query<ProjectsQuery>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
     guarded(&state, "GET", &uri, &headers, None, |s| {
         let team = scope.key();
-        let projects: Vec<Value> = s.projects.iter().filter(|(t, _)| *t == team).map(|(_, p)| p.clone()).collect();
+        let limit = filter.limit.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            return error(StatusCode::BAD_REQUEST, "bad_request", "Invalid request: `limit` must be between 1 and 100");
+        }
+        let from: Option<i64> = match filter.from.as_deref().map(str::parse) {
+            Some(Ok(from)) => Some(from),
+            Some(Err(_)) => {
+                return error(StatusCode::BAD_REQUEST, "bad_request", "Invalid request: `from` must be a timestamp");
+            }
+            None => None,
+        };
+        let linked_to = |p: &Value, repo: &str| {
+            format!("{}/{}", p["link"]["org"].as_str().unwrap_or(""), p["link"]["repo"].as_str().unwrap_or("")) == repo
+        };
+        // Newest first; `from` continues after the last one seen (a time cursor).
+        let mut projects: Vec<Value> = s
+            .projects
+            .iter()
+            .filter(|(t, _)| *t == team)
+            .map(|(_, p)| p.clone())
+            .filter(|p| filter.search.as_ref().is_none_or(|q| p["name"].as_str().unwrap_or("").contains(q.as_str())))
+            .filter(|p| filter.repo.as_ref().is_none_or(|repo| linked_to(p, repo)))
+            .filter(|p| from.is_none_or(|from| p["createdAt"].as_i64().unwrap_or(0) < from))
+            .collect();
+        projects.sort_by_key(|p| std::cmp::Reverse((p["createdAt"].as_i64(), p["id"].as_str().map(str::to_string))));
+        let more = projects.len() > limit as usize;
+        projects.truncate(limit as usize);
+        let next = if more { projects.last().map(|p| p["createdAt"].clone()) } else { None };
         let count = projects.len();
-        Json(json!({ "projects": projects, "pagination": { "count": count, "next": null, "prev": null } }))
+        Json(json!({ "projects": projects, "pagination": { "count": count, "next": next, "prev": null } }))
             .into_response()
     })
     .await
+}
+
+#[derive(Debug, Deserialize)]
+struct ProjectsQuery {
+    search: Option<String>,
+    repo: Option<String>,
+    limit: Option<u32>,
+    from: Option<String>,
 }
 
 async fn list_custom_environments(
@@ -1137,7 +1211,7 @@ async fn create_deployment(
             project_id,
             target: body.target,
             created: std::time::Instant::now(),
-            created_at: now_ms(),
+            created_at: s.stamp(),
             build_time: s.build_time,
             fails: std::mem::take(&mut s.fail_next_deployment),
             canceled: false,
