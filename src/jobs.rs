@@ -342,10 +342,7 @@ mod tests {
 
         let first = open_process(&db, &sim, "process-a").await;
         let user = creator(&first).await;
-        let venture = first
-            .create_venture(&user, &NewVenture { name: "acme-shop".into(), repository: "acme/shop".into() })
-            .await
-            .unwrap();
+        let venture = first.create_venture(&user, &NewVenture::new("acme-shop", "acme/shop")).await.unwrap();
         let runner = first.runner();
         let crashed = tokio::spawn(async move { runner.run_once().await });
         wait_for("the project to exist at Vercel", async || !sim.projects().is_empty()).await;
@@ -390,10 +387,7 @@ mod tests {
             .send()
             .await
             .unwrap();
-        let taken = engine
-            .create_venture(&user, &NewVenture { name: "taken".into(), repository: "acme/taken".into() })
-            .await
-            .unwrap();
+        let taken = engine.create_venture(&user, &NewVenture::new("taken", "acme/taken")).await.unwrap();
         assert!(engine.runner().run_once().await.unwrap());
         let failed = engine.venture(&user, &taken.id).await.unwrap();
         assert_eq!(failed.status, VentureStatus::Failed);
@@ -402,10 +396,7 @@ mod tests {
         assert_eq!(last.level, "error");
         assert!(last.message.contains("already exists") && last.message.contains("another name"), "{}", last.message);
 
-        let fresh = engine
-            .create_venture(&user, &NewVenture { name: "fresh".into(), repository: "acme/fresh".into() })
-            .await
-            .unwrap();
+        let fresh = engine.create_venture(&user, &NewVenture::new("fresh", "acme/fresh")).await.unwrap();
         assert!(engine.runner().run_once().await.unwrap());
         assert_eq!(engine.venture(&user, &fresh.id).await.unwrap().status, VentureStatus::Ready);
         assert!(!engine.runner().run_once().await.unwrap(), "nothing left to run");
@@ -421,10 +412,7 @@ mod tests {
         let user = creator(&engine).await;
         // More consecutive 503s than one call's retry budget allows: the job itself must retry.
         sim.queue_faults(std::iter::repeat_n(crate::sim::faults::Fault::ServerError(503), 8));
-        let venture = engine
-            .create_venture(&user, &NewVenture { name: "flaky".into(), repository: "acme/flaky".into() })
-            .await
-            .unwrap();
+        let venture = engine.create_venture(&user, &NewVenture::new("flaky", "acme/flaky")).await.unwrap();
         let runner = engine.start_runner();
         wait_for("the venture to be ready", async || {
             engine.venture(&user, &venture.id).await.unwrap().status == VentureStatus::Ready
@@ -447,10 +435,7 @@ mod tests {
         let user = creator(&engine).await;
         // Vercel creates the project, then the connection drops before the answer arrives.
         sim.queue_faults_for("POST", "/v11/projects", [Fault::Dropped { handled: true }]);
-        let venture = engine
-            .create_venture(&user, &NewVenture { name: "lost-answer".into(), repository: "acme/lost".into() })
-            .await
-            .unwrap();
+        let venture = engine.create_venture(&user, &NewVenture::new("lost-answer", "acme/lost")).await.unwrap();
         let runner = engine.start_runner();
         wait_for("the venture to be ready", async || {
             engine.venture(&user, &venture.id).await.unwrap().status == VentureStatus::Ready

@@ -14,11 +14,13 @@ pub mod error;
 pub mod events;
 pub mod jobs;
 pub mod platform;
+pub mod platforms;
 // Simulator handlers refuse a request by returning the whole HTTP response as the error value.
 #[allow(clippy::result_large_err)]
 pub mod sim;
 pub mod store;
 pub mod time;
+pub mod vault;
 pub mod venture;
 
 pub use engine::{Engine, EngineConfig, VercelTarget};

@@ -109,29 +109,265 @@ impl fmt::Display for Repository {
     }
 }
 
-/// What a creator submits to start a venture.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// What a creator submits to start a venture: its desired state, as the dashboard form, the
+/// REST API (JSON) and the CLI (TOML) give it. Everything but the name and repository has a
+/// default; unknown fields are refused, so a typo never silently means "default". Later
+/// features (user variables, domains, auth providers) add their own sections here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewVenture {
     pub name: String,
+    /// GitHub `owner/name`.
     pub repository: String,
+    /// Pushes here deploy to production; other branches and pull requests get previews.
+    #[serde(default = "default_production_branch")]
+    pub production_branch: String,
+    #[serde(default)]
+    pub framework: FrameworkInput,
+    #[serde(default)]
+    pub supabase: SupabaseInput,
+    #[serde(default)]
+    pub environments: EnvironmentsInput,
 }
 
+fn default_production_branch() -> String {
+    "main".into()
+}
+
+/// Build settings of the Vercel project. Unset commands keep the framework's defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrameworkInput {
+    #[serde(default = "default_framework")]
+    pub framework: String,
+    #[serde(default)]
+    pub build_command: Option<String>,
+    #[serde(default)]
+    pub install_command: Option<String>,
+    #[serde(default)]
+    pub dev_command: Option<String>,
+    #[serde(default)]
+    pub output_directory: Option<String>,
+    #[serde(default)]
+    pub root_directory: Option<String>,
+    #[serde(default = "default_node_version")]
+    pub node_version: String,
+}
+
+fn default_framework() -> String {
+    "nextjs".into()
+}
+
+fn default_node_version() -> String {
+    "22.x".into()
+}
+
+impl Default for FrameworkInput {
+    fn default() -> Self {
+        FrameworkInput {
+            framework: default_framework(),
+            build_command: None,
+            install_command: None,
+            dev_command: None,
+            output_directory: None,
+            root_directory: None,
+            node_version: default_node_version(),
+        }
+    }
+}
+
+/// Where the Supabase project goes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SupabaseInput {
+    /// Organization slug; unset = the one Slipway is configured with.
+    #[serde(default)]
+    pub organization: Option<String>,
+    /// A region code (`eu-west-1`) or a smart group (`americas`, `emea`, `apac`).
+    #[serde(default = "default_region")]
+    pub region: String,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+
+impl Default for SupabaseInput {
+    fn default() -> Self {
+        SupabaseInput { organization: None, region: default_region() }
+    }
+}
+
+/// Development and production always exist; staging is a Vercel custom environment fed by
+/// one branch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentsInput {
+    #[serde(default)]
+    pub staging: StagingInput,
+}
+
+impl Default for EnvironmentsInput {
+    fn default() -> Self {
+        EnvironmentsInput { staging: StagingInput::default() }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StagingInput {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default = "default_staging_branch")]
+    pub branch: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_staging_branch() -> String {
+    "staging".into()
+}
+
+impl Default for StagingInput {
+    fn default() -> Self {
+        StagingInput { enabled: true, branch: default_staging_branch() }
+    }
+}
+
+/// The framework Slipway wires (its env var names, `NEXT_PUBLIC_*`, are Next.js's).
+pub const FRAMEWORKS: &[&str] = &["nextjs"];
+/// Node.js versions Vercel builds with.
+pub const NODE_VERSIONS: &[&str] = &["22.x", "20.x", "18.x"];
+
 /// The validated form of [`NewVenture`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VentureSpec {
     pub name: VentureName,
     pub repository: Repository,
+    pub production_branch: String,
+    pub framework: FrameworkInput,
+    pub supabase_organization: Option<String>,
+    pub supabase_region: SupabaseRegion,
+    /// The staging branch, when staging is enabled.
+    pub staging_branch: Option<String>,
+}
+
+/// A Supabase region choice: one region, or a group Supabase picks within.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SupabaseRegion {
+    Specific(String),
+    SmartGroup(String),
 }
 
 impl NewVenture {
+    /// The defaults for everything but the name and repository.
+    pub fn new(name: &str, repository: &str) -> Self {
+        NewVenture {
+            name: name.into(),
+            repository: repository.into(),
+            production_branch: default_production_branch(),
+            framework: FrameworkInput::default(),
+            supabase: SupabaseInput::default(),
+            environments: EnvironmentsInput::default(),
+        }
+    }
+
     /// Checks every field and reports every broken rule at once.
     pub fn validate(&self) -> Result<VentureSpec, Vec<FieldError>> {
-        let name = VentureName::parse(&self.name);
-        let repository = Repository::parse(self.repository.trim());
-        match (name, repository) {
-            (Ok(name), Ok(repository)) => Ok(VentureSpec { name, repository }),
-            (name, repository) => Err([name.err(), repository.err()].into_iter().flatten().collect()),
+        let mut errors = Vec::new();
+        let name = VentureName::parse(&self.name).map_err(|e| errors.push(e)).ok();
+        let repository = Repository::parse(self.repository.trim()).map_err(|e| errors.push(e)).ok();
+        if let Err(rule) = check_branch(&self.production_branch) {
+            errors.push(FieldError::new("production_branch", rule));
         }
+        let framework = &self.framework;
+        if !FRAMEWORKS.contains(&framework.framework.as_str()) {
+            errors.push(FieldError::new("framework.framework", "must be nextjs (the framework Slipway wires)"));
+        }
+        for (field, value) in [
+            ("framework.build_command", &framework.build_command),
+            ("framework.install_command", &framework.install_command),
+            ("framework.dev_command", &framework.dev_command),
+            ("framework.output_directory", &framework.output_directory),
+        ] {
+            if value.as_ref().is_some_and(|v| v.trim().is_empty() || v.chars().count() > 256) {
+                errors.push(FieldError::new(field, "must be 1 to 256 characters when set"));
+            }
+        }
+        if let Some(root) = &framework.root_directory
+            && (root.is_empty()
+                || root.chars().count() > 256
+                || root.starts_with('/')
+                || root.split('/').any(|part| part == ".."))
+        {
+            errors.push(FieldError::new(
+                "framework.root_directory",
+                "must be a relative path inside the repository (no leading '/', no '..'), at most 256 characters",
+            ));
+        }
+        if !NODE_VERSIONS.contains(&framework.node_version.as_str()) {
+            errors.push(FieldError::new(
+                "framework.node_version",
+                format!("must be one of {}", NODE_VERSIONS.join(", ")),
+            ));
+        }
+        if let Some(org) = &self.supabase.organization
+            && !crate::platform::supabase::valid_slug(org)
+        {
+            errors.push(FieldError::new(
+                "supabase.organization",
+                "must be an organization slug (letters, digits, '_', '-')",
+            ));
+        }
+        let region = &self.supabase.region;
+        let supabase_region = if crate::platform::supabase::REGIONS.contains(&region.as_str()) {
+            Some(SupabaseRegion::Specific(region.clone()))
+        } else if crate::platform::supabase::SMART_GROUPS.contains(&region.as_str()) {
+            Some(SupabaseRegion::SmartGroup(region.clone()))
+        } else {
+            errors.push(FieldError::new(
+                "supabase.region",
+                "must be a Supabase region code such as us-east-1 or eu-west-1, or one of americas, emea, apac",
+            ));
+            None
+        };
+        let staging = &self.environments.staging;
+        if staging.enabled {
+            if let Err(rule) = check_branch(&staging.branch) {
+                errors.push(FieldError::new("environments.staging.branch", rule));
+            } else if staging.branch == self.production_branch {
+                errors.push(FieldError::new("environments.staging.branch", "must differ from the production branch"));
+            }
+        }
+        match (name, repository, supabase_region) {
+            (Some(name), Some(repository), Some(supabase_region)) if errors.is_empty() => Ok(VentureSpec {
+                name,
+                repository,
+                production_branch: self.production_branch.clone(),
+                framework: self.framework.clone(),
+                supabase_organization: self.supabase.organization.clone(),
+                supabase_region,
+                staging_branch: staging.enabled.then(|| staging.branch.clone()),
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// Git's branch-name rules, as far as a venture spec needs them.
+fn check_branch(branch: &str) -> Result<(), &'static str> {
+    let bad_char =
+        |c: char| c.is_whitespace() || c.is_control() || matches!(c, '~' | '^' | ':' | '?' | '*' | '[' | '\\');
+    if branch.is_empty() || branch.chars().count() > 250 {
+        Err("must be 1 to 250 characters")
+    } else if branch.starts_with('-') || branch.starts_with('/') || branch.ends_with('/') || branch.ends_with('.') {
+        Err("must not start with '-' or '/' or end with '/' or '.'")
+    } else if branch.contains("..") || branch.contains("//") || branch.contains("@{") || branch.chars().any(bad_char) {
+        Err("must be a valid git branch name (no spaces, '..', '~', '^', ':', '?', '*', '[' or '\\')")
+    } else {
+        Ok(())
     }
 }
 
@@ -207,8 +443,63 @@ mod tests {
 
     #[test]
     fn validation_reports_every_field() {
-        let errors = NewVenture { name: "Bad Name".into(), repository: "nope".into() }.validate().unwrap_err();
+        let errors = NewVenture::new("Bad Name", "nope").validate().unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["name", "repository"]);
+    }
+
+    #[test]
+    fn a_spec_defaults_everything_but_name_and_repository() {
+        let spec: NewVenture = serde_json::from_str(r#"{"name": "shop", "repository": "acme/shop"}"#).unwrap();
+        assert_eq!(spec, NewVenture::new("shop", "acme/shop"));
+        let valid = spec.validate().unwrap();
+        assert_eq!(valid.production_branch, "main");
+        assert_eq!(valid.framework.framework, "nextjs");
+        assert_eq!(valid.framework.node_version, "22.x");
+        assert_eq!(valid.supabase_region, SupabaseRegion::Specific("us-east-1".into()));
+        assert_eq!(valid.staging_branch.as_deref(), Some("staging"));
+    }
+
+    #[test]
+    fn every_broken_rule_of_a_spec_is_named() {
+        let mut spec = NewVenture::new("shop", "acme/shop");
+        spec.production_branch = "bad branch".into();
+        spec.framework.framework = "rails".into();
+        spec.framework.node_version = "8.x".into();
+        spec.framework.root_directory = Some("../outside".into());
+        spec.framework.build_command = Some(" ".into());
+        spec.supabase.region = "mars-1".into();
+        spec.supabase.organization = Some("no spaces allowed".into());
+        spec.environments.staging.branch = "a..b".into();
+        let fields: Vec<String> = spec.validate().unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "production_branch",
+                "framework.framework",
+                "framework.build_command",
+                "framework.root_directory",
+                "framework.node_version",
+                "supabase.organization",
+                "supabase.region",
+                "environments.staging.branch",
+            ]
+        );
+        let mut same = NewVenture::new("shop", "acme/shop");
+        same.environments.staging.branch = "main".into();
+        assert!(same.validate().unwrap_err()[0].message.contains("differ"));
+        same.environments.staging.enabled = false;
+        assert_eq!(same.validate().unwrap().staging_branch, None, "a disabled staging is not checked");
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_with_their_name() {
+        let err =
+            serde_json::from_str::<NewVenture>(r#"{"name": "a", "repository": "b/c", "regoin": "x"}"#).unwrap_err();
+        assert!(err.to_string().contains("unknown field `regoin`"), "{err}");
+        let err =
+            serde_json::from_str::<NewVenture>(r#"{"name": "a", "repository": "b/c", "supabase": {"regoin": "x"}}"#)
+                .unwrap_err();
+        assert!(err.to_string().contains("regoin"), "{err}");
     }
 }

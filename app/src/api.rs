@@ -94,7 +94,7 @@ pub async fn create_venture(name: String, repository: String) -> Result<CreateVe
     use slipway_engine::EngineError;
     use slipway_engine::venture::NewVenture;
     let (engine, user) = require_user().await?;
-    match engine.create_venture(&user, &NewVenture { name, repository }).await {
+    match engine.create_venture(&user, &NewVenture::new(&name, &repository)).await {
         Ok(venture) => Ok(CreateVentureOutcome::Created { id: venture.id }),
         Err(EngineError::Invalid(errors)) => Ok(CreateVentureOutcome::Invalid {
             issues: errors.into_iter().map(|e| FieldIssue { field: e.field, message: e.message }).collect(),

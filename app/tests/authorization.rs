@@ -196,11 +196,7 @@ async fn the_live_log_streams_events_and_resumes_after_last_event_id() {
     use slipway_engine::venture::NewVenture;
     let h = harness().await;
     let (casey, token) = h.engine.login("casey", &SecretString::from(PASSWORD)).await.unwrap();
-    let venture = h
-        .engine
-        .create_venture(&casey, &NewVenture { name: "live".into(), repository: "acme/live".into() })
-        .await
-        .unwrap();
+    let venture = h.engine.create_venture(&casey, &NewVenture::new("live", "acme/live")).await.unwrap();
     let cookie = format!("slipway_session={}", token.expose_secret());
     let open = |last_event_id: Option<i64>| {
         let mut request = Request::get(format!("/api/ventures/{}/events", venture.id)).header(header::COOKIE, &cookie);
