@@ -200,17 +200,11 @@ impl Default for SupabaseInput {
 
 /// Development and production always exist; staging is a Vercel custom environment fed by
 /// one branch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EnvironmentsInput {
     #[serde(default)]
     pub staging: StagingInput,
-}
-
-impl Default for EnvironmentsInput {
-    fn default() -> Self {
-        EnvironmentsInput { staging: StagingInput::default() }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
