@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -14,45 +14,29 @@ use crate::error::EngineError;
 use crate::events::EventLog;
 use crate::jobs::{PROVISION_VENTURE, Runner, RunnerConfig};
 use crate::platform::retry::RetryPolicy;
-use crate::platform::vercel::{DEFAULT_BASE_URL, VercelClient, VercelConfig};
-use crate::sim::faults::FaultPlan;
-use crate::sim::vercel::VercelSim;
-use crate::store::{EventRecord, Store};
+use crate::platforms::{ConnectionStatus, Endpoints, PlatformSettings, Platforms, Sandbox};
+use crate::store::{EventRecord, ResourceRecord, Store};
 use crate::time::now_ms;
+use crate::vault::Vault;
 use crate::venture::{FieldError, NewVenture, Venture};
 
-/// Where Vercel calls go.
+/// Where the master key of the vault comes from.
 #[derive(Clone)]
-pub enum VercelTarget {
-    /// A real (or any compatible) Vercel API.
-    Api { base_url: String, token: SecretString, team_id: Option<String> },
-    /// An in-process simulator (sandbox mode), with this latency and these faults.
-    Sandbox { plan: FaultPlan },
-}
-
-impl VercelTarget {
-    /// The real API when `token` is set, else the sandbox simulator.
-    pub fn from_settings(
-        token: Option<String>,
-        base_url: Option<String>,
-        team_id: Option<String>,
-        plan: FaultPlan,
-    ) -> Self {
-        match token.filter(|t| !t.is_empty()) {
-            Some(token) => VercelTarget::Api {
-                base_url: base_url.unwrap_or_else(|| DEFAULT_BASE_URL.to_string()),
-                token: SecretString::from(token),
-                team_id,
-            },
-            None => VercelTarget::Sandbox { plan },
-        }
-    }
+pub enum VaultSettings {
+    /// A key given directly (`SLIPWAY_MASTER_KEY`), plus keys it replaced, still needed to
+    /// read values sealed before the rotation.
+    Key { current: SecretString, previous: Vec<SecretString> },
+    /// A key file, created with a fresh key on first use.
+    File { path: std::path::PathBuf, previous: Vec<SecretString> },
+    /// A random key for this process only (tests).
+    Ephemeral,
 }
 
 #[derive(Clone)]
 pub struct EngineConfig {
     pub database_url: String,
-    pub vercel: VercelTarget,
+    pub platforms: PlatformSettings,
+    pub vault: VaultSettings,
     pub runner: RunnerConfig,
     /// Retries of each platform API call (a job retries again, later, on top of these).
     pub platform_retry: RetryPolicy,
@@ -60,10 +44,11 @@ pub struct EngineConfig {
 }
 
 impl EngineConfig {
-    pub fn new(database_url: impl Into<String>, vercel: VercelTarget) -> Self {
+    pub fn new(database_url: impl Into<String>, platforms: PlatformSettings, vault: VaultSettings) -> Self {
         EngineConfig {
             database_url: database_url.into(),
-            vercel,
+            platforms,
+            vault,
             runner: RunnerConfig::default(),
             platform_retry: RetryPolicy::default(),
             session_ttl: Duration::from_secs(12 * 3600),
@@ -79,44 +64,33 @@ pub struct Engine {
 struct Inner {
     store: Store,
     events: EventLog,
-    vercel: Arc<VercelClient>,
-    sandbox: Option<VercelSim>,
+    platforms: Platforms,
+    sandbox: Option<Sandbox>,
+    vault: Arc<Vault>,
     config: EngineConfig,
     shutdown: watch::Sender<bool>,
 }
 
-/// What the dashboard shows of the platforms in use.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct PlatformInfo {
-    pub sandbox: bool,
-    pub vercel_base_url: String,
-}
-
 impl Engine {
-    /// Opens the store (applying migrations) and, in sandbox mode, starts the simulator.
+    /// Opens the store (applying migrations) and the vault, and connects to the platforms
+    /// (starting the simulators in sandbox mode).
     pub async fn open(config: EngineConfig) -> Result<Engine, EngineError> {
         let store = Store::open(&config.database_url).await?;
         let events = EventLog::new(store.clone());
-        let (vercel_config, sandbox) = match &config.vercel {
-            VercelTarget::Api { base_url, token, team_id } => {
-                let mut vc = VercelConfig::new(base_url.clone(), token.clone());
-                vc.team_id = team_id.clone();
-                (vc, None)
+        let vault = match &config.vault {
+            VaultSettings::Key { current, previous } => Vault::new(current, previous),
+            VaultSettings::File { path, previous } => {
+                Vault::key_from_file(path).and_then(|key| Vault::new(&key, previous))
             }
-            VercelTarget::Sandbox { plan } => {
-                // The sandbox token is random per process: nothing outside can call the simulator as us.
-                let token = auth::new_token();
-                let sim = VercelSim::start(token.expose_secret(), plan.clone())
-                    .await
-                    .map_err(|e| EngineError::Config(format!("could not start the Vercel simulator: {e}")))?;
-                (VercelConfig::new(sim.base_url(), token), Some(sim))
-            }
-        };
-        let mut vercel_config = vercel_config;
-        vercel_config.api.retry = config.platform_retry.clone();
-        let vercel = VercelClient::new(vercel_config).map_err(|e| EngineError::Config(e.to_string()))?;
+            VaultSettings::Ephemeral => Vault::new(&crate::vault::generate_key(), &[]),
+        }
+        .map_err(|e| EngineError::Config(e.to_string()))?;
+        let (platforms, sandbox) =
+            Platforms::connect(&config.platforms, &config.platform_retry).await.map_err(EngineError::Config)?;
         let (shutdown, _) = watch::channel(false);
-        Ok(Engine { inner: Arc::new(Inner { store, events, vercel: Arc::new(vercel), sandbox, config, shutdown }) })
+        Ok(Engine {
+            inner: Arc::new(Inner { store, events, platforms, sandbox, vault: Arc::new(vault), config, shutdown }),
+        })
     }
 
     /// Starts the background job runner; it stops on [`shutdown`](Self::shutdown).
@@ -126,26 +100,32 @@ impl Engine {
 
     pub fn runner(&self) -> Runner {
         let inner = &self.inner;
-        Runner::new(inner.store.clone(), inner.events.clone(), inner.vercel.clone(), inner.config.runner.clone())
+        Runner::new(
+            inner.store.clone(),
+            inner.events.clone(),
+            inner.platforms.clone(),
+            inner.vault.clone(),
+            inner.config.runner.clone(),
+        )
     }
 
     pub fn shutdown(&self) {
         self.inner.shutdown.send_replace(true);
     }
 
-    /// The sandbox's Vercel simulator, when running in sandbox mode.
-    pub fn sandbox_vercel(&self) -> Option<&VercelSim> {
+    /// The sandbox's simulators, when running in sandbox mode.
+    pub fn sandbox(&self) -> Option<&Sandbox> {
         self.inner.sandbox.as_ref()
     }
 
-    pub fn platform_info(&self) -> PlatformInfo {
-        PlatformInfo {
-            sandbox: self.inner.sandbox.is_some(),
-            vercel_base_url: match &self.inner.config.vercel {
-                VercelTarget::Api { base_url, .. } => base_url.clone(),
-                VercelTarget::Sandbox { .. } => self.inner.sandbox.as_ref().map(|s| s.base_url()).unwrap_or_default(),
-            },
-        }
+    /// Where the platform calls go.
+    pub fn endpoints(&self) -> Endpoints {
+        self.inner.platforms.endpoints.clone()
+    }
+
+    /// Asks each platform whether its token works, and for whom.
+    pub async fn connection_status(&self, _actor: &User) -> Vec<ConnectionStatus> {
+        self.inner.platforms.check().await
     }
 
     // ---- users and sessions ----
@@ -219,13 +199,59 @@ impl Engine {
         if self.inner.store.venture_name_taken(spec.name.as_str()).await? {
             return Err(EngineError::invalid("name", "is already used by another venture"));
         }
+        let stored = serde_json::to_string(input).expect("specs serialize");
         let (venture, job_id) = self
             .inner
             .store
-            .insert_venture_with_job(spec.name.as_str(), &spec.repository.to_string(), &actor.id, PROVISION_VENTURE)
+            .insert_venture_with_job(
+                spec.name.as_str(),
+                &spec.repository.to_string(),
+                &stored,
+                &actor.id,
+                PROVISION_VENTURE,
+            )
             .await?;
         tracing::info!(venture = %venture.id, job = %job_id, by = %actor.username, "venture created");
         Ok(venture)
+    }
+
+    /// Applies the venture's spec again (converging whatever drifted); returns the job id.
+    pub async fn apply_venture(&self, actor: &User, venture_id: &str) -> Result<String, EngineError> {
+        if !actor.role.can_create_ventures() {
+            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "apply ventures" });
+        }
+        let venture = self.venture(actor, venture_id).await?;
+        let note = format!("Apply of {} queued by {}", venture.name, actor.username);
+        Ok(self.inner.store.queue_job(&venture.id, PROVISION_VENTURE, &note).await?)
+    }
+
+    /// What Slipway made for the venture at the platforms (ids, settings, states; no secret).
+    pub async fn venture_resources(
+        &self,
+        actor: &User,
+        venture_id: &str,
+    ) -> Result<Vec<(String, ResourceRecord)>, EngineError> {
+        self.venture(actor, venture_id).await?;
+        Ok(self.inner.store.resources(venture_id).await?)
+    }
+
+    /// The names of the venture's sealed values.
+    pub async fn secret_names(&self, actor: &User, venture_id: &str) -> Result<Vec<String>, EngineError> {
+        self.venture(actor, venture_id).await?;
+        Ok(self.inner.store.secret_names(venture_id).await?)
+    }
+
+    /// A sealed value in clear: admins only, and every reveal is logged (by name, never value).
+    pub async fn reveal_secret(&self, actor: &User, venture_id: &str, name: &str) -> Result<SecretString, EngineError> {
+        if actor.role != Role::Admin {
+            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "reveal secrets" });
+        }
+        self.venture(actor, venture_id).await?;
+        let sealed = self.inner.store.secret(venture_id, name).await?.ok_or(EngineError::NotFound("secret"))?;
+        let value = self.inner.vault.open(venture_id, name, &sealed).map_err(|e| EngineError::Config(e.to_string()))?;
+        let message = format!("{} revealed {name}", actor.username);
+        self.inner.events.emit(venture_id, None, "secrets", crate::events::Level::Warn, &message).await;
+        Ok(value)
     }
 
     pub async fn list_ventures(&self, _actor: &User) -> Result<Vec<Venture>, EngineError> {

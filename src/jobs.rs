@@ -15,10 +15,12 @@ use tokio::sync::watch;
 use crate::events::{EventLog, Level};
 use crate::platform::api::{ApiError, ErrorKind, Vendor};
 use crate::platform::retry::RetryPolicy;
-use crate::platform::vercel::{CreateProjectRequest, GitProvider, GitRepository, Project, VercelClient};
+use crate::platforms::Platforms;
+use crate::provision::{self, Polling};
 use crate::store::{ClaimedJob, Store};
 use crate::time::now_ms;
-use crate::venture::{Venture, VentureStatus};
+use crate::vault::Vault;
+use crate::venture::{NewVenture, VentureStatus};
 
 pub const PROVISION_VENTURE: &str = "provision_venture";
 
@@ -34,6 +36,8 @@ pub struct RunnerConfig {
     pub max_attempts: i64,
     /// Backoff between attempts of a job that failed transiently.
     pub job_backoff: RetryPolicy,
+    /// How steps that wait (for Supabase, for a deployment) poll.
+    pub polling: Polling,
 }
 
 impl Default for RunnerConfig {
@@ -48,6 +52,7 @@ impl Default for RunnerConfig {
                 max_delay: Duration::from_secs(300),
                 ..RetryPolicy::default()
             },
+            polling: Polling::default(),
         }
     }
 }
@@ -92,13 +97,14 @@ impl From<ApiError> for StepError {
 pub struct Runner {
     store: Store,
     events: EventLog,
-    vercel: Arc<VercelClient>,
+    platforms: Platforms,
+    vault: Arc<Vault>,
     config: RunnerConfig,
 }
 
 impl Runner {
-    pub fn new(store: Store, events: EventLog, vercel: Arc<VercelClient>, config: RunnerConfig) -> Self {
-        Runner { store, events, vercel, config }
+    pub fn new(store: Store, events: EventLog, platforms: Platforms, vault: Arc<Vault>, config: RunnerConfig) -> Self {
+        Runner { store, events, platforms, vault, config }
     }
 
     /// Works until `shutdown` turns true.
@@ -200,123 +206,115 @@ impl Runner {
             .venture(&job.venture_id)
             .await?
             .ok_or_else(|| StepError::Permanent("the venture no longer exists".into()))?;
+        let input = match self.store.venture_spec(&venture.id).await? {
+            Some(json) => serde_json::from_str::<NewVenture>(&json)
+                .map_err(|e| StepError::Permanent(format!("the stored venture spec does not read back: {e}")))?,
+            None => NewVenture::new(&venture.name, &venture.repository),
+        };
+        let spec = input.validate().map_err(|errors| {
+            let rules: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            StepError::Permanent(format!("the venture spec is invalid: {}", rules.join("; ")))
+        })?;
         let note = if job.attempts > 1 {
-            format!("Resuming provisioning of {} (attempt {})", venture.name, job.attempts)
+            format!("Resuming the apply of {} (attempt {})", venture.name, job.attempts)
         } else {
-            format!("Provisioning {} from github.com/{}", venture.name, venture.repository)
+            format!("Applying {} from github.com/{}", venture.name, venture.repository)
         };
         self.events.emit(&venture.id, Some(&job.id), "start", Level::Info, &note).await;
-
-        let project = self.ensure_vercel_project(job, &venture).await?;
-        self.store.set_vercel_project(&venture.id, &project.id).await?;
-
+        self.store.set_venture_status(&venture.id, VentureStatus::Provisioning).await?;
+        let context = provision::Context {
+            store: self.store.clone(),
+            events: self.events.clone(),
+            platforms: self.platforms.clone(),
+            vault: self.vault.clone(),
+            venture: venture.clone(),
+            spec,
+            job_id: job.id.clone(),
+            polling: self.config.polling.clone(),
+        };
+        provision::apply(&context).await?;
         self.store.set_venture_status(&venture.id, VentureStatus::Ready).await?;
-        self.events
-            .emit(
-                &venture.id,
-                Some(&job.id),
-                "done",
-                Level::Info,
-                &format!("Venture ready: Vercel project {}", project.id),
-            )
-            .await;
+        self.events.emit(&venture.id, Some(&job.id), "done", Level::Info, &format!("{} is ready", venture.name)).await;
         Ok(())
-    }
-
-    /// Step `vercel.project`: exactly one Vercel project per venture, however often this runs.
-    async fn ensure_vercel_project(&self, job: &ClaimedJob, venture: &Venture) -> Result<Project, StepError> {
-        const STEP: &str = "vercel.project";
-        let emit = |level, message: String| async move {
-            self.events.emit(&venture.id, Some(&job.id), STEP, level, &message).await
-        };
-        let record = self.store.step(&job.id, STEP).await?;
-        if let Some(record) = &record
-            && record.status == "done"
-            && let Some(id) = &record.output
-        {
-            emit(Level::Info, format!("Vercel project {id} already created")).await;
-            return Ok(self.vercel.get_project(id).await?);
-        }
-        let intent_recorded = record.is_some_and(|r| r.status == "intent");
-
-        emit(Level::Info, format!("Looking up Vercel project {}", venture.name)).await;
-        let project = match self.vercel.find_project(&venture.name).await? {
-            Some(project) if intent_recorded => {
-                emit(Level::Info, format!("Adopting Vercel project {} created by an interrupted attempt", project.id))
-                    .await;
-                project
-            }
-            Some(project) => {
-                return Err(StepError::Permanent(format!(
-                    "A Vercel project named {} already exists ({}) and was not created for this venture. \
-                     Delete it in Vercel or create the venture under another name.",
-                    venture.name, project.id
-                )));
-            }
-            None => {
-                // Written before the create call: if we die between the call and the outcome
-                // below, the next attempt knows the project may exist and adopts it.
-                self.store.set_step(&job.id, STEP, "intent", None).await?;
-                emit(
-                    Level::Info,
-                    format!("Creating Vercel project {} (Next.js, github.com/{})", venture.name, venture.repository),
-                )
-                .await;
-                let request = CreateProjectRequest {
-                    name: venture.name.clone(),
-                    framework: Some("nextjs".into()),
-                    git_repository: Some(GitRepository {
-                        provider: GitProvider::Github,
-                        repo: venture.repository.clone(),
-                    }),
-                    ..CreateProjectRequest::default()
-                };
-                match self.vercel.create_project(&request).await {
-                    Ok(project) => project,
-                    // A retried create whose first try landed: the project is ours.
-                    Err(err) if err.is(ErrorKind::Conflict) => self.vercel.get_project(&venture.name).await?,
-                    Err(err) => return Err(err.into()),
-                }
-            }
-        };
-        self.store.set_step(&job.id, STEP, "done", Some(&project.id)).await?;
-        emit(Level::Info, format!("Vercel project created: {}", project.id)).await;
-        Ok(project)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use secrecy::SecretString;
+    use secrecy::{ExposeSecret, SecretString};
 
     use super::*;
     use crate::auth::Role;
-    use crate::sim::faults::FaultPlan;
+    use crate::platforms::{ApiAccess, PlatformSettings, Sandbox, SandboxSettings};
+    use crate::provision::Polling;
+    use crate::sim::faults::{Fault, FaultPlan};
+    use crate::sim::supabase::SupabaseSim;
     use crate::sim::vercel::VercelSim;
     use crate::venture::NewVenture;
-    use crate::{Engine, EngineConfig, VercelTarget};
+    use crate::{Engine, EngineConfig, VaultSettings};
 
     const TOKEN: &str = "durability-token";
 
-    /// An engine as one process would open it, against the shared database and simulator.
-    async fn open_process(db_url: &str, sim: &VercelSim, instance: &str) -> Engine {
-        let target = VercelTarget::Api { base_url: sim.base_url(), token: SecretString::from(TOKEN), team_id: None };
-        let mut config = EngineConfig::new(db_url, target);
-        config.runner.instance_id = instance.into();
-        config.runner.lease = Duration::from_millis(900);
-        config.runner.poll_interval = Duration::from_millis(50);
-        config.runner.job_backoff = RetryPolicy { base_delay: Duration::from_millis(100), ..RetryPolicy::default() };
-        config.platform_retry = RetryPolicy {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(50),
-            max_total: Duration::from_secs(10),
-        };
-        Engine::open(config).await.unwrap()
+    /// The platforms (simulated) and the vault key that every "process" of a test shares.
+    struct World {
+        sims: Sandbox,
+        key: SecretString,
+    }
+
+    impl World {
+        async fn new(faults: FaultPlan) -> World {
+            let settings = SandboxSettings {
+                faults,
+                supabase_ready_after: Duration::from_millis(300),
+                vercel_build_time: Duration::from_millis(200),
+            };
+            World { sims: Sandbox::start(&settings, TOKEN).await.unwrap(), key: crate::vault::generate_key() }
+        }
+
+        fn vercel(&self) -> &VercelSim {
+            &self.sims.vercel
+        }
+
+        fn supabase(&self) -> &SupabaseSim {
+            &self.sims.supabase
+        }
+
+        /// An engine as one process would open it, against the shared database and platforms.
+        async fn open_process(&self, db_url: &str, instance: &str) -> Engine {
+            let access = |base_url: String| ApiAccess { base_url, token: SecretString::from(TOKEN) };
+            let platforms = PlatformSettings::Real {
+                vercel: access(self.sims.vercel.base_url()),
+                vercel_team_id: None,
+                supabase: access(self.sims.supabase.base_url()),
+                supabase_organization: Some(crate::platforms::SANDBOX_ORGANIZATION.into()),
+                cloudflare: None,
+            };
+            let vault = VaultSettings::Key { current: self.key.clone(), previous: vec![] };
+            let mut config = EngineConfig::new(db_url, platforms, vault);
+            config.runner.instance_id = instance.into();
+            config.runner.lease = Duration::from_millis(900);
+            config.runner.poll_interval = Duration::from_millis(50);
+            config.runner.job_backoff =
+                RetryPolicy { base_delay: Duration::from_millis(100), ..RetryPolicy::default() };
+            config.runner.polling = Polling { every: Duration::from_millis(50), ..Polling::default() };
+            config.platform_retry = RetryPolicy {
+                max_attempts: 3,
+                base_delay: Duration::from_millis(10),
+                max_delay: Duration::from_millis(50),
+                max_total: Duration::from_secs(10),
+            };
+            Engine::open(config).await.unwrap()
+        }
+    }
+
+    fn database() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/slipway.db?mode=rwc", dir.path().display());
+        (dir, url)
     }
 
     async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         while !check().await {
             assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -330,123 +328,194 @@ mod tests {
             .unwrap()
     }
 
+    async fn settle(engine: &Engine, user: &crate::auth::User, id: &str) -> VentureStatus {
+        let runner = engine.start_runner();
+        let mut status = VentureStatus::Provisioning;
+        wait_for("the venture to settle", async || {
+            status = engine.venture(user, id).await.unwrap().status;
+            status != VentureStatus::Provisioning
+        })
+        .await;
+        engine.shutdown();
+        runner.await.unwrap();
+        status
+    }
+
+    fn writes(requests: &[crate::sim::RecordedRequest]) -> Vec<String> {
+        requests.iter().filter(|r| r.method != "GET").map(|r| format!("{} {}", r.method, r.path)).collect()
+    }
+
     #[tokio::test]
-    async fn a_job_killed_mid_create_resumes_and_adopts_the_project() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = format!("sqlite://{}/slipway.db?mode=rwc", dir.path().display());
-        // The project is created at once but the response takes a while: the crash below lands
-        // after Vercel created the project and before the runner recorded it.
-        let sim = VercelSim::start(TOKEN, FaultPlan { latency: Duration::from_millis(400), ..FaultPlan::default() })
+    async fn a_venture_goes_from_spec_to_a_ready_deployment_and_applying_again_writes_nothing() {
+        let (_dir, db) = database();
+        let world = World::new(FaultPlan::default()).await;
+        let engine = world.open_process(&db, "process-a").await;
+        let user = creator(&engine).await;
+        let venture = engine.create_venture(&user, &NewVenture::new("acme-shop", "acme/shop")).await.unwrap();
+        assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
+
+        let projects = world.vercel().projects();
+        assert_eq!(projects.len(), 1);
+        let project_id = projects[0]["id"].as_str().unwrap();
+        assert_eq!(
+            (projects[0]["framework"].as_str(), projects[0]["nodeVersion"].as_str()),
+            (Some("nextjs"), Some("22.x"))
+        );
+        let supabase = world.supabase().projects();
+        assert_eq!(supabase.len(), 1);
+        let reference = supabase[0]["ref"].as_str().unwrap();
+
+        // Every variable, with its value, type and targets.
+        let vars = world.vercel().env_vars(project_id);
+        let resources = engine.venture_resources(&user, &venture.id).await.unwrap();
+        let staging = resources.iter().find(|(kind, _)| kind == crate::provision::kind::VERCEL_STAGING).unwrap();
+        let staging_id = staging.1.external_id.clone().unwrap();
+        for name in crate::provision::desired_env_names() {
+            let entries: Vec<_> = vars.iter().filter(|v| v["key"] == name).collect();
+            assert!(!entries.is_empty(), "{name} is missing");
+            let deployed = entries.iter().find(|v| v["target"].as_array().unwrap().iter().any(|t| t == "production"));
+            let deployed = deployed.unwrap_or_else(|| panic!("{name} has no production entry"));
+            assert!(deployed["target"].as_array().unwrap().iter().any(|t| t == "preview"), "{name}: preview");
+            assert_eq!(deployed["customEnvironmentIds"][0].as_str(), Some(staging_id.as_str()), "{name}: staging");
+            let in_development =
+                entries.iter().any(|v| v["target"].as_array().unwrap().iter().any(|t| t == "development"));
+            assert!(in_development, "{name}: development");
+        }
+        let entry = |key: &str| vars.iter().find(|v| v["key"] == key && v["type"] == "sensitive").cloned();
+        let pooled = entry("POSTGRES_URL").expect("POSTGRES_URL is sensitive");
+        let admin = engine
+            .create_user_unchecked("ada", &SecretString::from("another long password"), Role::Admin)
             .await
             .unwrap();
+        assert!(engine.reveal_secret(&user, &venture.id, "SUPABASE_DB_PASSWORD").await.is_err(), "admins only");
+        let password = engine.reveal_secret(&admin, &venture.id, "SUPABASE_DB_PASSWORD").await.unwrap();
+        let url = pooled["value"].as_str().unwrap();
+        assert!(url.contains(password.expose_secret()) && url.contains(":6543/") && url.contains(reference), "{url}");
+        assert!(!url.contains("[YOUR-PASSWORD]"));
+        assert!(entry("SUPABASE_SERVICE_ROLE_KEY").is_some() && entry("SUPABASE_SECRET_KEY").is_some());
+        let public = vars.iter().find(|v| v["key"] == "NEXT_PUBLIC_SUPABASE_URL").unwrap();
+        assert_eq!(public["value"], format!("https://{reference}.supabase.co"));
+        assert_eq!(public["type"], "encrypted");
 
-        let first = open_process(&db, &sim, "process-a").await;
+        // Nothing secret reached the log.
+        let log = engine.venture_events(&user, &venture.id, 0, 1000).await.unwrap();
+        let text = format!("{log:?}");
+        assert!(!text.contains(password.expose_secret()), "the log carries no password");
+        assert!(log.iter().any(|e| e.step == "vercel.deploy" && e.message.contains("Production is live")), "{log:#?}");
+
+        // Applying again converges with reads only.
+        let before = world.vercel().requests().len() + world.supabase().requests().len();
+        let seen_vercel = world.vercel().requests().len();
+        let seen_supabase = world.supabase().requests().len();
+        engine.apply_venture(&user, &venture.id).await.unwrap();
+        let engine = world.open_process(&db, "process-a2").await;
+        assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
+        let again: Vec<_> = world.vercel().requests()[seen_vercel..]
+            .iter()
+            .chain(&world.supabase().requests()[seen_supabase..])
+            .cloned()
+            .collect();
+        assert!(world.vercel().requests().len() + world.supabase().requests().len() > before, "it did look");
+        assert_eq!(writes(&again), Vec::<String>::new(), "a converged venture needs no write");
+    }
+
+    #[tokio::test]
+    async fn a_job_killed_mid_create_resumes_and_adopts_what_it_made() {
+        let (_dir, db) = database();
+        // Creates land at once but answers take a while: the crash below falls between.
+        let world = World::new(FaultPlan { latency: Duration::from_millis(400), ..FaultPlan::default() }).await;
+        let first = world.open_process(&db, "process-a").await;
         let user = creator(&first).await;
         let venture = first.create_venture(&user, &NewVenture::new("acme-shop", "acme/shop")).await.unwrap();
         let runner = first.runner();
         let crashed = tokio::spawn(async move { runner.run_once().await });
-        wait_for("the project to exist at Vercel", async || !sim.projects().is_empty()).await;
-        crashed.abort(); // the process dies with the create response in flight
+        wait_for("both projects to exist", async || {
+            !world.vercel().projects().is_empty() && !world.supabase().projects().is_empty()
+        })
+        .await;
+        crashed.abort(); // the process dies with the create answers in flight
         let _ = crashed.await;
         drop(first);
 
-        let second = open_process(&db, &sim, "process-b").await;
-        let runner = second.start_runner();
-        wait_for("the venture to be ready", async || {
-            second.venture(&user, &venture.id).await.unwrap().status == VentureStatus::Ready
-        })
-        .await;
-        second.shutdown();
-        runner.await.unwrap();
-
-        let projects = sim.projects();
-        assert_eq!(projects.len(), 1, "exactly one Vercel project");
-        let ready = second.venture(&user, &venture.id).await.unwrap();
-        assert_eq!(ready.vercel_project_id.as_deref(), projects[0]["id"].as_str());
-        let creates = sim.requests().iter().filter(|r| r.method == "POST").count();
-        assert_eq!(creates, 1, "the resumed job looked the project up instead of creating it again");
-        let log = second.venture_events(&user, &venture.id, 0, 100).await.unwrap();
-        assert!(log.iter().any(|e| e.message.contains("Adopting")), "{log:#?}");
+        let second = world.open_process(&db, "process-b").await;
+        assert_eq!(settle(&second, &user, &venture.id).await, VentureStatus::Ready);
+        assert_eq!(world.vercel().projects().len(), 1, "exactly one Vercel project");
+        assert_eq!(world.supabase().projects().len(), 1, "exactly one Supabase project");
+        let creates = |requests: Vec<crate::sim::RecordedRequest>, path: &str| {
+            requests.iter().filter(|r| r.method == "POST" && r.path == path).count()
+        };
+        assert_eq!(creates(world.vercel().requests(), "/v11/projects"), 1, "looked up, not created again");
+        assert_eq!(creates(world.supabase().requests(), "/v1/projects"), 1, "looked up, not created again");
+        let log = second.venture_events(&user, &venture.id, 0, 1000).await.unwrap();
+        assert!(log.iter().filter(|e| e.message.contains("Adopting")).count() >= 2, "{log:#?}");
         assert!(log.iter().any(|e| e.message.contains("attempt 2")), "{log:#?}");
     }
 
     #[tokio::test]
-    async fn a_finished_step_is_not_repeated_and_a_foreign_project_is_not_adopted() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = format!("sqlite://{}/slipway.db?mode=rwc", dir.path().display());
-        let sim = VercelSim::start(TOKEN, FaultPlan::default()).await.unwrap();
-        let engine = open_process(&db, &sim, "process-a").await;
+    async fn a_foreign_project_stops_its_branch_and_the_other_branch_still_finishes() {
+        let (_dir, db) = database();
+        let world = World::new(FaultPlan::default()).await;
+        let engine = world.open_process(&db, "process-a").await;
         let user = creator(&engine).await;
-
-        // Someone else's project already holds the name: the job stops with a clear message.
-        let client = reqwest::Client::new();
-        client
-            .post(format!("{}/v11/projects", sim.base_url()))
+        reqwest::Client::new()
+            .post(format!("{}/v11/projects", world.vercel().base_url()))
             .bearer_auth(TOKEN)
             .json(&serde_json::json!({"name": "taken"}))
             .send()
             .await
             .unwrap();
         let taken = engine.create_venture(&user, &NewVenture::new("taken", "acme/taken")).await.unwrap();
-        assert!(engine.runner().run_once().await.unwrap());
-        let failed = engine.venture(&user, &taken.id).await.unwrap();
-        assert_eq!(failed.status, VentureStatus::Failed);
-        let log = engine.venture_events(&user, &taken.id, 0, 100).await.unwrap();
+        assert_eq!(settle(&engine, &user, &taken.id).await, VentureStatus::Failed);
+        let log = engine.venture_events(&user, &taken.id, 0, 1000).await.unwrap();
         let last = log.last().unwrap();
         assert_eq!(last.level, "error");
         assert!(last.message.contains("already exists") && last.message.contains("another name"), "{}", last.message);
-
-        let fresh = engine.create_venture(&user, &NewVenture::new("fresh", "acme/fresh")).await.unwrap();
-        assert!(engine.runner().run_once().await.unwrap());
-        assert_eq!(engine.venture(&user, &fresh.id).await.unwrap().status, VentureStatus::Ready);
-        assert!(!engine.runner().run_once().await.unwrap(), "nothing left to run");
-        assert_eq!(sim.projects().len(), 2);
+        // The Supabase branch went on and is recorded: applying again after a rename adopts it.
+        assert_eq!(world.supabase().projects().len(), 1);
+        let resources = engine.venture_resources(&user, &taken.id).await.unwrap();
+        let supabase = resources.iter().find(|(kind, _)| kind == crate::provision::kind::SUPABASE_PROJECT).unwrap();
+        assert!(supabase.1.external_id.is_some());
+        assert_eq!(world.vercel().projects().len(), 1, "the foreign project was left alone");
     }
 
     #[tokio::test]
-    async fn transient_failures_are_retried_until_the_venture_is_ready() {
-        let dir = tempfile::tempdir().unwrap();
-        let db = format!("sqlite://{}/slipway.db?mode=rwc", dir.path().display());
-        let sim = VercelSim::start(TOKEN, FaultPlan::default()).await.unwrap();
-        let engine = open_process(&db, &sim, "process-a").await;
+    async fn transient_failures_and_a_lost_answer_are_retried_until_ready() {
+        let (_dir, db) = database();
+        let world = World::new(FaultPlan::default()).await;
+        let engine = world.open_process(&db, "process-a").await;
         let user = creator(&engine).await;
-        // More consecutive 503s than one call's retry budget allows: the job itself must retry.
-        sim.queue_faults(std::iter::repeat_n(crate::sim::faults::Fault::ServerError(503), 8));
+        // More consecutive 503s than one call's retry budget allows: the job itself retries,
+        // then the create's answer is lost: the next attempt looks the project up.
+        let mut faults = vec![Fault::ServerError(503); 4];
+        faults.push(Fault::Dropped { handled: true });
+        world.vercel().queue_faults_for("POST", "/v11/projects", faults);
+        world.supabase().queue_faults_for("POST", "/v1/projects", [Fault::Dropped { handled: true }]);
         let venture = engine.create_venture(&user, &NewVenture::new("flaky", "acme/flaky")).await.unwrap();
-        let runner = engine.start_runner();
-        wait_for("the venture to be ready", async || {
-            engine.venture(&user, &venture.id).await.unwrap().status == VentureStatus::Ready
-        })
-        .await;
-        engine.shutdown();
-        runner.await.unwrap();
-        assert_eq!(sim.projects().len(), 1);
-        let log = engine.venture_events(&user, &venture.id, 0, 100).await.unwrap();
+        assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
+        assert_eq!(world.vercel().projects().len(), 1);
+        assert_eq!(world.supabase().projects().len(), 1);
+        let log = engine.venture_events(&user, &venture.id, 0, 1000).await.unwrap();
         assert!(log.iter().any(|e| e.level == "warn" && e.message.contains("Retrying")), "{log:#?}");
+        assert!(log.iter().any(|e| e.message.contains("Adopting")), "{log:#?}");
     }
 
     #[tokio::test]
-    async fn a_create_whose_answer_was_lost_is_looked_up_not_repeated() {
-        use crate::sim::faults::Fault;
-        let dir = tempfile::tempdir().unwrap();
-        let db = format!("sqlite://{}/slipway.db?mode=rwc", dir.path().display());
-        let sim = VercelSim::start(TOKEN, FaultPlan::default()).await.unwrap();
-        let engine = open_process(&db, &sim, "process-a").await;
+    async fn a_supabase_project_that_fails_to_start_fails_with_what_to_do() {
+        let (_dir, db) = database();
+        let world = World::new(FaultPlan::default()).await;
+        world.supabase().fail_next_project_init();
+        let engine = world.open_process(&db, "process-a").await;
         let user = creator(&engine).await;
-        // Vercel creates the project, then the connection drops before the answer arrives.
-        sim.queue_faults_for("POST", "/v11/projects", [Fault::Dropped { handled: true }]);
-        let venture = engine.create_venture(&user, &NewVenture::new("lost-answer", "acme/lost")).await.unwrap();
-        let runner = engine.start_runner();
-        wait_for("the venture to be ready", async || {
-            engine.venture(&user, &venture.id).await.unwrap().status == VentureStatus::Ready
-        })
-        .await;
-        engine.shutdown();
-        runner.await.unwrap();
-        assert_eq!(sim.projects().len(), 1);
-        let creates = sim.requests().iter().filter(|r| r.method == "POST").count();
-        assert_eq!(creates, 1, "the unconfirmed create was not sent again");
-        let log = engine.venture_events(&user, &venture.id, 0, 100).await.unwrap();
-        assert!(log.iter().any(|e| e.message.contains("Adopting")), "{log:#?}");
+        let venture = engine.create_venture(&user, &NewVenture::new("doomed", "acme/doomed")).await.unwrap();
+        assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Failed);
+        let log = engine.venture_events(&user, &venture.id, 0, 1000).await.unwrap();
+        let failure = log.iter().find(|e| e.level == "error").unwrap();
+        assert!(
+            failure.message.contains("InitFailed") && failure.message.contains("apply again"),
+            "{}",
+            failure.message
+        );
+        assert_eq!(world.vercel().projects().len(), 1, "the Vercel branch finished");
+        assert!(writes(&world.vercel().requests()).iter().all(|w| !w.contains("/env")), "nothing wired without keys");
     }
 }

@@ -3,8 +3,10 @@
 //! - [`venture`] and [`auth`]: the domain model and its validation rules.
 //! - [`store`]: SQL storage (SQLite by default; the SQL is portable to PostgreSQL).
 //! - [`events`]: the provisioning log that the dashboard tails live.
-//! - [`jobs`]: the durable, lease-based job runner and the provisioning workflow.
-//! - [`platform`]: typed clients for the platform APIs (Vercel first).
+//! - [`jobs`]: the durable, lease-based job runner.
+//! - [`provision`]: applying a venture's spec as a graph of idempotent steps.
+//! - [`platform`]: typed clients for the platform APIs; [`platforms`]: which ones are in use.
+//! - [`vault`]: secrets sealed at rest.
 //! - [`sim`]: stateful local simulators of those APIs, for tests and sandbox mode.
 //! - [`engine`]: the facade the app calls; every method checks the caller's role.
 
@@ -15,6 +17,7 @@ pub mod events;
 pub mod jobs;
 pub mod platform;
 pub mod platforms;
+pub mod provision;
 // Simulator handlers refuse a request by returning the whole HTTP response as the error value.
 #[allow(clippy::result_large_err)]
 pub mod sim;
@@ -23,5 +26,5 @@ pub mod time;
 pub mod vault;
 pub mod venture;
 
-pub use engine::{Engine, EngineConfig, VercelTarget};
+pub use engine::{Engine, EngineConfig, VaultSettings};
 pub use error::EngineError;

@@ -7,6 +7,7 @@ use sqlx::{AnyPool, Row};
 
 use crate::auth::{Role, User};
 use crate::time::now_ms;
+use crate::vault::Sealed;
 use crate::venture::{Venture, VentureStatus};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -23,6 +24,15 @@ pub struct ClaimedJob {
     pub venture_id: String,
     pub kind: String,
     pub attempts: i64,
+}
+
+/// A resource Slipway made (or means to make) for a venture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceRecord {
+    /// The platform's id; `None` while only the intent is recorded.
+    pub external_id: Option<String>,
+    /// What later applies compare against (settings, digests, states), never a secret.
+    pub data: serde_json::Value,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +141,7 @@ impl Store {
         &self,
         name: &str,
         repository: &str,
+        spec_json: &str,
         created_by: &str,
         job_kind: &str,
     ) -> Result<(Venture, String), sqlx::Error> {
@@ -139,12 +150,13 @@ impl Store {
         let job_id = uuid::Uuid::now_v7().to_string();
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO ventures (id, name, repository, status, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            "INSERT INTO ventures (id, name, repository, spec, status, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
         )
         .bind(&venture_id)
         .bind(name)
         .bind(repository)
+        .bind(spec_json)
         .bind(VentureStatus::Provisioning.as_str())
         .bind(created_by)
         .bind(now)
@@ -171,6 +183,42 @@ impl Store {
             created_at: now,
         };
         Ok((venture, job_id))
+    }
+
+    /// Queues a job for an existing venture, unless one is already queued or running for it
+    /// (then returns that one's id): two applies of one venture never run side by side.
+    pub async fn queue_job(&self, venture_id: &str, kind: &str, note: &str) -> Result<String, sqlx::Error> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let active = sqlx::query(
+            "SELECT id FROM jobs WHERE venture_id = $1 AND status IN ('queued', 'running') ORDER BY created_at LIMIT 1",
+        )
+        .bind(venture_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = active {
+            return row.try_get("id");
+        }
+        let job_id = uuid::Uuid::now_v7().to_string();
+        sqlx::query(
+            "INSERT INTO jobs (id, venture_id, kind, status, attempts, run_after, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'queued', 0, $4, $4, $4)",
+        )
+        .bind(&job_id)
+        .bind(venture_id)
+        .bind(kind)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE ventures SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(VentureStatus::Provisioning.as_str())
+            .bind(now)
+            .bind(venture_id)
+            .execute(&mut *tx)
+            .await?;
+        insert_event(&mut tx, venture_id, Some(&job_id), "queued", "info", note).await?;
+        tx.commit().await?;
+        Ok(job_id)
     }
 
     pub async fn venture_name_taken(&self, name: &str) -> Result<bool, sqlx::Error> {
@@ -208,6 +256,133 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    pub async fn set_venture_spec(&self, id: &str, spec_json: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE ventures SET spec = $1, updated_at = $2 WHERE id = $3")
+            .bind(spec_json)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The venture's spec as stored (JSON), if it has one.
+    pub async fn venture_spec(&self, id: &str) -> Result<Option<String>, sqlx::Error> {
+        let row = sqlx::query("SELECT spec FROM ventures WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.map(|row| row.try_get::<Option<String>, _>("spec")).transpose()?.flatten())
+    }
+
+    // ---- resources and secrets ----
+
+    pub async fn resource(&self, venture_id: &str, kind: &str) -> Result<Option<ResourceRecord>, sqlx::Error> {
+        let row = sqlx::query("SELECT external_id, data FROM venture_resources WHERE venture_id = $1 AND kind = $2")
+            .bind(venture_id)
+            .bind(kind)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            let data: String = row.try_get("data")?;
+            Ok(ResourceRecord {
+                external_id: row.try_get("external_id")?,
+                data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn resources(&self, venture_id: &str) -> Result<Vec<(String, ResourceRecord)>, sqlx::Error> {
+        let rows =
+            sqlx::query("SELECT kind, external_id, data FROM venture_resources WHERE venture_id = $1 ORDER BY kind")
+                .bind(venture_id)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                let data: String = row.try_get("data")?;
+                Ok((
+                    row.try_get("kind")?,
+                    ResourceRecord {
+                        external_id: row.try_get("external_id")?,
+                        data: serde_json::from_str(&data).unwrap_or(serde_json::Value::Null),
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Records a resource (or, with no `external_id`, the intent to create it).
+    pub async fn set_resource(
+        &self,
+        venture_id: &str,
+        kind: &str,
+        external_id: Option<&str>,
+        data: &serde_json::Value,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO venture_resources (venture_id, kind, external_id, data, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (venture_id, kind) DO UPDATE SET external_id = excluded.external_id, data = excluded.data, \
+                 updated_at = excluded.updated_at",
+        )
+        .bind(venture_id)
+        .bind(kind)
+        .bind(external_id)
+        .bind(data.to_string())
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_resource(&self, venture_id: &str, kind: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM venture_resources WHERE venture_id = $1 AND kind = $2")
+            .bind(venture_id)
+            .bind(kind)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn secret(&self, venture_id: &str, name: &str) -> Result<Option<Sealed>, sqlx::Error> {
+        let row = sqlx::query("SELECT key_id, nonce, ciphertext FROM secrets WHERE venture_id = $1 AND name = $2")
+            .bind(venture_id)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(Sealed {
+                key_id: row.try_get("key_id")?,
+                nonce: row.try_get("nonce")?,
+                ciphertext: row.try_get("ciphertext")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn put_secret(&self, venture_id: &str, name: &str, sealed: &Sealed) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO secrets (venture_id, name, key_id, nonce, ciphertext, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (venture_id, name) DO UPDATE SET key_id = excluded.key_id, nonce = excluded.nonce, \
+                 ciphertext = excluded.ciphertext, updated_at = excluded.updated_at",
+        )
+        .bind(venture_id)
+        .bind(name)
+        .bind(&sealed.key_id)
+        .bind(&sealed.nonce)
+        .bind(&sealed.ciphertext)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn secret_names(&self, venture_id: &str) -> Result<Vec<String>, sqlx::Error> {
+        let rows = sqlx::query("SELECT name FROM secrets WHERE venture_id = $1 ORDER BY name")
+            .bind(venture_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| row.try_get("name")).collect()
     }
 
     // ---- jobs ----

@@ -12,8 +12,9 @@ use leptos::config::LeptosOptions;
 use secrecy::SecretString;
 use slipway_app::server::{AppState, router};
 use slipway_engine::auth::Role;
+use slipway_engine::platforms::{PlatformSettings, SandboxSettings, TokenSettings};
 use slipway_engine::sim::faults::FaultPlan;
-use slipway_engine::{Engine, EngineConfig, EngineError, VercelTarget};
+use slipway_engine::{Engine, EngineConfig, EngineError, VaultSettings};
 
 #[derive(Parser)]
 #[command(name = "slipway", version, about = "One-click Vercel + Supabase infrastructure for every venture")]
@@ -107,13 +108,37 @@ struct Settings {
     /// The URL people use to reach Slipway; https makes session cookies Secure.
     #[arg(long, env = "SLIPWAY_PUBLIC_URL", global = true)]
     public_url: Option<String>,
-    /// Vercel access token. Without one, Slipway runs in sandbox mode against its simulator.
+    /// Vercel access token. With neither this nor SUPABASE_ACCESS_TOKEN, Slipway runs in
+    /// sandbox mode against its simulators; with both, against the real platforms.
     #[arg(long, env = "VERCEL_TOKEN", hide_env_values = true, global = true)]
     vercel_token: Option<String>,
+    /// Where Vercel calls go (default https://api.vercel.com; any server that speaks the API).
     #[arg(long, env = "VERCEL_API_URL", global = true)]
     vercel_api_url: Option<String>,
     #[arg(long, env = "VERCEL_TEAM_ID", global = true)]
     vercel_team_id: Option<String>,
+    /// Supabase personal access token (sbp_…) or OAuth token.
+    #[arg(long, env = "SUPABASE_ACCESS_TOKEN", hide_env_values = true, global = true)]
+    supabase_token: Option<String>,
+    /// Where Supabase Management API calls go (default https://api.supabase.com).
+    #[arg(long, env = "SUPABASE_API_URL", global = true)]
+    supabase_api_url: Option<String>,
+    /// Organization slug new Supabase projects go in, unless a venture names one.
+    #[arg(long, env = "SUPABASE_ORGANIZATION", global = true)]
+    supabase_organization: Option<String>,
+    /// Cloudflare API token, for ventures whose DNS is at Cloudflare (optional).
+    #[arg(long, env = "CLOUDFLARE_API_TOKEN", hide_env_values = true, global = true)]
+    cloudflare_token: Option<String>,
+    /// Where Cloudflare calls go (default https://api.cloudflare.com/client/v4).
+    #[arg(long, env = "CLOUDFLARE_API_URL", global = true)]
+    cloudflare_api_url: Option<String>,
+    /// Master key of the secrets vault (32 bytes, base64). Unset: a key file in the data
+    /// directory, created on first start.
+    #[arg(long, env = "SLIPWAY_MASTER_KEY", hide_env_values = true, global = true)]
+    master_key: Option<String>,
+    /// Earlier master keys, comma-separated, still needed to read values sealed before a rotation.
+    #[arg(long, env = "SLIPWAY_PREVIOUS_MASTER_KEYS", hide_env_values = true, global = true, value_delimiter = ',')]
+    previous_master_keys: Vec<String>,
     /// Sandbox: latency the simulators add to every response, in milliseconds.
     #[arg(long, env = "SLIPWAY_SANDBOX_LATENCY_MS", default_value_t = 300, global = true)]
     sandbox_latency_ms: u64,
@@ -148,13 +173,34 @@ impl Settings {
             retry_after_secs: 1,
             ..FaultPlan::default()
         };
-        let vercel = VercelTarget::from_settings(
-            self.vercel_token.clone(),
-            self.vercel_api_url.clone(),
-            self.vercel_team_id.clone(),
-            plan,
-        );
-        let mut config = EngineConfig::new(database_url, vercel);
+        let secret = |value: &Option<String>| value.clone().map(SecretString::from);
+        let tokens = TokenSettings {
+            vercel_token: secret(&self.vercel_token),
+            vercel_api_url: self.vercel_api_url.clone(),
+            vercel_team_id: self.vercel_team_id.clone(),
+            supabase_token: secret(&self.supabase_token),
+            supabase_api_url: self.supabase_api_url.clone(),
+            supabase_organization: self.supabase_organization.clone(),
+            cloudflare_token: secret(&self.cloudflare_token),
+            cloudflare_api_url: self.cloudflare_api_url.clone(),
+        };
+        let sandbox = SandboxSettings { faults: plan, ..SandboxSettings::default() };
+        let platforms = PlatformSettings::from_tokens(tokens, sandbox).map_err(|e| anyhow::anyhow!(e))?;
+        let previous: Vec<SecretString> =
+            self.previous_master_keys.iter().filter(|k| !k.is_empty()).cloned().map(SecretString::from).collect();
+        let vault = match &self.master_key {
+            Some(key) if !key.is_empty() => VaultSettings::Key { current: SecretString::from(key.clone()), previous },
+            _ => {
+                std::fs::create_dir_all(&self.data_dir)
+                    .with_context(|| format!("creating data directory {}", self.data_dir.display()))?;
+                VaultSettings::File { path: self.data_dir.join("master.key"), previous }
+            }
+        };
+        let mut config = EngineConfig::new(database_url, platforms, vault);
+        if config.platforms.is_sandbox() {
+            // The simulators answer in seconds, not minutes: look often.
+            config.runner.polling.every = Duration::from_millis(400);
+        }
         config.runner.lease = Duration::from_secs(self.job_lease_secs.max(3));
         Ok(config)
     }
@@ -211,9 +257,13 @@ async fn serve(engine: Engine, settings: &Settings) -> anyhow::Result<()> {
              first admin, or run `slipway user create --username NAME --role admin`"
         );
     }
-    let platform = engine.platform_info();
-    if platform.sandbox {
-        tracing::info!(vercel = %platform.vercel_base_url, "sandbox mode: Vercel calls go to the local simulator");
+    let endpoints = engine.endpoints();
+    if endpoints.sandbox {
+        tracing::info!(
+            vercel = %endpoints.vercel,
+            supabase = %endpoints.supabase,
+            "sandbox mode: platform calls go to the local simulators"
+        );
     }
     let runner = engine.start_runner();
 

@@ -10,8 +10,9 @@ use leptos::config::LeptosOptions;
 use secrecy::SecretString;
 use slipway_app::server::{AppState, router};
 use slipway_engine::auth::Role;
+use slipway_engine::platforms::{PlatformSettings, SandboxSettings};
 use slipway_engine::sim::faults::FaultPlan;
-use slipway_engine::{Engine, EngineConfig, VercelTarget};
+use slipway_engine::{Engine, EngineConfig, VaultSettings};
 use tower::ServiceExt;
 
 const PASSWORD: &str = "a password long enough";
@@ -25,8 +26,14 @@ struct Harness {
 async fn harness() -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/slipway.db?mode=rwc", dir.path().display());
-    let engine =
-        Engine::open(EngineConfig::new(db, VercelTarget::Sandbox { plan: FaultPlan::default() })).await.unwrap();
+    let sandbox = SandboxSettings {
+        faults: FaultPlan::default(),
+        supabase_ready_after: std::time::Duration::from_millis(200),
+        vercel_build_time: std::time::Duration::from_millis(200),
+    };
+    let mut config = EngineConfig::new(db, PlatformSettings::Sandbox(sandbox), VaultSettings::Ephemeral);
+    config.runner.polling.every = std::time::Duration::from_millis(50);
+    let engine = Engine::open(config).await.unwrap();
     for (name, role) in [("ada", Role::Admin), ("casey", Role::Creator), ("otto", Role::Operator)] {
         engine.create_user_unchecked(name, &SecretString::from(PASSWORD), role).await.unwrap();
     }
@@ -177,7 +184,9 @@ async fn read_sse_until(body: Body, until: &[&str]) -> String {
     let mut text = String::new();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     while !until.iter().all(|needle| text.contains(needle)) {
-        let frame = tokio::time::timeout_at(deadline, body.frame()).await.expect("timed out reading the stream");
+        let Ok(frame) = tokio::time::timeout_at(deadline, body.frame()).await else {
+            panic!("timed out reading the stream; so far: {text}")
+        };
         let frame = frame.expect("stream ended").unwrap();
         if let Some(data) = frame.data_ref() {
             text.push_str(&String::from_utf8_lossy(data));
@@ -206,7 +215,7 @@ async fn the_live_log_streams_events_and_resumes_after_last_event_id() {
         h.app.clone().oneshot(request.body(Body::empty()).unwrap())
     };
 
-    const DONE: &[&str] = &["Venture ready", "\"status\":\"ready\""];
+    const DONE: &[&str] = &["live is ready", "\"status\":\"ready\""];
     // Before the job runs: the queued line and the current state.
     let response = open(None).await.unwrap();
     assert_eq!(response.headers().get(header::CONTENT_TYPE).unwrap(), "text/event-stream");

@@ -945,6 +945,15 @@ async fn create_envs(
                 ));
                 continue;
             }
+            if var.var_type == EnvTypeBody::Sensitive && targets.contains(&EnvTargetBody::Development) {
+                failed.push(env_failure(
+                    &var.key,
+                    "sensitive_env_in_development",
+                    "Sensitive Environment Variables can only be created in the Production and Preview environments"
+                        .into(),
+                ));
+                continue;
+            }
             let now = now_ms();
             let id = format!("env_sim{:016}", s.next());
             let mut record = json!({
