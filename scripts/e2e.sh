@@ -8,7 +8,7 @@ work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 password=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
 SLIPWAY_ADDR=127.0.0.1:$port SLIPWAY_DATA_DIR=$work/data SLIPWAY_ADMIN_PASSWORD=$password \
-  SLIPWAY_SANDBOX_LATENCY_MS=300 VERCEL_TOKEN= RUST_LOG=warn \
+  SLIPWAY_SANDBOX_LATENCY_MS=300 VERCEL_TOKEN= SUPABASE_ACCESS_TOKEN= CLOUDFLARE_API_TOKEN= RUST_LOG=warn \
   target/debug/slipway serve >"$work/server.log" 2>&1 &
 server=$!
 cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"; }

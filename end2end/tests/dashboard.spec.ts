@@ -36,6 +36,7 @@ test('a wrong password is refused with a message', async ({ page }) => {
 });
 
 test('admin creates a venture and watches it provision live', async ({ page }) => {
+  test.setTimeout(120_000);
   await signIn(page);
   const name = `e2e-${Date.now()}`;
   await page.getByLabel('Name').fill(name);
@@ -54,7 +55,10 @@ test('admin creates a venture and watches it provision live', async ({ page }) =
   expect(linesAtEnd).toBeGreaterThanOrEqual(2);
   expect(linesAtEnd).toBeGreaterThan(seenWhileProvisioning);
   await expect(page.getByTestId('live-log')).toContainText('Creating Vercel project');
-  await expect(page.getByTestId('live-log')).toContainText('Venture ready');
+  // The whole apply: Supabase comes up, keys are wired into Vercel, production deploys.
+  await expect(page.getByTestId('live-log')).toContainText(`${name} is ready`, { timeout: 60_000 });
+  await expect(page.getByTestId('live-log')).toContainText('Every Supabase service is healthy');
+  await expect(page.getByTestId('live-log')).toContainText('Production is live');
   await expect(page.getByTestId('venture-status')).toHaveText('ready');
 
   // The list shows it too.
