@@ -15,6 +15,7 @@ use crate::events::EventLog;
 use crate::jobs::{PROVISION_VENTURE, Runner, RunnerConfig};
 use crate::platform::retry::RetryPolicy;
 use crate::platforms::{ConnectionStatus, Endpoints, PlatformSettings, Platforms, Sandbox};
+use crate::provision::{self, PlannedAction};
 use crate::store::{EventRecord, ResourceRecord, Store};
 use crate::time::now_ms;
 use crate::vault::Vault;
@@ -213,6 +214,52 @@ impl Engine {
             .await?;
         tracing::info!(venture = %venture.id, job = %job_id, by = %actor.username, "venture created");
         Ok(venture)
+    }
+
+    /// What creating this venture would do, resource by resource (reads only).
+    pub async fn plan_new_venture(&self, actor: &User, input: &NewVenture) -> Result<Vec<PlannedAction>, EngineError> {
+        if !actor.role.can_create_ventures() {
+            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "plan ventures" });
+        }
+        let spec = input.validate().map_err(EngineError::Invalid)?;
+        let unborn = Venture {
+            id: String::new(),
+            name: spec.name.to_string(),
+            repository: spec.repository.to_string(),
+            status: crate::venture::VentureStatus::Provisioning,
+            vercel_project_id: None,
+            created_at: now_ms(),
+        };
+        self.plan_for(unborn, spec).await
+    }
+
+    /// What applying the venture's stored spec again would do.
+    pub async fn plan_venture(&self, actor: &User, venture_id: &str) -> Result<Vec<PlannedAction>, EngineError> {
+        let venture = self.venture(actor, venture_id).await?;
+        let input = match self.inner.store.venture_spec(venture_id).await? {
+            Some(json) => serde_json::from_str::<NewVenture>(&json).map_err(|e| EngineError::Config(e.to_string()))?,
+            None => NewVenture::new(&venture.name, &venture.repository),
+        };
+        let spec = input.validate().map_err(EngineError::Invalid)?;
+        self.plan_for(venture, spec).await
+    }
+
+    async fn plan_for(
+        &self,
+        venture: Venture,
+        spec: crate::venture::VentureSpec,
+    ) -> Result<Vec<PlannedAction>, EngineError> {
+        let context = provision::Context {
+            store: self.inner.store.clone(),
+            events: self.inner.events.clone(),
+            platforms: self.inner.platforms.clone(),
+            vault: self.inner.vault.clone(),
+            venture,
+            spec,
+            job_id: String::new(),
+            polling: self.inner.config.runner.polling.clone(),
+        };
+        provision::plan(&context).await.map_err(|e| EngineError::Platform(e.to_string()))
     }
 
     /// Applies the venture's spec again (converging whatever drifted); returns the job id.

@@ -19,6 +19,9 @@ pub enum EngineError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
     Config(String),
+    /// A platform call failed (the message names the vendor and what went wrong).
+    #[error("{0}")]
+    Platform(String),
 }
 
 impl EngineError {

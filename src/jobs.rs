@@ -518,4 +518,69 @@ mod tests {
         assert_eq!(world.vercel().projects().len(), 1, "the Vercel branch finished");
         assert!(writes(&world.vercel().requests()).iter().all(|w| !w.contains("/env")), "nothing wired without keys");
     }
+
+    #[tokio::test]
+    async fn the_plan_shows_creates_then_nothing_then_the_drift_an_apply_repairs() {
+        use crate::provision::Action;
+        let (_dir, db) = database();
+        let world = World::new(FaultPlan::default()).await;
+        let engine = world.open_process(&db, "process-a").await;
+        let user = creator(&engine).await;
+        let input = NewVenture::new("planned", "acme/planned");
+        let actions = |plan: &[crate::provision::PlannedAction]| plan.iter().map(|a| a.action).collect::<Vec<_>>();
+
+        let before = engine.plan_new_venture(&user, &input).await.unwrap();
+        assert_eq!(actions(&before), [Action::Create; 5], "{before:#?}");
+        assert!(writes(&world.vercel().requests()).is_empty(), "planning writes nothing");
+
+        let venture = engine.create_venture(&user, &input).await.unwrap();
+        assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
+        let converged = engine.plan_venture(&user, &venture.id).await.unwrap();
+        assert_eq!(actions(&converged), [Action::NoChange; 5], "{converged:#?}");
+
+        // Someone changes the build command and deletes a variable in Vercel's dashboard.
+        let http = reqwest::Client::new();
+        let project = world.vercel().projects()[0]["id"].as_str().unwrap().to_string();
+        http.patch(format!("{}/v9/projects/{project}", world.vercel().base_url()))
+            .bearer_auth(TOKEN)
+            .json(&serde_json::json!({"buildCommand": "rm -rf /"}))
+            .send()
+            .await
+            .unwrap();
+        let victim =
+            world.vercel().env_vars(&project).iter().find(|v| v["key"] == "SUPABASE_URL").unwrap()["id"].clone();
+        http.delete(format!("{}/v9/projects/{project}/env/{}", world.vercel().base_url(), victim.as_str().unwrap()))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        let drifted = engine.plan_venture(&user, &venture.id).await.unwrap();
+        let by_resource = |plan: &[crate::provision::PlannedAction], resource: &str| {
+            plan.iter().find(|a| a.resource == resource).unwrap().clone()
+        };
+        let vercel = by_resource(&drifted, "Vercel project");
+        assert_eq!((vercel.action, vercel.detail.as_str()), (Action::Update, "change build command"));
+        assert_eq!(by_resource(&drifted, "Environment variables").action, Action::Update);
+        assert_eq!(by_resource(&drifted, "Production deployment").action, Action::Update);
+        assert_eq!(by_resource(&drifted, "Supabase project").action, Action::NoChange);
+
+        engine.apply_venture(&user, &venture.id).await.unwrap();
+        let engine = world.open_process(&db, "process-a2").await;
+        assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
+        let repaired = engine.plan_venture(&user, &venture.id).await.unwrap();
+        assert_eq!(actions(&repaired), [Action::NoChange; 5], "{repaired:#?}");
+        assert!(world.vercel().projects()[0]["buildCommand"].is_null());
+
+        // A name held by someone else's project is shown before anything is created.
+        http.post(format!("{}/v11/projects", world.vercel().base_url()))
+            .bearer_auth(TOKEN)
+            .json(&serde_json::json!({"name": "squatted"}))
+            .send()
+            .await
+            .unwrap();
+        let blocked = engine.plan_new_venture(&user, &NewVenture::new("squatted", "acme/squatted")).await.unwrap();
+        let vercel = by_resource(&blocked, "Vercel project");
+        assert_eq!(vercel.action, Action::Blocked, "{blocked:#?}");
+        assert!(vercel.detail.contains("already exists"));
+    }
 }

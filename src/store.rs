@@ -58,8 +58,9 @@ impl Store {
         sqlx::any::install_default_drivers();
         let is_sqlite = url.starts_with("sqlite:");
         let pool = AnyPoolOptions::new()
-            // SQLite allows one writer at a time; a small pool avoids lock contention.
-            .max_connections(if is_sqlite { 4 } else { 10 })
+            // SQLite has one writer at a time: one connection per process means no lock
+            // upgrades that fail with SQLITE_BUSY, and statements queue in the pool instead.
+            .max_connections(if is_sqlite { 1 } else { 10 })
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if is_sqlite {
@@ -197,7 +198,9 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = active {
-            return row.try_get("id");
+            let id = row.try_get("id")?;
+            tx.rollback().await?;
+            return Ok(id);
         }
         let job_id = uuid::Uuid::now_v7().to_string();
         sqlx::query(

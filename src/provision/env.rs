@@ -53,7 +53,7 @@ pub fn desired_env_names() -> Vec<&'static str> {
 }
 
 /// One entry at Vercel: a key, its targets, its type.
-struct Entry {
+pub(super) struct Entry {
     label: String,
     input: EnvVarInput,
     digest: String,
@@ -109,34 +109,10 @@ pub async fn wire(ctx: &Context, inputs: &BTreeMap<Step, StepOutput>) -> Result<
         .ok_or_else(|| StepError::Permanent("the Vercel project id is missing".into()))?;
     let project_changed = inputs.get(&Step::VercelProject).is_some_and(|o| o.changed);
     let staging = inputs.get(&Step::VercelStaging).and_then(|o| o.data["id"].as_str()).map(str::to_string);
-    let mut wanted = Vec::new();
-    for plan in DESIRED {
-        let value = ctx
-            .secret(plan.source)
-            .await?
-            .ok_or_else(|| StepError::Permanent(format!("the value for {} is missing from the vault", plan.key)))?;
-        wanted.extend(entries(plan, &value, staging.as_deref()));
-    }
-    let remembered = ctx.store.resource(&ctx.venture.id, kind::VERCEL_ENV).await?;
-    let remembered: BTreeMap<String, String> = remembered
-        .and_then(|r| serde_json::from_value::<BTreeMap<String, String>>(r.data["digests"].clone()).ok())
-        .unwrap_or_default();
-    // What Vercel has now: an entry written before but since deleted must be written again.
-    let present: Vec<String> = ctx
-        .platforms
-        .vercel
-        .list_env_vars(&project)
-        .await?
-        .iter()
-        .map(|e| {
-            let mut targets: Vec<String> = e.target.iter().map(|t| format!("{t:?}").to_lowercase()).collect();
-            targets.sort_by_key(|t| ["production", "preview", "development"].iter().position(|o| o == t));
-            let staged = if e.custom_environment_ids.is_empty() { "" } else { "+staging" };
-            format!("{}@{}{staged}", e.key, targets.join("+"))
-        })
-        .collect();
-    let stale: Vec<&Entry> =
-        wanted.iter().filter(|e| remembered.get(&e.label) != Some(&e.digest) || !present.contains(&e.label)).collect();
+    let Some((wanted, stale)) = compare(ctx, &project, staging.as_deref()).await? else {
+        return Err(StepError::Permanent("the Supabase values are missing from the vault".into()));
+    };
+    let stale: Vec<&Entry> = wanted.iter().filter(|e| stale.contains(&e.label)).collect();
     let changed = !stale.is_empty();
     if changed {
         ctx.emit(step, Level::Info, format!("Writing {} environment variable entr(ies) to Vercel", stale.len())).await;
@@ -159,4 +135,42 @@ pub async fn wire(ctx: &Context, inputs: &BTreeMap<Step, StepOutput>) -> Result<
         changed,
         data: json!({ "project": project, "project_changed": project_changed, "variables": names }),
     })
+}
+
+/// The entries the venture wants, and the labels of those Vercel does not hold as last
+/// written; `None` while the Supabase values are not in the vault yet.
+pub(super) async fn compare(
+    ctx: &Context,
+    project: &str,
+    staging: Option<&str>,
+) -> Result<Option<(Vec<Entry>, Vec<String>)>, StepError> {
+    let mut wanted = Vec::new();
+    for plan in DESIRED {
+        let Some(value) = ctx.secret(plan.source).await? else { return Ok(None) };
+        wanted.extend(entries(plan, &value, staging));
+    }
+    let remembered = ctx.store.resource(&ctx.venture.id, kind::VERCEL_ENV).await?;
+    let remembered: BTreeMap<String, String> = remembered
+        .and_then(|r| serde_json::from_value::<BTreeMap<String, String>>(r.data["digests"].clone()).ok())
+        .unwrap_or_default();
+    // What Vercel has now: an entry written before but since deleted must be written again.
+    let present: Vec<String> = ctx
+        .platforms
+        .vercel
+        .list_env_vars(project)
+        .await?
+        .iter()
+        .map(|e| {
+            let mut targets: Vec<String> = e.target.iter().map(|t| format!("{t:?}").to_lowercase()).collect();
+            targets.sort_by_key(|t| ["production", "preview", "development"].iter().position(|o| o == t));
+            let staged = if e.custom_environment_ids.is_empty() { "" } else { "+staging" };
+            format!("{}@{}{staged}", e.key, targets.join("+"))
+        })
+        .collect();
+    let stale = wanted
+        .iter()
+        .filter(|e| remembered.get(&e.label) != Some(&e.digest) || !present.contains(&e.label))
+        .map(|e| e.label.clone())
+        .collect();
+    Ok(Some((wanted, stale)))
 }

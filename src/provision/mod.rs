@@ -14,6 +14,7 @@
 //! consistent and recorded.
 
 mod env;
+mod plan;
 mod supabase;
 mod vercel;
 
@@ -36,6 +37,7 @@ use crate::vault::Vault;
 use crate::venture::{Venture, VentureSpec};
 
 pub use env::{EnvVarPlan, desired_env_names};
+pub use plan::{Action, PlannedAction, plan};
 
 /// The steps of an apply, in a stable order for display.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -170,17 +172,33 @@ impl Context {
 
 type StepFuture<'a> = Pin<Box<dyn Future<Output = (Step, Result<StepOutput, StepError>)> + Send + 'a>>;
 
+/// One step, recording its state around it. Everything a step does, its bookkeeping included,
+/// happens inside its own future: the executor awaits nothing but the running steps, so no
+/// step is left unpolled while it holds a database connection.
 fn run_step<'a>(ctx: &'a Context, step: Step, inputs: BTreeMap<Step, StepOutput>) -> StepFuture<'a> {
     Box::pin(async move {
-        let outcome = match step {
-            Step::SupabaseProject => supabase::project(ctx).await,
-            Step::SupabaseReady => supabase::ready(ctx, &inputs).await,
-            Step::SupabaseKeys => supabase::keys(ctx, &inputs).await,
-            Step::VercelProject => vercel::project(ctx).await,
-            Step::VercelStaging => vercel::staging(ctx, &inputs).await,
-            Step::VercelEnv => env::wire(ctx, &inputs).await,
-            Step::VercelDeploy => vercel::deploy(ctx, &inputs).await,
-        };
+        let outcome = async {
+            ctx.store.set_step(&ctx.job_id, step.name(), "intent", None).await?;
+            let output = match step {
+                Step::SupabaseProject => supabase::project(ctx).await,
+                Step::SupabaseReady => supabase::ready(ctx, &inputs).await,
+                Step::SupabaseKeys => supabase::keys(ctx, &inputs).await,
+                Step::VercelProject => vercel::project(ctx).await,
+                Step::VercelStaging => vercel::staging(ctx, &inputs).await,
+                Step::VercelEnv => env::wire(ctx, &inputs).await,
+                Step::VercelDeploy => vercel::deploy(ctx, &inputs).await,
+            }?;
+            let saved = serde_json::json!({ "changed": output.changed, "data": output.data });
+            ctx.store.set_step(&ctx.job_id, step.name(), "done", Some(&saved.to_string())).await?;
+            Ok(output)
+        }
+        .await;
+        if let Err(StepError::Permanent(message)) = &outcome {
+            ctx.emit(step, Level::Error, message).await;
+            if let Err(err) = ctx.store.set_step(&ctx.job_id, step.name(), "failed", None).await {
+                tracing::warn!(step = step.name(), error = %err, "could not record a failed step");
+            }
+        }
         (step, outcome)
     })
 }
@@ -208,24 +226,15 @@ pub async fn apply(ctx: &Context) -> Result<(), StepError> {
             if !started.contains(&step) && ready {
                 started.insert(step);
                 let inputs = step.depends_on().iter().map(|d| (*d, done[d].clone())).collect();
-                ctx.store.set_step(&ctx.job_id, step.name(), "intent", None).await?;
                 running.push(run_step(ctx, step, inputs));
             }
         }
         let Some((step, outcome)) = running.next().await else { break };
         match outcome {
             Ok(output) => {
-                let saved = serde_json::json!({ "changed": output.changed, "data": output.data });
-                ctx.store.set_step(&ctx.job_id, step.name(), "done", Some(&saved.to_string())).await?;
                 done.insert(step, output);
             }
-            Err(err) => {
-                if let StepError::Permanent(message) = &err {
-                    ctx.emit(step, Level::Error, message).await;
-                    ctx.store.set_step(&ctx.job_id, step.name(), "failed", None).await?;
-                }
-                failed.push((step, err));
-            }
+            Err(err) => failed.push((step, err)),
         }
     }
     let first_permanent = failed.iter().position(|(_, e)| matches!(e, StepError::Permanent(_)));

@@ -13,10 +13,11 @@ use crate::platform::vercel::{
     BranchMatcher, BranchMatcherType, CreateCustomEnvironment, CreateDeploymentRequest, CreateProjectRequest,
     GitProvider, GitRepository, GitSource, Project, ReadyState, UpdateCustomEnvironment, UpdateProjectRequest,
 };
+use crate::venture::VentureSpec;
 
 /// The project settings the spec asks for, as an update that changes only what differs.
-fn settings_drift(ctx: &Context, project: &Project) -> UpdateProjectRequest {
-    let framework = &ctx.spec.framework;
+pub(super) fn settings_drift(spec: &VentureSpec, project: &Project) -> UpdateProjectRequest {
+    let framework = &spec.framework;
     let differs = |have: &Option<String>, want: &Option<String>| (have != want).then(|| want.clone());
     UpdateProjectRequest {
         framework: differs(&project.framework, &Some(framework.framework.clone())),
@@ -106,7 +107,7 @@ pub async fn project(ctx: &Context) -> Result<StepOutput, StepError> {
     ctx.store
         .set_resource(&ctx.venture.id, kind::VERCEL_PROJECT, Some(&project.id), &json!({ "name": project.name }))
         .await?;
-    let drift = settings_drift(ctx, &project);
+    let drift = settings_drift(&ctx.spec, &project);
     let project = if drift != UpdateProjectRequest::default() {
         ctx.emit(step, Level::Info, "Updating the Vercel project's build settings to the spec").await;
         changed = true;

@@ -261,7 +261,7 @@ struct CreateProjectBody {
 }
 
 /// Tells "absent" (None) from "null" (Some(None)).
-fn nullable<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+fn nullable<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Ok(Some(Option::deserialize(d)?))
 }
 
@@ -1276,17 +1276,25 @@ async fn cancel_deployment(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct UpdateProjectBody {
     name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
     build_command: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
     command_for_ignoring_build_step: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
     dev_command: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
     install_command: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
     output_directory: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
     root_directory: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable")]
     framework: Option<Option<String>>,
     node_version: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
     preview_deployments_disabled: Option<Option<bool>>,
     auto_assign_custom_domains: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
     public_source: Option<Option<bool>>,
     directory_listing: Option<bool>,
     git_fork_protection: Option<bool>,
