@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use crate::auth::{self, Role, User};
 use crate::error::EngineError;
 use crate::events::EventLog;
-use crate::jobs::{PROVISION_VENTURE, Runner, RunnerConfig};
+use crate::jobs::{DESTROY_VENTURE, PROVISION_VENTURE, Runner, RunnerConfig};
 use crate::platform::retry::RetryPolicy;
 use crate::platforms::{ConnectionStatus, Endpoints, PlatformSettings, Platforms, Sandbox};
 use crate::provision::{self, PlannedAction};
@@ -55,6 +55,14 @@ impl EngineConfig {
             session_ttl: Duration::from_secs(12 * 3600),
         }
     }
+}
+
+/// One step of an apply, for the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StepStatus {
+    pub name: String,
+    pub title: String,
+    pub status: String,
 }
 
 #[derive(Clone)]
@@ -269,7 +277,24 @@ impl Engine {
         }
         let venture = self.venture(actor, venture_id).await?;
         let note = format!("Apply of {} queued by {}", venture.name, actor.username);
-        Ok(self.inner.store.queue_job(&venture.id, PROVISION_VENTURE, &note).await?)
+        let status = crate::venture::VentureStatus::Provisioning;
+        Ok(self.inner.store.queue_job(&venture.id, PROVISION_VENTURE, status, &note).await?)
+    }
+
+    /// Removes the venture's Vercel and Supabase projects (and with them its variables,
+    /// environments and deployments) and its sealed values. `confirm` must repeat the
+    /// venture's name. Its record and log stay.
+    pub async fn destroy_venture(&self, actor: &User, venture_id: &str, confirm: &str) -> Result<String, EngineError> {
+        if actor.role != Role::Admin && !actor.role.can_create_ventures() {
+            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "destroy ventures" });
+        }
+        let venture = self.venture(actor, venture_id).await?;
+        if confirm != venture.name {
+            return Err(EngineError::invalid("confirm", format!("must repeat the venture's name, {}", venture.name)));
+        }
+        let note = format!("Destroy of {} queued by {}", venture.name, actor.username);
+        let status = crate::venture::VentureStatus::Destroying;
+        Ok(self.inner.store.queue_job(&venture.id, DESTROY_VENTURE, status, &note).await?)
     }
 
     /// What Slipway made for the venture at the platforms (ids, settings, states; no secret).
@@ -280,6 +305,30 @@ impl Engine {
     ) -> Result<Vec<(String, ResourceRecord)>, EngineError> {
         self.venture(actor, venture_id).await?;
         Ok(self.inner.store.resources(venture_id).await?)
+    }
+
+    /// Each step of the venture's latest apply and where it stands: `pending`, `running`
+    /// (intent recorded), `done` or `failed`.
+    pub async fn venture_steps(&self, actor: &User, venture_id: &str) -> Result<Vec<StepStatus>, EngineError> {
+        self.venture(actor, venture_id).await?;
+        let recorded = self.inner.store.latest_job_steps(venture_id).await?;
+        Ok(provision::Step::ALL
+            .iter()
+            .map(|step| {
+                let status = recorded.iter().find(|(name, _)| name == step.name()).map(|(_, s)| s.as_str());
+                StepStatus {
+                    name: step.name().into(),
+                    title: step.title().into(),
+                    status: match status {
+                        Some("intent") => "running",
+                        Some("done") => "done",
+                        Some("failed") => "failed",
+                        _ => "pending",
+                    }
+                    .into(),
+                }
+            })
+            .collect())
     }
 
     /// The names of the venture's sealed values.

@@ -23,6 +23,7 @@ use crate::vault::Vault;
 use crate::venture::{NewVenture, VentureStatus};
 
 pub const PROVISION_VENTURE: &str = "provision_venture";
+pub const DESTROY_VENTURE: &str = "destroy_venture";
 
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
@@ -196,8 +197,26 @@ impl Runner {
     async fn execute(&self, job: &ClaimedJob) -> Result<(), StepError> {
         match job.kind.as_str() {
             PROVISION_VENTURE => self.provision_venture(job).await,
+            DESTROY_VENTURE => self.destroy_venture(job).await,
             other => Err(StepError::Permanent(format!("unknown job kind {other:?}"))),
         }
+    }
+
+    async fn destroy_venture(&self, job: &ClaimedJob) -> Result<(), StepError> {
+        let venture = self
+            .store
+            .venture(&job.venture_id)
+            .await?
+            .ok_or_else(|| StepError::Permanent("the venture no longer exists".into()))?;
+        self.events
+            .emit(&venture.id, Some(&job.id), "destroy", Level::Info, &format!("Destroying {}", venture.name))
+            .await;
+        provision::destroy(&self.store, &self.events, &self.platforms, &venture, &job.id).await?;
+        self.store.set_venture_status(&venture.id, VentureStatus::Destroyed).await?;
+        self.events
+            .emit(&venture.id, Some(&job.id), "destroy", Level::Info, &format!("{} is destroyed", venture.name))
+            .await;
+        Ok(())
     }
 
     async fn provision_venture(&self, job: &ClaimedJob) -> Result<(), StepError> {
@@ -582,5 +601,38 @@ mod tests {
         let vercel = by_resource(&blocked, "Vercel project");
         assert_eq!(vercel.action, Action::Blocked, "{blocked:#?}");
         assert!(vercel.detail.contains("already exists"));
+    }
+
+    #[tokio::test]
+    async fn destroy_needs_the_name_repeated_and_removes_everything_it_made() {
+        let (_dir, db) = database();
+        let world = World::new(FaultPlan::default()).await;
+        let engine = world.open_process(&db, "process-a").await;
+        let user = creator(&engine).await;
+        let venture = engine.create_venture(&user, &NewVenture::new("short-lived", "acme/short")).await.unwrap();
+        assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
+        assert_eq!((world.vercel().projects().len(), world.supabase().projects().len()), (1, 1));
+
+        match engine.destroy_venture(&user, &venture.id, "short-lived-typo").await {
+            Err(crate::EngineError::Invalid(errors)) => assert_eq!(errors[0].field, "confirm"),
+            other => panic!("a wrong confirmation must be refused: {other:?}"),
+        }
+        assert_eq!(world.vercel().projects().len(), 1, "nothing happened");
+
+        engine.destroy_venture(&user, &venture.id, "short-lived").await.unwrap();
+        let engine = world.open_process(&db, "process-a2").await;
+        let runner = engine.start_runner();
+        wait_for("the venture to be destroyed", async || {
+            engine.venture(&user, &venture.id).await.unwrap().status == VentureStatus::Destroyed
+        })
+        .await;
+        engine.shutdown();
+        runner.await.unwrap();
+        assert!(world.vercel().projects().is_empty());
+        assert!(world.supabase().projects().is_empty());
+        assert!(engine.venture_resources(&user, &venture.id).await.unwrap().is_empty());
+        assert!(engine.secret_names(&user, &venture.id).await.unwrap().is_empty());
+        let log = engine.venture_events(&user, &venture.id, 0, 1000).await.unwrap();
+        assert!(log.iter().any(|e| e.message == "short-lived is destroyed"), "{log:#?}");
     }
 }

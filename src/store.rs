@@ -188,7 +188,13 @@ impl Store {
 
     /// Queues a job for an existing venture, unless one is already queued or running for it
     /// (then returns that one's id): two applies of one venture never run side by side.
-    pub async fn queue_job(&self, venture_id: &str, kind: &str, note: &str) -> Result<String, sqlx::Error> {
+    pub async fn queue_job(
+        &self,
+        venture_id: &str,
+        kind: &str,
+        status: VentureStatus,
+        note: &str,
+    ) -> Result<String, sqlx::Error> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let active = sqlx::query(
@@ -214,7 +220,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         sqlx::query("UPDATE ventures SET status = $1, updated_at = $2 WHERE id = $3")
-            .bind(VentureStatus::Provisioning.as_str())
+            .bind(status.as_str())
             .bind(now)
             .bind(venture_id)
             .execute(&mut *tx)
@@ -380,6 +386,11 @@ impl Store {
         Ok(())
     }
 
+    pub async fn delete_secrets(&self, venture_id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM secrets WHERE venture_id = $1").bind(venture_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
     pub async fn secret_names(&self, venture_id: &str) -> Result<Vec<String>, sqlx::Error> {
         let rows = sqlx::query("SELECT name FROM secrets WHERE venture_id = $1 ORDER BY name")
             .bind(venture_id)
@@ -469,6 +480,18 @@ impl Store {
             .await?
             .map(|row| row.try_get("status"))
             .transpose()
+    }
+
+    /// The steps recorded by the venture's newest job, as (step, status).
+    pub async fn latest_job_steps(&self, venture_id: &str) -> Result<Vec<(String, String)>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT step, status FROM job_steps WHERE job_id = \
+                 (SELECT id FROM jobs WHERE venture_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1)",
+        )
+        .bind(venture_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok((row.try_get("step")?, row.try_get("status")?))).collect()
     }
 
     pub async fn step(&self, job_id: &str, step: &str) -> Result<Option<StepRecord>, sqlx::Error> {

@@ -371,6 +371,9 @@ pub enum VentureStatus {
     Provisioning,
     Ready,
     Failed,
+    Destroying,
+    /// Its resources are gone; its record and log stay.
+    Destroyed,
 }
 
 impl VentureStatus {
@@ -379,6 +382,8 @@ impl VentureStatus {
             VentureStatus::Provisioning => "provisioning",
             VentureStatus::Ready => "ready",
             VentureStatus::Failed => "failed",
+            VentureStatus::Destroying => "destroying",
+            VentureStatus::Destroyed => "destroyed",
         }
     }
 
@@ -386,6 +391,8 @@ impl VentureStatus {
         match raw {
             "ready" => VentureStatus::Ready,
             "failed" => VentureStatus::Failed,
+            "destroying" => VentureStatus::Destroying,
+            "destroyed" => VentureStatus::Destroyed,
             _ => VentureStatus::Provisioning,
         }
     }

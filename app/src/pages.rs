@@ -4,8 +4,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::{
-    CreateVenture, CreateVentureOutcome, FieldIssue, LogLine, Login, VentureState, error_message, get_venture,
-    list_ventures,
+    CreateVenture, CreateVentureOutcome, FieldIssue, LogLine, Login, PlanOutcome, PreviewPlan, VentureState,
+    connections, error_message, get_venture, list_ventures, venture_overview,
 };
 use crate::components::{Layout, StatusBadge};
 
@@ -66,6 +66,13 @@ pub fn VenturesPage() -> impl IntoView {
         _ => Vec::new(),
     };
     let form_error = move || create.value().get().and_then(|r| r.err()).map(|e| error_message(&e));
+    let name_input = NodeRef::<leptos::html::Input>::new();
+    let repository_input = NodeRef::<leptos::html::Input>::new();
+    let preview = ServerAction::<PreviewPlan>::new();
+    let request_preview = move |_| {
+        let value = |input: NodeRef<leptos::html::Input>| input.get().map(|i| i.value()).unwrap_or_default();
+        preview.dispatch(PreviewPlan { name: value(name_input), repository: value(repository_input) });
+    };
     let field_error = move |field: &'static str| {
         move || {
             issue_for(&issues(), field).map(|message| {
@@ -83,19 +90,49 @@ pub fn VenturesPage() -> impl IntoView {
                 <h2 class="mb-4 text-lg font-semibold">"New venture"</h2>
                 <ActionForm action=create attr:class="grid gap-4 sm:grid-cols-[1fr_1fr_auto] sm:items-start">
                     <label class="block text-sm font-medium">
-                        "Name" <input name="name" placeholder="acme-shop" class=INPUT />
+                        "Name" <input name="name" placeholder="acme-shop" class=INPUT node_ref=name_input />
                         {field_error("name")}
                     </label>
                     <label class="block text-sm font-medium">
-                        "GitHub repository" <input name="repository" placeholder="acme/shop" class=INPUT />
+                        "GitHub repository"
+                        <input name="repository" placeholder="acme/shop" class=INPUT node_ref=repository_input />
                         {field_error("repository")}
                     </label>
-                    <button type="submit" class=format!("{BUTTON} sm:mt-6") disabled=move || create.pending().get()>
-                        "Create and provision"
-                    </button>
+                    <div class="flex gap-2 sm:mt-6">
+                        <button type="button" class=SECONDARY on:click=request_preview disabled=move || preview.pending().get()>
+                            "Preview plan"
+                        </button>
+                        <button type="submit" class=BUTTON disabled=move || create.pending().get()>
+                            "Create and provision"
+                        </button>
+                    </div>
                 </ActionForm>
                 <p role="alert" class="mt-2 text-sm text-rose-700">{form_error}</p>
+                {move || match preview.value().get() {
+                    None => None,
+                    Some(Err(e)) => Some(view! { <p class="mt-4 text-sm text-rose-700">{error_message(&e)}</p> }.into_any()),
+                    Some(Ok(PlanOutcome::Invalid { issues })) => Some(view! {
+                        <ul class="mt-4 text-sm text-rose-700" data-testid="plan-issues">
+                            {issues.into_iter().map(|i| view! { <li>{format!("{} {}", i.field, i.message)}</li> }).collect_view()}
+                        </ul>
+                    }.into_any()),
+                    Some(Ok(PlanOutcome::Planned { rows })) => Some(view! {
+                        <table class="mt-4 w-full text-left text-sm" data-testid="plan">
+                            <thead class="text-slate-500"><tr><th>"Resource"</th><th>"Action"</th><th>"Detail"</th></tr></thead>
+                            <tbody>
+                                {rows.into_iter().map(|row| view! {
+                                    <tr data-testid="plan-row" data-action=row.action.clone()>
+                                        <td class="py-1 pr-4 font-medium">{row.resource}</td>
+                                        <td class=format!("py-1 pr-4 {}", action_class(&row.action))>{row.action.replace('_', " ")}</td>
+                                        <td class="py-1 text-slate-600">{row.detail}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any()),
+                }}
             </section>
+            <ConnectionsPanel />
             <section>
                 <h2 class="mb-4 text-lg font-semibold">"Ventures"</h2>
                 <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
@@ -143,6 +180,8 @@ pub fn VenturePage() -> impl IntoView {
     let lines = RwSignal::new(Vec::<LogLine>::new());
     let live = RwSignal::new(None::<VentureState>);
     Effect::new(move |_| follow_live_log(id(), lines, live));
+    // Steps and resources are read again whenever the log grows.
+    let overview = Resource::new(move || (id(), lines.with(Vec::len)), |(id, _)| venture_overview(id));
 
     view! {
         <Layout>
@@ -174,6 +213,38 @@ pub fn VenturePage() -> impl IntoView {
                     }
                 })}
             </Suspense>
+            <Transition>
+                {move || Suspend::new(async move {
+                    overview.await.ok().map(|o| view! {
+                        <div class="mb-8 grid gap-6 sm:grid-cols-2">
+                            <section>
+                                <h2 class="mb-2 text-lg font-semibold">"Steps"</h2>
+                                <ol class="space-y-1 text-sm" data-testid="steps">
+                                    {o.steps.into_iter().map(|step| view! {
+                                        <li data-testid=format!("step-{}", step.name) data-status=step.status.clone()>
+                                            <span class=step_class(&step.status)>{step.status.clone()}</span>
+                                            " "
+                                            {step.title}
+                                        </li>
+                                    }).collect_view()}
+                                </ol>
+                            </section>
+                            <section>
+                                <h2 class="mb-2 text-lg font-semibold">"Resources"</h2>
+                                <dl class="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1 text-sm" data-testid="resources">
+                                    {o.resources.into_iter().map(|(label, value)| view! {
+                                        <dt class="text-slate-500">{label}</dt>
+                                        <dd class="font-mono text-xs">{value}</dd>
+                                    }).collect_view()}
+                                </dl>
+                                <p class="mt-2 text-xs text-slate-500" data-testid="secret-names">
+                                    {format!("{} sealed values", o.secrets.len())}
+                                </p>
+                            </section>
+                        </div>
+                    })
+                })}
+            </Transition>
             <h2 class="mb-2 text-lg font-semibold">"Live log"</h2>
             <ol class="max-h-96 overflow-y-auto rounded-xl bg-slate-900 p-4 font-mono text-xs text-slate-100" data-testid="live-log">
                 <For each=move || lines.get() key=|line| line.id let:line>
@@ -189,6 +260,65 @@ pub fn VenturePage() -> impl IntoView {
                 </For>
             </ol>
         </Layout>
+    }
+}
+
+const SECONDARY: &str = "rounded-md border border-slate-300 bg-white px-4 py-2 text-sm font-semibold \
+                         text-slate-700 shadow-sm hover:bg-slate-50 disabled:opacity-50";
+
+fn action_class(action: &str) -> &'static str {
+    match action {
+        "create" => "text-emerald-700",
+        "update" => "text-amber-700",
+        "blocked" => "text-rose-700",
+        _ => "text-slate-500",
+    }
+}
+
+/// Whether the platform tokens work, and for whom; checked on load and on demand.
+#[component]
+fn ConnectionsPanel() -> impl IntoView {
+    let checks = RwSignal::new(0u32);
+    let statuses = Resource::new(move || checks.get(), |_| connections());
+    view! {
+        <section class="mb-10 rounded-xl border border-slate-200 bg-white p-6 shadow-sm" data-testid="connections">
+            <div class="mb-3 flex items-center justify-between">
+                <h2 class="text-lg font-semibold">"Connections"</h2>
+                <button type="button" class=SECONDARY on:click=move |_| checks.update(|n| *n += 1)>"Check again"</button>
+            </div>
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Checking…"</p> }>
+                {move || Suspend::new(async move {
+                    match statuses.await {
+                        Err(e) => view! { <p class="text-rose-700">{error_message(&e)}</p> }.into_any(),
+                        Ok(list) => view! {
+                            <ul class="space-y-1 text-sm">
+                                {list.into_iter().map(|c| view! {
+                                    <li data-testid=format!("connection-{}", c.platform.to_lowercase())
+                                        data-connected=c.connected.to_string()>
+                                        <span class=if c.connected { "font-semibold text-emerald-700" } else { "font-semibold text-rose-700" }>
+                                            {format!("{} {}", c.platform, if c.connected { "connected" } else { "not connected" })}
+                                        </span>
+                                        " "
+                                        <span class="text-slate-600">{c.detail}</span>
+                                        " "
+                                        <span class="font-mono text-xs text-slate-400">{c.base_url}</span>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+fn step_class(status: &str) -> &'static str {
+    match status {
+        "done" => "text-emerald-700",
+        "running" => "text-indigo-700",
+        "failed" => "text-rose-700",
+        _ => "text-slate-400",
     }
 }
 

@@ -60,6 +60,11 @@ test('admin creates a venture and watches it provision live', async ({ page }) =
   await expect(page.getByTestId('live-log')).toContainText('Every Supabase service is healthy');
   await expect(page.getByTestId('live-log')).toContainText('Production is live');
   await expect(page.getByTestId('venture-status')).toHaveText('ready');
+  // Every step done, and what exists at the platforms.
+  await expect(page.getByTestId('steps').locator('li[data-status="done"]')).toHaveCount(7);
+  await expect(page.getByTestId('resources')).toContainText('Supabase project');
+  await expect(page.getByTestId('resources')).toContainText('(ready)');
+  await expect(page.getByTestId('secret-names')).toContainText('sealed values');
 
   // The list shows it too.
   await page.goto('/ventures');
@@ -75,4 +80,26 @@ test('an invalid name shows the rule next to the field and creates nothing', asy
   await expect(page.getByTestId('error-repository')).toHaveCount(0);
   await expect(page).toHaveURL(/\/ventures$/);
   await expect(page.getByTestId('venture-list')).not.toContainText('Not Valid');
+});
+
+test('the connections panel shows both platforms connected in sandbox', async ({ page }) => {
+  await signIn(page);
+  await expect(page.getByTestId('connection-vercel')).toHaveAttribute('data-connected', 'true');
+  await expect(page.getByTestId('connection-supabase')).toHaveAttribute('data-connected', 'true');
+  await expect(page.getByTestId('connection-supabase')).toContainText('organization sandbox-org');
+  await page.getByRole('button', { name: 'Check again' }).click();
+  await expect(page.getByTestId('connection-vercel')).toContainText('Vercel connected');
+});
+
+test('the plan is previewed before anything is created', async ({ page }) => {
+  await signIn(page);
+  const name = `plan-${Date.now()}`;
+  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('GitHub repository').fill('acme/planned');
+  await page.getByRole('button', { name: 'Preview plan' }).click();
+  const rows = page.getByTestId('plan-row');
+  await expect(rows).toHaveCount(5);
+  await expect(page.locator('[data-testid="plan-row"][data-action="create"]')).toHaveCount(5);
+  await expect(page.getByTestId('plan')).toContainText('Supabase project');
+  await expect(page.getByTestId('venture-list')).not.toContainText(name);
 });

@@ -13,6 +13,7 @@
 //! message saying what to do; the other branch still finishes, so what exists stays
 //! consistent and recorded.
 
+mod destroy;
 mod env;
 mod plan;
 mod supabase;
@@ -36,6 +37,7 @@ use crate::store::Store;
 use crate::vault::Vault;
 use crate::venture::{Venture, VentureSpec};
 
+pub use destroy::destroy;
 pub use env::{EnvVarPlan, desired_env_names};
 pub use plan::{Action, PlannedAction, plan};
 
