@@ -39,6 +39,15 @@ impl Role {
         }
     }
 
+    /// Operator < creator < admin, for "no more than" checks.
+    pub fn rank(self) -> u8 {
+        match self {
+            Role::Operator => 0,
+            Role::Creator => 1,
+            Role::Admin => 2,
+        }
+    }
+
     pub fn can_create_ventures(self) -> bool {
         matches!(self, Role::Creator | Role::Admin)
     }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -194,6 +194,67 @@ impl Engine {
     /// The user a session token belongs to, if the session is valid.
     pub async fn authenticate(&self, token: &SecretString) -> Result<User, EngineError> {
         self.inner.store.session_user(&auth::token_digest(token)).await?.ok_or(EngineError::Unauthenticated)
+    }
+
+    // ---- API tokens ----
+
+    /// A token for machine clients, acting for `username` with `role` (at most the user's).
+    /// The token is returned once; only its digest is kept.
+    pub async fn create_api_token_unchecked(
+        &self,
+        username: &str,
+        name: &str,
+        role: Role,
+    ) -> Result<SecretString, EngineError> {
+        let user = self
+            .inner
+            .store
+            .user_by_name(username)
+            .await?
+            .ok_or_else(|| EngineError::invalid("username", "is no user"))?;
+        if name.trim().is_empty() || name.chars().count() > 100 {
+            return Err(EngineError::invalid("name", "must be 1 to 100 characters"));
+        }
+        if role.rank() > user.role.rank() {
+            return Err(EngineError::invalid(
+                "role",
+                format!("may not exceed the user's role ({})", user.role.as_str()),
+            ));
+        }
+        let token = SecretString::from(format!("slw_{}", auth::new_token().expose_secret()));
+        self.inner.store.insert_api_token(name, &auth::token_digest(&token), &user.id, role).await?;
+        Ok(token)
+    }
+
+    /// The user an API token acts for, with the token's role.
+    pub async fn authenticate_api_token(&self, token: &SecretString) -> Result<User, EngineError> {
+        let (user, role) =
+            self.inner.store.api_token_user(&auth::token_digest(token)).await?.ok_or(EngineError::Unauthenticated)?;
+        Ok(User { role: if role.rank() <= user.role.rank() { role } else { user.role }, ..user })
+    }
+
+    /// Like [`create_venture`](Self::create_venture), once per `key`: repeating the same key
+    /// and body returns the venture made the first time (`false` = not new); the same key with
+    /// another body is refused.
+    pub async fn create_venture_once(
+        &self,
+        actor: &User,
+        key: &str,
+        input: &NewVenture,
+    ) -> Result<(Venture, bool), EngineError> {
+        if key.is_empty() || key.len() > 255 {
+            return Err(EngineError::invalid("Idempotency-Key", "must be 1 to 255 characters"));
+        }
+        let digest = provision::digest(&[&serde_json::to_string(input).expect("specs serialize")]);
+        if let Some((seen, venture_id)) = self.inner.store.idempotent_create(&actor.id, key).await? {
+            if seen != digest {
+                return Err(EngineError::invalid("Idempotency-Key", "was already used with a different request body"));
+            }
+            return Ok((self.venture(actor, &venture_id).await?, false));
+        }
+        let venture = self.create_venture(actor, input).await?;
+        self.inner.store.remember_idempotent_create(&actor.id, key, &digest, &venture.id).await?;
+        Ok((venture, true))
     }
 
     // ---- ventures ----

@@ -34,8 +34,27 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage API tokens for machine clients (the REST API at /api/v1).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Run the Vercel, Supabase and Cloudflare simulators (for your own CI or the vendors' CLIs).
     Sim(SimArgs),
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create a token acting for a user; it is printed once and only its digest is kept.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// What the token is for (e.g. "venture generator").
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["creator", "operator", "admin"])]
+        role: String,
+    },
 }
 
 #[derive(Args)]
@@ -236,6 +255,13 @@ async fn main() -> anyhow::Result<()> {
             let user =
                 engine.create_user_unchecked(&username, &SecretString::from(password), role).await.map_err(explain)?;
             println!("created {} user {}", user.role.as_str(), user.username);
+            Ok(())
+        }
+        Command::Token { command: TokenCommand::Create { username, name, role } } => {
+            let role = Role::parse(&role).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let token = engine.create_api_token_unchecked(&username, &name, role).await.map_err(explain)?;
+            eprintln!("API token {name:?} for {username} ({}); it is shown only now:", role.as_str());
+            println!("{}", secrecy::ExposeSecret::expose_secret(&token));
             Ok(())
         }
     }

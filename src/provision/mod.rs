@@ -271,7 +271,7 @@ where
 }
 
 /// A hex SHA-256, to remember what was written without keeping the value.
-pub(crate) fn digest(parts: &[&str]) -> String {
+pub fn digest(parts: &[&str]) -> String {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
     for part in parts {

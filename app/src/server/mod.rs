@@ -2,6 +2,9 @@
 //! around them.
 
 pub mod middleware;
+// REST handlers refuse a request by returning the whole HTTP response as the error value.
+#[allow(clippy::result_large_err)]
+pub mod rest;
 pub mod session;
 pub mod sse;
 
@@ -40,6 +43,7 @@ pub fn router(app: AppState, leptos_options: LeptosOptions) -> Router {
     };
     Router::new()
         .route("/api/ventures/{id}/events", get(sse::venture_events))
+        .merge(rest::routes())
         .leptos_routes_with_context(&state, routes, context, {
             let options = leptos_options.clone();
             move || shell(options.clone())

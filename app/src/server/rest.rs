@@ -1,0 +1,255 @@
+//! The JSON REST API for machine clients (`/api/v1`), authenticated with API tokens
+//! (`Authorization: Bearer slw_…`). Handlers call the engine, which checks the token's role;
+//! errors are `{"error": {"code", "message", "fields"?}}` with the field and rule named.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use slipway_engine::EngineError;
+use slipway_engine::auth::User;
+use slipway_engine::venture::{NewVenture, Venture};
+
+use super::AppState;
+
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AppState: axum::extract::FromRef<S>,
+{
+    Router::new()
+        .route("/api/v1/ventures", get(list_ventures).post(create_venture))
+        .route("/api/v1/ventures/{id}", get(get_venture))
+        .route("/api/v1/ventures/{id}/plan", get(plan_venture))
+        .route("/api/v1/ventures/{id}/apply", post(apply_venture))
+        .route("/api/v1/ventures/{id}/retry", post(apply_venture))
+        .route("/api/v1/ventures/{id}/destroy", post(destroy_venture))
+        .route("/api/v1/ventures/{id}/events", get(venture_events))
+        .route("/api/v1/plan", post(plan_new))
+        .route("/api/v1/connections", get(connections))
+}
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": { "code": code, "message": message.into() } }))).into_response()
+}
+
+fn engine_error(err: EngineError) -> Response {
+    match err {
+        EngineError::Unauthenticated => {
+            error(StatusCode::UNAUTHORIZED, "unauthenticated", "a valid API token is required")
+        }
+        EngineError::Forbidden { .. } => error(StatusCode::FORBIDDEN, "forbidden", err.to_string()),
+        EngineError::NotFound(what) => error(StatusCode::NOT_FOUND, "not_found", format!("{what} not found")),
+        EngineError::Invalid(fields) => {
+            let message = fields.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            let body = json!({ "error": { "code": "invalid", "message": message, "fields": fields } });
+            (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
+        }
+        EngineError::Platform(message) => error(StatusCode::BAD_GATEWAY, "platform", message),
+        other => {
+            tracing::error!(error = %other, "REST request failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")
+        }
+    }
+}
+
+async fn caller(state: &AppState, headers: &HeaderMap) -> Result<User, Response> {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| SecretString::from(t.trim().to_string()));
+    let Some(token) = token else {
+        return Err(error(StatusCode::UNAUTHORIZED, "unauthenticated", "send Authorization: Bearer <API token>"));
+    };
+    state.engine.authenticate_api_token(&token).await.map_err(engine_error)
+}
+
+/// A JSON body, or a 400 naming what is wrong with it.
+fn body<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, Response> {
+    serde_json::from_str(raw)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, "bad_body", format!("the request body is not valid: {e}")))
+}
+
+#[derive(Serialize)]
+struct VentureBody {
+    id: String,
+    name: String,
+    repository: String,
+    status: String,
+    vercel_project_id: Option<String>,
+    created_at: i64,
+}
+
+fn venture_body(v: &Venture) -> VentureBody {
+    VentureBody {
+        id: v.id.clone(),
+        name: v.name.clone(),
+        repository: v.repository.clone(),
+        status: v.status.as_str().into(),
+        vercel_project_id: v.vercel_project_id.clone(),
+        created_at: v.created_at,
+    }
+}
+
+async fn list_ventures(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let user = match caller(&state, &headers).await {
+        Ok(user) => user,
+        Err(refusal) => return refusal,
+    };
+    match state.engine.list_ventures(&user).await {
+        Ok(list) => Json(json!({ "ventures": list.iter().map(venture_body).collect::<Vec<_>>() })).into_response(),
+        Err(err) => engine_error(err),
+    }
+}
+
+async fn create_venture(State(state): State<AppState>, headers: HeaderMap, raw: String) -> Response {
+    let user = match caller(&state, &headers).await {
+        Ok(user) => user,
+        Err(refusal) => return refusal,
+    };
+    let input: NewVenture = match body(&raw) {
+        Ok(input) => input,
+        Err(refusal) => return refusal,
+    };
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let outcome = match &key {
+        Some(key) => state.engine.create_venture_once(&user, key, &input).await,
+        None => state.engine.create_venture(&user, &input).await.map(|v| (v, true)),
+    };
+    match outcome {
+        Ok((venture, new)) => {
+            let status = if new { StatusCode::CREATED } else { StatusCode::OK };
+            (status, Json(json!({ "venture": venture_body(&venture) }))).into_response()
+        }
+        Err(err) => engine_error(err),
+    }
+}
+
+async fn get_venture(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let user = match caller(&state, &headers).await {
+        Ok(user) => user,
+        Err(refusal) => return refusal,
+    };
+    let engine = &state.engine;
+    let result = async {
+        let venture = engine.venture(&user, &id).await?;
+        let steps = engine.venture_steps(&user, &id).await?;
+        let resources = engine.venture_resources(&user, &id).await?;
+        let resources: serde_json::Map<String, serde_json::Value> =
+            resources.into_iter().map(|(kind, r)| (kind, json!({ "id": r.external_id, "data": r.data }))).collect();
+        Ok::<_, EngineError>(json!({ "venture": venture_body(&venture), "steps": steps, "resources": resources }))
+    }
+    .await;
+    match result {
+        Ok(answer) => Json(answer).into_response(),
+        Err(err) => engine_error(err),
+    }
+}
+
+async fn plan_new(State(state): State<AppState>, headers: HeaderMap, raw: String) -> Response {
+    let user = match caller(&state, &headers).await {
+        Ok(user) => user,
+        Err(refusal) => return refusal,
+    };
+    let input: NewVenture = match body(&raw) {
+        Ok(input) => input,
+        Err(refusal) => return refusal,
+    };
+    match state.engine.plan_new_venture(&user, &input).await {
+        Ok(actions) => Json(json!({ "actions": actions })).into_response(),
+        Err(err) => engine_error(err),
+    }
+}
+
+async fn plan_venture(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let user = match caller(&state, &headers).await {
+        Ok(user) => user,
+        Err(refusal) => return refusal,
+    };
+    match state.engine.plan_venture(&user, &id).await {
+        Ok(actions) => Json(json!({ "actions": actions })).into_response(),
+        Err(err) => engine_error(err),
+    }
+}
+
+async fn apply_venture(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let user = match caller(&state, &headers).await {
+        Ok(user) => user,
+        Err(refusal) => return refusal,
+    };
+    match state.engine.apply_venture(&user, &id).await {
+        Ok(job) => (StatusCode::ACCEPTED, Json(json!({ "job_id": job }))).into_response(),
+        Err(err) => engine_error(err),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DestroyBody {
+    /// The venture's name, repeated.
+    confirm: String,
+}
+
+async fn destroy_venture(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    raw: String,
+) -> Response {
+    let user = match caller(&state, &headers).await {
+        Ok(user) => user,
+        Err(refusal) => return refusal,
+    };
+    let request: DestroyBody = match body(&raw) {
+        Ok(request) => request,
+        Err(refusal) => return refusal,
+    };
+    match state.engine.destroy_venture(&user, &id, &request.confirm).await {
+        Ok(job) => (StatusCode::ACCEPTED, Json(json!({ "job_id": job }))).into_response(),
+        Err(err) => engine_error(err),
+    }
+}
+
+#[derive(Deserialize)]
+struct Page {
+    after: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn venture_events(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(page): Query<Page>,
+    headers: HeaderMap,
+) -> Response {
+    let user = match caller(&state, &headers).await {
+        Ok(user) => user,
+        Err(refusal) => return refusal,
+    };
+    let limit = page.limit.unwrap_or(200);
+    if !(1..=1000).contains(&limit) {
+        return error(StatusCode::BAD_REQUEST, "bad_query", "limit must be between 1 and 1000");
+    }
+    let after = page.after.unwrap_or(0);
+    match state.engine.venture_events(&user, &id, after, limit).await {
+        Ok(events) => {
+            let next = events.last().map(|e| e.id).unwrap_or(after);
+            Json(json!({ "events": events, "next_after": next })).into_response()
+        }
+        Err(err) => engine_error(err),
+    }
+}
+
+async fn connections(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let user = match caller(&state, &headers).await {
+        Ok(user) => user,
+        Err(refusal) => return refusal,
+    };
+    Json(json!({ "connections": state.engine.connection_status(&user).await })).into_response()
+}

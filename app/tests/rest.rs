@@ -1,0 +1,190 @@
+//! The REST API (`/api/v1`): API tokens, roles, field-naming errors, idempotent creates, and
+//! the venture's plan, state and log as JSON.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use leptos::config::LeptosOptions;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use slipway_app::server::{AppState, router};
+use slipway_engine::auth::Role;
+use slipway_engine::platforms::{PlatformSettings, SandboxSettings};
+use slipway_engine::{Engine, EngineConfig, VaultSettings};
+use tower::ServiceExt;
+
+struct Api {
+    app: Router,
+    engine: Engine,
+    creator: String,
+    operator: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn api() -> Api {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/slipway.db?mode=rwc", dir.path().display());
+    let sandbox = SandboxSettings {
+        supabase_ready_after: Duration::from_millis(200),
+        vercel_build_time: Duration::from_millis(200),
+        ..SandboxSettings::default()
+    };
+    let mut config = EngineConfig::new(db, PlatformSettings::Sandbox(sandbox), VaultSettings::Ephemeral);
+    config.runner.polling.every = Duration::from_millis(50);
+    let engine = Engine::open(config).await.unwrap();
+    let password = SecretString::from("a password long enough");
+    engine.create_user_unchecked("casey", &password, Role::Creator).await.unwrap();
+    engine.create_user_unchecked("otto", &password, Role::Operator).await.unwrap();
+    let creator = engine.create_api_token_unchecked("casey", "generator", Role::Creator).await.unwrap();
+    let operator = engine.create_api_token_unchecked("otto", "dashboard bot", Role::Operator).await.unwrap();
+    let options = LeptosOptions::builder().output_name("slipway").site_root("target/site").site_pkg_dir("pkg").build();
+    let state = AppState { engine: engine.clone(), secure_cookies: false, session_ttl_secs: 3600 };
+    Api {
+        app: router(state, options),
+        engine,
+        creator: creator.expose_secret().to_string(),
+        operator: operator.expose_secret().to_string(),
+        _dir: dir,
+    }
+}
+
+async fn call(
+    api: &Api,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    key: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    let request = match body {
+        Some(body) => request.header(header::CONTENT_TYPE, "application/json").body(Body::from(body.to_string())),
+        None => request.body(Body::empty()),
+    }
+    .unwrap();
+    let response = api.app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn tokens_are_required_and_roles_are_checked() {
+    let api = api().await;
+    let (status, body) = call(&api, "GET", "/api/v1/ventures", None, None, None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthenticated")));
+    let (status, _) = call(&api, "GET", "/api/v1/ventures", Some("slw_forged"), None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let venture = json!({"name": "acme-shop", "repository": "acme/shop"});
+    let (status, body) = call(&api, "POST", "/api/v1/ventures", Some(&api.operator), Some(venture), None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+    let (status, body) = call(&api, "GET", "/api/v1/ventures", Some(&api.operator), None, None).await;
+    assert_eq!((status, body["ventures"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)));
+    // A token never acts above its user.
+    let err = api.engine.create_api_token_unchecked("otto", "escalation", Role::Admin).await.unwrap_err();
+    assert!(err.to_string().contains("invalid"), "{err}");
+}
+
+#[tokio::test]
+async fn bad_input_names_the_field_and_creates_nothing() {
+    let api = api().await;
+    let bad = json!({"name": "Not Valid", "repository": "nope", "supabase": {"region": "mars-1"}});
+    let (status, body) = call(&api, "POST", "/api/v1/ventures", Some(&api.creator), Some(bad), None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> =
+        body["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["name", "repository", "supabase.region"]);
+    let typo = json!({"name": "shop", "repository": "acme/shop", "regoin": "x"});
+    let (status, body) = call(&api, "POST", "/api/v1/ventures", Some(&api.creator), Some(typo), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["error"]["message"].as_str().unwrap().contains("unknown field `regoin`"), "{body}");
+    let (_, list) = call(&api, "GET", "/api/v1/ventures", Some(&api.creator), None, None).await;
+    assert_eq!(list["ventures"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn a_create_with_an_idempotency_key_happens_once() {
+    let api = api().await;
+    let venture = json!({"name": "acme-shop", "repository": "acme/shop"});
+    let (first, created) =
+        call(&api, "POST", "/api/v1/ventures", Some(&api.creator), Some(venture.clone()), Some("gen-42")).await;
+    assert_eq!(first, StatusCode::CREATED);
+    let (again, replayed) =
+        call(&api, "POST", "/api/v1/ventures", Some(&api.creator), Some(venture), Some("gen-42")).await;
+    assert_eq!(again, StatusCode::OK);
+    assert_eq!(replayed["venture"]["id"], created["venture"]["id"]);
+    let other = json!({"name": "other-shop", "repository": "acme/other"});
+    let (status, body) = call(&api, "POST", "/api/v1/ventures", Some(&api.creator), Some(other), Some("gen-42")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["fields"][0]["field"], "Idempotency-Key");
+    let (_, list) = call(&api, "GET", "/api/v1/ventures", Some(&api.creator), None, None).await;
+    assert_eq!(list["ventures"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_venture_is_planned_applied_followed_and_destroyed_over_json() {
+    let api = api().await;
+    let spec = json!({"name": "json-shop", "repository": "acme/json", "environments": {"staging": {"branch": "next"}}});
+    let (status, plan) = call(&api, "POST", "/api/v1/plan", Some(&api.creator), Some(spec.clone()), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let actions: Vec<&str> =
+        plan["actions"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["create"; 5]);
+
+    let (_, created) = call(&api, "POST", "/api/v1/ventures", Some(&api.creator), Some(spec), None).await;
+    let id = created["venture"]["id"].as_str().unwrap().to_string();
+    assert!(api.engine.runner().run_once().await.unwrap());
+    let (status, detail) = call(&api, "GET", &format!("/api/v1/ventures/{id}"), Some(&api.operator), None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(detail["venture"]["status"], "ready");
+    assert!(detail["steps"].as_array().unwrap().iter().all(|s| s["status"] == "done"), "{detail}");
+    assert_eq!(detail["resources"]["vercel_staging"]["data"]["branch"], "next");
+    assert!(detail["resources"]["supabase_project"]["id"].is_string());
+
+    let (_, page) =
+        call(&api, "GET", &format!("/api/v1/ventures/{id}/events?limit=3"), Some(&api.creator), None, None).await;
+    assert_eq!(page["events"].as_array().unwrap().len(), 3);
+    let after = page["next_after"].as_i64().unwrap();
+    let (_, rest) =
+        call(&api, "GET", &format!("/api/v1/ventures/{id}/events?after={after}"), Some(&api.creator), None, None).await;
+    assert!(rest["events"].as_array().unwrap().iter().all(|e| e["id"].as_i64().unwrap() > after));
+    let (status, _) =
+        call(&api, "GET", &format!("/api/v1/ventures/{id}/events?limit=0"), Some(&api.creator), None, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let (_, converged) =
+        call(&api, "GET", &format!("/api/v1/ventures/{id}/plan"), Some(&api.creator), None, None).await;
+    assert!(converged["actions"].as_array().unwrap().iter().all(|a| a["action"] == "no_change"), "{converged}");
+    let (status, job) =
+        call(&api, "POST", &format!("/api/v1/ventures/{id}/apply"), Some(&api.creator), None, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert!(job["job_id"].is_string());
+    assert!(api.engine.runner().run_once().await.unwrap());
+
+    let wrong = json!({"confirm": "not-the-name"});
+    let (status, body) =
+        call(&api, "POST", &format!("/api/v1/ventures/{id}/destroy"), Some(&api.creator), Some(wrong), None).await;
+    assert_eq!(
+        (status, body["error"]["fields"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("confirm"))
+    );
+    let right = json!({"confirm": "json-shop"});
+    let (status, _) =
+        call(&api, "POST", &format!("/api/v1/ventures/{id}/destroy"), Some(&api.creator), Some(right), None).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert!(api.engine.runner().run_once().await.unwrap());
+    let (_, gone) = call(&api, "GET", &format!("/api/v1/ventures/{id}"), Some(&api.creator), None, None).await;
+    assert_eq!(gone["venture"]["status"], "destroyed");
+    let (status, connections) = call(&api, "GET", "/api/v1/connections", Some(&api.operator), None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(connections["connections"].as_array().unwrap().iter().all(|c| c["connected"] == true));
+}
