@@ -664,10 +664,15 @@ async fn insert_event(
     level: &str,
     message: &str,
 ) -> Result<i64, sqlx::Error> {
+    let id: i64 = sqlx::query("UPDATE event_sequence SET last = last + 1 WHERE id = 1 RETURNING last")
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("last")?;
     sqlx::query(
         "INSERT INTO events (id, venture_id, job_id, step, level, message, created_at) \
-         SELECT COALESCE(MAX(id), 0) + 1, $1, $2, $3, $4, $5, $6 FROM events RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
+    .bind(id)
     .bind(venture_id)
     .bind(job_id)
     .bind(step)

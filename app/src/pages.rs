@@ -180,6 +180,24 @@ pub fn VenturePage() -> impl IntoView {
     let lines = RwSignal::new(Vec::<LogLine>::new());
     let live = RwSignal::new(None::<VentureState>);
     Effect::new(move |_| follow_live_log(id(), lines, live));
+    // Filters of the log view: by step, and by the lowest level shown.
+    let step_filter = RwSignal::new(String::new());
+    let level_filter = RwSignal::new(String::new());
+    let shown = move || {
+        let (step, level) = (step_filter.get(), level_filter.get());
+        let rank = |l: &str| match l {
+            "error" => 2,
+            "warn" => 1,
+            _ => 0,
+        };
+        lines.with(|all| {
+            all.iter()
+                .filter(|l| step.is_empty() || l.step == step)
+                .filter(|l| rank(&l.level) >= rank(&level))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
     // Steps and resources are read again whenever the log grows.
     let overview = Resource::new(move || (id(), lines.with(Vec::len)), |(id, _)| venture_overview(id));
 
@@ -245,9 +263,33 @@ pub fn VenturePage() -> impl IntoView {
                     })
                 })}
             </Transition>
-            <h2 class="mb-2 text-lg font-semibold">"Live log"</h2>
+            <div class="mb-2 flex items-center gap-4">
+                <h2 class="text-lg font-semibold">"Live log"</h2>
+                <label class="text-sm text-slate-600">
+                    "Step "
+                    <select class="rounded border border-slate-300 px-1 py-0.5" data-testid="log-step"
+                        on:change=move |ev| step_filter.set(event_target_value(&ev))>
+                        <option value="">"all"</option>
+                        {move || {
+                            let mut steps: Vec<String> = lines.with(|all| all.iter().map(|l| l.step.clone()).collect());
+                            steps.sort();
+                            steps.dedup();
+                            steps.into_iter().map(|step| view! { <option value=step.clone()>{step.clone()}</option> }).collect_view()
+                        }}
+                    </select>
+                </label>
+                <label class="text-sm text-slate-600">
+                    "Level "
+                    <select class="rounded border border-slate-300 px-1 py-0.5" data-testid="log-level"
+                        on:change=move |ev| level_filter.set(event_target_value(&ev))>
+                        <option value="">"all"</option>
+                        <option value="warn">"warnings and errors"</option>
+                        <option value="error">"errors"</option>
+                    </select>
+                </label>
+            </div>
             <ol class="max-h-96 overflow-y-auto rounded-xl bg-slate-900 p-4 font-mono text-xs text-slate-100" data-testid="live-log">
-                <For each=move || lines.get() key=|line| line.id let:line>
+                <For each=shown key=|line| line.id let:line>
                     <li class="py-0.5" data-level=line.level.clone()>
                         <span class="text-slate-400">{format_time(line.at)}</span>
                         " "

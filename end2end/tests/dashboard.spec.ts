@@ -65,6 +65,14 @@ test('admin creates a venture and watches it provision live', async ({ page }) =
   await expect(page.getByTestId('resources')).toContainText('Supabase project');
   await expect(page.getByTestId('resources')).toContainText('(ready)');
   await expect(page.getByTestId('secret-names')).toContainText('sealed values');
+  // The log filters by step; the live lines stay underneath.
+  await page.getByTestId('log-step').selectOption('vercel.deploy');
+  await expect(log.filter({ hasNotText: 'vercel.deploy' })).toHaveCount(0);
+  await expect(page.getByTestId('live-log')).toContainText('Production is live');
+  await page.getByTestId('log-step').selectOption('');
+  await page.getByTestId('log-level').selectOption('warn');
+  await expect(log.filter({ hasText: 'INFO' })).toHaveCount(0);
+  await page.getByTestId('log-level').selectOption('');
 
   // The list shows it too.
   await page.goto('/ventures');
