@@ -278,6 +278,8 @@ mod tests {
     struct World {
         sims: Sandbox,
         key: SecretString,
+        /// How often steps that wait look again.
+        polling: Duration,
     }
 
     impl World {
@@ -287,7 +289,11 @@ mod tests {
                 supabase_ready_after: Duration::from_millis(300),
                 vercel_build_time: Duration::from_millis(200),
             };
-            World { sims: Sandbox::start(&settings, TOKEN).await.unwrap(), key: crate::vault::generate_key() }
+            World {
+                sims: Sandbox::start(&settings, TOKEN).await.unwrap(),
+                key: crate::vault::generate_key(),
+                polling: Duration::from_millis(50),
+            }
         }
 
         fn vercel(&self) -> &VercelSim {
@@ -315,7 +321,7 @@ mod tests {
             config.runner.poll_interval = Duration::from_millis(50);
             config.runner.job_backoff =
                 RetryPolicy { base_delay: Duration::from_millis(100), ..RetryPolicy::default() };
-            config.runner.polling = Polling { every: Duration::from_millis(50), ..Polling::default() };
+            config.runner.polling = Polling { every: self.polling, ..Polling::default() };
             config.platform_retry = RetryPolicy {
                 max_attempts: 3,
                 base_delay: Duration::from_millis(10),
@@ -333,7 +339,7 @@ mod tests {
     }
 
     async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
         while !check().await {
             assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -634,5 +640,62 @@ mod tests {
         assert!(engine.secret_names(&user, &venture.id).await.unwrap().is_empty());
         let log = engine.venture_events(&user, &venture.id, 0, 1000).await.unwrap();
         assert!(log.iter().any(|e| e.message == "short-lived is destroyed"), "{log:#?}");
+    }
+
+    /// The fault drill: 50 ventures applied while 10% of all platform requests fail
+    /// transiently (429, 5xx, connections dropped before or after the request took effect).
+    /// All converge, and each platform holds exactly one project per venture.
+    #[tokio::test]
+    async fn fifty_ventures_converge_through_ten_percent_faults() {
+        let (_dir, db) = database();
+        let faults = FaultPlan {
+            rate_limit_share: 0.03,
+            server_error_share: 0.04,
+            dropped_share: 0.03,
+            retry_after_secs: 0,
+            seed: 50,
+            ..FaultPlan::default()
+        };
+        let mut world = World::new(faults).await;
+        // Polls at a pace the documented per-endpoint budgets allow for 50 ventures at once.
+        world.polling = Duration::from_millis(150);
+        let engine = world.open_process(&db, "process-a").await;
+        let user = creator(&engine).await;
+        let mut ids = Vec::new();
+        for i in 0..50 {
+            let venture = engine.create_venture(&user, &NewVenture::new(&format!("drill-{i:02}"), "acme/drill")).await;
+            ids.push(venture.unwrap().id);
+        }
+        // Several runners, as several processes would have.
+        let runners: Vec<_> = (0..4).map(|_| engine.start_runner()).collect();
+        wait_for("every venture to settle", async || {
+            let mut settled = 0;
+            for id in &ids {
+                if engine.venture(&user, id).await.unwrap().status != VentureStatus::Provisioning {
+                    settled += 1;
+                }
+            }
+            settled == ids.len()
+        })
+        .await;
+        engine.shutdown();
+        for runner in runners {
+            runner.await.unwrap();
+        }
+        for id in &ids {
+            let venture = engine.venture(&user, id).await.unwrap();
+            let log = engine.venture_events(&user, id, 0, 1000).await.unwrap();
+            assert_eq!(venture.status, VentureStatus::Ready, "{}: {:#?}", venture.name, log.last());
+        }
+        let names = |projects: Vec<serde_json::Value>| {
+            let mut names: Vec<String> = projects.iter().map(|p| p["name"].as_str().unwrap().to_string()).collect();
+            names.sort();
+            names
+        };
+        let expected: Vec<String> = (0..50).map(|i| format!("drill-{i:02}")).collect();
+        assert_eq!(names(world.vercel().projects()), expected, "one Vercel project per venture, none orphaned");
+        assert_eq!(names(world.supabase().projects()), expected, "one Supabase project per venture, none orphaned");
+        let failed = |requests: Vec<crate::sim::RecordedRequest>| requests.iter().filter(|r| r.status >= 429).count();
+        assert!(failed(world.vercel().requests()) + failed(world.supabase().requests()) >= 50, "faults happened");
     }
 }
