@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod cli;
+
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use leptos::config::LeptosOptions;
@@ -41,6 +43,13 @@ enum Command {
     },
     /// Run the Vercel, Supabase and Cloudflare simulators (for your own CI or the vendors' CLIs).
     Sim(SimArgs),
+    /// Plan, apply, follow and destroy ventures on a running Slipway (over its REST API).
+    Venture {
+        #[command(flatten)]
+        server: cli::ServerArgs,
+        #[command(subcommand)]
+        command: cli::VentureCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -235,12 +244,14 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve);
-    if let Command::Sim(args) = command {
-        return simulate(args).await;
-    }
+    let command = match command {
+        Command::Sim(args) => return simulate(args).await,
+        Command::Venture { server, command } => return cli::run(server, command).await,
+        other => other,
+    };
     let engine = Engine::open(cli.settings.engine_config()?).await.context("opening the engine")?;
     match command {
-        Command::Sim(_) => unreachable!("handled above"),
+        Command::Sim(_) | Command::Venture { .. } => unreachable!("handled above"),
         Command::Serve => serve(engine, &cli.settings).await,
         Command::User { command: UserCommand::Create { username, role } } => {
             let password = match std::env::var("SLIPWAY_PASSWORD") {

@@ -9,11 +9,11 @@ use http_body_util::BodyExt;
 use leptos::config::LeptosOptions;
 use secrecy::SecretString;
 use slipway_app::server::{AppState, router};
+use slipway_engine::Engine;
 use slipway_engine::auth::Role;
-use slipway_engine::platforms::{PlatformSettings, SandboxSettings};
-use slipway_engine::sim::faults::FaultPlan;
-use slipway_engine::{Engine, EngineConfig, VaultSettings};
 use tower::ServiceExt;
+
+mod common;
 
 const PASSWORD: &str = "a password long enough";
 
@@ -25,15 +25,7 @@ struct Harness {
 
 async fn harness() -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}/slipway.db?mode=rwc", dir.path().display());
-    let sandbox = SandboxSettings {
-        faults: FaultPlan::default(),
-        supabase_ready_after: std::time::Duration::from_millis(200),
-        vercel_build_time: std::time::Duration::from_millis(200),
-    };
-    let mut config = EngineConfig::new(db, PlatformSettings::Sandbox(sandbox), VaultSettings::Ephemeral);
-    config.runner.polling.every = std::time::Duration::from_millis(50);
-    let engine = Engine::open(config).await.unwrap();
+    let engine = common::fast_sandbox_engine(&dir).await;
     for (name, role) in [("ada", Role::Admin), ("casey", Role::Creator), ("otto", Role::Operator)] {
         engine.create_user_unchecked(name, &SecretString::from(PASSWORD), role).await.unwrap();
     }

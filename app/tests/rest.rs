@@ -1,7 +1,7 @@
 //! The REST API (`/api/v1`): API tokens, roles, field-naming errors, idempotent creates, and
 //! the venture's plan, state and log as JSON.
 
-use std::time::Duration;
+mod common;
 
 use axum::Router;
 use axum::body::Body;
@@ -11,9 +11,8 @@ use leptos::config::LeptosOptions;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use slipway_app::server::{AppState, router};
+use slipway_engine::Engine;
 use slipway_engine::auth::Role;
-use slipway_engine::platforms::{PlatformSettings, SandboxSettings};
-use slipway_engine::{Engine, EngineConfig, VaultSettings};
 use tower::ServiceExt;
 
 struct Api {
@@ -26,15 +25,7 @@ struct Api {
 
 async fn api() -> Api {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}/slipway.db?mode=rwc", dir.path().display());
-    let sandbox = SandboxSettings {
-        supabase_ready_after: Duration::from_millis(200),
-        vercel_build_time: Duration::from_millis(200),
-        ..SandboxSettings::default()
-    };
-    let mut config = EngineConfig::new(db, PlatformSettings::Sandbox(sandbox), VaultSettings::Ephemeral);
-    config.runner.polling.every = Duration::from_millis(50);
-    let engine = Engine::open(config).await.unwrap();
+    let engine = common::fast_sandbox_engine(&dir).await;
     let password = SecretString::from("a password long enough");
     engine.create_user_unchecked("casey", &password, Role::Creator).await.unwrap();
     engine.create_user_unchecked("otto", &password, Role::Operator).await.unwrap();

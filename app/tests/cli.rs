@@ -1,0 +1,98 @@
+//! `slipway venture …` against a running server: plan, apply with progress, status, logs and
+//! destroy, as a person or a CI job would run them.
+
+mod common;
+
+use leptos::config::LeptosOptions;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use slipway_app::server::{AppState, router};
+use slipway_engine::auth::Role;
+
+struct Server {
+    url: String,
+    token: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = common::fast_sandbox_engine(&dir).await;
+    engine.create_user_unchecked("casey", &SecretString::from("a password long enough"), Role::Creator).await.unwrap();
+    let token = engine.create_api_token_unchecked("casey", "ci", Role::Creator).await.unwrap();
+    let _runner = engine.start_runner();
+    let options = LeptosOptions::builder().output_name("slipway").site_root("target/site").site_pkg_dir("pkg").build();
+    let app = router(AppState { engine, secure_cookies: false, session_ttl_secs: 3600 }, options);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Server { url, token: token.expose_secret().to_string(), _dir: dir }
+}
+
+/// Runs `slipway venture <args>`; returns (success, stdout, stderr).
+async fn slipway(server: &Server, args: &[&str]) -> (bool, String, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .arg("venture")
+        .args(args)
+        .env("SLIPWAY_SERVER", &server.url)
+        .env("SLIPWAY_TOKEN", &server.token)
+        .env_remove("VERCEL_TOKEN")
+        .env_remove("SUPABASE_ACCESS_TOKEN")
+        .output()
+        .await
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_venture_is_planned_applied_followed_and_destroyed_from_the_command_line() {
+    let server = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("venture.toml");
+    std::fs::write(
+        &spec,
+        "name = \"cli-shop\"\nrepository = \"acme/cli-shop\"\n\n[supabase]\nregion = \"eu-west-1\"\n\n[environments.staging]\nbranch = \"next\"\n",
+    )
+    .unwrap();
+    let file = spec.to_str().unwrap();
+
+    let (ok, out, err) = slipway(&server, &["plan", "-f", file, "--json"]).await;
+    assert!(ok, "{err}");
+    let plan: Value = serde_json::from_str(&out).unwrap();
+    assert!(plan["actions"].as_array().unwrap().iter().all(|a| a["action"] == "create"), "{plan}");
+
+    let (ok, out, err) = slipway(&server, &["apply", "-f", file]).await;
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("[#######] 7/7 ready"), "progress ends complete: {out}");
+
+    let (ok, out, _) = slipway(&server, &["status", "cli-shop", "--json"]).await;
+    assert!(ok);
+    let status: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(status["venture"]["status"], "ready");
+    assert_eq!(status["resources"]["supabase_project"]["data"]["region"], "eu-west-1");
+
+    let (ok, out, _) = slipway(&server, &["logs", "cli-shop"]).await;
+    assert!(ok && out.contains("Production is live"), "{out}");
+
+    // Applying the same file again changes nothing, and the plan says so first.
+    let (_, out, _) = slipway(&server, &["plan", "-f", file]).await;
+    assert_eq!(out.lines().filter(|l| l.starts_with("no change")).count(), 5, "{out}");
+    let (ok, out, err) = slipway(&server, &["apply", "-f", file, "--json"]).await;
+    assert!(ok, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["venture"]["status"], "ready");
+
+    let (ok, _, err) = slipway(&server, &["destroy", "cli-shop", "--confirm", "wrong"]).await;
+    assert!(!ok && err.contains("confirm: must repeat the venture's name"), "{err}");
+    let (ok, out, err) = slipway(&server, &["destroy", "cli-shop", "--confirm", "cli-shop"]).await;
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("destroyed"), "{out}");
+
+    // A spec with a typo is refused before anything is sent, naming the key.
+    std::fs::write(&spec, "name = \"x\"\nrepository = \"acme/x\"\nregoin = \"emea\"\n").unwrap();
+    let (ok, _, err) = slipway(&server, &["apply", "-f", file]).await;
+    assert!(!ok && err.contains("regoin"), "{err}");
+}
