@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
-use super::{Pagination, VercelClient, VercelError};
+use super::{Paged, Pagination, VercelClient, VercelError};
 use crate::platform::api::{ApiError, ErrorKind, Vendor};
 use crate::platform::domain::to_ascii_domain;
 
@@ -286,6 +286,27 @@ struct RecordPage {
     pagination: Option<Pagination>,
 }
 
+impl Paged for ProjectDomainPage {
+    type Item = ProjectDomain;
+    fn split(self) -> (Vec<ProjectDomain>, Option<i64>) {
+        (self.domains, self.pagination.next)
+    }
+}
+
+impl Paged for DomainPage {
+    type Item = Domain;
+    fn split(self) -> (Vec<Domain>, Option<i64>) {
+        (self.domains, self.pagination.next)
+    }
+}
+
+impl Paged for RecordPage {
+    type Item = DnsRecord;
+    fn split(self) -> (Vec<DnsRecord>, Option<i64>) {
+        (self.records, self.pagination.and_then(|p| p.next))
+    }
+}
+
 #[derive(Deserialize)]
 struct DomainEnvelope {
     domain: Domain,
@@ -321,22 +342,8 @@ impl VercelClient {
 
     /// `GET /v9/projects/{idOrName}/domains`, every page.
     pub async fn list_project_domains(&self, project: &str) -> Result<Vec<ProjectDomain>, VercelError> {
-        let mut all = Vec::new();
-        let mut until = None;
-        loop {
-            let mut call = self
-                .call("getProjectDomains", Method::GET, &["v9", "projects", project, "domains"])
-                .query("limit", 100);
-            if let Some(until) = until {
-                call = call.query("until", until);
-            }
-            let page: ProjectDomainPage = self.core.send(call).await?;
-            all.extend(page.domains);
-            match page.pagination.next {
-                Some(next) if Some(next) != until => until = Some(next),
-                _ => return Ok(all),
-            }
-        }
+        let call = || self.call("getProjectDomains", Method::GET, &["v9", "projects", project, "domains"]);
+        self.every_page::<ProjectDomainPage>("until", call).await
     }
 
     /// `PATCH /v9/projects/{idOrName}/domains/{domain}`.
@@ -401,20 +408,7 @@ impl VercelClient {
 
     /// `GET /v5/domains`, every page.
     pub async fn list_domains(&self) -> Result<Vec<Domain>, VercelError> {
-        let mut all = Vec::new();
-        let mut until = None;
-        loop {
-            let mut call = self.call("getDomains", Method::GET, &["v5", "domains"]).query("limit", 100);
-            if let Some(until) = until {
-                call = call.query("until", until);
-            }
-            let page: DomainPage = self.core.send(call).await?;
-            all.extend(page.domains);
-            match page.pagination.next {
-                Some(next) if Some(next) != until => until = Some(next),
-                _ => return Ok(all),
-            }
-        }
+        self.every_page::<DomainPage>("until", || self.call("getDomains", Method::GET, &["v5", "domains"])).await
     }
 
     /// `DELETE /v6/domains/{domain}`.
@@ -438,21 +432,8 @@ impl VercelClient {
     /// `GET /v4/domains/{domain}/records`, every page.
     pub async fn list_dns_records(&self, domain: &str) -> Result<Vec<DnsRecord>, VercelError> {
         let domain = domain_field("domain", domain)?;
-        let mut all = Vec::new();
-        let mut until = None;
-        loop {
-            let mut call =
-                self.call("getRecords", Method::GET, &["v4", "domains", &domain, "records"]).query("limit", 100);
-            if let Some(until) = until {
-                call = call.query("until", until);
-            }
-            let page: RecordPage = self.core.send(call).await?;
-            all.extend(page.records);
-            match page.pagination.and_then(|p| p.next) {
-                Some(next) if Some(next) != until => until = Some(next),
-                _ => return Ok(all),
-            }
-        }
+        let call = || self.call("getRecords", Method::GET, &["v4", "domains", &domain, "records"]);
+        self.every_page::<RecordPage>("until", call).await
     }
 
     /// `POST /v2/domains/{domain}/records`; returns the new record's id.

@@ -133,6 +133,26 @@ struct Pagination {
     next: Option<i64>,
 }
 
+/// One page of a Vercel list: its items and the cursor to the next page.
+trait Paged: serde::de::DeserializeOwned {
+    type Item;
+    fn split(self) -> (Vec<Self::Item>, Option<i64>);
+}
+
+impl Paged for TeamPage {
+    type Item = Team;
+    fn split(self) -> (Vec<Team>, Option<i64>) {
+        (self.teams, self.pagination.next)
+    }
+}
+
+impl Paged for ProjectPage {
+    type Item = Project;
+    fn split(self) -> (Vec<Project>, Option<i64>) {
+        (self.projects, self.pagination.next)
+    }
+}
+
 /// The token's owner (`GET /v2/user`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct User {
@@ -595,6 +615,25 @@ impl VercelClient {
         Ok(VercelClient { core: ApiCore::new(Vendor::Vercel, config.api, parse_error)?, team_id: config.team_id })
     }
 
+    /// Every item of a list, following Vercel's time cursor: each page's `pagination.next` is
+    /// sent back in the `cursor` query parameter until it is null (or stops moving).
+    async fn every_page<P: Paged>(&self, cursor: &str, call: impl Fn() -> Call) -> Result<Vec<P::Item>, VercelError> {
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let mut request = call().query("limit", 100);
+            if let Some(at) = after {
+                request = request.query(cursor, at);
+            }
+            let (items, next) = self.core.send::<P>(request).await?.split();
+            all.extend(items);
+            match next {
+                Some(next) if Some(next) != after => after = Some(next),
+                _ => return Ok(all),
+            }
+        }
+    }
+
     /// A call in the configured team scope.
     fn call(&self, operation: &'static str, method: Method, path: &[&str]) -> Call {
         let call = Call::new(operation, method, path);
@@ -612,20 +651,7 @@ impl VercelClient {
 
     /// `GET /v2/teams`, every page: the teams the token can act in.
     pub async fn list_teams(&self) -> Result<Vec<Team>, VercelError> {
-        let mut all = Vec::new();
-        let mut until = None;
-        loop {
-            let mut call = Call::new("getTeams", Method::GET, &["v2", "teams"]).query("limit", 100);
-            if let Some(until) = until {
-                call = call.query("until", until);
-            }
-            let page: TeamPage = self.core.send(call).await?;
-            all.extend(page.teams);
-            match page.pagination.next {
-                Some(next) if Some(next) != until => until = Some(next),
-                _ => return Ok(all),
-            }
-        }
+        self.every_page::<TeamPage>("until", || Call::new("getTeams", Method::GET, &["v2", "teams"])).await
     }
 
     /// `GET /v2/teams/{teamId}`.
@@ -657,26 +683,18 @@ impl VercelClient {
     /// `GET /v10/projects`, every page: the projects whose name contains `search`, or that are
     /// linked to `repo` (`owner/name`).
     pub async fn list_projects(&self, search: Option<&str>, repo: Option<&str>) -> Result<Vec<Project>, VercelError> {
-        let mut all = Vec::new();
-        let mut from = None;
-        loop {
-            let mut call = self.call("getProjects", Method::GET, &["v10", "projects"]).query("limit", 100);
+        // Projects page with `from`, where every other list uses `until`.
+        self.every_page::<ProjectPage>("from", || {
+            let mut call = self.call("getProjects", Method::GET, &["v10", "projects"]);
             if let Some(search) = search {
                 call = call.query("search", search);
             }
             if let Some(repo) = repo {
                 call = call.query("repo", repo);
             }
-            if let Some(from) = from {
-                call = call.query("from", from);
-            }
-            let page: ProjectPage = self.core.send(call).await?;
-            all.extend(page.projects);
-            match page.pagination.next {
-                Some(next) if Some(next) != from => from = Some(next),
-                _ => return Ok(all),
-            }
-        }
+            call
+        })
+        .await
     }
 
     /// `PATCH /v9/projects/{idOrName}`.

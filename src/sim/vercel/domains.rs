@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{Scope, Shared, SimState, error, guarded, in_project};
+use super::{Scope, Shared, SimState, bad_request, error, guarded, in_project, parse_body};
 use crate::platform::domain::{apex_of, to_ascii_domain};
 use crate::sim::dns::{DnsProvider, DnsRecord, normalize};
 use crate::time::now_ms;
@@ -150,17 +150,9 @@ fn challenge(project_id: &str, name: &str) -> String {
     format!("vc-domain-verify={name},{hex}")
 }
 
-fn bad_request(message: &str) -> Response {
-    error(StatusCode::BAD_REQUEST, "bad_request", message)
-}
-
 fn invalid_domain(name: &str) -> Result<String, Response> {
     to_ascii_domain(name)
         .map_err(|rule| error(StatusCode::BAD_REQUEST, "invalid_domain", &format!("The domain is not valid: {rule}")))
-}
-
-fn parse_body<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, Response> {
-    serde_json::from_str(body).map_err(|err| bad_request(&format!("Invalid request: {err}")))
 }
 
 /// `redirectStatusCode`: absent, null, or one of the redirect codes.

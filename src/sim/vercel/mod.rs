@@ -382,6 +382,15 @@ fn error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({ "error": { "code": code, "message": message } }))).into_response()
 }
 
+fn bad_request(message: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, "bad_request", message)
+}
+
+/// A JSON body as the schema allows it, or Vercel's 400 naming what is wrong.
+fn parse_body<T: serde::de::DeserializeOwned>(body: &str) -> Result<T, Response> {
+    serde_json::from_str(body).map_err(|err| bad_request(&format!("Invalid request: {err}")))
+}
+
 /// Authentication and fault injection, applied to every request before its handler runs:
 /// `Some(response)` refuses the request with that response.
 fn refusal(state: &Shared, headers: &HeaderMap) -> Option<Response> {
@@ -439,9 +448,9 @@ async fn create_project(
 }
 
 fn create_project_inner(state: &mut SimState, team: Option<String>, body: &str) -> Response {
-    let body: CreateProjectBody = match serde_json::from_str(body) {
+    let body: CreateProjectBody = match parse_body(body) {
         Ok(body) => body,
-        Err(err) => return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {err}")),
+        Err(refusal) => return refusal,
     };
     if let Err(message) = body.check() {
         return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {message}"));
@@ -709,24 +718,15 @@ async fn create_custom_environment(
     body: String,
 ) -> Response {
     in_project(&state, "POST", &uri, &headers, Some(&body), (scope.key(), &id_or_name), |s, project| {
-        let body: CustomEnvironmentBody = match serde_json::from_str(&body) {
+        let body: CustomEnvironmentBody = match parse_body(&body) {
             Ok(body) => body,
-            Err(err) => return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {err}")),
+            Err(refusal) => return refusal,
         };
         let slug = body.slug.unwrap_or_default();
-        let problem = if slug.is_empty() || slug.chars().count() > 32 {
-            Some("`slug` must be 1 to 32 characters")
-        } else if ["production", "preview", "development"].contains(&slug.to_ascii_lowercase().as_str()) {
-            Some("`slug` cannot be a standard environment name")
-        } else if body.description.as_ref().is_some_and(|d| d.chars().count() > 256) {
-            Some("`description` must be at most 256 characters")
-        } else if body.branch_matcher.as_ref().is_some_and(|m| m.pattern.chars().count() > 100) {
-            Some("`branchMatcher.pattern` must be at most 100 characters")
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
-            return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {problem}"));
+        if let Some(problem) =
+            custom_environment_rule(Some(&slug), body.description.as_deref(), body.branch_matcher.as_ref())
+        {
+            return bad_request(&format!("Invalid request: {problem}"));
         }
         let existing = s.custom_environments.get(&project).into_iter().flatten().any(|e| e["slug"] == slug.as_str());
         if existing {
@@ -752,6 +752,26 @@ async fn create_custom_environment(
         (StatusCode::CREATED, Json(environment)).into_response()
     })
     .await
+}
+
+/// The rule a custom environment's fields break, if any (a create always has a slug).
+fn custom_environment_rule(
+    slug: Option<&str>,
+    description: Option<&str>,
+    matcher: Option<&BranchMatcherBody>,
+) -> Option<&'static str> {
+    if slug.is_some_and(|s| s.is_empty() || s.chars().count() > 32) {
+        Some("`slug` must be 1 to 32 characters")
+    } else if slug.is_some_and(|s| ["production", "preview", "development"].contains(&s.to_ascii_lowercase().as_str()))
+    {
+        Some("`slug` cannot be a standard environment name")
+    } else if description.is_some_and(|d| d.chars().count() > 256) {
+        Some("`description` must be at most 256 characters")
+    } else if matcher.is_some_and(|m| m.pattern.chars().count() > 100) {
+        Some("`branchMatcher.pattern` must be at most 100 characters")
+    } else {
+        None
+    }
 }
 
 fn custom_environment_index(s: &SimState, project: &str, slug_or_id: &str) -> Option<usize> {
@@ -1040,9 +1060,9 @@ async fn edit_env(
     body: String,
 ) -> Response {
     in_project(&state, "PATCH", &uri, &headers, Some(&body), (scope.key(), &id_or_name), |s, project| {
-        let patch: EnvPatchBody = match serde_json::from_str(&body) {
+        let patch: EnvPatchBody = match parse_body(&body) {
             Ok(patch) => patch,
-            Err(err) => return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {err}")),
+            Err(refusal) => return refusal,
         };
         if let Some(rule) = env_length_rule(&patch.git_branch, &patch.comment) {
             return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {rule}"));
@@ -1191,9 +1211,9 @@ async fn create_deployment(
     body: String,
 ) -> Response {
     guarded(&state, "POST", &uri, &headers, Some(&body), |s| {
-        let body: CreateDeploymentBody = match serde_json::from_str(&body) {
+        let body: CreateDeploymentBody = match parse_body(&body) {
             Ok(body) => body,
-            Err(err) => return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {err}")),
+            Err(refusal) => return refusal,
         };
         if let Some(git) = &body.git_source
             && (git["type"] != "github" || git["ref"].as_str().is_none_or(str::is_empty))
@@ -1374,9 +1394,9 @@ async fn update_project(
 ) -> Response {
     let team = scope.key();
     in_project(&state, "PATCH", &uri, &headers, Some(&body), (team.clone(), &id_or_name), |s, project| {
-        let body: UpdateProjectBody = match serde_json::from_str(&body) {
+        let body: UpdateProjectBody = match parse_body(&body) {
             Ok(body) => body,
-            Err(err) => return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {err}")),
+            Err(refusal) => return refusal,
         };
         if let Err(rule) = body.check() {
             return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {rule}"));
@@ -1468,9 +1488,9 @@ async fn batch_delete_envs(
     body: String,
 ) -> Response {
     in_project(&state, "DELETE", &uri, &headers, Some(&body), (scope.key(), &id_or_name), |s, project| {
-        let body: BatchDeleteBody = match serde_json::from_str(&body) {
+        let body: BatchDeleteBody = match parse_body(&body) {
             Ok(body) => body,
-            Err(err) => return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {err}")),
+            Err(refusal) => return refusal,
         };
         if body.ids.is_empty() || body.ids.len() > 1000 {
             return error(StatusCode::BAD_REQUEST, "bad_request", "Invalid request: `ids` must hold 1 to 1000 ids");
@@ -1502,21 +1522,14 @@ async fn update_custom_environment(
             description: Option<String>,
             branch_matcher: Option<BranchMatcherBody>,
         }
-        let patch: Patch = match serde_json::from_str(&body) {
-            Ok(body) => body,
-            Err(err) => return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {err}")),
+        let patch: Patch = match parse_body(&body) {
+            Ok(patch) => patch,
+            Err(refusal) => return refusal,
         };
-        let problem = if patch.slug.as_ref().is_some_and(|s| s.is_empty() || s.chars().count() > 32) {
-            Some("`slug` must be 1 to 32 characters")
-        } else if patch.description.as_ref().is_some_and(|d| d.chars().count() > 256) {
-            Some("`description` must be at most 256 characters")
-        } else if patch.branch_matcher.as_ref().is_some_and(|m| m.pattern.chars().count() > 100) {
-            Some("`branchMatcher.pattern` must be at most 100 characters")
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
-            return error(StatusCode::BAD_REQUEST, "bad_request", &format!("Invalid request: {problem}"));
+        if let Some(problem) =
+            custom_environment_rule(patch.slug.as_deref(), patch.description.as_deref(), patch.branch_matcher.as_ref())
+        {
+            return bad_request(&format!("Invalid request: {problem}"));
         }
         let Some(index) = custom_environment_index(s, &project, &slug_or_id) else {
             return error(StatusCode::NOT_FOUND, "not_found", "Custom environment not found");
