@@ -57,12 +57,27 @@ impl EngineConfig {
     }
 }
 
+/// What a re-seal after a master-key rotation did.
+#[derive(Debug, Clone, Default)]
+pub struct ResealReport {
+    pub current_key_id: String,
+    /// Values moved to the current key.
+    pub resealed: usize,
+    /// Values no configured key opens (`venture/name (why)`), left as they were.
+    pub unreadable: Vec<String>,
+    /// Afterwards: how many values each key id holds.
+    pub per_key: Vec<(String, i64)>,
+}
+
 /// One step of an apply, for the dashboard.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StepStatus {
     pub name: String,
     pub title: String,
     pub status: String,
+    /// When the latest attempt started it and when it ended (epoch ms), if it did.
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
 }
 
 #[derive(Clone)]
@@ -325,7 +340,9 @@ impl Engine {
             vault: self.inner.vault.clone(),
             venture,
             spec,
+            // A plan runs no steps, so it holds no job and no lease.
             job_id: String::new(),
+            owner: String::new(),
             polling: self.inner.config.runner.polling.clone(),
         };
         provision::plan(&context).await.map_err(|e| EngineError::Platform(e.to_string()))
@@ -376,17 +393,20 @@ impl Engine {
         Ok(provision::Step::ALL
             .iter()
             .map(|step| {
-                let status = recorded.iter().find(|(name, _)| name == step.name()).map(|(_, s)| s.as_str());
+                let record = recorded.iter().find(|r| r.step == step.name());
+                let status = match record.map(|r| r.status.as_str()) {
+                    Some("intent") => "running",
+                    Some("done") => "done",
+                    Some("failed") => "failed",
+                    _ => "pending",
+                };
+                let ended = matches!(status, "done" | "failed");
                 StepStatus {
                     name: step.name().into(),
                     title: step.title().into(),
-                    status: match status {
-                        Some("intent") => "running",
-                        Some("done") => "done",
-                        Some("failed") => "failed",
-                        _ => "pending",
-                    }
-                    .into(),
+                    status: status.into(),
+                    started_at: record.and_then(|r| r.started_at),
+                    finished_at: record.filter(|_| ended).map(|r| r.updated_at),
                 }
             })
             .collect())
@@ -409,6 +429,47 @@ impl Engine {
         let message = format!("{} revealed {name}", actor.username);
         self.inner.events.emit(venture_id, None, "secrets", crate::events::Level::Warn, &message).await;
         Ok(value)
+    }
+
+    /// Re-seals every value sealed under an earlier master key with the current one (after a
+    /// rotation: `SLIPWAY_MASTER_KEY` is the new key, `SLIPWAY_PREVIOUS_MASTER_KEYS` the old).
+    /// Safe while instances run: a value rewritten meanwhile is left as written. A value no
+    /// configured key opens is reported, not touched.
+    pub async fn reseal_secrets(&self) -> Result<ResealReport, EngineError> {
+        let (store, vault) = (&self.inner.store, &self.inner.vault);
+        let current = vault.current_key_id().to_string();
+        let mut report = ResealReport { current_key_id: current.clone(), ..ResealReport::default() };
+        let mut skipped = std::collections::BTreeSet::new();
+        loop {
+            let batch = store.secrets_not_sealed_by(&current, 200 + skipped.len() as i64).await?;
+            let mut progressed = false;
+            for (venture_id, name, sealed) in batch {
+                if skipped.contains(&(venture_id.clone(), name.clone())) {
+                    continue;
+                }
+                progressed = true;
+                let value = match vault.open(&venture_id, &name, &sealed) {
+                    Ok(value) => value,
+                    Err(err) => {
+                        tracing::warn!(venture_id, name, error = %err, "cannot re-seal");
+                        report.unreadable.push(format!("{venture_id}/{name} ({err})"));
+                        skipped.insert((venture_id, name));
+                        continue;
+                    }
+                };
+                let resealed = vault.seal(&venture_id, &name, &value);
+                if store.replace_secret(&venture_id, &name, &sealed, &resealed).await? {
+                    report.resealed += 1;
+                } else {
+                    skipped.insert((venture_id, name)); // rewritten meanwhile, under the current key
+                }
+            }
+            if !progressed {
+                break;
+            }
+        }
+        report.per_key = store.secrets_per_key().await?;
+        Ok(report)
     }
 
     pub async fn list_ventures(&self, _actor: &User) -> Result<Vec<Venture>, EngineError> {

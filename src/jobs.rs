@@ -10,7 +10,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
 
 use crate::events::{EventLog, Level};
 use crate::platform::api::{ApiError, ErrorKind, Vendor};
@@ -33,6 +34,10 @@ pub struct RunnerConfig {
     pub lease: Duration,
     /// How often an idle runner looks for work.
     pub poll_interval: Duration,
+    /// Jobs this runner works on at once (each job runs its own independent steps concurrently).
+    pub concurrency: usize,
+    /// How each apply orders its steps (one at a time only to measure the difference).
+    pub schedule: provision::Schedule,
     /// Attempts before a job that keeps failing transiently is marked failed.
     pub max_attempts: i64,
     /// Backoff between attempts of a job that failed transiently.
@@ -47,6 +52,8 @@ impl Default for RunnerConfig {
             instance_id: format!("runner-{}", uuid::Uuid::new_v4()),
             lease: Duration::from_secs(30),
             poll_interval: Duration::from_millis(500),
+            concurrency: 16,
+            schedule: provision::Schedule::Concurrent,
             max_attempts: 8,
             job_backoff: RetryPolicy {
                 base_delay: Duration::from_secs(2),
@@ -67,6 +74,9 @@ pub enum StepError {
     /// Needs a person: retrying will not help. The message says what to do.
     #[error("{0}")]
     Permanent(String),
+    /// Another instance has taken the job over (this one's lease ran out): stop touching it.
+    #[error("the job's lease passed to another instance")]
+    LeaseLost,
 }
 
 impl From<sqlx::Error> for StepError {
@@ -108,53 +118,81 @@ impl Runner {
         Runner { store, events, platforms, vault, config }
     }
 
-    /// Works until `shutdown` turns true.
+    /// Works until `shutdown` turns true, on up to `concurrency` jobs at once. On shutdown the
+    /// jobs in flight are stopped and handed back to the queue, so a restart (or another
+    /// instance) resumes them at once instead of waiting for their leases to run out.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        tracing::info!(instance = %self.config.instance_id, "job runner started");
+        tracing::info!(instance = %self.config.instance_id, concurrency = self.config.concurrency, "job runner started");
+        let slots = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
+        let mut in_flight = JoinSet::new();
         loop {
+            while in_flight.try_join_next().is_some() {}
             if *shutdown.borrow() {
                 break;
             }
-            let worked = match self.run_once().await {
-                Ok(worked) => worked,
-                Err(err) => {
-                    tracing::warn!(error = %err, "job runner could not poll the store");
-                    false
-                }
+            let slot = tokio::select! {
+                slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+                _ = shutdown.changed() => continue,
             };
-            if !worked {
-                tokio::select! {
-                    _ = tokio::time::sleep(self.config.poll_interval) => {}
-                    _ = shutdown.changed() => {}
+            match self.store.claim_job(&self.config.instance_id, self.lease_ms()).await {
+                Ok(Some(job)) => {
+                    let runner = self.clone();
+                    in_flight.spawn(async move {
+                        if let Err(err) = runner.run_job(job).await {
+                            tracing::warn!(error = %err, "could not record a job's outcome");
+                        }
+                        drop(slot);
+                    });
+                    continue;
                 }
+                Ok(None) => {}
+                Err(err) => tracing::warn!(error = %err, "job runner could not poll the store"),
+            }
+            drop(slot);
+            tokio::select! {
+                _ = tokio::time::sleep(self.config.poll_interval) => {}
+                _ = shutdown.changed() => {}
             }
         }
+        in_flight.shutdown().await;
+        match self.store.release_jobs(&self.config.instance_id).await {
+            Ok(0) => {}
+            Ok(released) => tracing::info!(released, "jobs in flight handed back to the queue"),
+            Err(err) => tracing::warn!(error = %err, "could not hand jobs back; they resume when their leases expire"),
+        }
+    }
+
+    fn lease_ms(&self) -> i64 {
+        self.config.lease.as_millis() as i64
     }
 
     /// Claims and runs at most one job; returns whether there was one.
     pub async fn run_once(&self) -> Result<bool, sqlx::Error> {
-        let lease_ms = self.config.lease.as_millis() as i64;
-        let Some(job) = self.store.claim_job(&self.config.instance_id, lease_ms).await? else {
-            return Ok(false);
-        };
+        match self.store.claim_job(&self.config.instance_id, self.lease_ms()).await? {
+            Some(job) => self.run_job(job).await.map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    async fn run_job(&self, job: ClaimedJob) -> Result<(), sqlx::Error> {
         tracing::info!(job = %job.id, attempt = job.attempts, "job claimed");
         let work = self.execute(&job);
         let heartbeat = self.keep_lease(&job.id);
         let outcome = tokio::select! {
-            outcome = work => Some(outcome),
-            // The lease was lost (another runner took over): stop without touching the job.
-            () = heartbeat => None,
+            outcome = work => outcome,
+            () = heartbeat => Err(StepError::LeaseLost),
         };
         match outcome {
-            None => tracing::warn!(job = %job.id, "lease lost; leaving the job to its new owner"),
-            Some(Ok(())) => {
+            // Another instance owns the job now: leave it, its state and its log to that one.
+            Err(StepError::LeaseLost) => tracing::warn!(job = %job.id, "lease lost; leaving the job to its new owner"),
+            Ok(()) => {
                 self.store.finish_job(&job.id, &self.config.instance_id, "succeeded", None, None).await?;
             }
-            Some(Err(StepError::Permanent(message))) => self.fail(&job, &message).await?,
-            Some(Err(StepError::Transient(message))) if job.attempts >= self.config.max_attempts => {
+            Err(StepError::Permanent(message)) => self.fail(&job, &message).await?,
+            Err(StepError::Transient(message)) if job.attempts >= self.config.max_attempts => {
                 self.fail(&job, &format!("gave up after {} attempts: {message}", job.attempts)).await?
             }
-            Some(Err(StepError::Transient(message))) => {
+            Err(StepError::Transient(message)) => {
                 let wait = self.config.job_backoff.backoff(job.attempts as u32);
                 self.events
                     .emit(
@@ -171,7 +209,7 @@ impl Runner {
                     .await?;
             }
         }
-        Ok(true)
+        Ok(())
     }
 
     async fn fail(&self, job: &ClaimedJob, message: &str) -> Result<(), sqlx::Error> {
@@ -182,7 +220,7 @@ impl Runner {
 
     /// Renews the lease at a third of its length; returns only if the lease is lost.
     async fn keep_lease(&self, job_id: &str) {
-        let lease_ms = self.config.lease.as_millis() as i64;
+        let lease_ms = self.lease_ms();
         loop {
             tokio::time::sleep(self.config.lease / 3).await;
             match self.store.renew_lease(job_id, &self.config.instance_id, lease_ms).await {
@@ -234,10 +272,11 @@ impl Runner {
             let rules: Vec<String> = errors.iter().map(ToString::to_string).collect();
             StepError::Permanent(format!("the venture spec is invalid: {}", rules.join("; ")))
         })?;
+        let instance = &self.config.instance_id;
         let note = if job.attempts > 1 {
-            format!("Resuming the apply of {} (attempt {})", venture.name, job.attempts)
+            format!("Resuming the apply of {} (attempt {}, on {instance})", venture.name, job.attempts)
         } else {
-            format!("Applying {} from github.com/{}", venture.name, venture.repository)
+            format!("Applying {} from github.com/{} (on {instance})", venture.name, venture.repository)
         };
         self.events.emit(&venture.id, Some(&job.id), "start", Level::Info, &note).await;
         self.store.set_venture_status(&venture.id, VentureStatus::Provisioning).await?;
@@ -249,14 +288,18 @@ impl Runner {
             venture: venture.clone(),
             spec,
             job_id: job.id.clone(),
+            owner: self.config.instance_id.clone(),
             polling: self.config.polling.clone(),
         };
-        provision::apply(&context).await?;
+        provision::apply(&context, self.config.schedule).await?;
         self.store.set_venture_status(&venture.id, VentureStatus::Ready).await?;
         self.events.emit(&venture.id, Some(&job.id), "done", Level::Info, &format!("{} is ready", venture.name)).await;
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod postgres_tests;
 
 #[cfg(test)]
 mod tests {
@@ -275,15 +318,17 @@ mod tests {
     const TOKEN: &str = "durability-token";
 
     /// The platforms (simulated) and the vault key that every "process" of a test shares.
-    struct World {
-        sims: Sandbox,
-        key: SecretString,
+    pub(super) struct World {
+        pub(super) sims: Sandbox,
+        pub(super) key: SecretString,
         /// How often steps that wait look again.
-        polling: Duration,
+        pub(super) polling: Duration,
+        /// Jobs each process works on at once.
+        pub(super) concurrency: usize,
     }
 
     impl World {
-        async fn new(faults: FaultPlan) -> World {
+        pub(super) async fn new(faults: FaultPlan) -> World {
             let settings = SandboxSettings {
                 faults,
                 supabase_ready_after: Duration::from_millis(300),
@@ -293,19 +338,26 @@ mod tests {
                 sims: Sandbox::start(&settings, TOKEN).await.unwrap(),
                 key: crate::vault::generate_key(),
                 polling: Duration::from_millis(50),
+                concurrency: 4,
             }
         }
 
-        fn vercel(&self) -> &VercelSim {
+        pub(super) fn vercel(&self) -> &VercelSim {
             &self.sims.vercel
         }
 
-        fn supabase(&self) -> &SupabaseSim {
+        pub(super) fn supabase(&self) -> &SupabaseSim {
             &self.sims.supabase
         }
 
         /// An engine as one process would open it, against the shared database and platforms.
-        async fn open_process(&self, db_url: &str, instance: &str) -> Engine {
+        pub(super) async fn open_process(&self, db_url: &str, instance: &str) -> Engine {
+            let vault = VaultSettings::Key { current: self.key.clone(), previous: vec![] };
+            self.open_process_with(db_url, instance, vault).await
+        }
+
+        /// The same, with a vault of its own (a master-key rotation).
+        pub(super) async fn open_process_with(&self, db_url: &str, instance: &str, vault: VaultSettings) -> Engine {
             let access = |base_url: String| ApiAccess { base_url, token: SecretString::from(TOKEN) };
             let platforms = PlatformSettings::Real {
                 vercel: access(self.sims.vercel.base_url()),
@@ -314,11 +366,11 @@ mod tests {
                 supabase_organization: Some(crate::platforms::SANDBOX_ORGANIZATION.into()),
                 cloudflare: None,
             };
-            let vault = VaultSettings::Key { current: self.key.clone(), previous: vec![] };
             let mut config = EngineConfig::new(db_url, platforms, vault);
             config.runner.instance_id = instance.into();
             config.runner.lease = Duration::from_millis(900);
             config.runner.poll_interval = Duration::from_millis(50);
+            config.runner.concurrency = self.concurrency;
             config.runner.job_backoff =
                 RetryPolicy { base_delay: Duration::from_millis(100), ..RetryPolicy::default() };
             config.runner.polling = Polling { every: self.polling, ..Polling::default() };
@@ -332,13 +384,13 @@ mod tests {
         }
     }
 
-    fn database() -> (tempfile::TempDir, String) {
+    pub(super) fn database() -> (tempfile::TempDir, String) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/slipway.db?mode=rwc", dir.path().display());
         (dir, url)
     }
 
-    async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    pub(super) async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
         while !check().await {
             assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
@@ -346,14 +398,14 @@ mod tests {
         }
     }
 
-    async fn creator(engine: &Engine) -> crate::auth::User {
+    pub(super) async fn creator(engine: &Engine) -> crate::auth::User {
         engine
             .create_user_unchecked("casey", &SecretString::from("a long enough password"), Role::Creator)
             .await
             .unwrap()
     }
 
-    async fn settle(engine: &Engine, user: &crate::auth::User, id: &str) -> VentureStatus {
+    pub(super) async fn settle(engine: &Engine, user: &crate::auth::User, id: &str) -> VentureStatus {
         let runner = engine.start_runner();
         let mut status = VentureStatus::Provisioning;
         wait_for("the venture to settle", async || {
@@ -366,7 +418,7 @@ mod tests {
         status
     }
 
-    fn writes(requests: &[crate::sim::RecordedRequest]) -> Vec<String> {
+    pub(super) fn writes(requests: &[crate::sim::RecordedRequest]) -> Vec<String> {
         requests.iter().filter(|r| r.method != "GET").map(|r| format!("{} {}", r.method, r.path)).collect()
     }
 
@@ -697,5 +749,62 @@ mod tests {
         assert_eq!(names(world.supabase().projects()), expected, "one Supabase project per venture, none orphaned");
         let failed = |requests: Vec<crate::sim::RecordedRequest>| requests.iter().filter(|r| r.status >= 429).count();
         assert!(failed(world.vercel().requests()) + failed(world.supabase().requests()) >= 50, "faults happened");
+    }
+
+    #[tokio::test]
+    async fn after_a_master_key_rotation_every_value_is_resealed_and_opens_with_the_new_key_alone() {
+        let (_dir, db) = database();
+        let world = World::new(FaultPlan::default()).await;
+        let before = world.open_process(&db, "process-a").await;
+        let user = creator(&before).await;
+        let venture = before.create_venture(&user, &NewVenture::new("acme-shop", "acme/shop")).await.unwrap();
+        assert_eq!(settle(&before, &user, &venture.id).await, VentureStatus::Ready);
+        let names = before.secret_names(&user, &venture.id).await.unwrap();
+        assert!(names.len() >= 5, "{names:?}");
+        drop(before);
+
+        let new_key = crate::vault::generate_key();
+        let rotated = VaultSettings::Key { current: new_key.clone(), previous: vec![world.key.clone()] };
+        let during = world.open_process_with(&db, "process-b", rotated).await;
+        let admin = during
+            .create_user_unchecked("ada", &SecretString::from("another long password"), Role::Admin)
+            .await
+            .unwrap();
+        let old_values: Vec<String> = {
+            let mut values = Vec::new();
+            for name in &names {
+                values.push(during.reveal_secret(&admin, &venture.id, name).await.unwrap().expose_secret().to_string());
+            }
+            values
+        };
+        let report = during.reseal_secrets().await.unwrap();
+        assert_eq!(report.resealed, names.len());
+        assert!(report.unreadable.is_empty());
+        assert_eq!(
+            report.per_key,
+            vec![(report.current_key_id.clone(), names.len() as i64)],
+            "none left under the old key"
+        );
+        assert_eq!(during.reseal_secrets().await.unwrap().resealed, 0, "a second run has nothing to do");
+        drop(during);
+
+        let after =
+            world.open_process_with(&db, "process-c", VaultSettings::Key { current: new_key, previous: vec![] }).await;
+        for (name, old) in names.iter().zip(&old_values) {
+            let value = after.reveal_secret(&admin, &venture.id, name).await.unwrap();
+            assert_eq!(value.expose_secret(), old, "{name} survives the rotation unchanged");
+        }
+
+        // A process that lost the old key before re-sealing cannot read, and says which values.
+        let (_dir2, db2) = database();
+        let stale = world.open_process(&db2, "process-d").await;
+        let user = creator(&stale).await;
+        let venture = stale.create_venture(&user, &NewVenture::new("acme-blog", "acme/blog")).await.unwrap();
+        assert_eq!(settle(&stale, &user, &venture.id).await, VentureStatus::Ready);
+        drop(stale);
+        let forgetful = VaultSettings::Key { current: crate::vault::generate_key(), previous: vec![] };
+        let report = world.open_process_with(&db2, "process-e", forgetful).await.reseal_secrets().await.unwrap();
+        assert_eq!(report.resealed, 0);
+        assert!(report.unreadable.iter().any(|u| u.contains("SUPABASE_DB_PASSWORD")), "{:?}", report.unreadable);
     }
 }

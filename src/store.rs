@@ -15,7 +15,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Set on PostgreSQL, where several instances may share the database.
+    postgres_url: Option<std::sync::Arc<str>>,
 }
+
+/// The channel on which PostgreSQL announces each new event id to every instance.
+pub const EVENTS_CHANNEL: &str = "slipway_events";
 
 /// A job handed to one runner until `lease_expires_at`.
 #[derive(Debug, Clone)]
@@ -33,6 +38,15 @@ pub struct ResourceRecord {
     pub external_id: Option<String>,
     /// What later applies compare against (settings, digests, states), never a secret.
     pub data: serde_json::Value,
+}
+
+/// A step of a job as recorded, with its times (epoch ms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepTimes {
+    pub step: String,
+    pub status: String,
+    pub started_at: Option<i64>,
+    pub updated_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +89,13 @@ impl Store {
             .connect(url)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Store { pool })
+        let postgres_url = url.starts_with("postgres").then(|| std::sync::Arc::from(url));
+        Ok(Store { pool, postgres_url })
+    }
+
+    /// The database URL when it is PostgreSQL (for a notification listener).
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.postgres_url.as_deref()
     }
 
     // ---- users and sessions ----
@@ -253,7 +273,16 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
-        insert_event(&mut tx, &venture_id, Some(&job_id), "queued", "info", "Provisioning job queued").await?;
+        insert_event(
+            &mut tx,
+            self.postgres_url.is_some(),
+            &venture_id,
+            Some(&job_id),
+            "queued",
+            "info",
+            "Provisioning job queued",
+        )
+        .await?;
         tx.commit().await?;
         let venture = Venture {
             id: venture_id,
@@ -305,7 +334,7 @@ impl Store {
             .bind(venture_id)
             .execute(&mut *tx)
             .await?;
-        insert_event(&mut tx, venture_id, Some(&job_id), "queued", "info", note).await?;
+        insert_event(&mut tx, self.postgres_url.is_some(), venture_id, Some(&job_id), "queued", "info", note).await?;
         tx.commit().await?;
         Ok(job_id)
     }
@@ -466,6 +495,66 @@ impl Store {
         Ok(())
     }
 
+    /// Up to `limit` sealed values whose key is not `key_id`, as (venture, name, sealed).
+    pub async fn secrets_not_sealed_by(
+        &self,
+        key_id: &str,
+        limit: i64,
+    ) -> Result<Vec<(String, String, Sealed)>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT venture_id, name, key_id, nonce, ciphertext FROM secrets WHERE key_id <> $1 \
+             ORDER BY venture_id, name LIMIT $2",
+        )
+        .bind(key_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let sealed = Sealed {
+                    key_id: row.try_get("key_id")?,
+                    nonce: row.try_get("nonce")?,
+                    ciphertext: row.try_get("ciphertext")?,
+                };
+                Ok((row.try_get("venture_id")?, row.try_get("name")?, sealed))
+            })
+            .collect()
+    }
+
+    /// How many sealed values each key id holds.
+    pub async fn secrets_per_key(&self) -> Result<Vec<(String, i64)>, sqlx::Error> {
+        let rows = sqlx::query("SELECT key_id, COUNT(*) AS n FROM secrets GROUP BY key_id ORDER BY key_id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| Ok((row.try_get("key_id")?, row.try_get("n")?))).collect()
+    }
+
+    /// Replaces `old` with `new` only if the stored value is still `old` (a step may have
+    /// written a fresh value meanwhile, which must not be overwritten); returns whether it did.
+    pub async fn replace_secret(
+        &self,
+        venture_id: &str,
+        name: &str,
+        old: &Sealed,
+        new: &Sealed,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE secrets SET key_id = $1, nonce = $2, ciphertext = $3, updated_at = $4 \
+             WHERE venture_id = $5 AND name = $6 AND key_id = $7 AND nonce = $8",
+        )
+        .bind(&new.key_id)
+        .bind(&new.nonce)
+        .bind(&new.ciphertext)
+        .bind(now_ms())
+        .bind(venture_id)
+        .bind(name)
+        .bind(&old.key_id)
+        .bind(&old.nonce)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn delete_secrets(&self, venture_id: &str) -> Result<(), sqlx::Error> {
         sqlx::query("DELETE FROM secrets WHERE venture_id = $1").bind(venture_id).execute(&self.pool).await?;
         Ok(())
@@ -483,23 +572,22 @@ impl Store {
 
     /// Hands the oldest runnable job to `owner` until `now + lease_ms`. A job is runnable when
     /// it is queued and due, or when it is running under a lease that has expired (its runner died).
+    /// On PostgreSQL, instances skip rows another instance is claiming instead of queueing behind
+    /// its lock; the outer condition keeps the claim exactly-once on either database.
     pub async fn claim_job(&self, owner: &str, lease_ms: i64) -> Result<Option<ClaimedJob>, sqlx::Error> {
         let now = now_ms();
-        let row = sqlx::query(
+        let skip_locked = if self.postgres_url.is_some() { " FOR UPDATE SKIP LOCKED" } else { "" };
+        let sql = format!(
             "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, \
                  attempts = attempts + 1, updated_at = $3 \
              WHERE id = (SELECT id FROM jobs \
                  WHERE (status = 'queued' AND run_after <= $3) \
                     OR (status = 'running' AND lease_expires_at < $3) \
-                 ORDER BY run_after, created_at LIMIT 1) \
+                 ORDER BY run_after, created_at LIMIT 1{skip_locked}) \
                AND (status = 'queued' OR lease_expires_at < $3) \
-             RETURNING id, venture_id, kind, attempts",
-        )
-        .bind(owner)
-        .bind(now + lease_ms)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
+             RETURNING id, venture_id, kind, attempts"
+        );
+        let row = sqlx::query(&sql).bind(owner).bind(now + lease_ms).bind(now).fetch_optional(&self.pool).await?;
         row.map(|row| {
             Ok(ClaimedJob {
                 id: row.try_get("id")?,
@@ -509,6 +597,21 @@ impl Store {
             })
         })
         .transpose()
+    }
+
+    /// Puts the jobs `owner` is running back in the queue (a clean shutdown). The interrupted
+    /// attempt is not counted: steps are idempotent, so whoever claims next simply resumes.
+    pub async fn release_jobs(&self, owner: &str) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE jobs SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, \
+                 attempts = attempts - 1, run_after = $1, updated_at = $1 \
+             WHERE lease_owner = $2 AND status = 'running'",
+        )
+        .bind(now_ms())
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     /// Extends the lease; false means another runner has taken the job over.
@@ -562,16 +665,25 @@ impl Store {
             .transpose()
     }
 
-    /// The steps recorded by the venture's newest job, as (step, status).
-    pub async fn latest_job_steps(&self, venture_id: &str) -> Result<Vec<(String, String)>, sqlx::Error> {
+    /// The steps recorded by the venture's newest job.
+    pub async fn latest_job_steps(&self, venture_id: &str) -> Result<Vec<StepTimes>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT step, status FROM job_steps WHERE job_id = \
+            "SELECT step, status, started_at, updated_at FROM job_steps WHERE job_id = \
                  (SELECT id FROM jobs WHERE venture_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1)",
         )
         .bind(venture_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|row| Ok((row.try_get("step")?, row.try_get("status")?))).collect()
+        rows.iter()
+            .map(|row| {
+                Ok(StepTimes {
+                    step: row.try_get("step")?,
+                    status: row.try_get("status")?,
+                    started_at: row.try_get("started_at")?,
+                    updated_at: row.try_get("updated_at")?,
+                })
+            })
+            .collect()
     }
 
     pub async fn step(&self, job_id: &str, step: &str) -> Result<Option<StepRecord>, sqlx::Error> {
@@ -605,6 +717,26 @@ impl Store {
         Ok(())
     }
 
+    /// Records that `owner` starts `step`, but only while `owner` still holds the job's lease:
+    /// false means another instance has taken the job over and this one must not touch it.
+    pub async fn start_step(&self, job_id: &str, owner: &str, step: &str) -> Result<bool, sqlx::Error> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "INSERT INTO job_steps (job_id, step, status, output, started_at, updated_at) \
+             SELECT $1, $2, 'intent', NULL, $3, $3 WHERE EXISTS (SELECT 1 FROM jobs \
+                 WHERE id = $1 AND lease_owner = $4 AND status = 'running' AND lease_expires_at > $3) \
+             ON CONFLICT (job_id, step) DO UPDATE SET status = excluded.status, output = NULL, \
+                 started_at = excluded.started_at, updated_at = excluded.updated_at",
+        )
+        .bind(job_id)
+        .bind(step)
+        .bind(now)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     // ---- events ----
 
     pub async fn append_event(
@@ -616,7 +748,7 @@ impl Store {
         message: &str,
     ) -> Result<i64, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let id = insert_event(&mut tx, venture_id, job_id, step, level, message).await?;
+        let id = insert_event(&mut tx, self.postgres_url.is_some(), venture_id, job_id, step, level, message).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -658,6 +790,7 @@ const VENTURE_COLUMNS: &str = "SELECT id, name, repository, status, vercel_proje
 /// is taken inside the inserting transaction.
 async fn insert_event(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    postgres: bool,
     venture_id: &str,
     job_id: Option<&str>,
     step: &str,
@@ -670,7 +803,7 @@ async fn insert_event(
         .try_get("last")?;
     sqlx::query(
         "INSERT INTO events (id, venture_id, job_id, step, level, message, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(id)
     .bind(venture_id)
@@ -679,9 +812,13 @@ async fn insert_event(
     .bind(level)
     .bind(message)
     .bind(now_ms())
-    .fetch_one(&mut **tx)
-    .await?
-    .try_get("id")
+    .execute(&mut **tx)
+    .await?;
+    if postgres {
+        // Delivered when the transaction commits, so a listener never sees an id before its row.
+        sqlx::query("SELECT pg_notify($1, $2)").bind(EVENTS_CHANNEL).bind(id.to_string()).execute(&mut **tx).await?;
+    }
+    Ok(id)
 }
 
 fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {

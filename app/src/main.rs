@@ -41,6 +41,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Master-key rotation for the sealed values.
+    Vault {
+        #[command(subcommand)]
+        command: VaultCommand,
+    },
     /// Run the Vercel, Supabase and Cloudflare simulators (for your own CI or the vendors' CLIs).
     Sim(SimArgs),
     /// Plan, apply, follow and destroy ventures on a running Slipway (over its REST API).
@@ -64,6 +69,16 @@ enum TokenCommand {
         #[arg(long, value_parser = ["creator", "operator", "admin"])]
         role: String,
     },
+}
+
+#[derive(Subcommand)]
+enum VaultCommand {
+    /// Print a fresh random master key (base64), for SLIPWAY_MASTER_KEY or the key file.
+    NewKey,
+    /// Re-seal every value sealed under an earlier key with the current one. Run it with the new
+    /// key as SLIPWAY_MASTER_KEY and the old ones in SLIPWAY_PREVIOUS_MASTER_KEYS; when it reports
+    /// nothing left under an old key, that key can be dropped.
+    Rotate,
 }
 
 #[derive(Args)]
@@ -176,6 +191,12 @@ struct Settings {
     /// How long a job claimed by a crashed process stays locked before another run resumes it.
     #[arg(long, env = "SLIPWAY_JOB_LEASE_SECS", default_value_t = 30, global = true)]
     job_lease_secs: u64,
+    /// Jobs (ventures being applied or destroyed) this process works on at once.
+    #[arg(long, env = "SLIPWAY_JOB_CONCURRENCY", default_value_t = 16, global = true)]
+    job_concurrency: usize,
+    /// Names this process in job leases and in the log (default: a random id per start).
+    #[arg(long, env = "SLIPWAY_INSTANCE_ID", global = true)]
+    instance_id: Option<String>,
     /// First-run admin: created at start-up if there are no users yet.
     #[arg(long, env = "SLIPWAY_ADMIN_USERNAME", default_value = "admin", global = true)]
     admin_username: String,
@@ -230,6 +251,10 @@ impl Settings {
             config.runner.polling.every = Duration::from_millis(400);
         }
         config.runner.lease = Duration::from_secs(self.job_lease_secs.max(3));
+        config.runner.concurrency = self.job_concurrency.max(1);
+        if let Some(id) = self.instance_id.as_ref().filter(|id| !id.trim().is_empty()) {
+            config.runner.instance_id = id.trim().to_string();
+        }
         Ok(config)
     }
 }
@@ -247,11 +272,33 @@ async fn main() -> anyhow::Result<()> {
     let command = match command {
         Command::Sim(args) => return simulate(args).await,
         Command::Venture { server, command } => return cli::run(server, command).await,
+        Command::Vault { command: VaultCommand::NewKey } => {
+            println!("{}", secrecy::ExposeSecret::expose_secret(&slipway_engine::vault::generate_key()));
+            return Ok(());
+        }
         other => other,
     };
     let engine = Engine::open(cli.settings.engine_config()?).await.context("opening the engine")?;
     match command {
-        Command::Sim(_) | Command::Venture { .. } => unreachable!("handled above"),
+        Command::Sim(_) | Command::Venture { .. } | Command::Vault { command: VaultCommand::NewKey } => {
+            unreachable!("handled above")
+        }
+        Command::Vault { command: VaultCommand::Rotate } => {
+            let report = engine.reseal_secrets().await.map_err(explain)?;
+            println!("re-sealed {} values under key {}", report.resealed, report.current_key_id);
+            for (key_id, count) in &report.per_key {
+                let role = if *key_id == report.current_key_id { "current" } else { "earlier" };
+                println!("key {key_id} ({role}): {count} values");
+            }
+            if !report.unreadable.is_empty() {
+                bail!(
+                    "{} values open with none of the configured keys (add their key to SLIPWAY_PREVIOUS_MASTER_KEYS): {}",
+                    report.unreadable.len(),
+                    report.unreadable.join(", ")
+                );
+            }
+            Ok(())
+        }
         Command::Serve => serve(engine, &cli.settings).await,
         Command::User { command: UserCommand::Create { username, role } } => {
             let password = match std::env::var("SLIPWAY_PASSWORD") {
@@ -275,6 +322,16 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", secrecy::ExposeSecret::expose_secret(&token));
             Ok(())
         }
+    }
+}
+
+/// Ctrl-C or SIGTERM (what service managers send).
+async fn stop_requested() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
     }
 }
 
@@ -319,11 +376,7 @@ async fn serve(engine: Engine, settings: &Settings) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(settings.addr).await.with_context(|| format!("binding {}", settings.addr))?;
     println!("Slipway is listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    axum::serve(listener, app).with_graceful_shutdown(stop_requested()).await?;
     engine.shutdown();
     let _ = runner.await;
     Ok(())

@@ -137,6 +137,8 @@ pub struct Context {
     pub venture: Venture,
     pub spec: VentureSpec,
     pub job_id: String,
+    /// The runner instance holding the job's lease; a step starts only while it still does.
+    pub owner: String,
     pub polling: Polling,
 }
 
@@ -180,7 +182,12 @@ type StepFuture<'a> = Pin<Box<dyn Future<Output = (Step, Result<StepOutput, Step
 fn run_step<'a>(ctx: &'a Context, step: Step, inputs: BTreeMap<Step, StepOutput>) -> StepFuture<'a> {
     Box::pin(async move {
         let outcome = async {
-            ctx.store.set_step(&ctx.job_id, step.name(), "intent", None).await?;
+            // Fenced by the lease: an instance whose lease ran out (it stalled, and another took
+            // the job over) starts nothing more. Steps look up before they create, so even a
+            // step already under way when the lease passed cannot make a second resource.
+            if !ctx.store.start_step(&ctx.job_id, &ctx.owner, step.name()).await? {
+                return Err(StepError::LeaseLost);
+            }
             let output = match step {
                 Step::SupabaseProject => supabase::project(ctx).await,
                 Step::SupabaseReady => supabase::ready(ctx, &inputs).await,
@@ -205,10 +212,20 @@ fn run_step<'a>(ctx: &'a Context, step: Step, inputs: BTreeMap<Step, StepOutput>
     })
 }
 
+/// How an apply orders its steps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Schedule {
+    /// Every step whose dependencies are done runs at once (the product's way).
+    #[default]
+    Concurrent,
+    /// One step at a time, in `Step::ALL` order: the baseline the benchmark compares against.
+    OneAtATime,
+}
+
 /// Runs the graph to the end. Steps already done in this job (a resumed attempt) are not run
 /// again. Returns the first permanent error, else the first transient one, once every step
 /// that could run has run.
-pub async fn apply(ctx: &Context) -> Result<(), StepError> {
+pub async fn apply(ctx: &Context, schedule: Schedule) -> Result<(), StepError> {
     let mut done: BTreeMap<Step, StepOutput> = BTreeMap::new();
     for step in Step::ALL {
         if let Some(record) = ctx.store.step(&ctx.job_id, step.name()).await?
@@ -224,6 +241,9 @@ pub async fn apply(ctx: &Context) -> Result<(), StepError> {
     let mut running: FuturesUnordered<StepFuture<'_>> = FuturesUnordered::new();
     loop {
         for step in Step::ALL {
+            if schedule == Schedule::OneAtATime && !running.is_empty() {
+                break;
+            }
             let ready = step.depends_on().iter().all(|d| done.contains_key(d));
             if !started.contains(&step) && ready {
                 started.insert(step);
@@ -239,13 +259,18 @@ pub async fn apply(ctx: &Context) -> Result<(), StepError> {
             Err(err) => failed.push((step, err)),
         }
     }
-    let first_permanent = failed.iter().position(|(_, e)| matches!(e, StepError::Permanent(_)));
-    match first_permanent.or(if failed.is_empty() { None } else { Some(0) }) {
+    // Losing the lease outranks everything: the new owner decides what the failures mean.
+    let decisive = failed
+        .iter()
+        .position(|(_, e)| matches!(e, StepError::LeaseLost))
+        .or_else(|| failed.iter().position(|(_, e)| matches!(e, StepError::Permanent(_))));
+    match decisive.or(if failed.is_empty() { None } else { Some(0) }) {
         Some(index) => {
             let (step, err) = failed.swap_remove(index);
             Err(match err {
                 StepError::Permanent(m) => StepError::Permanent(format!("{}: {m}", step.title())),
                 StepError::Transient(m) => StepError::Transient(format!("{}: {m}", step.title())),
+                StepError::LeaseLost => StepError::LeaseLost,
             })
         }
         None => Ok(()),

@@ -1,0 +1,223 @@
+//! The real server binary, killed with SIGKILL at random moments of its applies ten times over,
+//! then left to finish: every venture converges to ready with exactly one project on each
+//! platform, none orphaned, and every sealed secret still opens and matches what the platforms
+//! were given.
+//!
+//! The simulated platforms run in this test process, so they outlive every kill, and the server
+//! reaches them as it would reach the real APIs (tokens and base URLs, not sandbox mode).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Stdio;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+use slipway_engine::auth::Role;
+use slipway_engine::platforms::{ApiAccess, PlatformSettings, SANDBOX_ORGANIZATION, Sandbox, SandboxSettings};
+use slipway_engine::sim::faults::FaultPlan;
+use slipway_engine::{Engine, EngineConfig, VaultSettings};
+use tokio::process::{Child, Command};
+
+const PLATFORM_TOKEN: &str = "crash-test-platform-token";
+const ADMIN_PASSWORD: &str = "a long crash-test password";
+
+struct Setup {
+    sims: Sandbox,
+    dir: tempfile::TempDir,
+    master_key: SecretString,
+    addr: String,
+}
+
+impl Setup {
+    fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_slipway"));
+        command
+            .env("SLIPWAY_DATA_DIR", self.dir.path())
+            .env("SLIPWAY_ADDR", &self.addr)
+            .env("SLIPWAY_MASTER_KEY", self.master_key.expose_secret())
+            .env("SLIPWAY_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("SLIPWAY_JOB_LEASE_SECS", "3")
+            .env("VERCEL_TOKEN", PLATFORM_TOKEN)
+            .env("VERCEL_API_URL", self.sims.vercel.base_url())
+            .env("SUPABASE_ACCESS_TOKEN", PLATFORM_TOKEN)
+            .env("SUPABASE_API_URL", self.sims.supabase.base_url())
+            .env("SUPABASE_ORGANIZATION", SANDBOX_ORGANIZATION)
+            .env("RUST_LOG", "warn")
+            .env_remove("DATABASE_URL")
+            .env_remove("CLOUDFLARE_API_TOKEN")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        command
+    }
+
+    /// Starts `slipway serve` and waits until it answers.
+    async fn start(&self) -> Child {
+        let server = self.command().arg("serve").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if client.get(format!("http://{}/api/v1/connections", self.addr)).send().await.is_ok() {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the server did not start");
+    }
+}
+
+/// A small deterministic generator, so a failing run can be replayed.
+struct Moments(u64);
+
+impl Moments {
+    fn next_ms(&mut self, below: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (self.0 >> 33) % below
+    }
+}
+
+async fn create(client: &reqwest::Client, setup: &Setup, token: &str, name: &str) -> bool {
+    let sent = client
+        .post(format!("http://{}/api/v1/ventures", setup.addr))
+        .bearer_auth(token)
+        .header("Idempotency-Key", format!("create-{name}"))
+        .json(&json!({ "name": name, "repository": format!("acme/{name}") }))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await;
+    matches!(sent, Ok(response) if response.status().is_success())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_sigkills_at_random_moments_leave_no_duplicate_and_no_lost_secret() {
+    let settings = SandboxSettings {
+        faults: FaultPlan { latency: Duration::from_millis(120), ..FaultPlan::default() },
+        supabase_ready_after: Duration::from_millis(1500),
+        vercel_build_time: Duration::from_millis(800),
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let setup = Setup {
+        sims: Sandbox::start(&settings, PLATFORM_TOKEN).await.unwrap(),
+        dir: tempfile::tempdir().unwrap(),
+        master_key: slipway_engine::vault::generate_key(),
+        addr: format!("127.0.0.1:{port}"),
+    };
+
+    // The first start creates the admin; its API token comes from the command line.
+    let mut server = setup.start().await;
+    let output = setup
+        .command()
+        .args(["token", "create", "--username", "admin", "--name", "crash", "--role", "admin"])
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let token = String::from_utf8(output.stdout).unwrap().trim().to_string();
+
+    let client = reqwest::Client::new();
+    let mut moments = Moments(20261128);
+    let mut wanted: Vec<String> = Vec::new();
+    let mut unconfirmed: Vec<String> = Vec::new();
+    for round in 0..10 {
+        // A new venture each round (two in the first); a create the last kill cut off is sent
+        // again with its Idempotency-Key, as a client would.
+        let mut names = std::mem::take(&mut unconfirmed);
+        names.push(format!("crash-{round}"));
+        if round == 0 {
+            names.push("crash-extra".into());
+        }
+        for name in names {
+            if !wanted.contains(&name) {
+                wanted.push(name.clone());
+            }
+            if !create(&client, &setup, &token, &name).await {
+                unconfirmed.push(name);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200 + moments.next_ms(3000))).await;
+        server.start_kill().unwrap(); // SIGKILL
+        server.wait().await.unwrap();
+        server = setup.start().await;
+    }
+    for name in std::mem::take(&mut unconfirmed) {
+        assert!(create(&client, &setup, &token, &name).await, "{name} is created once the server stays up");
+    }
+
+    // Left alone, everything converges.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(180);
+    let ventures = loop {
+        let list: Value = client
+            .get(format!("http://{}/api/v1/ventures", setup.addr))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let ventures = list["ventures"].as_array().cloned().unwrap_or_default();
+        if ventures.len() == wanted.len() && ventures.iter().all(|v| v["status"] != "provisioning") {
+            break ventures;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not converged: {list:#}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    server.start_kill().unwrap();
+    server.wait().await.unwrap();
+    for venture in &ventures {
+        assert_eq!(venture["status"], "ready", "{venture:#}");
+    }
+    let expected: BTreeSet<String> = wanted.iter().cloned().collect();
+    let names = |projects: Vec<Value>| -> Vec<String> {
+        let mut names: Vec<String> = projects.iter().map(|p| p["name"].as_str().unwrap().to_string()).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(setup.sims.vercel.projects()), Vec::from_iter(expected.clone()), "one Vercel project each");
+    assert_eq!(names(setup.sims.supabase.projects()), Vec::from_iter(expected.clone()), "one Supabase project each");
+
+    // No lost secret: the store opens with the same master key, and the password it sealed is
+    // the one each Supabase project was created with and the one Vercel was given.
+    let created_with: BTreeMap<String, String> = setup
+        .sims
+        .supabase
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/v1/projects" && r.status == 201)
+        .map(|r| {
+            let reference = r.response.as_ref().unwrap()["ref"].as_str().unwrap().to_string();
+            (reference, r.body.as_ref().unwrap()["db_pass"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let access = |base_url: String| ApiAccess { base_url, token: SecretString::from(PLATFORM_TOKEN) };
+    let platforms = PlatformSettings::Real {
+        vercel: access(setup.sims.vercel.base_url()),
+        vercel_team_id: None,
+        supabase: access(setup.sims.supabase.base_url()),
+        supabase_organization: Some(SANDBOX_ORGANIZATION.into()),
+        cloudflare: None,
+    };
+    let db = format!("sqlite://{}/slipway.db", setup.dir.path().display());
+    let vault = VaultSettings::Key { current: setup.master_key.clone(), previous: vec![] };
+    let engine = Engine::open(EngineConfig::new(db, platforms, vault)).await.unwrap();
+    let admin = engine.create_user_unchecked("auditor", &SecretString::from(ADMIN_PASSWORD), Role::Admin).await;
+    let admin = admin.unwrap();
+    let (mut resumed, mut adopted) = (0, 0);
+    for venture in &ventures {
+        let id = venture["id"].as_str().unwrap();
+        let log = engine.venture_events(&admin, id, 0, 1000).await.unwrap();
+        resumed += log.iter().filter(|e| e.message.starts_with("Resuming")).count();
+        adopted += log.iter().filter(|e| e.message.starts_with("Adopting")).count();
+        let resources = engine.venture_resources(&admin, id).await.unwrap();
+        let project = |kind: &str| resources.iter().find(|(k, _)| k == kind).unwrap().1.external_id.clone().unwrap();
+        let reference = project("supabase_project");
+        let password = engine.reveal_secret(&admin, id, "SUPABASE_DB_PASSWORD").await.unwrap();
+        assert_eq!(Some(password.expose_secret()), created_with.get(&reference).map(String::as_str), "{venture}");
+        let in_vercel: Vec<Value> = setup.sims.vercel.env_vars(&project("vercel_project"));
+        let pooled = in_vercel.iter().find(|v| v["key"] == "POSTGRES_PASSWORD").expect("POSTGRES_PASSWORD");
+        assert_eq!(pooled["value"].as_str(), Some(password.expose_secret()), "{venture}");
+        for name in engine.secret_names(&admin, id).await.unwrap() {
+            engine.reveal_secret(&admin, id, &name).await.unwrap_or_else(|e| panic!("{name} of {venture}: {e}"));
+        }
+    }
+    eprintln!("{} ventures; {resumed} applies resumed after a kill; {adopted} resources adopted", ventures.len());
+    assert!(resumed >= 5, "the kills interrupted applies ({resumed} resumed)");
+}

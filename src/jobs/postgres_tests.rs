@@ -1,0 +1,228 @@
+//! Several instances on one PostgreSQL database: each job (and so each step) is worked on by
+//! one instance at a time, a dead instance's job is taken over once its lease runs out, and a
+//! log line written on one instance reaches live viewers on the other at once.
+//!
+//! Each test creates its own database on the server named by `SLIPWAY_TEST_POSTGRES_URL`
+//! (default: the local one, `postgres://postgres@127.0.0.1:5432/test`) and drops it afterwards.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use sqlx::Connection;
+
+use super::tests::{World, creator, wait_for};
+use crate::auth::Role;
+use crate::sim::faults::FaultPlan;
+use crate::store::Store;
+use crate::time::now_ms;
+use crate::venture::{NewVenture, VentureStatus};
+
+/// A database of its own on the test server, dropped (connections and all) when this is.
+struct TestDatabase {
+    server: String,
+    name: String,
+    url: String,
+}
+
+impl TestDatabase {
+    async fn create() -> TestDatabase {
+        let server = std::env::var("SLIPWAY_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let name = format!("slipway_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&server)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {server} (set SLIPWAY_TEST_POSTGRES_URL): {e}"));
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
+        let base = server.rsplit_once('/').map(|(base, _)| base).unwrap_or(&server);
+        let url = format!("{base}/{name}");
+        TestDatabase { server, name, url }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let (server, name) = (self.server.clone(), self.name.clone());
+        // Drop runs inside the test's runtime, which cannot be blocked on: use a runtime of its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                let mut admin = sqlx::PgConnection::connect(&server).await?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(_))) {
+            eprintln!("could not drop test database {}", self.name);
+        }
+    }
+}
+
+async fn queue_jobs(store: &Store, count: usize) -> Vec<String> {
+    let user = store.insert_user("casey", "not-a-real-hash", Role::Creator).await.unwrap();
+    let mut jobs = Vec::new();
+    for i in 0..count {
+        let name = format!("claim-{i:02}");
+        let queued = store.insert_venture_with_job(&name, "acme/shop", "{}", &user.id, super::PROVISION_VENTURE);
+        jobs.push(queued.await.unwrap().1);
+    }
+    jobs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_racing_for_jobs_each_claim_a_different_one() {
+    let db = TestDatabase::create().await;
+    let store = Store::open(&db.url).await.unwrap();
+    let queued: BTreeSet<String> = queue_jobs(&store, 40).await.into_iter().collect();
+
+    // Eight instances, each with its own pool, claim as fast as they can.
+    let mut claimers = Vec::new();
+    for instance in 0..8 {
+        let store = Store::open(&db.url).await.unwrap();
+        claimers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(job) = store.claim_job(&format!("instance-{instance}"), 60_000).await.unwrap() {
+                mine.push(job.id);
+            }
+            mine
+        }));
+    }
+    let mut claimed = Vec::new();
+    for claimer in claimers {
+        claimed.extend(claimer.await.unwrap());
+    }
+    let distinct: BTreeSet<String> = claimed.iter().cloned().collect();
+    assert_eq!(claimed.len(), distinct.len(), "a job was claimed twice");
+    assert_eq!(distinct, queued, "every job was claimed");
+}
+
+#[tokio::test]
+async fn a_stalled_instance_whose_lease_passed_on_can_neither_start_a_step_nor_finish_the_job() {
+    let db = TestDatabase::create().await;
+    let store = Store::open(&db.url).await.unwrap();
+    let job = queue_jobs(&store, 1).await.remove(0);
+
+    let first = store.claim_job("instance-a", 100).await.unwrap().unwrap();
+    assert_eq!(first.id, job);
+    assert!(store.start_step(&job, "instance-a", "supabase.project").await.unwrap(), "the lease holder may start");
+    assert!(store.claim_job("instance-b", 60_000).await.unwrap().is_none(), "a live lease is not taken");
+    assert!(!store.start_step(&job, "instance-b", "vercel.project").await.unwrap(), "a non-holder may not start");
+
+    tokio::time::sleep(Duration::from_millis(150)).await; // instance-a stalls past its lease
+    let taken = store.claim_job("instance-b", 60_000).await.unwrap().expect("an expired lease is taken over");
+    assert_eq!((taken.id.as_str(), taken.attempts), (job.as_str(), 2));
+    assert!(!store.start_step(&job, "instance-a", "vercel.project").await.unwrap(), "the old holder is fenced off");
+    assert!(!store.renew_lease(&job, "instance-a", 60_000).await.unwrap(), "and learns it at its next renewal");
+    store.finish_job(&job, "instance-a", "failed", None, Some("stale")).await.unwrap();
+    assert_eq!(store.job_status(&job).await.unwrap().as_deref(), Some("running"), "its verdict is ignored");
+    assert!(store.start_step(&job, "instance-b", "vercel.project").await.unwrap(), "the new holder goes on");
+    store.finish_job(&job, "instance-b", "succeeded", None, None).await.unwrap();
+    assert_eq!(store.job_status(&job).await.unwrap().as_deref(), Some("succeeded"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_share_the_ventures_and_make_each_resource_once() {
+    let db = TestDatabase::create().await;
+    let mut world = World::new(FaultPlan { latency: Duration::from_millis(20), ..FaultPlan::default() }).await;
+    world.concurrency = 2; // so that neither instance can take all the work alone
+    let a = world.open_process(&db.url, "instance-a").await;
+    let b = world.open_process(&db.url, "instance-b").await;
+    let user = creator(&a).await;
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        ids.push(a.create_venture(&user, &NewVenture::new(&format!("pair-{i}"), "acme/pair")).await.unwrap().id);
+    }
+    let runners = [a.start_runner(), b.start_runner()];
+    wait_for("every venture to settle", async || {
+        for id in &ids {
+            if b.venture(&user, id).await.unwrap().status == VentureStatus::Provisioning {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+    a.shutdown();
+    b.shutdown();
+    for runner in runners {
+        runner.await.unwrap();
+    }
+
+    let mut instances = BTreeSet::new();
+    for id in &ids {
+        assert_eq!(a.venture(&user, id).await.unwrap().status, VentureStatus::Ready);
+        let steps = b.venture_steps(&user, id).await.unwrap();
+        assert!(steps.iter().all(|s| s.status == "done"), "{steps:?}");
+        let log = b.venture_events(&user, id, 0, 1000).await.unwrap();
+        let starts: Vec<_> = log.iter().filter(|e| e.step == "start").collect();
+        assert_eq!(starts.len(), 1, "one attempt, by one instance: {starts:#?}");
+        instances.insert(if starts[0].message.contains("on instance-a") { "a" } else { "b" });
+    }
+    assert_eq!(instances.len(), 2, "both instances worked");
+    let posts = |requests: Vec<crate::sim::RecordedRequest>, path: &str| {
+        requests.iter().filter(|r| r.method == "POST" && r.path == path && r.status < 300).count()
+    };
+    assert_eq!(posts(world.vercel().requests(), "/v11/projects"), 8, "one Vercel project per venture");
+    assert_eq!(posts(world.supabase().requests(), "/v1/projects"), 8, "one Supabase project per venture");
+    assert_eq!(posts(world.vercel().requests(), "/v13/deployments"), 8, "one production deployment per venture");
+    assert_eq!(world.vercel().projects().len(), 8);
+    assert_eq!(world.supabase().projects().len(), 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_instances_apply_is_taken_over_by_the_other_once_its_lease_expires() {
+    let db = TestDatabase::create().await;
+    // Creates land at once but answers take a while: the kill below falls between.
+    let world = World::new(FaultPlan { latency: Duration::from_millis(400), ..FaultPlan::default() }).await;
+    let a = world.open_process(&db.url, "instance-a").await;
+    let b = world.open_process(&db.url, "instance-b").await;
+    let user = creator(&a).await;
+    let venture = a.create_venture(&user, &NewVenture::new("acme-shop", "acme/shop")).await.unwrap();
+    let runner = a.runner();
+    let killed = tokio::spawn(async move { runner.run_once().await });
+    wait_for("both projects to exist", async || {
+        !world.vercel().projects().is_empty() && !world.supabase().projects().is_empty()
+    })
+    .await;
+    killed.abort(); // instance A dies holding the lease, with create answers in flight
+    let _ = killed.await;
+    let killed_at = now_ms();
+
+    let runner = b.start_runner();
+    wait_for("the venture to settle", async || {
+        b.venture(&user, &venture.id).await.unwrap().status != VentureStatus::Provisioning
+    })
+    .await;
+    b.shutdown();
+    runner.await.unwrap();
+
+    assert_eq!(b.venture(&user, &venture.id).await.unwrap().status, VentureStatus::Ready);
+    let log = b.venture_events(&user, &venture.id, 0, 1000).await.unwrap();
+    let resumed = log.iter().find(|e| e.message.contains("attempt 2, on instance-b")).expect("B resumed it");
+    // A renews a 900 ms lease every 300 ms, so at least 600 ms of it were left at the kill.
+    assert!(resumed.created_at - killed_at >= 450, "B waited for the lease: {} ms", resumed.created_at - killed_at);
+    assert_eq!(world.vercel().projects().len(), 1, "exactly one Vercel project");
+    assert_eq!(world.supabase().projects().len(), 1, "exactly one Supabase project");
+    assert!(log.iter().filter(|e| e.message.contains("Adopting")).count() >= 2, "{log:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_log_line_written_on_one_instance_wakes_live_viewers_on_the_other() {
+    let db = TestDatabase::create().await;
+    let world = World::new(FaultPlan::default()).await;
+    let a = world.open_process(&db.url, "instance-a").await;
+    let b = world.open_process(&db.url, "instance-b").await;
+    let user = creator(&a).await;
+    let mut wake = b.subscribe_events();
+    wake.borrow_and_update();
+    tokio::time::sleep(Duration::from_millis(200)).await; // B's listener is connected
+
+    // Instance B writes nothing itself: only A's insert can wake B's viewers.
+    let venture = a.create_venture(&user, &NewVenture::new("acme-shop", "acme/shop")).await.unwrap();
+    tokio::time::timeout(Duration::from_millis(800), wake.changed())
+        .await
+        .expect("B is woken well before its one-second re-read")
+        .unwrap();
+    let newest = *wake.borrow_and_update();
+    let log = b.venture_events(&user, &venture.id, 0, 100).await.unwrap();
+    assert_eq!(log.last().map(|e| e.id), Some(newest), "the id B was woken with is A's line: {log:#?}");
+}
