@@ -28,6 +28,19 @@ if [ ! -x node_modules/.bin/tailwindcss ] || [ package-lock.json -nt node_module
   npm ci --no-audit --no-fund
 fi
 
+# Schemathesis (PyPI) for the REST API conformance run, in its own venv; reinstalled only when
+# missing or when the pin below changes.
+schemathesis_version=4.32.5
+schemathesis_venv=.tools/schemathesis
+if [ "$(cat "$schemathesis_venv/.pinned" 2>/dev/null)" != "$schemathesis_version" ] \
+  || [ ! -x "$schemathesis_venv/bin/schemathesis" ]; then
+  step "pip install schemathesis==$schemathesis_version into $schemathesis_venv"
+  rm -rf "$schemathesis_venv"
+  python3 -m venv "$schemathesis_venv"
+  "$schemathesis_venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$schemathesis_version"
+  echo "$schemathesis_version" >"$schemathesis_venv/.pinned"
+fi
+
 if $want_browser; then
   if [ ! -x end2end/node_modules/.bin/playwright ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
     step "npm ci in end2end (Playwright test runner, which uses Debian's Chromium; the official Vercel and Supabase CLIs)"

@@ -80,6 +80,9 @@ pub struct StepStatus {
     pub finished_at: Option<i64>,
 }
 
+/// How long a plan's platform reads may queue behind the rate limiter.
+const PLAN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3);
+
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<Inner>,
@@ -345,7 +348,12 @@ impl Engine {
             owner: String::new(),
             polling: self.inner.config.runner.polling.clone(),
         };
-        provision::plan(&context).await.map_err(|e| EngineError::Platform(e.to_string()))
+        // Someone waits on a plan: rather than queue behind the rate limiter, say when to come back.
+        let planned = crate::platform::ratelimit::with_patience(PLAN_PATIENCE, provision::plan(&context)).await;
+        planned.map_err(|err| match err {
+            crate::jobs::StepError::OverBudget { retry_after } => EngineError::Busy { retry_after },
+            other => EngineError::Platform(other.to_string()),
+        })
     }
 
     /// Applies the venture's spec again (converging whatever drifted); returns the job id.
@@ -356,7 +364,12 @@ impl Engine {
         let venture = self.venture(actor, venture_id).await?;
         let note = format!("Apply of {} queued by {}", venture.name, actor.username);
         let status = crate::venture::VentureStatus::Provisioning;
-        Ok(self.inner.store.queue_job(&venture.id, PROVISION_VENTURE, status, &note).await?)
+        match self.inner.store.queue_job(&venture.id, PROVISION_VENTURE, status, &note).await? {
+            Ok(job) => Ok(job),
+            // Asking again while an apply is queued or running is the same request.
+            Err(active) if active.kind == PROVISION_VENTURE => Ok(active.id),
+            Err(_) => Err(EngineError::Conflict(format!("{} is being destroyed", venture.name))),
+        }
     }
 
     /// Removes the venture's Vercel and Supabase projects (and with them its variables,
@@ -372,7 +385,14 @@ impl Engine {
         }
         let note = format!("Destroy of {} queued by {}", venture.name, actor.username);
         let status = crate::venture::VentureStatus::Destroying;
-        Ok(self.inner.store.queue_job(&venture.id, DESTROY_VENTURE, status, &note).await?)
+        match self.inner.store.queue_job(&venture.id, DESTROY_VENTURE, status, &note).await? {
+            Ok(job) => Ok(job),
+            Err(active) if active.kind == DESTROY_VENTURE => Ok(active.id),
+            Err(_) => Err(EngineError::Conflict(format!(
+                "{} has an apply in progress; destroy it once the apply has ended",
+                venture.name
+            ))),
+        }
     }
 
     /// What Slipway made for the venture at the platforms (ids, settings, states; no secret).

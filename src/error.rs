@@ -19,6 +19,12 @@ pub enum EngineError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]
     Config(String),
+    /// The request clashes with work under way (the message says what to wait for).
+    #[error("{0}")]
+    Conflict(String),
+    /// The platforms' rate limits are in use for longer than an interactive request waits.
+    #[error("the platforms' rate limits are in use; try again in {} s", retry_after.as_secs().max(1))]
+    Busy { retry_after: std::time::Duration },
     /// A platform call failed (the message names the vendor and what went wrong).
     #[error("{0}")]
     Platform(String),

@@ -77,6 +77,10 @@ pub enum StepError {
     /// Another instance has taken the job over (this one's lease ran out): stop touching it.
     #[error("the job's lease passed to another instance")]
     LeaseLost,
+    /// Only for work run with a patience (plans): a call would have waited for the rate limiter
+    /// longer than allowed, and was not sent.
+    #[error("the platforms' rate limits are in use; try again in {} s", retry_after.as_secs().max(1))]
+    OverBudget { retry_after: Duration },
 }
 
 impl From<sqlx::Error> for StepError {
@@ -88,7 +92,9 @@ impl From<sqlx::Error> for StepError {
 impl From<ApiError> for StepError {
     fn from(err: ApiError) -> Self {
         use crate::platform::retry::Retryable;
-        if err.is(ErrorKind::Unauthorized) {
+        if err.is(ErrorKind::OverBudget) {
+            StepError::OverBudget { retry_after: err.retry_after.unwrap_or(Duration::from_secs(1)) }
+        } else if err.is(ErrorKind::Unauthorized) {
             let hint = match err.vendor {
                 Vendor::Vercel => "Check that VERCEL_TOKEN is valid and has access to the configured team.",
                 Vendor::Supabase => "Check that SUPABASE_ACCESS_TOKEN is valid and has access to the organization.",
@@ -189,6 +195,15 @@ impl Runner {
                 self.store.finish_job(&job.id, &self.config.instance_id, "succeeded", None, None).await?;
             }
             Err(StepError::Permanent(message)) => self.fail(&job, &message).await?,
+            // Jobs run without a patience, so their calls wait for the budget; should one not,
+            // the job goes back in the queue until the budget frees up.
+            Err(err @ StepError::OverBudget { retry_after }) => {
+                let run_after = now_ms() + retry_after.as_millis() as i64;
+                let message = err.to_string();
+                self.store
+                    .finish_job(&job.id, &self.config.instance_id, "queued", Some(run_after), Some(&message))
+                    .await?;
+            }
             Err(StepError::Transient(message)) if job.attempts >= self.config.max_attempts => {
                 self.fail(&job, &format!("gave up after {} attempts: {message}", job.attempts)).await?
             }

@@ -31,6 +31,13 @@ pub struct ClaimedJob {
     pub attempts: i64,
 }
 
+/// The job a venture already has queued or running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveJob {
+    pub id: String,
+    pub kind: String,
+}
+
 /// A resource Slipway made (or means to make) for a venture.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceRecord {
@@ -297,25 +304,28 @@ impl Store {
 
     /// Queues a job for an existing venture, unless one is already queued or running for it
     /// (then returns that one's id): two applies of one venture never run side by side.
+    /// Queues a job for the venture, or returns the job already queued or running for it (a
+    /// venture has at most one at a time).
     pub async fn queue_job(
         &self,
         venture_id: &str,
         kind: &str,
         status: VentureStatus,
         note: &str,
-    ) -> Result<String, sqlx::Error> {
+    ) -> Result<Result<String, ActiveJob>, sqlx::Error> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let active = sqlx::query(
-            "SELECT id FROM jobs WHERE venture_id = $1 AND status IN ('queued', 'running') ORDER BY created_at LIMIT 1",
+            "SELECT id, kind FROM jobs WHERE venture_id = $1 AND status IN ('queued', 'running') \
+             ORDER BY created_at LIMIT 1",
         )
         .bind(venture_id)
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = active {
-            let id = row.try_get("id")?;
+            let active = ActiveJob { id: row.try_get("id")?, kind: row.try_get("kind")? };
             tx.rollback().await?;
-            return Ok(id);
+            return Ok(Err(active));
         }
         let job_id = uuid::Uuid::now_v7().to_string();
         sqlx::query(
@@ -336,7 +346,7 @@ impl Store {
             .await?;
         insert_event(&mut tx, self.postgres_url.is_some(), venture_id, Some(&job_id), "queued", "info", note).await?;
         tx.commit().await?;
-        Ok(job_id)
+        Ok(Ok(job_id))
     }
 
     pub async fn venture_name_taken(&self, name: &str) -> Result<bool, sqlx::Error> {

@@ -179,3 +179,73 @@ async fn a_venture_is_planned_applied_followed_and_destroyed_over_json() {
     assert_eq!(status, StatusCode::OK);
     assert!(connections["connections"].as_array().unwrap().iter().all(|c| c["connected"] == true));
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served_and_every_operation_in_it_exists() {
+    let api = api().await;
+    let (status, document) = call(&api, "GET", "/api/v1/openapi.json", None, None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."), "{document}");
+    let paths = document["paths"].as_object().unwrap();
+    assert!(paths.len() >= 9, "{paths:?}");
+    let mut operations = 0;
+    for (path, item) in paths {
+        let concrete = path.replace("{id}", "00000000-0000-0000-0000-000000000000");
+        for method in item.as_object().unwrap().keys().filter(|m| ["get", "post"].contains(&m.as_str())) {
+            operations += 1;
+            let (status, _) = call(&api, &method.to_uppercase(), &concrete, None, None, None).await;
+            let expected = if path.ends_with("openapi.json") { StatusCode::OK } else { StatusCode::UNAUTHORIZED };
+            assert_eq!(status, expected, "{method} {path} is routed and asks for a token");
+        }
+    }
+    assert!(operations >= 11, "{operations} operations");
+}
+
+#[tokio::test]
+async fn malformed_queries_and_bodies_get_json_errors_and_a_destroy_waits_for_the_apply() {
+    let api = api().await;
+    let token = Some(api.creator.as_str());
+    let (status, created) = call(
+        &api,
+        "POST",
+        "/api/v1/ventures",
+        token,
+        Some(json!({"name": "busy-shop", "repository": "acme/busy"})),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = created["venture"]["id"].as_str().unwrap().to_string();
+
+    let (status, body) =
+        call(&api, "GET", &format!("/api/v1/ventures/{id}/events?limit=many"), token, None, None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_query")), "{body}");
+    let (status, _) = call(&api, "GET", &format!("/api/v1/ventures/{id}/events?limit=many"), None, None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the token is checked first");
+
+    let request = Request::builder()
+        .method("POST")
+        .uri("/api/v1/plan")
+        .header(header::AUTHORIZATION, format!("Bearer {}", api.creator))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(vec![b'{', 0xff, 0xfe, b'}']))
+        .unwrap();
+    let response = api.app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body: Value = serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(body["error"]["code"], "bad_body", "{body}");
+
+    // No runner is working, so the apply stays queued: a destroy now is refused, not dropped.
+    let confirm = Some(json!({ "confirm": "busy-shop" }));
+    let (status, body) = call(&api, "POST", &format!("/api/v1/ventures/{id}/destroy"), token, confirm, None).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("apply in progress"), "{body}");
+
+    // An organization Supabase does not know blocks the plan instead of failing it.
+    let spec = json!({ "name": "lost-shop", "repository": "acme/lost", "supabase": { "organization": "no-such-org" } });
+    let (status, body) = call(&api, "POST", "/api/v1/plan", token, Some(spec), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let supabase = body["actions"].as_array().unwrap().iter().find(|a| a["resource"] == "Supabase project").unwrap();
+    assert_eq!(supabase["action"], "blocked", "{body}");
+    assert!(supabase["detail"].as_str().unwrap().contains("no-such-org"), "{body}");
+}

@@ -54,6 +54,9 @@ pub enum ErrorKind {
     Unconfirmed,
     /// A response that does not match the expected shape.
     Decode,
+    /// Not sent: the rate-limit budget is used up for longer than the caller would wait
+    /// (`retry_after` says when it frees up). See `ratelimit::with_patience`.
+    OverBudget,
 }
 
 /// Any failure of a platform call. `code` and `message` are the vendor's own where it sent them.
@@ -117,6 +120,7 @@ impl fmt::Display for ApiError {
             ErrorKind::Transport => "request failed",
             ErrorKind::Unconfirmed => "outcome unknown (no answer to a create; look it up before trying again)",
             ErrorKind::Decode => "unexpected response",
+            ErrorKind::OverBudget => "rate limit budget in use; not sent",
         };
         write!(f, "{} {what}", self.vendor)?;
         if let Some(status) = self.status {
@@ -292,7 +296,12 @@ impl ApiCore {
         );
         self.retry
             .run(call.operation, || async {
-                self.limiter.acquire(&call.scope).await;
+                if let Err(wait) = self.limiter.acquire(&call.scope).await {
+                    let message = format!("{} could go in {} s", call.operation, wait.as_secs().max(1));
+                    let mut err = ApiError::new(self.vendor, ErrorKind::OverBudget, None, "", message);
+                    err.retry_after = Some(wait);
+                    return Err(err);
+                }
                 self.attempt(&call, url.clone()).await
             })
             .instrument(span)

@@ -55,6 +55,12 @@ impl RateLimiter {
 
     /// Reserves a send time in `scope` and returns how long to wait for it.
     pub fn reserve(&self, scope: &str) -> Duration {
+        self.reserve_within(scope, None).unwrap_or_else(|wait| wait)
+    }
+
+    /// Like [`reserve`](Self::reserve), but reserves nothing and returns `Err(wait)` when the
+    /// wait would be longer than `patience`.
+    pub fn reserve_within(&self, scope: &str, patience: Option<Duration>) -> Result<Duration, Duration> {
         let now = Instant::now();
         let limit = self.budget.requests.max(1) as usize;
         let mut scopes = self.scopes.lock().unwrap();
@@ -67,18 +73,37 @@ impl RateLimiter {
         if let Some(last) = granted.back() {
             at = at.max(*last);
         }
+        let wait = at.max(now) - now;
+        if patience.is_some_and(|patience| wait > patience) {
+            return Err(wait);
+        }
         granted.push_back(at);
-        at.max(now) - now
+        Ok(wait)
     }
 
-    /// Waits until a request in `scope` fits the budget.
-    pub async fn acquire(&self, scope: &str) {
-        let wait = self.reserve(scope);
+    /// Waits until a request in `scope` fits the budget. Inside [`with_patience`], a request
+    /// that would wait longer is not sent: `Err(wait)` says when the budget allows it.
+    pub async fn acquire(&self, scope: &str) -> Result<(), Duration> {
+        let patience = PATIENCE.try_with(|patience| *patience).ok();
+        let wait = self.reserve_within(scope, patience)?;
         if !wait.is_zero() {
             tracing::debug!(scope, wait_ms = wait.as_millis() as u64, "rate limiter holding a request");
             tokio::time::sleep(wait).await;
         }
+        Ok(())
     }
+}
+
+tokio::task_local! {
+    static PATIENCE: Duration;
+}
+
+/// Runs `work` (a person or a client waiting on the answer, such as a plan) so that its
+/// platform calls never queue behind the rate limiter for longer than `patience`: such a call
+/// fails at once as over budget, saying when to try again, instead of hanging the request.
+/// Background work (jobs) runs without it and simply waits its turn.
+pub async fn with_patience<F: std::future::Future>(patience: Duration, work: F) -> F::Output {
+    PATIENCE.scope(patience, work).await
 }
 
 #[cfg(test)]
@@ -105,7 +130,7 @@ mod tests {
         let start = Instant::now();
         let mut sent = Vec::new();
         for _ in 0..35 {
-            limiter.acquire("x").await;
+            limiter.acquire("x").await.unwrap();
             sent.push(Instant::now() - start);
         }
         for (i, t) in sent.iter().enumerate() {
@@ -122,5 +147,20 @@ mod tests {
         let c = RateLimiter::shared("vercel", "digest-2", budget);
         assert!(Arc::ptr_eq(&a, &b));
         assert!(!Arc::ptr_eq(&a, &c));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn with_patience_a_call_that_would_wait_too_long_is_refused_without_using_the_budget() {
+        let limiter = RateLimiter::new(Budget { requests: 2, per: Duration::from_secs(60) });
+        let patient = Duration::from_secs(5);
+        with_patience(patient, async {
+            assert_eq!(limiter.acquire("x").await, Ok(()));
+            assert_eq!(limiter.acquire("x").await, Ok(()));
+            assert_eq!(limiter.acquire("x").await, Err(Duration::from_secs(60)), "refused, saying when");
+        })
+        .await;
+        tokio::time::advance(Duration::from_secs(58)).await;
+        let refused = with_patience(patient, limiter.acquire("x")).await;
+        assert_eq!(refused, Ok(()), "2 s left is within patience: the refused call took no slot");
     }
 }

@@ -270,7 +270,7 @@ pub async fn apply(ctx: &Context, schedule: Schedule) -> Result<(), StepError> {
             Err(match err {
                 StepError::Permanent(m) => StepError::Permanent(format!("{}: {m}", step.title())),
                 StepError::Transient(m) => StepError::Transient(format!("{}: {m}", step.title())),
-                StepError::LeaseLost => StepError::LeaseLost,
+                other @ (StepError::LeaseLost | StepError::OverBudget { .. }) => other,
             })
         }
         None => Ok(()),

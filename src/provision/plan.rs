@@ -82,15 +82,18 @@ pub async fn plan(ctx: &Context) -> Result<Vec<PlannedAction>, StepError> {
                 ),
                 Some(organization) => {
                     let query = OrganizationProjectsQuery { search: Some(name.to_string()), ..Default::default() };
-                    let taken = ctx
-                        .platforms
-                        .supabase
-                        .organization_projects(&organization, &query)
-                        .await?
-                        .into_iter()
-                        .find(|p| p.name == name);
-                    match taken {
-                        Some(project) if recorded.is_none() => planned(
+                    let projects = ctx.platforms.supabase.organization_projects(&organization, &query).await;
+                    let projects = match projects {
+                        Err(err) if err.is(crate::platform::api::ErrorKind::NotFound) => Err(planned(
+                            "Supabase project",
+                            Action::Blocked,
+                            format!("organization {organization} does not exist or the Supabase token cannot see it"),
+                        )),
+                        other => Ok(other?),
+                    };
+                    match projects.map(|projects| projects.into_iter().find(|p| p.name == name)) {
+                        Err(blocked) => blocked,
+                        Ok(Some(project)) if recorded.is_none() => planned(
                             "Supabase project",
                             Action::Blocked,
                             format!(
@@ -98,14 +101,14 @@ pub async fn plan(ctx: &Context) -> Result<Vec<PlannedAction>, StepError> {
                                 project.reference
                             ),
                         ),
-                        Some(project) => {
+                        Ok(Some(project)) => {
                             planned("Supabase project", Action::NoChange, format!("adopt {}", project.reference))
                         }
-                        None => planned(
+                        Ok(None) => planned(
                             "Supabase project",
                             Action::Create,
                             format!(
-                                "{name} in {organization}, region {:?}, with a generated database password",
+                                "{name} in {organization}, region {}, with a generated database password",
                                 ctx.spec.supabase_region
                             ),
                         ),

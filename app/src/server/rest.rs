@@ -4,6 +4,8 @@
 
 use axum::Json;
 use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -32,6 +34,14 @@ where
         .route("/api/v1/ventures/{id}/events", get(venture_events))
         .route("/api/v1/plan", post(plan_new))
         .route("/api/v1/connections", get(connections))
+        .route("/api/v1/openapi.json", get(openapi))
+}
+
+/// The OpenAPI 3 document of this API (no token needed to read it).
+const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -49,6 +59,13 @@ fn engine_error(err: EngineError) -> Response {
             let message = fields.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
             let body = json!({ "error": { "code": "invalid", "message": message, "fields": fields } });
             (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
+        }
+        EngineError::Conflict(message) => error(StatusCode::CONFLICT, "conflict", message),
+        EngineError::Busy { retry_after } => {
+            let seconds = retry_after.as_secs().max(1).to_string();
+            let mut response = error(StatusCode::TOO_MANY_REQUESTS, "busy", err.to_string());
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.parse().expect("digits"));
+            response
         }
         EngineError::Platform(message) => error(StatusCode::BAD_GATEWAY, "platform", message),
         other => {
@@ -70,9 +87,9 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<User, Response>
     state.engine.authenticate_api_token(&token).await.map_err(engine_error)
 }
 
-/// A JSON body, or a 400 naming what is wrong with it.
-fn body<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, Response> {
-    serde_json::from_str(raw)
+/// A JSON body, or a 400 naming what is wrong with it (bytes that are not UTF-8 included).
+fn body<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, Response> {
+    serde_json::from_slice(raw)
         .map_err(|e| error(StatusCode::BAD_REQUEST, "bad_body", format!("the request body is not valid: {e}")))
 }
 
@@ -108,7 +125,7 @@ async fn list_ventures(State(state): State<AppState>, headers: HeaderMap) -> Res
     }
 }
 
-async fn create_venture(State(state): State<AppState>, headers: HeaderMap, raw: String) -> Response {
+async fn create_venture(State(state): State<AppState>, headers: HeaderMap, raw: Bytes) -> Response {
     let user = match caller(&state, &headers).await {
         Ok(user) => user,
         Err(refusal) => return refusal,
@@ -152,7 +169,7 @@ async fn get_venture(State(state): State<AppState>, Path(id): Path<String>, head
     }
 }
 
-async fn plan_new(State(state): State<AppState>, headers: HeaderMap, raw: String) -> Response {
+async fn plan_new(State(state): State<AppState>, headers: HeaderMap, raw: Bytes) -> Response {
     let user = match caller(&state, &headers).await {
         Ok(user) => user,
         Err(refusal) => return refusal,
@@ -200,7 +217,7 @@ async fn destroy_venture(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    raw: String,
+    raw: Bytes,
 ) -> Response {
     let user = match caller(&state, &headers).await {
         Ok(user) => user,
@@ -225,12 +242,19 @@ struct Page {
 async fn venture_events(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(page): Query<Page>,
+    page: Result<Query<Page>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
     let user = match caller(&state, &headers).await {
         Ok(user) => user,
         Err(refusal) => return refusal,
+    };
+    let Query(page) = match page {
+        Ok(page) => page,
+        Err(rejection) => {
+            let message = format!("after and limit must be integers ({})", rejection.body_text());
+            return error(StatusCode::BAD_REQUEST, "bad_query", message);
+        }
     };
     let limit = page.limit.unwrap_or(200);
     if !(1..=1000).contains(&limit) {

@@ -64,6 +64,8 @@ pub fn engine_result<T>(result: Result<T, EngineError>) -> Result<T, ServerFnErr
             EngineError::Forbidden { .. } => StatusCode::FORBIDDEN,
             EngineError::NotFound(_) => StatusCode::NOT_FOUND,
             EngineError::Invalid(_) => StatusCode::BAD_REQUEST,
+            EngineError::Conflict(_) => StatusCode::CONFLICT,
+            EngineError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
             EngineError::Platform(_) => StatusCode::BAD_GATEWAY,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
