@@ -255,6 +255,15 @@ pub enum SupabaseRegion {
     SmartGroup(String),
 }
 
+impl fmt::Display for SupabaseRegion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SupabaseRegion::Specific(code) => f.write_str(code),
+            SupabaseRegion::SmartGroup(group) => write!(f, "{group} (nearest available)"),
+        }
+    }
+}
+
 impl NewVenture {
     /// The defaults for everything but the name and repository.
     pub fn new(name: &str, repository: &str) -> Self {

@@ -29,6 +29,87 @@ pub struct FieldIssue {
     pub message: String,
 }
 
+/// What the one-click form sends. Everything but the name and repository comes pre-filled
+/// with the defaults; a field left empty means "the default".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VentureForm {
+    pub name: String,
+    pub repository: String,
+    #[serde(default)]
+    pub production_branch: String,
+    /// A checkbox: present when a staging environment is wanted.
+    #[serde(default)]
+    pub staging: Option<String>,
+    #[serde(default)]
+    pub staging_branch: String,
+    #[serde(default)]
+    pub region: String,
+    #[serde(default)]
+    pub node_version: String,
+    #[serde(default)]
+    pub build_command: String,
+    #[serde(default)]
+    pub install_command: String,
+    #[serde(default)]
+    pub output_directory: String,
+    #[serde(default)]
+    pub root_directory: String,
+}
+
+#[cfg(feature = "ssr")]
+impl VentureForm {
+    /// The venture spec the form describes; the engine checks its rules.
+    pub fn into_spec(self) -> slipway_engine::venture::NewVenture {
+        let given = |value: String| Some(value.trim().to_string()).filter(|v| !v.is_empty());
+        let mut spec = slipway_engine::venture::NewVenture::new(&self.name, &self.repository);
+        if let Some(branch) = given(self.production_branch) {
+            spec.production_branch = branch;
+        }
+        spec.environments.staging.enabled = self.staging.is_some();
+        if let Some(branch) = given(self.staging_branch) {
+            spec.environments.staging.branch = branch;
+        }
+        if let Some(region) = given(self.region) {
+            spec.supabase.region = region;
+        }
+        if let Some(version) = given(self.node_version) {
+            spec.framework.node_version = version;
+        }
+        spec.framework.build_command = given(self.build_command);
+        spec.framework.install_command = given(self.install_command);
+        spec.framework.output_directory = given(self.output_directory);
+        spec.framework.root_directory = given(self.root_directory);
+        spec
+    }
+}
+
+/// The choices and defaults the one-click form offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VentureFormChoices {
+    pub regions: Vec<String>,
+    pub default_region: String,
+    pub node_versions: Vec<String>,
+    pub default_node_version: String,
+    pub default_production_branch: String,
+    pub default_staging_branch: String,
+}
+
+#[server(endpoint = "form_choices")]
+pub async fn form_choices() -> Result<VentureFormChoices, ServerFnError> {
+    use slipway_engine::platform::supabase::{REGIONS, SMART_GROUPS};
+    use slipway_engine::venture::{NODE_VERSIONS, NewVenture};
+    crate::server::session::require_user().await?;
+    let defaults = NewVenture::new("", "");
+    Ok(VentureFormChoices {
+        regions: SMART_GROUPS.iter().chain(REGIONS).map(|r| r.to_string()).collect(),
+        default_region: defaults.supabase.region,
+        node_versions: NODE_VERSIONS.iter().map(|v| v.to_string()).collect(),
+        default_node_version: defaults.framework.node_version,
+        default_production_branch: defaults.production_branch,
+        default_staging_branch: defaults.environments.staging.branch,
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CreateVentureOutcome {
     Created { id: String },
@@ -89,12 +170,11 @@ pub async fn get_venture(id: String) -> Result<VentureView, ServerFnError> {
 }
 
 #[server(endpoint = "create_venture")]
-pub async fn create_venture(name: String, repository: String) -> Result<CreateVentureOutcome, ServerFnError> {
+pub async fn create_venture(venture: VentureForm) -> Result<CreateVentureOutcome, ServerFnError> {
     use crate::server::session::{engine_result, require_user};
     use slipway_engine::EngineError;
-    use slipway_engine::venture::NewVenture;
     let (engine, user) = require_user().await?;
-    match engine.create_venture(&user, &NewVenture::new(&name, &repository)).await {
+    match engine.create_venture(&user, &venture.into_spec()).await {
         Ok(venture) => Ok(CreateVentureOutcome::Created { id: venture.id }),
         Err(EngineError::Invalid(errors)) => Ok(CreateVentureOutcome::Invalid {
             issues: errors.into_iter().map(|e| FieldIssue { field: e.field, message: e.message }).collect(),
@@ -198,12 +278,11 @@ pub async fn connections() -> Result<Vec<ConnectionView>, ServerFnError> {
 }
 
 #[server(endpoint = "preview_plan")]
-pub async fn preview_plan(name: String, repository: String) -> Result<PlanOutcome, ServerFnError> {
+pub async fn preview_plan(venture: VentureForm) -> Result<PlanOutcome, ServerFnError> {
     use crate::server::session::{engine_result, require_user};
     use slipway_engine::EngineError;
-    use slipway_engine::venture::NewVenture;
     let (engine, user) = require_user().await?;
-    match engine.plan_new_venture(&user, &NewVenture::new(&name, &repository)).await {
+    match engine.plan_new_venture(&user, &venture.into_spec()).await {
         Ok(actions) => Ok(PlanOutcome::Planned {
             rows: actions
                 .into_iter()

@@ -4,8 +4,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::{
-    CreateVenture, CreateVentureOutcome, FieldIssue, LogLine, Login, PlanOutcome, PreviewPlan, VentureState,
-    connections, error_message, get_venture, list_ventures, venture_overview,
+    CreateVenture, CreateVentureOutcome, FieldIssue, LogLine, Login, PlanOutcome, PreviewPlan, VentureForm,
+    VentureFormChoices, VentureState, connections, error_message, form_choices, get_venture, list_ventures,
+    venture_overview,
 };
 use crate::components::{Layout, StatusBadge};
 
@@ -61,51 +62,57 @@ pub fn VenturesPage() -> impl IntoView {
             navigate(&format!("/ventures/{id}"), Default::default());
         }
     });
-    let issues = move || match create.value().get() {
+    let issues = Signal::derive(move || match create.value().get() {
         Some(Ok(CreateVentureOutcome::Invalid { issues })) => issues,
         _ => Vec::new(),
-    };
+    });
     let form_error = move || create.value().get().and_then(|r| r.err()).map(|e| error_message(&e));
-    let name_input = NodeRef::<leptos::html::Input>::new();
-    let repository_input = NodeRef::<leptos::html::Input>::new();
+    // The form's fields as signals, so "Preview plan" can send what is typed without submitting.
+    let fields = RwSignal::new(VentureForm { staging: Some("on".into()), ..VentureForm::default() });
+    let choices = Resource::new(|| (), |_| form_choices());
     let preview = ServerAction::<PreviewPlan>::new();
     let request_preview = move |_| {
-        let value = |input: NodeRef<leptos::html::Input>| input.get().map(|i| i.value()).unwrap_or_default();
-        preview.dispatch(PreviewPlan { name: value(name_input), repository: value(repository_input) });
+        preview.dispatch(PreviewPlan { venture: fields.get_untracked() });
     };
-    let field_error = move |field: &'static str| {
-        move || {
-            issue_for(&issues(), field).map(|message| {
-                view! {
-                    <p class="mt-1 text-sm text-rose-700" data-testid=format!("error-{field}")>
-                        {format!("{field} {message}")}
-                    </p>
-                }
-            })
-        }
-    };
+    let field_error = move |field: &'static str| field_issue(issues, field);
     view! {
         <Layout>
             <section class="mb-10 rounded-xl border border-slate-200 bg-white p-6 shadow-sm">
                 <h2 class="mb-4 text-lg font-semibold">"New venture"</h2>
-                <ActionForm action=create attr:class="grid gap-4 sm:grid-cols-[1fr_1fr_auto] sm:items-start">
-                    <label class="block text-sm font-medium">
-                        "Name" <input name="name" placeholder="acme-shop" class=INPUT node_ref=name_input />
-                        {field_error("name")}
-                    </label>
-                    <label class="block text-sm font-medium">
-                        "GitHub repository"
-                        <input name="repository" placeholder="acme/shop" class=INPUT node_ref=repository_input />
-                        {field_error("repository")}
-                    </label>
-                    <div class="flex gap-2 sm:mt-6">
-                        <button type="button" class=SECONDARY on:click=request_preview disabled=move || preview.pending().get()>
-                            "Preview plan"
-                        </button>
-                        <button type="submit" class=BUTTON disabled=move || create.pending().get()>
-                            "Create and provision"
-                        </button>
+                <ActionForm action=create>
+                    <div class="grid gap-4 sm:grid-cols-[1fr_1fr_auto] sm:items-start">
+                        <label class="block text-sm font-medium">
+                            "Name"
+                            <input name="venture[name]" placeholder="acme-shop" class=INPUT
+                                on:input=move |ev| fields.update(|f| f.name = event_target_value(&ev)) />
+                            {field_error("name")}
+                        </label>
+                        <label class="block text-sm font-medium">
+                            "GitHub repository"
+                            <input name="venture[repository]" placeholder="acme/shop" class=INPUT
+                                on:input=move |ev| fields.update(|f| f.repository = event_target_value(&ev)) />
+                            {field_error("repository")}
+                        </label>
+                        <div class="flex gap-2 sm:mt-6">
+                            <button type="button" class=SECONDARY on:click=request_preview disabled=move || preview.pending().get()>
+                                "Preview plan"
+                            </button>
+                            <button type="submit" class=BUTTON disabled=move || create.pending().get()>
+                                "Create and provision"
+                            </button>
+                        </div>
                     </div>
+                    <details class="mt-4 rounded-md border border-slate-200 px-4 py-3" data-testid="settings">
+                        <summary class="cursor-pointer text-sm font-medium text-slate-700">
+                            "Settings (defaults: Next.js, Node 22, production from main, staging from staging, Supabase us-east-1)"
+                        </summary>
+                        <Transition fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                let choices = choices.await.ok()?;
+                                Some(view! { <VentureSettings choices fields issues /> })
+                            })}
+                        </Transition>
+                    </details>
                 </ActionForm>
                 <p role="alert" class="mt-2 text-sm text-rose-700">{form_error}</p>
                 {move || match preview.value().get() {
@@ -169,6 +176,108 @@ pub fn VenturesPage() -> impl IntoView {
                 </Transition>
             </section>
         </Layout>
+    }
+}
+
+/// The rule `field` broke in the last submission, shown under its input.
+fn field_issue(issues: Signal<Vec<FieldIssue>>, field: &'static str) -> impl IntoView {
+    move || {
+        issue_for(&issues.get(), field).map(|message| {
+            view! {
+                <p class="mt-1 text-sm text-rose-700" data-testid=format!("error-{field}")>
+                    {format!("{field} {message}")}
+                </p>
+            }
+        })
+    }
+}
+
+/// The one-click form's settings beyond name and repository, pre-filled with the defaults.
+#[component]
+fn VentureSettings(
+    choices: VentureFormChoices,
+    fields: RwSignal<VentureForm>,
+    issues: Signal<Vec<FieldIssue>>,
+) -> impl IntoView {
+    let field_error = move |field: &'static str| field_issue(issues, field);
+    let text =
+        move |label: &'static str, name: &'static str, placeholder: &'static str, set: fn(&mut VentureForm, String)| {
+            view! {
+                <label class="block text-sm font-medium">
+                    {label}
+                    <input name=format!("venture[{name}]") placeholder=placeholder class=INPUT
+                        on:input=move |ev| fields.update(|f| set(f, event_target_value(&ev))) />
+                </label>
+            }
+        };
+    let select = move |label: &'static str,
+                       name: &'static str,
+                       options: Vec<String>,
+                       default: String,
+                       set: fn(&mut VentureForm, String)| {
+        fields.update_untracked(|f| set(f, default.clone()));
+        view! {
+            <label class="block text-sm font-medium">
+                {label}
+                <select name=format!("venture[{name}]") class=INPUT
+                    on:change=move |ev| fields.update(|f| set(f, event_target_value(&ev)))>
+                    {options.into_iter().map(|o| {
+                        let selected = o == default;
+                        view! { <option value=o.clone() selected=selected>{o.clone()}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+        }
+    };
+    let production_branch = choices.default_production_branch.clone();
+    let staging_branch = choices.default_staging_branch.clone();
+    fields.update_untracked(|f| {
+        f.production_branch = production_branch.clone();
+        f.staging_branch = staging_branch.clone();
+    });
+    view! {
+        <div class="mt-4 grid gap-4 sm:grid-cols-2">
+            <label class="block text-sm font-medium">
+                "Production branch"
+                <input name="venture[production_branch]" value=production_branch class=INPUT
+                    on:input=move |ev| fields.update(|f| f.production_branch = event_target_value(&ev)) />
+                {field_error("production_branch")}
+            </label>
+            <div class="block text-sm font-medium">
+                <label class="flex items-center gap-2">
+                    <input type="checkbox" name="venture[staging]" checked=true
+                        on:change=move |ev| {
+                            let on = event_target_checked(&ev);
+                            fields.update(|f| f.staging = on.then(|| "on".to_string()));
+                        } />
+                    "Staging environment, deployed from branch"
+                </label>
+                <input name="venture[staging_branch]" aria-label="Staging branch" value=staging_branch class=INPUT
+                    on:input=move |ev| fields.update(|f| f.staging_branch = event_target_value(&ev)) />
+                {field_error("environments.staging.branch")}
+            </div>
+            <div>
+                {select("Supabase region", "region", choices.regions, choices.default_region, |f, v| f.region = v)}
+                {field_error("supabase.region")}
+            </div>
+            {select("Node.js version", "node_version", choices.node_versions, choices.default_node_version, |f, v| f.node_version = v)}
+            <div>
+                {text("Build command", "build_command", "next build (framework default)", |f, v| f.build_command = v)}
+                {field_error("framework.build_command")}
+            </div>
+            <div>
+                {text("Install command", "install_command", "detected from the lock file", |f, v| f.install_command = v)}
+                {field_error("framework.install_command")}
+            </div>
+            <div>
+                {text("Output directory", "output_directory", ".next (framework default)", |f, v| f.output_directory = v)}
+                {field_error("framework.output_directory")}
+            </div>
+            <div>
+                {text("Root directory", "root_directory", "the repository root", |f, v| f.root_directory = v)}
+                {field_error("framework.root_directory")}
+            </div>
+        </div>
     }
 }
 

@@ -62,7 +62,7 @@ async fn sign_in(app: &Router, username: &str) -> String {
     cookie.split(';').next().unwrap().to_string()
 }
 
-const CREATE_BODY: &str = "name=acme-shop&repository=acme%2Fshop";
+const CREATE_BODY: &str = "venture%5Bname%5D=acme-shop&venture%5Brepository%5D=acme%2Fshop&venture%5Bstaging%5D=on";
 
 #[tokio::test]
 async fn every_server_function_refuses_a_caller_without_a_session() {
@@ -107,8 +107,11 @@ async fn an_operator_may_look_but_not_create() {
 async fn a_creator_creates_and_invalid_input_writes_nothing() {
     let h = harness().await;
     let cookie = sign_in(&h.app, "casey").await;
-    let (status, _, body) =
-        send(&h.app, form_post("/api/create_venture", "name=Bad%20Name&repository=nope", Some(&cookie))).await;
+    let (status, _, body) = send(
+        &h.app,
+        form_post("/api/create_venture", "venture%5Bname%5D=Bad%20Name&venture%5Brepository%5D=nope", Some(&cookie)),
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let outcome: serde_json::Value = serde_json::from_str(&body).unwrap();
     let issues = &outcome["Invalid"]["issues"];

@@ -39,8 +39,14 @@ test('admin creates a venture and watches it provision live', async ({ page }) =
   test.setTimeout(120_000);
   await signIn(page);
   const name = `e2e-${Date.now()}`;
-  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByLabel('GitHub repository').fill('acme/storefront');
+  // The settings come pre-filled with the defaults; change two.
+  await page.getByTestId('settings').locator('summary').click();
+  await expect(page.getByLabel('Production branch')).toHaveValue('main');
+  await expect(page.getByLabel('Node.js version')).toHaveValue('22.x');
+  await page.getByLabel('Supabase region').selectOption('eu-west-1');
+  await page.getByLabel('Staging branch').fill('next');
   await page.getByRole('button', { name: 'Create and provision' }).click();
 
   await expect(page).toHaveURL(/\/ventures\/[0-9a-f-]+$/);
@@ -64,6 +70,8 @@ test('admin creates a venture and watches it provision live', async ({ page }) =
   await expect(page.getByTestId('steps').locator('li[data-status="done"]')).toHaveCount(7);
   await expect(page.getByTestId('resources')).toContainText('Supabase project');
   await expect(page.getByTestId('resources')).toContainText('(ready)');
+  await expect(page.getByTestId('resources')).toContainText('eu-west-1');
+  await expect(page.getByTestId('resources')).toContainText('next');
   await expect(page.getByTestId('secret-names')).toContainText('sealed values');
   // The log filters by step; the live lines stay underneath.
   await page.getByTestId('log-step').selectOption('vercel.deploy');
@@ -81,7 +89,7 @@ test('admin creates a venture and watches it provision live', async ({ page }) =
 
 test('an invalid name shows the rule next to the field and creates nothing', async ({ page }) => {
   await signIn(page);
-  await page.getByLabel('Name').fill('Not Valid');
+  await page.getByLabel('Name', { exact: true }).fill('Not Valid');
   await page.getByLabel('GitHub repository').fill('acme/storefront');
   await page.getByRole('button', { name: 'Create and provision' }).click();
   await expect(page.getByTestId('error-name')).toContainText('name must be lowercase');
@@ -102,12 +110,20 @@ test('the connections panel shows both platforms connected in sandbox', async ({
 test('the plan is previewed before anything is created', async ({ page }) => {
   await signIn(page);
   const name = `plan-${Date.now()}`;
-  await page.getByLabel('Name').fill(name);
+  await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByLabel('GitHub repository').fill('acme/planned');
+  await page.getByTestId('settings').locator('summary').click();
+  await page.getByLabel('Supabase region').selectOption('emea');
   await page.getByRole('button', { name: 'Preview plan' }).click();
   const rows = page.getByTestId('plan-row');
   await expect(rows).toHaveCount(5);
+  await expect(page.getByTestId('plan')).toContainText('region emea (nearest available)');
   await expect(page.locator('[data-testid="plan-row"][data-action="create"]')).toHaveCount(5);
   await expect(page.getByTestId('plan')).toContainText('Supabase project');
   await expect(page.getByTestId('venture-list')).not.toContainText(name);
+  // Turning staging off takes it out of the plan.
+  await page.getByLabel('Staging environment, deployed from branch').uncheck();
+  await page.getByRole('button', { name: 'Preview plan' }).click();
+  await expect(page.getByTestId('plan')).toContainText('disabled in the spec');
+  await expect(page.locator('[data-testid="plan-row"][data-action="create"]')).toHaveCount(4);
 });
