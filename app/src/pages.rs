@@ -431,6 +431,13 @@ fn action_class(action: &str) -> &'static str {
 fn ConnectionsPanel() -> impl IntoView {
     let checks = RwSignal::new(0u32);
     let statuses = Resource::new(move || checks.get(), |_| connections());
+    // Checked again every minute while the page is open (effects run only in the browser).
+    Effect::new(move |_| {
+        let recheck = move || checks.update(|n| *n += 1);
+        if let Ok(handle) = set_interval_with_handle(recheck, std::time::Duration::from_secs(60)) {
+            on_cleanup(move || handle.clear());
+        }
+    });
     view! {
         <section class="mb-10 rounded-xl border border-slate-200 bg-white p-6 shadow-sm" data-testid="connections">
             <div class="mb-3 flex items-center justify-between">

@@ -249,3 +249,26 @@ async fn malformed_queries_and_bodies_get_json_errors_and_a_destroy_waits_for_th
     assert_eq!(supabase["action"], "blocked", "{body}");
     assert!(supabase["detail"].as_str().unwrap().contains("no-such-org"), "{body}");
 }
+
+#[tokio::test]
+async fn the_log_can_be_followed_live_with_an_api_token() {
+    let api = api().await;
+    let body = json!({"name": "live-shop", "repository": "acme/live"});
+    let (_, created) = call(&api, "POST", "/api/v1/ventures", Some(&api.operator), Some(body.clone()), None).await;
+    assert_eq!(created["error"]["code"], "forbidden", "operators watch, they do not create");
+    let (_, created) = call(&api, "POST", "/api/v1/ventures", Some(&api.creator), Some(body), None).await;
+    let id = created["venture"]["id"].as_str().unwrap();
+    let request = Request::builder()
+        .uri(format!("/api/v1/ventures/{id}/events"))
+        .header(header::AUTHORIZATION, format!("Bearer {}", api.operator))
+        .header(header::ACCEPT, "text/event-stream")
+        .body(Body::empty())
+        .unwrap();
+    let response = api.app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "text/event-stream");
+    let mut body = response.into_body();
+    let frame = body.frame().await.unwrap().unwrap().into_data().unwrap();
+    let first = String::from_utf8(frame.to_vec()).unwrap();
+    assert!(first.contains("event: log") && first.contains("Provisioning job queued"), "{first}");
+}

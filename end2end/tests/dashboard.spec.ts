@@ -107,6 +107,19 @@ test('the connections panel shows both platforms connected in sandbox', async ({
   await expect(page.getByTestId('connection-vercel')).toContainText('Vercel connected');
 });
 
+test('the connections are checked again every minute while the page is open', async ({ page }) => {
+  await page.clock.install();
+  await signIn(page);
+  await expect(page.getByTestId('connection-vercel')).toContainText('Vercel connected');
+  const checks: string[] = [];
+  page.on('request', (request) => {
+    if (request.url().includes('/api/connections')) checks.push(request.url());
+  });
+  await page.clock.fastForward(61_000);
+  await expect.poll(() => checks.length).toBeGreaterThanOrEqual(1);
+  await expect(page.getByTestId('connection-supabase')).toHaveAttribute('data-connected', 'true');
+});
+
 test('the plan is previewed before anything is created', async ({ page }) => {
   await signIn(page);
   const name = `plan-${Date.now()}`;

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use secrecy::SecretString;
@@ -41,7 +41,7 @@ where
 const OPENAPI: &str = include_str!("openapi.json");
 
 async fn openapi() -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
@@ -64,7 +64,7 @@ fn engine_error(err: EngineError) -> Response {
         EngineError::Busy { retry_after } => {
             let seconds = retry_after.as_secs().max(1).to_string();
             let mut response = error(StatusCode::TOO_MANY_REQUESTS, "busy", err.to_string());
-            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.parse().expect("digits"));
+            response.headers_mut().insert(header::RETRY_AFTER, seconds.parse().expect("digits"));
             response
         }
         EngineError::Platform(message) => error(StatusCode::BAD_GATEWAY, "platform", message),
@@ -256,6 +256,15 @@ async fn venture_events(
             return error(StatusCode::BAD_REQUEST, "bad_query", message);
         }
     };
+    // `Accept: text/event-stream` follows the log live (SSE, resumable with Last-Event-ID).
+    let wants_stream =
+        headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/event-stream"));
+    if wants_stream {
+        if let Err(err) = state.engine.venture(&user, &id).await {
+            return engine_error(err);
+        }
+        return super::sse::stream_events(state.engine.clone(), user, id, &headers, page.after);
+    }
     let limit = page.limit.unwrap_or(200);
     if !(1..=1000).contains(&limit) {
         return error(StatusCode::BAD_REQUEST, "bad_query", "limit must be between 1 and 1000");

@@ -50,15 +50,26 @@ pub async fn venture_events(
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     }
+    stream_events(state.engine, user, venture_id, &headers, resume.after)
+}
+
+/// The live log of a venture the caller may see, from `Last-Event-ID` (or `after`) on.
+pub fn stream_events(
+    engine: Engine,
+    user: User,
+    venture_id: String,
+    headers: &HeaderMap,
+    after: Option<i64>,
+) -> Response {
     let last_event_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok())
-        .or(resume.after)
+        .or(after)
         .unwrap_or(0);
     let tail = Tail {
-        wake: state.engine.subscribe_events(),
-        engine: state.engine,
+        wake: engine.subscribe_events(),
+        engine,
         user,
         venture_id,
         last_event_id,
