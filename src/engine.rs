@@ -497,6 +497,21 @@ impl Engine {
         Ok(self.inner.store.list_ventures().await?)
     }
 
+    /// Every venture with how far its latest apply got: (venture, steps done, steps in all).
+    pub async fn list_ventures_with_progress(&self, actor: &User) -> Result<Vec<(Venture, usize, usize)>, EngineError> {
+        let ventures = self.list_ventures(actor).await?;
+        let done: std::collections::HashMap<String, i64> =
+            self.inner.store.steps_done_per_venture().await?.into_iter().collect();
+        let total = provision::Step::ALL.len();
+        Ok(ventures
+            .into_iter()
+            .map(|venture| {
+                let steps = done.get(&venture.id).copied().unwrap_or(0).max(0) as usize;
+                (venture, steps, total)
+            })
+            .collect())
+    }
+
     pub async fn venture(&self, _actor: &User, id: &str) -> Result<Venture, EngineError> {
         self.inner.store.venture(id).await?.ok_or(EngineError::NotFound("venture"))
     }

@@ -696,6 +696,21 @@ impl Store {
             .collect()
     }
 
+    /// For every venture with steps recorded: how many steps its newest job has done.
+    pub async fn steps_done_per_venture(&self) -> Result<Vec<(String, i64)>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT j.venture_id AS venture_id, \
+                 SUM(CASE WHEN s.status = 'done' THEN 1 ELSE 0 END) AS done \
+             FROM jobs j JOIN job_steps s ON s.job_id = j.id \
+             WHERE j.id = (SELECT j2.id FROM jobs j2 WHERE j2.venture_id = j.venture_id \
+                 ORDER BY j2.created_at DESC, j2.id DESC LIMIT 1) \
+             GROUP BY j.venture_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok((row.try_get("venture_id")?, row.try_get("done")?))).collect()
+    }
+
     pub async fn step(&self, job_id: &str, step: &str) -> Result<Option<StepRecord>, sqlx::Error> {
         let row = sqlx::query("SELECT status, output FROM job_steps WHERE job_id = $1 AND step = $2")
             .bind(job_id)

@@ -20,6 +20,9 @@ pub struct VentureView {
     pub status: String,
     pub vercel_project_id: Option<String>,
     pub created_at: i64,
+    /// Steps of the latest apply done, and in all (the list shows the progress).
+    pub steps_done: usize,
+    pub steps_total: usize,
 }
 
 /// A rule one form field broke.
@@ -158,8 +161,11 @@ pub async fn logout() -> Result<(), ServerFnError> {
 pub async fn list_ventures() -> Result<Vec<VentureView>, ServerFnError> {
     use crate::server::session::{engine_result, require_user, venture_view};
     let (engine, user) = require_user().await?;
-    let ventures = engine_result(engine.list_ventures(&user).await)?;
-    Ok(ventures.iter().map(venture_view).collect())
+    let ventures = engine_result(engine.list_ventures_with_progress(&user).await)?;
+    Ok(ventures
+        .iter()
+        .map(|(venture, done, total)| VentureView { steps_done: *done, steps_total: *total, ..venture_view(venture) })
+        .collect())
 }
 
 #[server(endpoint = "get_venture")]

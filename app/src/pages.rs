@@ -162,7 +162,14 @@ pub fn VenturesPage() -> impl IntoView {
                                                             {v.name}
                                                         </a>
                                                         <span class="text-sm text-slate-500">{v.repository}</span>
-                                                        <StatusBadge status />
+                                                        <span class="flex items-center gap-3">
+                                                            {(v.steps_total > 0).then(|| view! {
+                                                                <span class="text-xs text-slate-500" data-testid="venture-progress">
+                                                                    {format!("{}/{} steps", v.steps_done, v.steps_total)}
+                                                                </span>
+                                                            })}
+                                                            <StatusBadge status />
+                                                        </span>
                                                     </li>
                                                 }
                                             })

@@ -84,7 +84,8 @@ test('admin creates a venture and watches it provision live', async ({ page }) =
 
   // The list shows it too.
   await page.goto('/ventures');
-  await expect(page.getByTestId('venture-list')).toContainText(name);
+  const row = page.getByTestId('venture-list').locator('li', { hasText: name });
+  await expect(row.getByTestId('venture-progress')).toHaveText('7/7 steps');
 });
 
 test('an invalid name shows the rule next to the field and creates nothing', async ({ page }) => {

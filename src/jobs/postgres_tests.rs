@@ -158,6 +158,8 @@ async fn two_instances_share_the_ventures_and_make_each_resource_once() {
         instances.insert(if starts[0].message.contains("on instance-a") { "a" } else { "b" });
     }
     assert_eq!(instances.len(), 2, "both instances worked");
+    let progress = a.list_ventures_with_progress(&user).await.unwrap();
+    assert!(progress.iter().all(|(_, done, total)| done == total && *total == 7), "{progress:?}");
     let posts = |requests: Vec<crate::sim::RecordedRequest>, path: &str| {
         requests.iter().filter(|r| r.method == "POST" && r.path == path && r.status < 300).count()
     };

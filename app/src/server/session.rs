@@ -134,5 +134,7 @@ pub fn venture_view(venture: &Venture) -> VentureView {
         status: venture.status.as_str().to_string(),
         vercel_project_id: venture.vercel_project_id.clone(),
         created_at: venture.created_at,
+        steps_done: 0,
+        steps_total: 0,
     }
 }
