@@ -58,6 +58,10 @@ impl Drop for SimServer {
 pub struct RecordedRequest {
     pub method: String,
     pub path: String,
+    /// The route it matched (`/v13/deployments/{id_or_url}`): what per-endpoint limits count.
+    pub endpoint: String,
+    /// When it was handled (epoch ms).
+    pub at_ms: i64,
     pub query: String,
     pub status: u16,
     pub body: Option<Value>,
@@ -239,8 +243,11 @@ pub(crate) async fn deliver<S: HasCommon>(
     let latency = {
         let mut guard = state.lock().unwrap();
         let common = guard.common();
+        let endpoint = common.endpoint();
         common.record(RecordedRequest {
             method: method.to_string(),
+            endpoint: endpoint.split_once(' ').map(|(_, route)| route.to_string()).unwrap_or(endpoint),
+            at_ms: crate::time::now_ms(),
             // As the specs name paths: without a server prefix such as Cloudflare's `/client/v4`.
             path: uri.path().trim_start_matches("/client/v4").to_string(),
             query: uri.query().unwrap_or_default().to_string(),
