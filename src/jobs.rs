@@ -133,7 +133,8 @@ impl Runner {
         let mut in_flight = JoinSet::new();
         loop {
             while in_flight.try_join_next().is_some() {}
-            if *shutdown.borrow() {
+            // A dropped engine (no sender left) stops the runner too, instead of spinning.
+            if *shutdown.borrow() || shutdown.has_changed().is_err() {
                 break;
             }
             let slot = tokio::select! {

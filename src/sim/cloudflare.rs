@@ -3,7 +3,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::dns::{DnsProvider, DnsRecord, SimDns};
 use super::faults::{Fault, FaultPlan};
-use super::{SimCommon, SimHandle};
+use super::{RateWindows, SimCommon, SimHandle};
 
 #[derive(Debug, Clone)]
 pub struct CloudflareSimConfig {
@@ -62,7 +62,8 @@ struct SimState {
     common: SimCommon,
     config: CloudflareSimConfig,
     zones: Vec<SimZone>,
-    window: (Instant, u32),
+    /// One window per token (the documented budget is cumulative per user).
+    windows: RateWindows,
 }
 
 #[derive(Clone)]
@@ -101,7 +102,7 @@ impl CloudflareSim {
             common: SimCommon::new(&config.token, config.faults.clone()),
             config,
             zones,
-            window: (Instant::now(), 0),
+            windows: RateWindows::default(),
         }));
         let api = Router::new()
             .route("/zones", get(list_zones))
@@ -150,14 +151,9 @@ fn admit(state: &mut SimState, headers: &HeaderMap) -> Result<(), Response> {
     if !by_key && !state.common.authorized(headers) {
         return Err(failure(StatusCode::FORBIDDEN, 10000, "Authentication error"));
     }
-    let now = Instant::now();
-    if now.duration_since(state.window.0) >= Duration::from_secs(300) {
-        state.window = (now, 0);
-    }
-    state.window.1 += 1;
-    let fault = if state.window.1 > state.config.rate_limit_per_5min {
-        let left = Duration::from_secs(300).saturating_sub(now.duration_since(state.window.0)).as_secs().max(1);
-        Some(Fault::RateLimited { retry_after_secs: left })
+    let counted = state.windows.count("token", Duration::from_secs(300));
+    let fault = if counted.count > state.config.rate_limit_per_5min {
+        Some(Fault::RateLimited { retry_after_secs: counted.resets_in_secs })
     } else {
         state.common.draw_fault()
     };

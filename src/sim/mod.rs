@@ -160,6 +160,38 @@ impl SimHandle {
     }
 }
 
+/// Fixed rate-limit windows per scope, counted as the vendors count them: a window opens at its
+/// first request, and the count starts afresh once it has run its length.
+#[derive(Debug, Default)]
+pub(crate) struct RateWindows {
+    windows: std::collections::HashMap<String, (std::time::Instant, u32)>,
+}
+
+/// One request, counted in its window.
+pub(crate) struct Counted {
+    /// Requests in the window so far, this one included.
+    pub count: u32,
+    /// Whole seconds until the window resets (at least 1).
+    pub resets_in_secs: u64,
+}
+
+impl RateWindows {
+    pub fn count(&mut self, scope: &str, length: Duration) -> Counted {
+        let now = std::time::Instant::now();
+        let window = self.windows.entry(scope.to_string()).or_insert((now, 0));
+        if now.duration_since(window.0) >= length {
+            *window = (now, 0);
+        }
+        window.1 += 1;
+        let elapsed = now.duration_since(window.0).as_secs();
+        Counted { count: window.1, resets_in_secs: length.as_secs().saturating_sub(elapsed).max(1) }
+    }
+
+    pub fn clear(&mut self) {
+        self.windows.clear();
+    }
+}
+
 /// What every simulator does alike: check the bearer token, inject faults, record requests.
 pub(crate) struct SimCommon {
     token: String,

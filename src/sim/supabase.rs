@@ -8,7 +8,6 @@
 //! ranges. Unknown fields are refused only where the spec says `additionalProperties: false`;
 //! elsewhere they are ignored, as the API's schema validation strips what it does not know.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,7 +23,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::faults::{Fault, FaultPlan};
-use super::{SimCommon, SimHandle};
+use super::{RateWindows, SimCommon, SimHandle};
 use crate::platform::supabase::{HEALTH_SERVICES, REGIONS, SMART_GROUPS, valid_slug};
 
 /// How the simulated platform behaves.
@@ -123,8 +122,8 @@ struct SimState {
     common: SimCommon,
     config: SupabaseSimConfig,
     projects: Vec<SimProject>,
-    /// Rate-limit windows per scope: (window start, requests in it).
-    windows: HashMap<String, (Instant, u32)>,
+    /// Rate-limit windows per scope.
+    windows: RateWindows,
     fail_next_init: bool,
     next_id: i64,
 }
@@ -204,7 +203,7 @@ impl SupabaseSim {
             common: SimCommon::new(&config.token, config.faults.clone()),
             config,
             projects: Vec::new(),
-            windows: HashMap::new(),
+            windows: RateWindows::default(),
             fail_next_init: false,
             next_id: 1,
         }));
@@ -271,20 +270,15 @@ fn admit(state: &mut SimState, headers: &HeaderMap, scope: &str) -> Result<[(Str
         return Err(message(StatusCode::UNAUTHORIZED, "Unauthorized"));
     }
     let limit = state.config.rate_limit_per_minute;
-    let now = Instant::now();
-    let window = state.windows.entry(scope.to_string()).or_insert((now, 0));
-    if now.duration_since(window.0) >= Duration::from_secs(60) {
-        *window = (now, 0);
-    }
-    window.1 += 1;
-    let reset = 60u64.saturating_sub(now.duration_since(window.0).as_secs()).max(1);
-    let remaining = limit.saturating_sub(window.1);
+    let counted = state.windows.count(scope, Duration::from_secs(60));
+    let reset = counted.resets_in_secs;
+    let remaining = limit.saturating_sub(counted.count);
     let rate_headers = [
         ("x-ratelimit-limit".to_string(), limit.to_string()),
         ("x-ratelimit-remaining".to_string(), remaining.to_string()),
         ("x-ratelimit-reset".to_string(), reset.to_string()),
     ];
-    let over_limit = window.1 > limit;
+    let over_limit = counted.count > limit;
     let fault =
         if over_limit { Some(Fault::RateLimited { retry_after_secs: reset }) } else { state.common.draw_fault() };
     match fault {

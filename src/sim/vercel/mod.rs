@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use super::dns::SimDns;
 use super::faults::{Fault, FaultPlan};
-use super::{SimCommon, SimHandle};
+use super::{RateWindows, SimCommon, SimHandle};
 use crate::time::now_ms;
 use crate::venture::VentureName;
 
@@ -44,9 +44,9 @@ struct SimState {
     fail_next_deployment: bool,
     next_id: u64,
     last_stamp: i64,
-    /// Requests per minute per endpoint, and each endpoint's window (start, requests).
+    /// Requests per minute per endpoint, and each endpoint's window.
     rate_limit_per_minute: u32,
-    windows: HashMap<String, (std::time::Instant, u32)>,
+    windows: RateWindows,
     /// The public DNS that domain verification and configuration checks read.
     dns: SimDns,
     teams: Vec<SimTeam>,
@@ -142,7 +142,7 @@ impl VercelSim {
             next_id: 1,
             last_stamp: 0,
             rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
-            windows: HashMap::new(),
+            windows: RateWindows::default(),
             dns,
             teams: vec![SimTeam::sandbox()],
             project_domains: Vec::new(),
@@ -401,16 +401,8 @@ fn refusal(state: &Shared, headers: &HeaderMap) -> Option<Response> {
     // The per-endpoint window: past the limit, the documented 429 until the window resets.
     let endpoint = state.common.endpoint();
     let limit = state.rate_limit_per_minute;
-    let now = std::time::Instant::now();
-    let window = state.windows.entry(endpoint).or_insert((now, 0));
-    if now.duration_since(window.0) >= std::time::Duration::from_secs(60) {
-        *window = (now, 0);
-    }
-    window.1 += 1;
-    let over_limit = (window.1 > limit).then(|| {
-        let left = std::time::Duration::from_secs(60).saturating_sub(now.duration_since(window.0));
-        Fault::RateLimited { retry_after_secs: left.as_secs().max(1) }
-    });
+    let counted = state.windows.count(&endpoint, std::time::Duration::from_secs(60));
+    let over_limit = (counted.count > limit).then_some(Fault::RateLimited { retry_after_secs: counted.resets_in_secs });
     match over_limit.or_else(|| state.common.draw_fault()) {
         // Connection faults never reach the handler (see `fault_layer`).
         None | Some(Fault::Dropped { .. } | Fault::TimedOut) => None,
