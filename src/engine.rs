@@ -384,15 +384,7 @@ impl Engine {
             return Err(EngineError::invalid("confirm", format!("must repeat the venture's name, {}", venture.name)));
         }
         let note = format!("Destroy of {} queued by {}", venture.name, actor.username);
-        let status = crate::venture::VentureStatus::Destroying;
-        match self.inner.store.queue_job(&venture.id, DESTROY_VENTURE, status, &note).await? {
-            Ok(job) => Ok(job),
-            Err(active) if active.kind == DESTROY_VENTURE => Ok(active.id),
-            Err(_) => Err(EngineError::Conflict(format!(
-                "{} has an apply in progress; destroy it once the apply has ended",
-                venture.name
-            ))),
-        }
+        Ok(self.inner.store.queue_destroy(&venture.id, PROVISION_VENTURE, DESTROY_VENTURE, &note).await?)
     }
 
     /// What Slipway made for the venture at the platforms (ids, settings, states; no secret).

@@ -710,6 +710,42 @@ mod tests {
         assert!(log.iter().any(|e| e.message == "short-lived is destroyed"), "{log:#?}");
     }
 
+    #[tokio::test]
+    async fn a_destroy_during_an_apply_stops_it_and_removes_what_it_made_in_flight_creates_included() {
+        let (_dir, db) = database();
+        // Creates land at once, but their answers come only after the apply has been stopped
+        // (its lease renewal fails within 300 ms): only the intents are recorded, and the
+        // destroy must find the projects by name.
+        let world = World::new(FaultPlan { latency: Duration::from_millis(1500), ..FaultPlan::default() }).await;
+        let engine = world.open_process(&db, "process-a").await;
+        let user = creator(&engine).await;
+        let venture = engine.create_venture(&user, &NewVenture::new("change-of-mind", "acme/mind")).await.unwrap();
+        let runner = engine.start_runner();
+        wait_for("both creates to land", async || {
+            !world.vercel().projects().is_empty() && !world.supabase().projects().is_empty()
+        })
+        .await;
+        let job = engine.destroy_venture(&user, &venture.id, "change-of-mind").await.expect("not refused");
+        wait_for("the venture to be destroyed", async || {
+            engine.venture(&user, &venture.id).await.unwrap().status == VentureStatus::Destroyed
+        })
+        .await;
+        engine.shutdown();
+        runner.await.unwrap();
+
+        assert!(world.vercel().projects().is_empty(), "{:#?}", world.vercel().projects());
+        assert!(world.supabase().projects().is_empty(), "{:#?}", world.supabase().projects());
+        let log = engine.venture_events(&user, &venture.id, 0, 1000).await.unwrap();
+        assert!(log.iter().any(|e| e.step == "cancelled"), "{log:#?}");
+        let destroyed_at = log.iter().find(|e| e.job_id.as_deref() == Some(job.as_str()) && e.step == "destroy");
+        let apply_after = log.iter().filter(|e| {
+            e.job_id.as_deref() != Some(job.as_str())
+                && (e.step.starts_with("vercel.") || e.step.starts_with("supabase."))
+        });
+        let last_apply_line = apply_after.map(|e| e.id).max().unwrap_or(0);
+        assert!(destroyed_at.unwrap().id > last_apply_line, "the apply said nothing once the destroy began: {log:#?}");
+    }
+
     /// The fault drill: 50 ventures applied while 10% of all platform requests fail
     /// transiently (429, 5xx, connections dropped before or after the request took effect).
     /// All converge, and each platform holds exactly one project per venture.

@@ -349,6 +349,70 @@ impl Store {
         Ok(Ok(job_id))
     }
 
+    /// Queues a destroy for the venture. An apply queued or running is stopped first: it is
+    /// marked failed (its runner finds out at its next lease renewal and stops), and the destroy
+    /// waits until that apply's lease has run out, so no step of it is still under way.
+    /// Returns the destroy's job id, or the destroy already queued or running.
+    pub async fn queue_destroy(
+        &self,
+        venture_id: &str,
+        apply_kind: &str,
+        destroy_kind: &str,
+        note: &str,
+    ) -> Result<String, sqlx::Error> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let active = sqlx::query(
+            "SELECT id, kind, status, lease_expires_at FROM jobs WHERE venture_id = $1 \
+             AND status IN ('queued', 'running') ORDER BY created_at",
+        )
+        .bind(venture_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut run_after = now;
+        for row in &active {
+            let (id, kind): (String, String) = (row.try_get("id")?, row.try_get("kind")?);
+            if kind == destroy_kind {
+                tx.rollback().await?;
+                return Ok(id);
+            }
+            if kind == apply_kind {
+                let lease: Option<i64> = row.try_get("lease_expires_at")?;
+                run_after = run_after.max(lease.unwrap_or(now));
+                sqlx::query("UPDATE jobs SET status = 'failed', last_error = $1, updated_at = $2 WHERE id = $3")
+                    .bind("stopped: the venture is being destroyed")
+                    .bind(now)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                let message = "The apply under way stops: the venture is being destroyed";
+                insert_event(&mut tx, self.postgres_url.is_some(), venture_id, Some(&id), "cancelled", "warn", message)
+                    .await?;
+            }
+        }
+        let job_id = uuid::Uuid::now_v7().to_string();
+        sqlx::query(
+            "INSERT INTO jobs (id, venture_id, kind, status, attempts, run_after, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'queued', 0, $4, $5, $5)",
+        )
+        .bind(&job_id)
+        .bind(venture_id)
+        .bind(destroy_kind)
+        .bind(run_after)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE ventures SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(VentureStatus::Destroying.as_str())
+            .bind(now)
+            .bind(venture_id)
+            .execute(&mut *tx)
+            .await?;
+        insert_event(&mut tx, self.postgres_url.is_some(), venture_id, Some(&job_id), "queued", "info", note).await?;
+        tx.commit().await?;
+        Ok(job_id)
+    }
+
     pub async fn venture_name_taken(&self, name: &str) -> Result<bool, sqlx::Error> {
         let row =
             sqlx::query("SELECT COUNT(*) AS n FROM ventures WHERE name = $1").bind(name).fetch_one(&self.pool).await?;
@@ -653,7 +717,7 @@ impl Store {
         sqlx::query(
             "UPDATE jobs SET status = $1, run_after = $2, last_error = $3, lease_owner = NULL, \
                  lease_expires_at = NULL, updated_at = $4 \
-             WHERE id = $5 AND lease_owner = $6",
+             WHERE id = $5 AND lease_owner = $6 AND status = 'running'",
         )
         .bind(status)
         .bind(run_after.unwrap_or(now))

@@ -202,7 +202,7 @@ async fn the_openapi_document_is_served_and_every_operation_in_it_exists() {
 }
 
 #[tokio::test]
-async fn malformed_queries_and_bodies_get_json_errors_and_a_destroy_waits_for_the_apply() {
+async fn malformed_queries_and_bodies_get_json_errors_and_an_apply_waits_for_a_destroy() {
     let api = api().await;
     let token = Some(api.creator.as_str());
     let (status, created) = call(
@@ -235,11 +235,14 @@ async fn malformed_queries_and_bodies_get_json_errors_and_a_destroy_waits_for_th
     let body: Value = serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
     assert_eq!(body["error"]["code"], "bad_body", "{body}");
 
-    // No runner is working, so the apply stays queued: a destroy now is refused, not dropped.
+    // No runner is working, so the apply stays queued: a destroy now stops it and takes its
+    // place, and an apply asked for while the destroy is pending is refused, not dropped.
     let confirm = Some(json!({ "confirm": "busy-shop" }));
     let (status, body) = call(&api, "POST", &format!("/api/v1/ventures/{id}/destroy"), token, confirm, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let (status, body) = call(&api, "POST", &format!("/api/v1/ventures/{id}/apply"), token, None, None).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("conflict")), "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("apply in progress"), "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("is being destroyed"), "{body}");
 
     // An organization Supabase does not know blocks the plan instead of failing it.
     let spec = json!({ "name": "lost-shop", "repository": "acme/lost", "supabase": { "organization": "no-such-org" } });
