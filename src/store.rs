@@ -327,24 +327,7 @@ impl Store {
             tx.rollback().await?;
             return Ok(Err(active));
         }
-        let job_id = uuid::Uuid::now_v7().to_string();
-        sqlx::query(
-            "INSERT INTO jobs (id, venture_id, kind, status, attempts, run_after, created_at, updated_at) \
-             VALUES ($1, $2, $3, 'queued', 0, $4, $4, $4)",
-        )
-        .bind(&job_id)
-        .bind(venture_id)
-        .bind(kind)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE ventures SET status = $1, updated_at = $2 WHERE id = $3")
-            .bind(status.as_str())
-            .bind(now)
-            .bind(venture_id)
-            .execute(&mut *tx)
-            .await?;
-        insert_event(&mut tx, self.postgres_url.is_some(), venture_id, Some(&job_id), "queued", "info", note).await?;
+        let job_id = self.insert_job(&mut tx, venture_id, kind, status, now, note).await?;
         tx.commit().await?;
         Ok(Ok(job_id))
     }
@@ -390,6 +373,24 @@ impl Store {
                     .await?;
             }
         }
+        let job_id =
+            self.insert_job(&mut tx, venture_id, destroy_kind, VentureStatus::Destroying, run_after, note).await?;
+        tx.commit().await?;
+        Ok(job_id)
+    }
+
+    /// A queued job for the venture, due at `run_after`, with the venture's new status and the
+    /// first log line, inside the caller's transaction.
+    async fn insert_job(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        venture_id: &str,
+        kind: &str,
+        status: VentureStatus,
+        run_after: i64,
+        note: &str,
+    ) -> Result<String, sqlx::Error> {
+        let now = now_ms();
         let job_id = uuid::Uuid::now_v7().to_string();
         sqlx::query(
             "INSERT INTO jobs (id, venture_id, kind, status, attempts, run_after, created_at, updated_at) \
@@ -397,19 +398,18 @@ impl Store {
         )
         .bind(&job_id)
         .bind(venture_id)
-        .bind(destroy_kind)
+        .bind(kind)
         .bind(run_after)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         sqlx::query("UPDATE ventures SET status = $1, updated_at = $2 WHERE id = $3")
-            .bind(VentureStatus::Destroying.as_str())
+            .bind(status.as_str())
             .bind(now)
             .bind(venture_id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
-        insert_event(&mut tx, self.postgres_url.is_some(), venture_id, Some(&job_id), "queued", "info", note).await?;
-        tx.commit().await?;
+        insert_event(tx, self.postgres_url.is_some(), venture_id, Some(&job_id), "queued", "info", note).await?;
         Ok(job_id)
     }
 
