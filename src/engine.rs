@@ -362,6 +362,12 @@ impl Engine {
             return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "apply ventures" });
         }
         let venture = self.venture(actor, venture_id).await?;
+        if venture.status == crate::venture::VentureStatus::Destroyed {
+            return Err(EngineError::Conflict(format!(
+                "{} was destroyed; create a new venture to provision it again",
+                venture.name
+            )));
+        }
         let note = format!("Apply of {} queued by {}", venture.name, actor.username);
         let status = crate::venture::VentureStatus::Provisioning;
         match self.inner.store.queue_job(&venture.id, PROVISION_VENTURE, status, &note).await? {

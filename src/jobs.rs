@@ -191,7 +191,11 @@ impl Runner {
         };
         match outcome {
             // Another instance owns the job now: leave it, its state and its log to that one.
-            Err(StepError::LeaseLost) => tracing::warn!(job = %job.id, "lease lost; leaving the job to its new owner"),
+            Err(StepError::LeaseLost) => {
+                tracing::warn!(job = %job.id, "lease lost; leaving the job to its new owner");
+                // Stopped rather than taken over (a destroy): free whatever waits on the lease.
+                self.store.drop_lease(&job.id, &self.config.instance_id).await?;
+            }
             Ok(()) => {
                 self.store.finish_job(&job.id, &self.config.instance_id, "succeeded", None, None).await?;
             }

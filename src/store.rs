@@ -333,8 +333,9 @@ impl Store {
     }
 
     /// Queues a destroy for the venture. An apply queued or running is stopped first: it is
-    /// marked failed (its runner finds out at its next lease renewal and stops), and the destroy
-    /// waits until that apply's lease has run out, so no step of it is still under way.
+    /// marked failed, its runner finds out at its next lease renewal, stops and lets go of the
+    /// lease, and only then may the destroy be claimed (see `claim_job`), so no step of the
+    /// apply is still under way when the destroy starts.
     /// Returns the destroy's job id, or the destroy already queued or running.
     pub async fn queue_destroy(
         &self,
@@ -346,13 +347,12 @@ impl Store {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let active = sqlx::query(
-            "SELECT id, kind, status, lease_expires_at FROM jobs WHERE venture_id = $1 \
-             AND status IN ('queued', 'running') ORDER BY created_at",
+            "SELECT id, kind FROM jobs WHERE venture_id = $1 AND status IN ('queued', 'running') \
+             ORDER BY created_at",
         )
         .bind(venture_id)
         .fetch_all(&mut *tx)
         .await?;
-        let mut run_after = now;
         for row in &active {
             let (id, kind): (String, String) = (row.try_get("id")?, row.try_get("kind")?);
             if kind == destroy_kind {
@@ -360,8 +360,6 @@ impl Store {
                 return Ok(id);
             }
             if kind == apply_kind {
-                let lease: Option<i64> = row.try_get("lease_expires_at")?;
-                run_after = run_after.max(lease.unwrap_or(now));
                 sqlx::query("UPDATE jobs SET status = 'failed', last_error = $1, updated_at = $2 WHERE id = $3")
                     .bind("stopped: the venture is being destroyed")
                     .bind(now)
@@ -373,8 +371,7 @@ impl Store {
                     .await?;
             }
         }
-        let job_id =
-            self.insert_job(&mut tx, venture_id, destroy_kind, VentureStatus::Destroying, run_after, note).await?;
+        let job_id = self.insert_job(&mut tx, venture_id, destroy_kind, VentureStatus::Destroying, now, note).await?;
         tx.commit().await?;
         Ok(job_id)
     }
@@ -645,7 +642,9 @@ impl Store {
     // ---- jobs ----
 
     /// Hands the oldest runnable job to `owner` until `now + lease_ms`. A job is runnable when
-    /// it is queued and due, or when it is running under a lease that has expired (its runner died).
+    /// it is queued and due, or when it is running under a lease that has expired (its runner died),
+    /// and no other job of its venture still holds a live lease (a stopped apply whose runner has
+    /// not yet noticed keeps a destroy waiting).
     /// On PostgreSQL, instances skip rows another instance is claiming instead of queueing behind
     /// its lock; the outer condition keeps the claim exactly-once on either database.
     pub async fn claim_job(&self, owner: &str, lease_ms: i64) -> Result<Option<ClaimedJob>, sqlx::Error> {
@@ -655,8 +654,10 @@ impl Store {
             "UPDATE jobs SET status = 'running', lease_owner = $1, lease_expires_at = $2, \
                  attempts = attempts + 1, updated_at = $3 \
              WHERE id = (SELECT id FROM jobs \
-                 WHERE (status = 'queued' AND run_after <= $3) \
-                    OR (status = 'running' AND lease_expires_at < $3) \
+                 WHERE ((status = 'queued' AND run_after <= $3) \
+                     OR (status = 'running' AND lease_expires_at < $3)) \
+                   AND NOT EXISTS (SELECT 1 FROM jobs AS other WHERE other.venture_id = jobs.venture_id \
+                     AND other.id <> jobs.id AND other.lease_expires_at >= $3) \
                  ORDER BY run_after, created_at LIMIT 1{skip_locked}) \
                AND (status = 'queued' OR lease_expires_at < $3) \
              RETURNING id, venture_id, kind, attempts"
@@ -702,6 +703,21 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Lets go of the lease of a job this runner no longer works on (it was stopped), so work
+    /// waiting on it can start at once; a no-op if another runner holds it now.
+    pub async fn drop_lease(&self, job_id: &str, owner: &str) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL, updated_at = $1 \
+             WHERE id = $2 AND lease_owner = $3 AND status <> 'running'",
+        )
+        .bind(now_ms())
+        .bind(job_id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Ends the job as 'succeeded' or 'failed', or puts it back in the queue until `run_after`.

@@ -189,6 +189,22 @@ pub async fn create_venture(venture: VentureForm) -> Result<CreateVentureOutcome
     }
 }
 
+/// Applies the venture's spec again (converging anything that drifted, or retrying what failed).
+#[server(endpoint = "apply_venture")]
+pub async fn apply_venture(id: String) -> Result<(), ServerFnError> {
+    use crate::server::session::{engine_result, require_user};
+    let (engine, user) = require_user().await?;
+    engine_result(engine.apply_venture(&user, &id).await).map(|_| ())
+}
+
+/// Destroys the venture's resources; `confirm` must repeat its name.
+#[server(endpoint = "destroy_venture")]
+pub async fn destroy_venture(id: String, confirm: String) -> Result<(), ServerFnError> {
+    use crate::server::session::{engine_result, require_user};
+    let (engine, user) = require_user().await?;
+    engine_result(engine.destroy_venture(&user, &id, &confirm).await).map(|_| ())
+}
+
 /// One step of the latest apply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StepView {

@@ -4,9 +4,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::{
-    CreateVenture, CreateVentureOutcome, FieldIssue, LogLine, Login, PlanOutcome, PreviewPlan, VentureForm,
-    VentureFormChoices, VentureState, connections, error_message, form_choices, get_venture, list_ventures,
-    venture_overview,
+    ApplyVenture, CreateVenture, CreateVentureOutcome, DestroyVenture, FieldIssue, LogLine, Login, PlanOutcome,
+    PreviewPlan, VentureForm, VentureFormChoices, VentureState, connections, error_message, form_choices, get_venture,
+    list_ventures, venture_overview,
 };
 use crate::components::{Layout, StatusBadge};
 
@@ -330,7 +330,7 @@ pub fn VenturePage() -> impl IntoView {
                             let project = move || state().vercel_project_id;
                             view! {
                                 <div class="mb-6 flex items-center gap-3">
-                                    <h1 class="text-2xl font-semibold" data-testid="venture-name">{v.name}</h1>
+                                    <h1 class="text-2xl font-semibold" data-testid="venture-name">{v.name.clone()}</h1>
                                     <StatusBadge status />
                                 </div>
                                 <dl class="mb-8 grid grid-cols-[max-content_1fr] gap-x-6 gap-y-2 text-sm">
@@ -341,6 +341,7 @@ pub fn VenturePage() -> impl IntoView {
                                         {move || project().unwrap_or_else(|| "—".into())}
                                     </dd>
                                 </dl>
+                                <VentureActions id=v.id.clone() name=v.name.clone() />
                             }
                             .into_any()
                         }
@@ -420,6 +421,42 @@ pub fn VenturePage() -> impl IntoView {
         </Layout>
     }
 }
+
+/// Apply again, and destroy after the name is typed.
+#[component]
+fn VentureActions(id: String, name: String) -> impl IntoView {
+    let apply = ServerAction::<ApplyVenture>::new();
+    let destroy = ServerAction::<DestroyVenture>::new();
+    let confirm = RwSignal::new(String::new());
+    let apply_id = id.clone();
+    let message = move || {
+        let failed =
+            |result: Option<Result<(), ServerFnError>>| result.and_then(|r| r.err()).map(|e| error_message(&e));
+        failed(destroy.value().get()).or_else(|| failed(apply.value().get())).unwrap_or_default()
+    };
+    view! {
+        <section class="mb-8 flex flex-wrap items-end gap-3" data-testid="venture-actions">
+            <button type="button" class=SECONDARY disabled=move || apply.pending().get()
+                on:click=move |_| { apply.dispatch(ApplyVenture { id: apply_id.clone() }); }>
+                "Apply again"
+            </button>
+            <label class="text-sm text-slate-600">
+                "Type " <span class="font-mono">{name}</span> " to destroy it "
+                <input class="rounded border border-slate-300 px-2 py-1 text-sm" data-testid="destroy-confirm"
+                    aria-label="Venture name to confirm"
+                    on:input=move |ev| confirm.set(event_target_value(&ev)) />
+            </label>
+            <button type="button" class=DANGER disabled=move || destroy.pending().get()
+                on:click=move |_| { destroy.dispatch(DestroyVenture { id: id.clone(), confirm: confirm.get_untracked() }); }>
+                "Destroy"
+            </button>
+            <p role="alert" class="w-full text-sm text-rose-700" data-testid="action-message">{message}</p>
+        </section>
+    }
+}
+
+const DANGER: &str = "rounded-md bg-rose-600 px-4 py-2 text-sm font-semibold text-white shadow-sm \
+                      hover:bg-rose-500 disabled:opacity-50";
 
 const SECONDARY: &str = "rounded-md border border-slate-300 bg-white px-4 py-2 text-sm font-semibold \
                          text-slate-700 shadow-sm hover:bg-slate-50 disabled:opacity-50";

@@ -67,9 +67,13 @@ const CREATE_BODY: &str = "venture%5Bname%5D=acme-shop&venture%5Brepository%5D=a
 #[tokio::test]
 async fn every_server_function_refuses_a_caller_without_a_session() {
     let h = harness().await;
-    for (path, body) in
-        [("/api/list_ventures", ""), ("/api/get_venture", "id=anything"), ("/api/create_venture", CREATE_BODY)]
-    {
+    for (path, body) in [
+        ("/api/list_ventures", ""),
+        ("/api/get_venture", "id=anything"),
+        ("/api/create_venture", CREATE_BODY),
+        ("/api/apply_venture", "id=anything"),
+        ("/api/destroy_venture", "id=anything&confirm=anything"),
+    ] {
         let (status, _, answer) = send(&h.app, form_post(path, body, None)).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {answer}");
         assert!(answer.contains("not signed in"), "{path}: {answer}");

@@ -141,3 +141,28 @@ test('the plan is previewed before anything is created', async ({ page }) => {
   await expect(page.getByTestId('plan')).toContainText('disabled in the spec');
   await expect(page.locator('[data-testid="plan-row"][data-action="create"]')).toHaveCount(4);
 });
+
+test('a venture is destroyed from its page once its name is typed, even mid-apply', async ({ page }) => {
+  test.setTimeout(90_000);
+  await signIn(page);
+  const name = `gone-${Date.now()}`;
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('GitHub repository').fill('acme/gone');
+  await page.getByRole('button', { name: 'Create and provision' }).click();
+  await expect(page).toHaveURL(/\/ventures\/[0-9a-f-]+$/);
+  await expect(page.getByTestId('live-log')).toContainText('Creating Vercel project');
+
+  await page.getByTestId('destroy-confirm').fill('not-the-name');
+  await page.getByRole('button', { name: 'Destroy' }).click();
+  await expect(page.getByTestId('action-message')).toContainText("must repeat the venture's name");
+  await expect(page.getByTestId('venture-status')).not.toHaveText('destroying');
+
+  await page.getByTestId('destroy-confirm').fill(name);
+  await page.getByRole('button', { name: 'Destroy' }).click();
+  await expect(page.getByTestId('live-log')).toContainText('The apply under way stops');
+  await expect(page.getByTestId('venture-status')).toHaveText('destroyed', { timeout: 60_000 });
+  await expect(page.getByTestId('live-log')).toContainText(`${name} is destroyed`);
+  // Applying a destroyed venture again is refused with a reason.
+  await page.getByRole('button', { name: 'Apply again' }).click();
+  await expect(page.getByTestId('action-message')).toContainText('was destroyed; create a new venture');
+});
