@@ -35,12 +35,18 @@ test('a wrong password is refused with a message', async ({ page }) => {
   await expect(page).toHaveURL(/\/login$/);
 });
 
+/// Signs in and types a new venture's name and repository into the one-click form.
+async function startVenture(page: Page, prefix: string, repository: string): Promise<string> {
+  await signIn(page);
+  const name = `${prefix}-${Date.now()}`;
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('GitHub repository').fill(repository);
+  return name;
+}
+
 test('admin creates a venture and watches it provision live', async ({ page }) => {
   test.setTimeout(120_000);
-  await signIn(page);
-  const name = `e2e-${Date.now()}`;
-  await page.getByLabel('Name', { exact: true }).fill(name);
-  await page.getByLabel('GitHub repository').fill('acme/storefront');
+  const name = await startVenture(page, 'e2e', 'acme/storefront');
   // The settings come pre-filled with the defaults; change two.
   await page.getByTestId('settings').locator('summary').click();
   await expect(page.getByLabel('Production branch')).toHaveValue('main');
@@ -122,10 +128,7 @@ test('the connections are checked again every minute while the page is open', as
 });
 
 test('the plan is previewed before anything is created', async ({ page }) => {
-  await signIn(page);
-  const name = `plan-${Date.now()}`;
-  await page.getByLabel('Name', { exact: true }).fill(name);
-  await page.getByLabel('GitHub repository').fill('acme/planned');
+  const name = await startVenture(page, 'plan', 'acme/planned');
   await page.getByTestId('settings').locator('summary').click();
   await page.getByLabel('Supabase region').selectOption('emea');
   await page.getByRole('button', { name: 'Preview plan' }).click();
@@ -144,10 +147,7 @@ test('the plan is previewed before anything is created', async ({ page }) => {
 
 test('a venture is destroyed from its page once its name is typed, even mid-apply', async ({ page }) => {
   test.setTimeout(90_000);
-  await signIn(page);
-  const name = `gone-${Date.now()}`;
-  await page.getByLabel('Name', { exact: true }).fill(name);
-  await page.getByLabel('GitHub repository').fill('acme/gone');
+  const name = await startVenture(page, 'gone', 'acme/gone');
   await page.getByRole('button', { name: 'Create and provision' }).click();
   await expect(page).toHaveURL(/\/ventures\/[0-9a-f-]+$/);
   await expect(page.getByTestId('live-log')).toContainText('Creating Vercel project');
