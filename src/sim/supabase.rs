@@ -20,11 +20,10 @@ use axum::{Json, Router};
 use rand::Rng;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 use super::faults::{Fault, FaultPlan};
 use super::{RateWindows, SimCommon, SimHandle};
-use crate::platform::supabase::{HEALTH_SERVICES, REGIONS, SMART_GROUPS, valid_slug};
+use crate::platform::supabase::{HEALTH_SERVICES, REGIONS, SMART_GROUPS, sha256_hex, valid_slug};
 
 /// How the simulated platform behaves.
 #[derive(Debug, Clone)]
@@ -708,10 +707,6 @@ fn query_flag(raw: &Option<String>, name: &str) -> Result<Option<bool>, Response
 
 fn valid_uuid(id: &str) -> Result<(), Response> {
     uuid::Uuid::parse_str(id).map(|_| ()).map_err(|_| bad_request("id must be a UUID"))
-}
-
-fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn now_unix() -> i64 {
@@ -1489,7 +1484,10 @@ fn is_auth_secret(name: &str) -> bool {
 /// `AuthConfigResponse`: every key, credentials as hex SHA-256 digests.
 fn auth_config_json(config: &Map<String, Value>) -> Value {
     let shown = config.iter().map(|(name, value)| match value {
-        Value::String(secret) if is_auth_secret(name) => (name.clone(), json!(sha256_hex(secret))),
+        Value::String(secret) if is_auth_secret(name) => {
+            // Supabase answers a provider secret with its hex SHA-256, never the secret.
+            (name.clone(), json!(sha256_hex(&secrecy::SecretString::from(secret.clone()))))
+        }
         other => (name.clone(), other.clone()),
     });
     Value::Object(shown.collect())
