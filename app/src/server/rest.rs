@@ -114,96 +114,60 @@ fn venture_body(v: &Venture) -> VentureBody {
     }
 }
 
-async fn list_ventures(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let user = match caller(&state, &headers).await {
-        Ok(user) => user,
-        Err(refusal) => return refusal,
-    };
-    match state.engine.list_ventures(&user).await {
-        Ok(list) => Json(json!({ "ventures": list.iter().map(venture_body).collect::<Vec<_>>() })).into_response(),
-        Err(err) => engine_error(err),
-    }
+/// Every handler answers either way with a whole response; `?` sends a refusal.
+type Answer = Result<Response, Response>;
+
+async fn list_ventures(State(state): State<AppState>, headers: HeaderMap) -> Answer {
+    let user = caller(&state, &headers).await?;
+    let list = state.engine.list_ventures(&user).await.map_err(engine_error)?;
+    Ok(Json(json!({ "ventures": list.iter().map(venture_body).collect::<Vec<_>>() })).into_response())
 }
 
-async fn create_venture(State(state): State<AppState>, headers: HeaderMap, raw: Bytes) -> Response {
-    let user = match caller(&state, &headers).await {
-        Ok(user) => user,
-        Err(refusal) => return refusal,
-    };
-    let input: NewVenture = match body(&raw) {
-        Ok(input) => input,
-        Err(refusal) => return refusal,
-    };
+async fn create_venture(State(state): State<AppState>, headers: HeaderMap, raw: Bytes) -> Answer {
+    let user = caller(&state, &headers).await?;
+    let input: NewVenture = body(&raw)?;
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
     let outcome = match &key {
         Some(key) => state.engine.create_venture_once(&user, key, &input).await,
         None => state.engine.create_venture(&user, &input).await.map(|v| (v, true)),
     };
-    match outcome {
-        Ok((venture, new)) => {
-            let status = if new { StatusCode::CREATED } else { StatusCode::OK };
-            (status, Json(json!({ "venture": venture_body(&venture) }))).into_response()
-        }
-        Err(err) => engine_error(err),
-    }
+    let (venture, new) = outcome.map_err(engine_error)?;
+    let status = if new { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(json!({ "venture": venture_body(&venture) }))).into_response())
 }
 
-async fn get_venture(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let user = match caller(&state, &headers).await {
-        Ok(user) => user,
-        Err(refusal) => return refusal,
-    };
+async fn get_venture(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Answer {
+    let user = caller(&state, &headers).await?;
     let engine = &state.engine;
-    let result = async {
-        let venture = engine.venture(&user, &id).await?;
-        let steps = engine.venture_steps(&user, &id).await?;
-        let resources = engine.venture_resources(&user, &id).await?;
-        let resources: serde_json::Map<String, serde_json::Value> =
-            resources.into_iter().map(|(kind, r)| (kind, json!({ "id": r.external_id, "data": r.data }))).collect();
-        Ok::<_, EngineError>(json!({ "venture": venture_body(&venture), "steps": steps, "resources": resources }))
-    }
-    .await;
-    match result {
-        Ok(answer) => Json(answer).into_response(),
-        Err(err) => engine_error(err),
-    }
+    let venture = engine.venture(&user, &id).await.map_err(engine_error)?;
+    let steps = engine.venture_steps(&user, &id).await.map_err(engine_error)?;
+    let resources = engine.venture_resources(&user, &id).await.map_err(engine_error)?;
+    let resources: serde_json::Map<String, serde_json::Value> =
+        resources.into_iter().map(|(kind, r)| (kind, json!({ "id": r.external_id, "data": r.data }))).collect();
+    Ok(Json(json!({ "venture": venture_body(&venture), "steps": steps, "resources": resources })).into_response())
 }
 
-async fn plan_new(State(state): State<AppState>, headers: HeaderMap, raw: Bytes) -> Response {
-    let user = match caller(&state, &headers).await {
-        Ok(user) => user,
-        Err(refusal) => return refusal,
-    };
-    let input: NewVenture = match body(&raw) {
-        Ok(input) => input,
-        Err(refusal) => return refusal,
-    };
-    match state.engine.plan_new_venture(&user, &input).await {
-        Ok(actions) => Json(json!({ "actions": actions })).into_response(),
-        Err(err) => engine_error(err),
-    }
+async fn plan_new(State(state): State<AppState>, headers: HeaderMap, raw: Bytes) -> Answer {
+    let user = caller(&state, &headers).await?;
+    let input: NewVenture = body(&raw)?;
+    let actions = state.engine.plan_new_venture(&user, &input).await.map_err(engine_error)?;
+    Ok(Json(json!({ "actions": actions })).into_response())
 }
 
-async fn plan_venture(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let user = match caller(&state, &headers).await {
-        Ok(user) => user,
-        Err(refusal) => return refusal,
-    };
-    match state.engine.plan_venture(&user, &id).await {
-        Ok(actions) => Json(json!({ "actions": actions })).into_response(),
-        Err(err) => engine_error(err),
-    }
+async fn plan_venture(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Answer {
+    let user = caller(&state, &headers).await?;
+    let actions = state.engine.plan_venture(&user, &id).await.map_err(engine_error)?;
+    Ok(Json(json!({ "actions": actions })).into_response())
 }
 
-async fn apply_venture(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let user = match caller(&state, &headers).await {
-        Ok(user) => user,
-        Err(refusal) => return refusal,
-    };
-    match state.engine.apply_venture(&user, &id).await {
-        Ok(job) => (StatusCode::ACCEPTED, Json(json!({ "job_id": job }))).into_response(),
-        Err(err) => engine_error(err),
-    }
+/// 202 with the id of the job that will do the work.
+fn accepted(job: String) -> Response {
+    (StatusCode::ACCEPTED, Json(json!({ "job_id": job }))).into_response()
+}
+
+async fn apply_venture(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Answer {
+    let user = caller(&state, &headers).await?;
+    state.engine.apply_venture(&user, &id).await.map(accepted).map_err(engine_error)
 }
 
 #[derive(Deserialize)]
@@ -218,19 +182,10 @@ async fn destroy_venture(
     Path(id): Path<String>,
     headers: HeaderMap,
     raw: Bytes,
-) -> Response {
-    let user = match caller(&state, &headers).await {
-        Ok(user) => user,
-        Err(refusal) => return refusal,
-    };
-    let request: DestroyBody = match body(&raw) {
-        Ok(request) => request,
-        Err(refusal) => return refusal,
-    };
-    match state.engine.destroy_venture(&user, &id, &request.confirm).await {
-        Ok(job) => (StatusCode::ACCEPTED, Json(json!({ "job_id": job }))).into_response(),
-        Err(err) => engine_error(err),
-    }
+) -> Answer {
+    let user = caller(&state, &headers).await?;
+    let request: DestroyBody = body(&raw)?;
+    state.engine.destroy_venture(&user, &id, &request.confirm).await.map(accepted).map_err(engine_error)
 }
 
 #[derive(Deserialize)]
@@ -244,45 +199,30 @@ async fn venture_events(
     Path(id): Path<String>,
     page: Result<Query<Page>, QueryRejection>,
     headers: HeaderMap,
-) -> Response {
-    let user = match caller(&state, &headers).await {
-        Ok(user) => user,
-        Err(refusal) => return refusal,
-    };
-    let Query(page) = match page {
-        Ok(page) => page,
-        Err(rejection) => {
-            let message = format!("after and limit must be integers ({})", rejection.body_text());
-            return error(StatusCode::BAD_REQUEST, "bad_query", message);
-        }
-    };
+) -> Answer {
+    let user = caller(&state, &headers).await?;
+    let Query(page) = page.map_err(|rejection| {
+        let message = format!("after and limit must be integers ({})", rejection.body_text());
+        error(StatusCode::BAD_REQUEST, "bad_query", message)
+    })?;
     // `Accept: text/event-stream` follows the log live (SSE, resumable with Last-Event-ID).
     let wants_stream =
         headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/event-stream"));
     if wants_stream {
-        if let Err(err) = state.engine.venture(&user, &id).await {
-            return engine_error(err);
-        }
-        return super::sse::stream_events(state.engine.clone(), user, id, &headers, page.after);
+        state.engine.venture(&user, &id).await.map_err(engine_error)?;
+        return Ok(super::sse::stream_events(state.engine.clone(), user, id, &headers, page.after));
     }
     let limit = page.limit.unwrap_or(200);
     if !(1..=1000).contains(&limit) {
-        return error(StatusCode::BAD_REQUEST, "bad_query", "limit must be between 1 and 1000");
+        return Err(error(StatusCode::BAD_REQUEST, "bad_query", "limit must be between 1 and 1000"));
     }
     let after = page.after.unwrap_or(0);
-    match state.engine.venture_events(&user, &id, after, limit).await {
-        Ok(events) => {
-            let next = events.last().map(|e| e.id).unwrap_or(after);
-            Json(json!({ "events": events, "next_after": next })).into_response()
-        }
-        Err(err) => engine_error(err),
-    }
+    let events = state.engine.venture_events(&user, &id, after, limit).await.map_err(engine_error)?;
+    let next = events.last().map(|e| e.id).unwrap_or(after);
+    Ok(Json(json!({ "events": events, "next_after": next })).into_response())
 }
 
-async fn connections(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let user = match caller(&state, &headers).await {
-        Ok(user) => user,
-        Err(refusal) => return refusal,
-    };
-    Json(json!({ "connections": state.engine.connection_status(&user).await })).into_response()
+async fn connections(State(state): State<AppState>, headers: HeaderMap) -> Answer {
+    let user = caller(&state, &headers).await?;
+    Ok(Json(json!({ "connections": state.engine.connection_status(&user).await })).into_response())
 }
