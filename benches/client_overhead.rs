@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 use slipway_engine::platform::vercel::{CreateProjectRequest, VercelClient, VercelConfig};
-use slipway_engine::sim::faults::FaultPlan;
-use slipway_engine::sim::vercel::VercelSim;
+use slipway_sim::faults::FaultPlan;
+use slipway_sim::vercel::VercelSim;
 
 const CALLS: usize = 3000;
 

@@ -21,35 +21,45 @@ use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 use slipway_engine::auth::{Role, User};
-use slipway_engine::platforms::{PlatformSettings, SandboxSettings};
-use slipway_engine::provision::{Schedule, Step};
-use slipway_engine::sim::RecordedRequest;
-use slipway_engine::sim::faults::FaultPlan;
+use slipway_engine::platforms::{PlatformSettings, SandboxEndpoints};
+use slipway_engine::provision::{GRAPH, Schedule};
 use slipway_engine::venture::{NewVenture, VentureStatus};
 use slipway_engine::{Engine, EngineConfig, VaultSettings};
+use slipway_sim::RecordedRequest;
+use slipway_sim::faults::FaultPlan;
+use slipway_sim::{SANDBOX_ORGANIZATION, Sandbox, SandboxConfig};
 
 const CALL_LATENCY: Duration = Duration::from_millis(50);
 const SUPABASE_READY_AFTER: Duration = Duration::from_secs(2);
 const BUILD_TIME: Duration = Duration::from_secs(1);
 const DOCUMENTED_PER_MINUTE: usize = 120;
 
-fn sandbox() -> SandboxSettings {
-    SandboxSettings {
+const TOKEN: &str = "bench-token";
+
+/// The engine, the simulators it talks to, and a creator to act as.
+async fn engine(dir: &tempfile::TempDir, configure: impl FnOnce(&mut EngineConfig)) -> (Engine, User, Sandbox) {
+    let sims = SandboxConfig {
         faults: FaultPlan { latency: CALL_LATENCY, ..FaultPlan::default() },
         supabase_ready_after: SUPABASE_READY_AFTER,
         vercel_build_time: BUILD_TIME,
-    }
-}
-
-async fn engine(dir: &tempfile::TempDir, configure: impl FnOnce(&mut EngineConfig)) -> (Engine, User) {
+        ..SandboxConfig::default()
+    };
+    let sandbox = Sandbox::start(&sims, TOKEN).await.unwrap();
+    let platforms = PlatformSettings::sandbox(SandboxEndpoints {
+        vercel: sandbox.vercel.base_url(),
+        supabase: sandbox.supabase.base_url(),
+        cloudflare: sandbox.cloudflare.base_url(),
+        organization: SANDBOX_ORGANIZATION.into(),
+        token: SecretString::from(TOKEN),
+    });
     let db = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());
-    let mut config = EngineConfig::new(db, PlatformSettings::Sandbox(sandbox()), VaultSettings::Ephemeral);
+    let mut config = EngineConfig::new(db, platforms, VaultSettings::Ephemeral);
     config.runner.poll_interval = Duration::from_millis(50);
     configure(&mut config);
     let engine = Engine::open(config).await.unwrap();
     let password = SecretString::from("a bench password");
     let user = engine.create_user_unchecked("bench", &password, Role::Creator).await.unwrap();
-    (engine, user)
+    (engine, user, sandbox)
 }
 
 async fn settle(engine: &Engine, user: &User, ids: &[String]) {
@@ -68,12 +78,12 @@ async fn settle(engine: &Engine, user: &User, ids: &[String]) {
 }
 
 /// Wall time (first step start to last step end) and each step's duration, in ms.
-async fn one_apply(schedule: Schedule, name: &str) -> (i64, BTreeMap<Step, i64>) {
+async fn one_apply(schedule: Schedule, name: &str) -> (i64, BTreeMap<&'static str, i64>) {
     let dir = tempfile::tempdir().unwrap();
-    let (engine, user) = engine(&dir, |config| {
-        config.runner.schedule = schedule;
+    let (engine, user, _sims) = engine(&dir, |config| {
+        config.provision.schedule = schedule;
         // Waits look every 100 ms: the bench measures scheduling, not polling politeness.
-        config.runner.polling.every = Duration::from_millis(100);
+        config.provision.polling.every = Duration::from_millis(100);
     })
     .await;
     let venture = engine.create_venture(&user, &NewVenture::new(name, "acme/bench")).await.unwrap();
@@ -84,8 +94,8 @@ async fn one_apply(schedule: Schedule, name: &str) -> (i64, BTreeMap<Step, i64>)
     assert_eq!(engine.venture(&user, &venture.id).await.unwrap().status, VentureStatus::Ready);
     let steps = engine.venture_steps(&user, &venture.id).await.unwrap();
     let mut durations = BTreeMap::new();
-    for (step, status) in Step::ALL.iter().zip(&steps) {
-        durations.insert(*step, status.finished_at.unwrap() - status.started_at.unwrap());
+    for (node, status) in GRAPH.iter().zip(&steps) {
+        durations.insert(node.name, status.finished_at.unwrap() - status.started_at.unwrap());
     }
     let start = steps.iter().filter_map(|s| s.started_at).min().unwrap();
     let end = steps.iter().filter_map(|s| s.finished_at).max().unwrap();
@@ -93,11 +103,11 @@ async fn one_apply(schedule: Schedule, name: &str) -> (i64, BTreeMap<Step, i64>)
 }
 
 /// The longest chain through the step graph, each step costing `durations[step]`.
-fn critical_path(durations: &BTreeMap<Step, i64>) -> i64 {
-    let mut finish: BTreeMap<Step, i64> = BTreeMap::new();
-    for step in Step::ALL {
-        let ready = step.depends_on().iter().map(|d| finish[d]).max().unwrap_or(0);
-        finish.insert(step, ready + durations[&step]);
+fn critical_path(durations: &BTreeMap<&'static str, i64>) -> i64 {
+    let mut finish: BTreeMap<&'static str, i64> = BTreeMap::new();
+    for node in GRAPH {
+        let ready = node.depends_on.iter().map(|d| finish[d]).max().unwrap_or(0);
+        finish.insert(node.name, ready + durations[node.name]);
     }
     finish.values().copied().max().unwrap()
 }
@@ -119,7 +129,7 @@ async fn critical_path_part() {
         println!(
             "round {round}: concurrent {wall} ms, critical path {path} ms, ratio {:.3}; one after another {seq_wall} ms; steps alone (ms): {}",
             wall as f64 / path as f64,
-            alone.iter().map(|(s, d)| format!("{}={d}", s.name())).collect::<Vec<_>>().join(" ")
+            alone.iter().map(|(s, d)| format!("{}={d}", s)).collect::<Vec<_>>().join(" ")
         );
         ratios.push(wall as f64 / path as f64);
         sequential.push(seq_wall as f64);
@@ -176,7 +186,7 @@ async fn scale_part(count: usize) {
     let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let rss_before = peak_rss_kib();
     let dir = tempfile::tempdir().unwrap();
-    let (engine, user) = engine(&dir, |config| config.runner.concurrency = count).await;
+    let (engine, user, sandbox) = engine(&dir, |config| config.runner.concurrency = count).await;
     let started = Instant::now();
     let mut ids = Vec::new();
     for i in 0..count {
@@ -203,7 +213,6 @@ async fn scale_part(count: usize) {
             }
         }
     }
-    let sandbox = engine.sandbox().unwrap();
     let (vercel, supabase) = (sandbox.vercel.requests(), sandbox.supabase.requests());
     let throttled = vercel.iter().chain(&supabase).filter(|r| r.status == 429).count();
     println!(

@@ -7,13 +7,20 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s\n' "$*"; }
 logs=$(mktemp -d)
 trap 'rm -rf "$logs"' EXIT
-server_crates=(-p slipway-engine -p slipway-app --features slipway-app/ssr)
+server_crates=(-p slipway-engine -p slipway-sim -p slipway-app --features slipway-app/ssr)
 
 step "set-up"
 ./scripts/setup.sh --browser
 step "cargo fmt --check"
 cargo fmt --all --check
-step "clippy (engine and server)"
+step "layers: the engine has no HTTP server and no simulator among its normal dependencies"
+engine_tree=$(cargo tree --locked -p slipway-engine -e normal,features --prefix none)
+if grep -Eq '^(axum|slipway-sim|leptos)[ -]|^hyper feature "server"' <<<"$engine_tree"; then
+  grep -E '^(axum|slipway-sim|leptos)[ -]|^hyper feature "server"' <<<"$engine_tree" | sort -u
+  echo "the engine must not depend on an HTTP server, the simulators or the UI" >&2
+  exit 1
+fi
+step "clippy (engine, simulators and server)"
 cargo clippy --locked "${server_crates[@]}" --all-targets -- -D warnings
 step "clippy (browser bundle, wasm32)"
 cargo clippy --locked -p slipway-frontend --target wasm32-unknown-unknown --profile wasm-release -- -D warnings

@@ -6,7 +6,6 @@ use base64::Engine as _;
 use rand::RngCore;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::venture::FieldError;
 
@@ -103,8 +102,7 @@ pub fn new_token() -> SecretString {
 
 /// What the store keeps instead of a token.
 pub fn token_digest(token: &SecretString) -> String {
-    let digest = Sha256::digest(token.expose_secret().as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::digest::sha256_hex(token.expose_secret())
 }
 
 #[cfg(test)]

@@ -12,10 +12,13 @@ use tokio::task::JoinHandle;
 use crate::auth::{self, Role, User};
 use crate::error::EngineError;
 use crate::events::EventLog;
-use crate::jobs::{DESTROY_VENTURE, PROVISION_VENTURE, Runner, RunnerConfig};
+use crate::jobs::{Handlers, Runner, RunnerConfig};
 use crate::platform::retry::RetryPolicy;
-use crate::platforms::{ConnectionStatus, Endpoints, PlatformSettings, Platforms, Sandbox};
-use crate::provision::{self, PlannedAction};
+use crate::platforms::{ConnectionStatus, Endpoints, PlatformSettings, Platforms};
+use crate::provision::{
+    self, APPLY_VENTURE, ApplyVenture, DESTROY_VENTURE, DestroyVenture, GRAPH, PlannedAction, ProvisionConfig,
+    StepError,
+};
 use crate::store::{EventRecord, ResourceRecord, Store};
 use crate::time::now_ms;
 use crate::vault::Vault;
@@ -39,6 +42,7 @@ pub struct EngineConfig {
     pub platforms: PlatformSettings,
     pub vault: VaultSettings,
     pub runner: RunnerConfig,
+    pub provision: ProvisionConfig,
     /// Retries of each platform API call (a job retries again, later, on top of these).
     pub platform_retry: RetryPolicy,
     pub session_ttl: Duration,
@@ -51,6 +55,7 @@ impl EngineConfig {
             platforms,
             vault,
             runner: RunnerConfig::default(),
+            provision: ProvisionConfig::default(),
             platform_retry: RetryPolicy::default(),
             session_ttl: Duration::from_secs(12 * 3600),
         }
@@ -92,15 +97,13 @@ struct Inner {
     store: Store,
     events: EventLog,
     platforms: Platforms,
-    sandbox: Option<Sandbox>,
     vault: Arc<Vault>,
     config: EngineConfig,
     shutdown: watch::Sender<bool>,
 }
 
 impl Engine {
-    /// Opens the store (applying migrations) and the vault, and connects to the platforms
-    /// (starting the simulators in sandbox mode).
+    /// Opens the store (applying migrations) and the vault, and builds the platform clients.
     pub async fn open(config: EngineConfig) -> Result<Engine, EngineError> {
         let store = Store::open(&config.database_url).await?;
         let events = EventLog::new(store.clone());
@@ -112,12 +115,9 @@ impl Engine {
             VaultSettings::Ephemeral => Vault::new(&crate::vault::generate_key(), &[]),
         }
         .map_err(|e| EngineError::Config(e.to_string()))?;
-        let (platforms, sandbox) =
-            Platforms::connect(&config.platforms, &config.platform_retry).await.map_err(EngineError::Config)?;
+        let platforms = Platforms::connect(&config.platforms, &config.platform_retry).map_err(EngineError::Config)?;
         let (shutdown, _) = watch::channel(false);
-        Ok(Engine {
-            inner: Arc::new(Inner { store, events, platforms, sandbox, vault: Arc::new(vault), config, shutdown }),
-        })
+        Ok(Engine { inner: Arc::new(Inner { store, events, platforms, vault: Arc::new(vault), config, shutdown }) })
     }
 
     /// Starts the background job runner; it stops on [`shutdown`](Self::shutdown).
@@ -125,24 +125,28 @@ impl Engine {
         tokio::spawn(self.runner().run(self.inner.shutdown.subscribe()))
     }
 
+    /// A job runner with every job kind's handler registered.
     pub fn runner(&self) -> Runner {
         let inner = &self.inner;
-        Runner::new(
-            inner.store.clone(),
-            inner.events.clone(),
-            inner.platforms.clone(),
-            inner.vault.clone(),
-            inner.config.runner.clone(),
-        )
+        let provisioner = self.provisioner();
+        let handlers =
+            Handlers::default().register(ApplyVenture(provisioner.clone())).register(DestroyVenture(provisioner));
+        Runner::new(inner.store.clone(), inner.events.clone(), handlers, inner.config.runner.clone())
+    }
+
+    fn provisioner(&self) -> provision::Provisioner {
+        let inner = &self.inner;
+        provision::Provisioner {
+            store: inner.store.clone(),
+            events: inner.events.clone(),
+            platforms: inner.platforms.clone(),
+            vault: inner.vault.clone(),
+            config: inner.config.provision.clone(),
+        }
     }
 
     pub fn shutdown(&self) {
         self.inner.shutdown.send_replace(true);
-    }
-
-    /// The sandbox's simulators, when running in sandbox mode.
-    pub fn sandbox(&self) -> Option<&Sandbox> {
-        self.inner.sandbox.as_ref()
     }
 
     /// Where the platform calls go.
@@ -263,7 +267,7 @@ impl Engine {
         if key.is_empty() || key.len() > 255 {
             return Err(EngineError::invalid("Idempotency-Key", "must be 1 to 255 characters"));
         }
-        let digest = provision::digest(&[&serde_json::to_string(input).expect("specs serialize")]);
+        let digest = crate::digest::digest(&[&serde_json::to_string(input).expect("specs serialize")]);
         if let Some((seen, venture_id)) = self.inner.store.idempotent_create(&actor.id, key).await? {
             if seen != digest {
                 return Err(EngineError::invalid("Idempotency-Key", "was already used with a different request body"));
@@ -296,7 +300,7 @@ impl Engine {
                 &spec.repository.to_string(),
                 &stored,
                 &actor.id,
-                PROVISION_VENTURE,
+                APPLY_VENTURE,
             )
             .await?;
         tracing::info!(venture = %venture.id, job = %job_id, by = %actor.username, "venture created");
@@ -336,22 +340,12 @@ impl Engine {
         venture: Venture,
         spec: crate::venture::VentureSpec,
     ) -> Result<Vec<PlannedAction>, EngineError> {
-        let context = provision::Context {
-            store: self.inner.store.clone(),
-            events: self.inner.events.clone(),
-            platforms: self.inner.platforms.clone(),
-            vault: self.inner.vault.clone(),
-            venture,
-            spec,
-            // A plan runs no steps, so it holds no job and no lease.
-            job_id: String::new(),
-            owner: String::new(),
-            polling: self.inner.config.runner.polling.clone(),
-        };
+        // A plan runs no step: it holds no job and no lease, and writes nothing.
+        let context = self.provisioner().context_for(venture, spec, None);
         // Someone waits on a plan: rather than queue behind the rate limiter, say when to come back.
         let planned = crate::platform::ratelimit::with_patience(PLAN_PATIENCE, provision::plan(&context)).await;
         planned.map_err(|err| match err {
-            crate::jobs::StepError::OverBudget { retry_after } => EngineError::Busy { retry_after },
+            StepError::OverBudget { retry_after } => EngineError::Busy { retry_after },
             other => EngineError::Platform(other.to_string()),
         })
     }
@@ -370,10 +364,10 @@ impl Engine {
         }
         let note = format!("Apply of {} queued by {}", venture.name, actor.username);
         let status = crate::venture::VentureStatus::Provisioning;
-        match self.inner.store.queue_job(&venture.id, PROVISION_VENTURE, status, &note).await? {
+        match self.inner.store.queue_job(&venture.id, APPLY_VENTURE, status, &note).await? {
             Ok(job) => Ok(job),
             // Asking again while an apply is queued or running is the same request.
-            Err(active) if active.kind == PROVISION_VENTURE => Ok(active.id),
+            Err(active) if active.kind == APPLY_VENTURE => Ok(active.id),
             Err(_) => Err(EngineError::Conflict(format!("{} is being destroyed", venture.name))),
         }
     }
@@ -390,7 +384,7 @@ impl Engine {
             return Err(EngineError::invalid("confirm", format!("must repeat the venture's name, {}", venture.name)));
         }
         let note = format!("Destroy of {} queued by {}", venture.name, actor.username);
-        Ok(self.inner.store.queue_destroy(&venture.id, PROVISION_VENTURE, DESTROY_VENTURE, &note).await?)
+        Ok(self.inner.store.queue_destroy(&venture.id, APPLY_VENTURE, DESTROY_VENTURE, &note).await?)
     }
 
     /// What Slipway made for the venture at the platforms (ids, settings, states; no secret).
@@ -408,10 +402,10 @@ impl Engine {
     pub async fn venture_steps(&self, actor: &User, venture_id: &str) -> Result<Vec<StepStatus>, EngineError> {
         self.venture(actor, venture_id).await?;
         let recorded = self.inner.store.latest_job_steps(venture_id).await?;
-        Ok(provision::Step::ALL
+        Ok(GRAPH
             .iter()
             .map(|step| {
-                let record = recorded.iter().find(|r| r.step == step.name());
+                let record = recorded.iter().find(|r| r.step == step.name);
                 let status = match record.map(|r| r.status.as_str()) {
                     Some("intent") => "running",
                     Some("done") => "done",
@@ -420,8 +414,8 @@ impl Engine {
                 };
                 let ended = matches!(status, "done" | "failed");
                 StepStatus {
-                    name: step.name().into(),
-                    title: step.title().into(),
+                    name: step.name.into(),
+                    title: step.title.into(),
                     status: status.into(),
                     started_at: record.and_then(|r| r.started_at),
                     finished_at: record.filter(|_| ended).map(|r| r.updated_at),
@@ -500,7 +494,7 @@ impl Engine {
         let ventures = self.list_ventures(actor).await?;
         let done: std::collections::HashMap<String, i64> =
             self.inner.store.steps_done_per_venture().await?.into_iter().collect();
-        let total = provision::Step::ALL.len();
+        let total = GRAPH.len();
         Ok(ventures
             .into_iter()
             .map(|venture| {

@@ -7,10 +7,10 @@
 //! - [`provision`]: applying a venture's spec as a graph of idempotent steps.
 //! - [`platform`]: typed clients for the platform APIs; [`platforms`]: which ones are in use.
 //! - [`vault`]: secrets sealed at rest.
-//! - [`sim`]: stateful local simulators of those APIs, for tests and sandbox mode.
 //! - [`engine`]: the facade the app calls; every method checks the caller's role.
 
 pub mod auth;
+pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod events;
@@ -18,9 +18,6 @@ pub mod jobs;
 pub mod platform;
 pub mod platforms;
 pub mod provision;
-// Simulator handlers refuse a request by returning the whole HTTP response as the error value.
-#[allow(clippy::result_large_err)]
-pub mod sim;
 pub mod store;
 pub mod time;
 pub mod vault;

@@ -3,23 +3,15 @@
 //! mode. Slipway runs all-real or all-sandbox: half of a venture on a real platform wired to a
 //! simulated other half would be worse than useless.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::auth;
 use crate::platform::api::ApiError;
 use crate::platform::cloudflare::{self, CloudflareClient, CloudflareConfig};
 use crate::platform::retry::RetryPolicy;
 use crate::platform::supabase::{self, SupabaseClient, SupabaseConfig};
 use crate::platform::vercel::{self, VercelClient, VercelConfig};
-use crate::sim::cloudflare::{CloudflareSim, CloudflareSimConfig};
-use crate::sim::dns::SimDns;
-use crate::sim::faults::FaultPlan;
-use crate::sim::supabase::{SupabaseSim, SupabaseSimConfig};
-use crate::sim::vercel::VercelSim;
 
 /// A platform API: its base URL and the token for it.
 #[derive(Clone)]
@@ -28,43 +20,23 @@ pub struct ApiAccess {
     pub token: SecretString,
 }
 
-/// How Slipway reaches the platforms.
+/// How Slipway reaches the platforms: the real APIs, any server that speaks them, or the
+/// sandbox's simulators (which the binary starts; the engine only knows their URLs).
 #[derive(Clone)]
-pub enum PlatformSettings {
-    Real {
-        vercel: ApiAccess,
-        /// Team scope for every Vercel call; `None` = the token owner's personal account.
-        vercel_team_id: Option<String>,
-        supabase: ApiAccess,
-        /// Organization new Supabase projects go in unless a venture names one.
-        supabase_organization: Option<String>,
-        /// DNS automation at Cloudflare, when configured.
-        cloudflare: Option<ApiAccess>,
-    },
-    /// Simulators in this process, with this latency and these faults.
-    Sandbox(SandboxSettings),
+pub struct PlatformSettings {
+    pub vercel: ApiAccess,
+    /// Team scope for every Vercel call; `None` = the token owner's personal account.
+    pub vercel_team_id: Option<String>,
+    pub supabase: ApiAccess,
+    /// Organization new Supabase projects go in unless a venture names one.
+    pub supabase_organization: Option<String>,
+    /// DNS automation at Cloudflare, when configured.
+    pub cloudflare: Option<ApiAccess>,
+    /// The APIs are Slipway's own simulators: the dashboard says so, and long waits look often.
+    pub sandbox: bool,
 }
 
-#[derive(Clone, Debug)]
-pub struct SandboxSettings {
-    pub faults: FaultPlan,
-    /// How long a new Supabase project takes to become healthy.
-    pub supabase_ready_after: Duration,
-    /// How long a Vercel deployment takes from QUEUED to READY.
-    pub vercel_build_time: Duration,
-}
-
-impl Default for SandboxSettings {
-    fn default() -> Self {
-        SandboxSettings {
-            faults: FaultPlan::default(),
-            supabase_ready_after: Duration::from_secs(4),
-            vercel_build_time: Duration::from_secs(3),
-        }
-    }
-}
-
-/// The token settings as read from the environment; see [`PlatformSettings::from_tokens`].
+/// The token settings as read from the environment; see [`TokenSettings::into_platforms`].
 #[derive(Clone, Default)]
 pub struct TokenSettings {
     pub vercel_token: Option<SecretString>,
@@ -77,30 +49,32 @@ pub struct TokenSettings {
     pub cloudflare_api_url: Option<String>,
 }
 
-impl PlatformSettings {
-    /// Real platforms when the Vercel and Supabase tokens are both set, sandbox when neither
-    /// is; one without the other is a configuration error that names what is missing.
-    pub fn from_tokens(tokens: TokenSettings, sandbox: SandboxSettings) -> Result<Self, String> {
+impl TokenSettings {
+    /// The real platforms when the Vercel and Supabase tokens are both set; `None` (sandbox
+    /// mode) when neither is; one without the other is a configuration error that names what
+    /// is missing.
+    pub fn into_platforms(self) -> Result<Option<PlatformSettings>, String> {
         let present = |t: &Option<SecretString>| t.as_ref().is_some_and(|t| !t.expose_secret().is_empty());
         let access = |token: Option<SecretString>, url: Option<String>, default: &str| ApiAccess {
             base_url: url.filter(|u| !u.is_empty()).unwrap_or_else(|| default.to_string()),
             token: token.unwrap_or_else(|| SecretString::from("")),
         };
-        match (present(&tokens.vercel_token), present(&tokens.supabase_token)) {
-            (true, true) => Ok(PlatformSettings::Real {
-                vercel: access(tokens.vercel_token, tokens.vercel_api_url, vercel::DEFAULT_BASE_URL),
-                vercel_team_id: tokens.vercel_team_id.filter(|t| !t.is_empty()),
-                supabase: access(tokens.supabase_token, tokens.supabase_api_url, supabase::DEFAULT_BASE_URL),
-                supabase_organization: tokens.supabase_organization.filter(|o| !o.is_empty()),
-                cloudflare: present(&tokens.cloudflare_token)
-                    .then(|| access(tokens.cloudflare_token, tokens.cloudflare_api_url, cloudflare::DEFAULT_BASE_URL)),
-            }),
-            (false, false) if present(&tokens.cloudflare_token) => {
+        match (present(&self.vercel_token), present(&self.supabase_token)) {
+            (true, true) => Ok(Some(PlatformSettings {
+                vercel: access(self.vercel_token, self.vercel_api_url, vercel::DEFAULT_BASE_URL),
+                vercel_team_id: self.vercel_team_id.filter(|t| !t.is_empty()),
+                supabase: access(self.supabase_token, self.supabase_api_url, supabase::DEFAULT_BASE_URL),
+                supabase_organization: self.supabase_organization.filter(|o| !o.is_empty()),
+                cloudflare: present(&self.cloudflare_token)
+                    .then(|| access(self.cloudflare_token, self.cloudflare_api_url, cloudflare::DEFAULT_BASE_URL)),
+                sandbox: false,
+            })),
+            (false, false) if present(&self.cloudflare_token) => {
                 Err("CLOUDFLARE_API_TOKEN is set but VERCEL_TOKEN and SUPABASE_ACCESS_TOKEN are not: \
                      set both to use the real platforms, or unset CLOUDFLARE_API_TOKEN for sandbox mode"
                     .into())
             }
-            (false, false) => Ok(PlatformSettings::Sandbox(sandbox)),
+            (false, false) => Ok(None),
             (true, false) => Err("VERCEL_TOKEN is set but SUPABASE_ACCESS_TOKEN is not: Slipway provisions \
                                   both platforms, so set both (or neither, for sandbox mode)"
                 .into()),
@@ -109,43 +83,29 @@ impl PlatformSettings {
                 .into()),
         }
     }
-
-    pub fn is_sandbox(&self) -> bool {
-        matches!(self, PlatformSettings::Sandbox(_))
-    }
 }
 
-/// The simulators of sandbox mode, sharing one DNS. They stop when this is dropped.
-pub struct Sandbox {
-    pub vercel: VercelSim,
-    pub supabase: SupabaseSim,
-    pub cloudflare: CloudflareSim,
+/// Where the sandbox's simulators listen, and the one token they accept.
+pub struct SandboxEndpoints {
+    pub vercel: String,
+    pub supabase: String,
+    pub cloudflare: String,
+    pub organization: String,
+    pub token: SecretString,
 }
 
-/// The organization sandbox projects go in.
-pub const SANDBOX_ORGANIZATION: &str = "sandbox-org";
-
-impl Sandbox {
-    /// Starts the three simulators on free local ports; each accepts only `token`.
-    pub async fn start(settings: &SandboxSettings, token: &str) -> std::io::Result<Sandbox> {
-        let dns = SimDns::default();
-        let local = SocketAddr::from(([127, 0, 0, 1], 0));
-        let vercel = VercelSim::start_with_dns(local, token, settings.faults.clone(), dns.clone()).await?;
-        vercel.set_build_time(settings.vercel_build_time);
-        let supabase = SupabaseSim::start(SupabaseSimConfig {
-            faults: settings.faults.clone(),
-            ready_after: settings.supabase_ready_after,
-            organizations: vec![(SANDBOX_ORGANIZATION.into(), "Sandbox organization".into())],
-            ..SupabaseSimConfig::new(token)
-        })
-        .await?;
-        let cloudflare = CloudflareSim::start(CloudflareSimConfig {
-            faults: settings.faults.clone(),
-            dns,
-            ..CloudflareSimConfig::new(token)
-        })
-        .await?;
-        Ok(Sandbox { vercel, supabase, cloudflare })
+impl PlatformSettings {
+    /// Settings for the sandbox's simulators.
+    pub fn sandbox(endpoints: SandboxEndpoints) -> Self {
+        let at = |base_url: String| ApiAccess { base_url, token: endpoints.token.clone() };
+        PlatformSettings {
+            vercel: at(endpoints.vercel),
+            vercel_team_id: None,
+            supabase: at(endpoints.supabase),
+            supabase_organization: Some(endpoints.organization),
+            cloudflare: Some(at(endpoints.cloudflare)),
+            sandbox: true,
+        }
     }
 }
 
@@ -172,63 +132,19 @@ pub struct Endpoints {
 }
 
 impl Platforms {
-    /// Builds the clients, starting the sandbox simulators first when the settings ask for it.
-    pub async fn connect(
-        settings: &PlatformSettings,
-        retry: &RetryPolicy,
-    ) -> Result<(Platforms, Option<Sandbox>), String> {
-        let bad = |e: ApiError| e.to_string();
-        match settings {
-            PlatformSettings::Real { vercel, vercel_team_id, supabase, supabase_organization, cloudflare } => {
-                let platforms = Platforms::build(
-                    vercel,
-                    vercel_team_id.clone(),
-                    supabase,
-                    supabase_organization.clone(),
-                    cloudflare.as_ref(),
-                    retry,
-                    false,
-                )
-                .map_err(bad)?;
-                Ok((platforms, None))
-            }
-            PlatformSettings::Sandbox(sandbox_settings) => {
-                // Random per process: nothing outside can call the simulators as us.
-                let token = auth::new_token();
-                let sandbox = Sandbox::start(sandbox_settings, token.expose_secret())
-                    .await
-                    .map_err(|e| format!("could not start the sandbox simulators: {e}"))?;
-                let at = |base_url: String| ApiAccess { base_url, token: token.clone() };
-                let platforms = Platforms::build(
-                    &at(sandbox.vercel.base_url()),
-                    None,
-                    &at(sandbox.supabase.base_url()),
-                    Some(SANDBOX_ORGANIZATION.into()),
-                    Some(&at(sandbox.cloudflare.base_url())),
-                    retry,
-                    true,
-                )
-                .map_err(bad)?;
-                Ok((platforms, Some(sandbox)))
-            }
-        }
+    /// Builds the clients for the settings.
+    pub fn connect(settings: &PlatformSettings, retry: &RetryPolicy) -> Result<Platforms, String> {
+        Platforms::build(settings, retry).map_err(|e| e.to_string())
     }
 
-    fn build(
-        vercel: &ApiAccess,
-        vercel_team_id: Option<String>,
-        supabase: &ApiAccess,
-        supabase_organization: Option<String>,
-        cloudflare: Option<&ApiAccess>,
-        retry: &RetryPolicy,
-        sandbox: bool,
-    ) -> Result<Platforms, ApiError> {
+    fn build(settings: &PlatformSettings, retry: &RetryPolicy) -> Result<Platforms, ApiError> {
+        let (vercel, supabase) = (&settings.vercel, &settings.supabase);
         let mut vc = VercelConfig::new(vercel.base_url.clone(), vercel.token.clone());
-        vc.team_id = vercel_team_id.clone();
+        vc.team_id = settings.vercel_team_id.clone();
         vc.api.retry = retry.clone();
         let mut sc = SupabaseConfig::new(supabase.base_url.clone(), supabase.token.clone());
         sc.api.retry = retry.clone();
-        let cloudflare_client = match cloudflare {
+        let cloudflare_client = match &settings.cloudflare {
             Some(access) => {
                 let mut cc = CloudflareConfig::with_token(access.base_url.clone(), access.token.clone());
                 cc.api.retry = retry.clone();
@@ -240,13 +156,13 @@ impl Platforms {
             vercel: Arc::new(VercelClient::new(vc)?),
             supabase: Arc::new(SupabaseClient::new(sc)?),
             cloudflare: cloudflare_client,
-            supabase_organization,
-            vercel_team_id,
+            supabase_organization: settings.supabase_organization.clone(),
+            vercel_team_id: settings.vercel_team_id.clone(),
             endpoints: Endpoints {
-                sandbox,
+                sandbox: settings.sandbox,
                 vercel: vercel.base_url.clone(),
                 supabase: supabase.base_url.clone(),
-                cloudflare: cloudflare.map(|c| c.base_url.clone()),
+                cloudflare: settings.cloudflare.as_ref().map(|c| c.base_url.clone()),
             },
         })
     }
@@ -321,6 +237,8 @@ impl ConnectionStatus {
 
 #[cfg(test)]
 mod tests {
+    use slipway_sim::{SANDBOX_ORGANIZATION, Sandbox, SandboxConfig};
+
     use super::*;
 
     fn token(value: &str) -> Option<SecretString> {
@@ -329,34 +247,40 @@ mod tests {
 
     #[test]
     fn all_real_or_all_sandbox() {
-        let sandbox = SandboxSettings::default();
-        assert!(PlatformSettings::from_tokens(TokenSettings::default(), sandbox.clone()).unwrap().is_sandbox());
+        assert!(TokenSettings::default().into_platforms().unwrap().is_none());
         let half = TokenSettings { vercel_token: token("v"), ..Default::default() };
-        let err = PlatformSettings::from_tokens(half, sandbox.clone()).err().unwrap();
+        let err = half.into_platforms().err().unwrap();
         assert!(err.contains("SUPABASE_ACCESS_TOKEN is not"), "{err}");
         let only_dns = TokenSettings { cloudflare_token: token("c"), ..Default::default() };
-        assert!(PlatformSettings::from_tokens(only_dns, sandbox.clone()).is_err());
+        assert!(only_dns.into_platforms().is_err());
         let both = TokenSettings {
             vercel_token: token("v"),
             supabase_token: token("s"),
             supabase_api_url: Some("http://127.0.0.1:9".into()),
             ..Default::default()
         };
-        match PlatformSettings::from_tokens(both, sandbox).unwrap() {
-            PlatformSettings::Real { vercel, supabase, cloudflare, .. } => {
-                assert_eq!(vercel.base_url, vercel::DEFAULT_BASE_URL);
-                assert_eq!(supabase.base_url, "http://127.0.0.1:9");
-                assert!(cloudflare.is_none());
-            }
-            PlatformSettings::Sandbox(_) => panic!("tokens were given"),
+        let settings = both.into_platforms().unwrap().expect("tokens were given");
+        assert_eq!(settings.vercel.base_url, vercel::DEFAULT_BASE_URL);
+        assert_eq!(settings.supabase.base_url, "http://127.0.0.1:9");
+        assert!(settings.cloudflare.is_none());
+        assert!(!settings.sandbox);
+    }
+
+    fn endpoints(sandbox: &Sandbox, token: &str) -> SandboxEndpoints {
+        SandboxEndpoints {
+            vercel: sandbox.vercel.base_url(),
+            supabase: sandbox.supabase.base_url(),
+            cloudflare: sandbox.cloudflare.base_url(),
+            organization: SANDBOX_ORGANIZATION.into(),
+            token: SecretString::from(token),
         }
     }
 
     #[tokio::test]
     async fn the_sandbox_connects_to_every_simulator() {
-        let settings = PlatformSettings::Sandbox(SandboxSettings::default());
-        let (platforms, sandbox) = Platforms::connect(&settings, &RetryPolicy::default()).await.unwrap();
-        let _sandbox = sandbox.unwrap();
+        let sandbox = Sandbox::start(&SandboxConfig::default(), "the-token").await.unwrap();
+        let settings = PlatformSettings::sandbox(endpoints(&sandbox, "the-token"));
+        let platforms = Platforms::connect(&settings, &RetryPolicy::default()).unwrap();
         assert!(platforms.endpoints.sandbox);
         let statuses = platforms.check().await;
         assert_eq!(statuses.len(), 3);
@@ -366,17 +290,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_wrong_token_shows_as_disconnected_without_the_token() {
-        let sandbox = Sandbox::start(&SandboxSettings::default(), "the-right-token").await.unwrap();
-        let wrong = |base_url: String| ApiAccess { base_url, token: SecretString::from("a-wrong-token") };
-        let settings = PlatformSettings::Real {
-            vercel: wrong(sandbox.vercel.base_url()),
-            vercel_team_id: None,
-            supabase: wrong(sandbox.supabase.base_url()),
-            supabase_organization: None,
-            cloudflare: None,
-        };
-        let (platforms, none) = Platforms::connect(&settings, &RetryPolicy::default()).await.unwrap();
-        assert!(none.is_none());
+        let sandbox = Sandbox::start(&SandboxConfig::default(), "the-right-token").await.unwrap();
+        let settings = PlatformSettings::sandbox(endpoints(&sandbox, "a-wrong-token"));
+        let platforms = Platforms::connect(&settings, &RetryPolicy::default()).unwrap();
         let statuses = platforms.check().await;
         assert!(statuses.iter().all(|s| !s.connected), "{statuses:#?}");
         assert!(statuses.iter().all(|s| !s.detail.contains("a-wrong-token")));

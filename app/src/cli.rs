@@ -163,7 +163,7 @@ pub async fn run(server: ServerArgs, command: VentureCommand) -> anyhow::Result<
                 }
                 None => {
                     // The same spec file run twice (a retry after a lost answer) creates once.
-                    let key = slipway_engine::provision::digest(&[&text]);
+                    let key = slipway_engine::digest::digest(&[&text]);
                     let created =
                         api.call(reqwest::Method::POST, "/api/v1/ventures", Some(&json!(spec)), Some(&key)).await?;
                     created["venture"]["id"].as_str().unwrap_or_default().to_string()

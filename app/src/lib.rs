@@ -6,6 +6,8 @@ pub mod api;
 pub mod components;
 pub mod pages;
 #[cfg(feature = "ssr")]
+pub mod sandbox;
+#[cfg(feature = "ssr")]
 pub mod server;
 
 pub use components::{App, shell};

@@ -14,9 +14,10 @@ use leptos::config::LeptosOptions;
 use secrecy::SecretString;
 use slipway_app::server::{AppState, router};
 use slipway_engine::auth::Role;
-use slipway_engine::platforms::{PlatformSettings, SandboxSettings, TokenSettings};
-use slipway_engine::sim::faults::FaultPlan;
+use slipway_engine::platforms::TokenSettings;
 use slipway_engine::{Engine, EngineConfig, EngineError, VaultSettings};
+use slipway_sim::faults::FaultPlan;
+use slipway_sim::{Sandbox, SandboxConfig};
 
 #[derive(Parser)]
 #[command(name = "slipway", version, about = "One-click Vercel + Supabase infrastructure for every venture")]
@@ -114,7 +115,7 @@ struct SimArgs {
     /// share defaults to 1). Paths as the vendor's spec names them (Cloudflare's without /client/v4).
     /// Repeatable.
     #[arg(long = "fault")]
-    operation_faults: Vec<slipway_engine::sim::faults::OperationFaults>,
+    operation_faults: Vec<slipway_sim::faults::OperationFaults>,
     /// Seed for the faults, so a failing run can be replayed.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -205,7 +206,9 @@ struct Settings {
 }
 
 impl Settings {
-    fn engine_config(&self) -> anyhow::Result<EngineConfig> {
+    /// The engine's configuration, and in sandbox mode the simulators it talks to (they run
+    /// as long as the returned `Sandbox` is kept).
+    async fn engine_config(&self) -> anyhow::Result<(EngineConfig, Option<Sandbox>)> {
         let database_url = match &self.database_url {
             Some(url) => url.clone(),
             None => {
@@ -213,14 +216,6 @@ impl Settings {
                     .with_context(|| format!("creating data directory {}", self.data_dir.display()))?;
                 format!("sqlite://{}/slipway.db?mode=rwc", self.data_dir.display())
             }
-        };
-        let share = self.sandbox_fault_share.clamp(0.0, 1.0);
-        let plan = FaultPlan {
-            latency: Duration::from_millis(self.sandbox_latency_ms),
-            rate_limit_share: share / 2.0,
-            server_error_share: share / 2.0,
-            retry_after_secs: 1,
-            ..FaultPlan::default()
         };
         let secret = |value: &Option<String>| value.clone().map(SecretString::from);
         let tokens = TokenSettings {
@@ -233,8 +228,23 @@ impl Settings {
             cloudflare_token: secret(&self.cloudflare_token),
             cloudflare_api_url: self.cloudflare_api_url.clone(),
         };
-        let sandbox = SandboxSettings { faults: plan, ..SandboxSettings::default() };
-        let platforms = PlatformSettings::from_tokens(tokens, sandbox).map_err(|e| anyhow::anyhow!(e))?;
+        let (platforms, sandbox) = match tokens.into_platforms().map_err(|e| anyhow::anyhow!(e))? {
+            Some(real) => (real, None),
+            None => {
+                let share = self.sandbox_fault_share.clamp(0.0, 1.0);
+                let faults = FaultPlan {
+                    latency: Duration::from_millis(self.sandbox_latency_ms),
+                    rate_limit_share: share / 2.0,
+                    server_error_share: share / 2.0,
+                    retry_after_secs: 1,
+                    ..FaultPlan::default()
+                };
+                let config = SandboxConfig { faults, ..SandboxConfig::default() };
+                let (sandbox, platforms) =
+                    slipway_app::sandbox::start(&config).await.context("starting the sandbox simulators")?;
+                (platforms, Some(sandbox))
+            }
+        };
         let previous: Vec<SecretString> =
             self.previous_master_keys.iter().filter(|k| !k.is_empty()).cloned().map(SecretString::from).collect();
         let vault = match &self.master_key {
@@ -246,16 +256,16 @@ impl Settings {
             }
         };
         let mut config = EngineConfig::new(database_url, platforms, vault);
-        if config.platforms.is_sandbox() {
+        if config.platforms.sandbox {
             // The simulators answer in seconds, not minutes: look often.
-            config.runner.polling.every = Duration::from_millis(400);
+            config.provision.polling.every = Duration::from_millis(400);
         }
         config.runner.lease = Duration::from_secs(self.job_lease_secs.max(3));
         config.runner.concurrency = self.job_concurrency.max(1);
         if let Some(id) = self.instance_id.as_ref().filter(|id| !id.trim().is_empty()) {
             config.runner.instance_id = id.trim().to_string();
         }
-        Ok(config)
+        Ok((config, sandbox))
     }
 }
 
@@ -278,7 +288,8 @@ async fn main() -> anyhow::Result<()> {
         }
         other => other,
     };
-    let engine = Engine::open(cli.settings.engine_config()?).await.context("opening the engine")?;
+    let (config, _sandbox) = cli.settings.engine_config().await?;
+    let engine = Engine::open(config).await.context("opening the engine")?;
     match command {
         Command::Sim(_) | Command::Venture { .. } | Command::Vault { command: VaultCommand::NewKey } => {
             unreachable!("handled above")
@@ -383,11 +394,8 @@ async fn serve(engine: Engine, settings: &Settings) -> anyhow::Result<()> {
 }
 
 async fn simulate(args: SimArgs) -> anyhow::Result<()> {
-    use slipway_engine::sim::cloudflare::{CloudflareSim, CloudflareSimConfig};
-    use slipway_engine::sim::supabase::{SupabaseSim, SupabaseSimConfig};
-    use slipway_engine::sim::vercel::VercelSim;
     let share = args.fault_share.clamp(0.0, 1.0);
-    let plan = FaultPlan {
+    let faults = FaultPlan {
         latency: Duration::from_millis(args.latency_ms),
         rate_limit_share: share / 2.0,
         server_error_share: share / 2.0,
@@ -398,31 +406,19 @@ async fn simulate(args: SimArgs) -> anyhow::Result<()> {
         operations: args.operation_faults,
         seed: args.seed,
     };
-    let at = |port| SocketAddr::new(args.host, port);
-    // One public DNS: records made in the Cloudflare simulator verify domains in Vercel's.
-    let dns = slipway_engine::sim::dns::SimDns::default();
-    let vercel = VercelSim::start_with_dns(at(args.vercel_port), &args.token, plan.clone(), dns.clone())
-        .await
-        .context("starting the Vercel simulator")?;
-    let supabase = SupabaseSim::start_on(
-        at(args.supabase_port),
-        SupabaseSimConfig {
-            faults: plan.clone(),
-            ready_after: Duration::from_secs(args.supabase_ready_secs),
-            ..SupabaseSimConfig::new(&args.token)
-        },
-    )
-    .await
-    .context("starting the Supabase simulator")?;
-    let cloudflare = CloudflareSim::start_on(
-        at(args.cloudflare_port),
-        CloudflareSimConfig { faults: plan, dns, ..CloudflareSimConfig::new(&args.token) },
-    )
-    .await
-    .context("starting the Cloudflare simulator")?;
-    println!("Vercel API:      {}", vercel.base_url());
-    println!("Supabase API:    {}", supabase.base_url());
-    println!("Cloudflare API:  {}", cloudflare.base_url());
+    let config = SandboxConfig {
+        host: args.host,
+        vercel_port: args.vercel_port,
+        supabase_port: args.supabase_port,
+        cloudflare_port: args.cloudflare_port,
+        faults,
+        supabase_ready_after: Duration::from_secs(args.supabase_ready_secs),
+        vercel_build_time: Duration::from_millis(1500),
+    };
+    let sandbox = Sandbox::start(&config, &args.token).await.context("starting the simulators")?;
+    println!("Vercel API:      {}", sandbox.vercel.base_url());
+    println!("Supabase API:    {}", sandbox.supabase.base_url());
+    println!("Cloudflare API:  {}", sandbox.cloudflare.base_url());
     println!("Simulators running; Ctrl-C stops them.");
     tokio::signal::ctrl_c().await?;
     Ok(())

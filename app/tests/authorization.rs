@@ -21,17 +21,18 @@ struct Harness {
     app: Router,
     engine: Engine,
     _dir: tempfile::TempDir,
+    _sims: slipway_sim::Sandbox,
 }
 
 async fn harness() -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let engine = common::fast_sandbox_engine(&dir).await;
+    let (engine, sims) = common::fast_sandbox_engine(&dir).await;
     for (name, role) in [("ada", Role::Admin), ("casey", Role::Creator), ("otto", Role::Operator)] {
         engine.create_user_unchecked(name, &SecretString::from(PASSWORD), role).await.unwrap();
     }
     let options = LeptosOptions::builder().output_name("slipway").site_root("target/site").site_pkg_dir("pkg").build();
     let state = AppState { engine: engine.clone(), secure_cookies: false, session_ttl_secs: 3600 };
-    Harness { app: router(state, options), engine, _dir: dir }
+    Harness { app: router(state, options), engine, _dir: dir, _sims: sims }
 }
 
 fn form_post(path: &str, body: &str, cookie: Option<&str>) -> Request<Body> {

@@ -13,11 +13,12 @@ struct Server {
     url: String,
     token: String,
     _dir: tempfile::TempDir,
+    _sims: slipway_sim::Sandbox,
 }
 
 async fn server() -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let engine = common::fast_sandbox_engine(&dir).await;
+    let (engine, sims) = common::fast_sandbox_engine(&dir).await;
     engine.create_user_unchecked("casey", &SecretString::from("a password long enough"), Role::Creator).await.unwrap();
     let token = engine.create_api_token_unchecked("casey", "ci", Role::Creator).await.unwrap();
     let _runner = engine.start_runner();
@@ -26,7 +27,7 @@ async fn server() -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Server { url, token: token.expose_secret().to_string(), _dir: dir }
+    Server { url, token: token.expose_secret().to_string(), _dir: dir, _sims: sims }
 }
 
 /// Runs `slipway venture <args>`; returns (success, stdout, stderr).

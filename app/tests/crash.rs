@@ -13,9 +13,9 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use slipway_engine::auth::Role;
-use slipway_engine::platforms::{ApiAccess, PlatformSettings, SANDBOX_ORGANIZATION, Sandbox, SandboxSettings};
-use slipway_engine::sim::faults::FaultPlan;
 use slipway_engine::{Engine, EngineConfig, VaultSettings};
+use slipway_sim::faults::FaultPlan;
+use slipway_sim::{SANDBOX_ORGANIZATION, Sandbox, SandboxConfig};
 use tokio::process::{Child, Command};
 
 const PLATFORM_TOKEN: &str = "crash-test-platform-token";
@@ -88,10 +88,11 @@ async fn create(client: &reqwest::Client, setup: &Setup, token: &str, name: &str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_sigkills_at_random_moments_leave_no_duplicate_and_no_lost_secret() {
-    let settings = SandboxSettings {
+    let settings = SandboxConfig {
         faults: FaultPlan { latency: Duration::from_millis(120), ..FaultPlan::default() },
         supabase_ready_after: Duration::from_millis(1500),
         vercel_build_time: Duration::from_millis(800),
+        ..SandboxConfig::default()
     };
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let setup = Setup {
@@ -187,14 +188,7 @@ async fn ten_sigkills_at_random_moments_leave_no_duplicate_and_no_lost_secret() 
             (reference, r.body.as_ref().unwrap()["db_pass"].as_str().unwrap().to_string())
         })
         .collect();
-    let access = |base_url: String| ApiAccess { base_url, token: SecretString::from(PLATFORM_TOKEN) };
-    let platforms = PlatformSettings::Real {
-        vercel: access(setup.sims.vercel.base_url()),
-        vercel_team_id: None,
-        supabase: access(setup.sims.supabase.base_url()),
-        supabase_organization: Some(SANDBOX_ORGANIZATION.into()),
-        cloudflare: None,
-    };
+    let platforms = slipway_app::sandbox::platforms(&setup.sims, &SecretString::from(PLATFORM_TOKEN));
     let db = format!("sqlite://{}/slipway.db", setup.dir.path().display());
     let vault = VaultSettings::Key { current: setup.master_key.clone(), previous: vec![] };
     let engine = Engine::open(EngineConfig::new(db, platforms, vault)).await.unwrap();

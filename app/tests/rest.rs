@@ -21,11 +21,12 @@ struct Api {
     creator: String,
     operator: String,
     _dir: tempfile::TempDir,
+    _sims: slipway_sim::Sandbox,
 }
 
 async fn api() -> Api {
     let dir = tempfile::tempdir().unwrap();
-    let engine = common::fast_sandbox_engine(&dir).await;
+    let (engine, sims) = common::fast_sandbox_engine(&dir).await;
     let password = SecretString::from("a password long enough");
     engine.create_user_unchecked("casey", &password, Role::Creator).await.unwrap();
     engine.create_user_unchecked("otto", &password, Role::Operator).await.unwrap();
@@ -39,6 +40,7 @@ async fn api() -> Api {
         creator: creator.expose_secret().to_string(),
         operator: operator.expose_secret().to_string(),
         _dir: dir,
+        _sims: sims,
     }
 }
 

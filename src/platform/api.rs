@@ -161,8 +161,8 @@ impl Auth {
     /// A stable, non-reversible name for the credential (rate limiters are per token).
     fn digest(&self) -> String {
         match self {
-            Auth::Bearer(token) => crate::auth::token_digest(token),
-            Auth::EmailAndKey { key, .. } => crate::auth::token_digest(key),
+            Auth::Bearer(token) => crate::digest::sha256_hex(token.expose_secret()),
+            Auth::EmailAndKey { key, .. } => crate::digest::sha256_hex(key.expose_secret()),
         }
     }
 }

@@ -330,8 +330,8 @@ mod tests {
     use super::*;
     use crate::platform::api::ErrorKind;
     use crate::platform::retry::RetryPolicy;
-    use crate::sim::cloudflare::{CloudflareSim, CloudflareSimConfig};
-    use crate::sim::faults::Fault;
+    use slipway_sim::cloudflare::{CloudflareSim, CloudflareSimConfig};
+    use slipway_sim::faults::Fault;
 
     fn quick(mut config: CloudflareConfig) -> CloudflareClient {
         config.api.retry = RetryPolicy {

@@ -5,8 +5,6 @@
 
 pub mod api;
 pub mod cloudflare;
-#[cfg(test)]
-mod contract;
 pub mod domain;
 pub mod ratelimit;
 pub mod retry;

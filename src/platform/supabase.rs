@@ -9,7 +9,6 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
-use sha2::{Digest, Sha256};
 
 use super::api::{ApiCore, ApiError, ApiSettings, Auth, Call, ErrorKind, Vendor};
 use super::ratelimit::Budget;
@@ -926,8 +925,8 @@ fn validate_auth_update(update: &AuthConfigUpdate) -> Result<(), ApiError> {
 }
 
 /// The hex SHA-256 of a secret, as the auth config reports provider secrets.
-pub fn sha256_hex(secret: &SecretString) -> String {
-    Sha256::digest(secret.expose_secret().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+fn sha256_hex(secret: &SecretString) -> String {
+    crate::digest::sha256_hex(secret.expose_secret())
 }
 
 fn expose_optional<S: Serializer>(secret: &Option<SecretString>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -991,8 +990,8 @@ mod tests {
 
     use super::*;
     use crate::platform::retry::RetryPolicy;
-    use crate::sim::faults::Fault;
-    use crate::sim::supabase::{SupabaseSim, SupabaseSimConfig};
+    use slipway_sim::faults::Fault;
+    use slipway_sim::supabase::{SupabaseSim, SupabaseSimConfig};
 
     const TOKEN: &str = "supabase-test-token";
 

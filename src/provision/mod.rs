@@ -1,114 +1,33 @@
-//! Applying a venture's spec: a graph of idempotent steps over Supabase and Vercel.
+//! Applying a venture's spec: a graph of resources over Supabase and Vercel, each with one
+//! shape (observe, diff, apply, destroy; see [`graph`]), declared in [`resources::GRAPH`].
 //!
-//! ```text
-//! supabase.project ─▶ supabase.ready ─▶ supabase.keys ─┐
-//!                                                      ├─▶ vercel.env ─▶ vercel.deploy
-//! vercel.project ───▶ vercel.staging ──────────────────┘
-//! ```
-//!
-//! Independent steps run at once. Every step looks before it writes: it adopts what an
-//! interrupted earlier attempt created (an *intent* is recorded before each create), changes
-//! only what differs from the spec, and records its outcome, so applying again converges and
-//! a converged venture costs only reads. A permanent failure stops its own branch with a
-//! message saying what to do; the other branch still finishes, so what exists stays
-//! consistent and recorded.
+//! Independent resources are applied at once. Every one looks before it writes: it adopts what
+//! an interrupted earlier attempt created (an *intent* is recorded before each create), changes
+//! only what differs from the spec, and records its outcome, so applying again converges and a
+//! converged venture costs only reads. A permanent failure stops its own branch with a message
+//! saying what to do; the other branch still finishes, so what exists stays consistent and
+//! recorded. Apply and destroy run as job handlers ([`handlers`]); the plan is the apply's own
+//! observe and diff, without the apply.
 
-mod destroy;
-mod env;
-mod plan;
-mod supabase;
-mod vercel;
+mod graph;
+mod handlers;
+mod resources;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
 use secrecy::SecretString;
-use serde_json::Value;
 
 use crate::events::{EventLog, Level};
-use crate::jobs::StepError;
+use crate::platform::api::{ApiError, ErrorKind, Vendor};
 use crate::platforms::Platforms;
 use crate::store::Store;
 use crate::vault::Vault;
 use crate::venture::{Venture, VentureSpec};
 
-pub use destroy::destroy;
-pub use env::{EnvVarPlan, desired_env_names};
-pub use plan::{Action, PlannedAction, plan};
-
-/// The steps of an apply, in a stable order for display.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Step {
-    SupabaseProject,
-    SupabaseReady,
-    SupabaseKeys,
-    VercelProject,
-    VercelStaging,
-    VercelEnv,
-    VercelDeploy,
-}
-
-impl Step {
-    pub const ALL: [Step; 7] = [
-        Step::SupabaseProject,
-        Step::SupabaseReady,
-        Step::SupabaseKeys,
-        Step::VercelProject,
-        Step::VercelStaging,
-        Step::VercelEnv,
-        Step::VercelDeploy,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Step::SupabaseProject => "supabase.project",
-            Step::SupabaseReady => "supabase.ready",
-            Step::SupabaseKeys => "supabase.keys",
-            Step::VercelProject => "vercel.project",
-            Step::VercelStaging => "vercel.staging",
-            Step::VercelEnv => "vercel.env",
-            Step::VercelDeploy => "vercel.deploy",
-        }
-    }
-
-    /// What a person sees for the step.
-    pub fn title(self) -> &'static str {
-        match self {
-            Step::SupabaseProject => "Supabase project",
-            Step::SupabaseReady => "Supabase project healthy",
-            Step::SupabaseKeys => "Supabase keys and connection strings",
-            Step::VercelProject => "Vercel project",
-            Step::VercelStaging => "Staging environment",
-            Step::VercelEnv => "Environment variables",
-            Step::VercelDeploy => "Production deployment",
-        }
-    }
-
-    pub fn depends_on(self) -> &'static [Step] {
-        match self {
-            Step::SupabaseProject | Step::VercelProject => &[],
-            Step::SupabaseReady => &[Step::SupabaseProject],
-            Step::SupabaseKeys => &[Step::SupabaseReady],
-            Step::VercelStaging => &[Step::VercelProject],
-            Step::VercelEnv => &[Step::SupabaseKeys, Step::VercelProject, Step::VercelStaging],
-            Step::VercelDeploy => &[Step::VercelEnv],
-        }
-    }
-}
-
-/// Kinds of resources recorded per venture (`venture_resources.kind`).
-pub mod kind {
-    pub const SUPABASE_PROJECT: &str = "supabase_project";
-    pub const VERCEL_PROJECT: &str = "vercel_project";
-    pub const VERCEL_STAGING: &str = "vercel_staging";
-    pub const VERCEL_ENV: &str = "vercel_env";
-    pub const VERCEL_DEPLOYMENT: &str = "vercel_deployment";
-}
+pub use graph::{Action, Change, PlannedAction, Schedule};
+pub use handlers::{APPLY_VENTURE, ApplyVenture, DESTROY_VENTURE, DestroyVenture, Provisioner};
+pub use resources::{GRAPH, desired_env_names, kind};
 
 /// How often long waits look again, and how long they wait at most.
 #[derive(Debug, Clone)]
@@ -128,7 +47,68 @@ impl Default for Polling {
     }
 }
 
-/// Everything a step may use.
+/// How provisioning runs.
+#[derive(Debug, Clone, Default)]
+pub struct ProvisionConfig {
+    /// How steps that wait (for Supabase, for a deployment) poll.
+    pub polling: Polling,
+    /// How each apply orders its steps (one at a time only to measure the difference).
+    pub schedule: Schedule,
+}
+
+/// Why a step stopped.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StepError {
+    /// Worth another attempt later (rate limits, outages, lost connections).
+    #[error("{0}")]
+    Transient(String),
+    /// Needs a person: retrying will not help. The message says what to do.
+    #[error("{0}")]
+    Permanent(String),
+    /// Another instance has taken the job over (this one's lease ran out): stop touching it.
+    #[error("the job's lease passed to another instance")]
+    LeaseLost,
+    /// Only for work run with a patience (plans): a call would have waited for the rate limiter
+    /// longer than allowed, and was not sent.
+    #[error("the platforms' rate limits are in use; try again in {} s", retry_after.as_secs().max(1))]
+    OverBudget { retry_after: Duration },
+}
+
+impl From<sqlx::Error> for StepError {
+    fn from(err: sqlx::Error) -> Self {
+        StepError::Transient(format!("storage error: {err}"))
+    }
+}
+
+impl From<ApiError> for StepError {
+    fn from(err: ApiError) -> Self {
+        use crate::platform::retry::Retryable;
+        if err.is(ErrorKind::OverBudget) {
+            StepError::OverBudget { retry_after: err.retry_after.unwrap_or(Duration::from_secs(1)) }
+        } else if err.is(ErrorKind::Unauthorized) {
+            let hint = match err.vendor {
+                Vendor::Vercel => "Check that VERCEL_TOKEN is valid and has access to the configured team.",
+                Vendor::Supabase => "Check that SUPABASE_ACCESS_TOKEN is valid and has access to the organization.",
+                Vendor::Cloudflare => "Check that the Cloudflare API token may edit DNS in this zone.",
+            };
+            StepError::Permanent(format!("{err}. {hint}"))
+        } else if err.is_retryable() || err.is(ErrorKind::Unconfirmed) {
+            // An unconfirmed create is retried by the step, which looks up before it creates.
+            StepError::Transient(err.to_string())
+        } else {
+            StepError::Permanent(err.to_string())
+        }
+    }
+}
+
+/// The job an apply or destroy runs under, and the instance holding its lease.
+#[derive(Debug, Clone)]
+pub struct JobLease {
+    pub id: String,
+    pub owner: String,
+}
+
+/// Everything a resource may use.
 pub struct Context {
     pub store: Store,
     pub events: EventLog,
@@ -136,23 +116,15 @@ pub struct Context {
     pub vault: Arc<Vault>,
     pub venture: Venture,
     pub spec: VentureSpec,
-    pub job_id: String,
-    /// The runner instance holding the job's lease; a step starts only while it still does.
-    pub owner: String,
+    /// `None` for a plan, which runs no step and writes nothing.
+    pub job: Option<JobLease>,
     pub polling: Polling,
 }
 
-/// What a step reports to the steps after it.
-#[derive(Debug, Clone, Default)]
-pub struct StepOutput {
-    /// Whether the step wrote anything at a platform.
-    pub changed: bool,
-    pub data: Value,
-}
-
 impl Context {
-    pub async fn emit(&self, step: Step, level: Level, message: impl AsRef<str>) {
-        self.events.emit(&self.venture.id, Some(&self.job_id), step.name(), level, message.as_ref()).await;
+    pub async fn emit(&self, step: &str, level: Level, message: impl AsRef<str>) {
+        let job = self.job.as_ref().map(|j| j.id.as_str());
+        self.events.emit(&self.venture.id, job, step, level, message.as_ref()).await;
     }
 
     /// Seals and stores a secret of this venture.
@@ -174,107 +146,9 @@ impl Context {
     }
 }
 
-type StepFuture<'a> = Pin<Box<dyn Future<Output = (Step, Result<StepOutput, StepError>)> + Send + 'a>>;
-
-/// One step, recording its state around it. Everything a step does, its bookkeeping included,
-/// happens inside its own future: the executor awaits nothing but the running steps, so no
-/// step is left unpolled while it holds a database connection.
-fn run_step<'a>(ctx: &'a Context, step: Step, inputs: BTreeMap<Step, StepOutput>) -> StepFuture<'a> {
-    Box::pin(async move {
-        let outcome = async {
-            // Fenced by the lease: an instance whose lease ran out (it stalled, and another took
-            // the job over) starts nothing more. Steps look up before they create, so even a
-            // step already under way when the lease passed cannot make a second resource.
-            if !ctx.store.start_step(&ctx.job_id, &ctx.owner, step.name()).await? {
-                return Err(StepError::LeaseLost);
-            }
-            let output = match step {
-                Step::SupabaseProject => supabase::project(ctx).await,
-                Step::SupabaseReady => supabase::ready(ctx, &inputs).await,
-                Step::SupabaseKeys => supabase::keys(ctx, &inputs).await,
-                Step::VercelProject => vercel::project(ctx).await,
-                Step::VercelStaging => vercel::staging(ctx, &inputs).await,
-                Step::VercelEnv => env::wire(ctx, &inputs).await,
-                Step::VercelDeploy => vercel::deploy(ctx, &inputs).await,
-            }?;
-            let saved = serde_json::json!({ "changed": output.changed, "data": output.data });
-            ctx.store.set_step(&ctx.job_id, step.name(), "done", Some(&saved.to_string())).await?;
-            Ok(output)
-        }
-        .await;
-        if let Err(StepError::Permanent(message)) = &outcome {
-            ctx.emit(step, Level::Error, message).await;
-            if let Err(err) = ctx.store.set_step(&ctx.job_id, step.name(), "failed", None).await {
-                tracing::warn!(step = step.name(), error = %err, "could not record a failed step");
-            }
-        }
-        (step, outcome)
-    })
-}
-
-/// How an apply orders its steps.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Schedule {
-    /// Every step whose dependencies are done runs at once (the product's way).
-    #[default]
-    Concurrent,
-    /// One step at a time, in `Step::ALL` order: the baseline the benchmark compares against.
-    OneAtATime,
-}
-
-/// Runs the graph to the end. Steps already done in this job (a resumed attempt) are not run
-/// again. Returns the first permanent error, else the first transient one, once every step
-/// that could run has run.
-pub async fn apply(ctx: &Context, schedule: Schedule) -> Result<(), StepError> {
-    let mut done: BTreeMap<Step, StepOutput> = BTreeMap::new();
-    for step in Step::ALL {
-        if let Some(record) = ctx.store.step(&ctx.job_id, step.name()).await?
-            && record.status == "done"
-        {
-            let saved: Value = record.output.as_deref().and_then(|o| serde_json::from_str(o).ok()).unwrap_or_default();
-            let changed = saved["changed"].as_bool().unwrap_or(false);
-            done.insert(step, StepOutput { changed, data: saved["data"].clone() });
-        }
-    }
-    let mut started: BTreeSet<Step> = done.keys().copied().collect();
-    let mut failed: Vec<(Step, StepError)> = Vec::new();
-    let mut running: FuturesUnordered<StepFuture<'_>> = FuturesUnordered::new();
-    loop {
-        for step in Step::ALL {
-            if schedule == Schedule::OneAtATime && !running.is_empty() {
-                break;
-            }
-            let ready = step.depends_on().iter().all(|d| done.contains_key(d));
-            if !started.contains(&step) && ready {
-                started.insert(step);
-                let inputs = step.depends_on().iter().map(|d| (*d, done[d].clone())).collect();
-                running.push(run_step(ctx, step, inputs));
-            }
-        }
-        let Some((step, outcome)) = running.next().await else { break };
-        match outcome {
-            Ok(output) => {
-                done.insert(step, output);
-            }
-            Err(err) => failed.push((step, err)),
-        }
-    }
-    // Losing the lease outranks everything: the new owner decides what the failures mean.
-    let decisive = failed
-        .iter()
-        .position(|(_, e)| matches!(e, StepError::LeaseLost))
-        .or_else(|| failed.iter().position(|(_, e)| matches!(e, StepError::Permanent(_))));
-    match decisive.or(if failed.is_empty() { None } else { Some(0) }) {
-        Some(index) => {
-            let (step, err) = failed.swap_remove(index);
-            Err(match err {
-                StepError::Permanent(m) => StepError::Permanent(format!("{}: {m}", step.title())),
-                StepError::Transient(m) => StepError::Transient(format!("{}: {m}", step.title())),
-                other @ (StepError::LeaseLost | StepError::OverBudget { .. }) => other,
-            })
-        }
-        None => Ok(()),
-    }
+/// What applying `ctx.spec` to `ctx.venture` would do, per resource. Reads only.
+pub async fn plan(ctx: &Context) -> Result<Vec<PlannedAction>, StepError> {
+    graph::plan(ctx, GRAPH).await
 }
 
 /// Waits `every` between looks at `check` until it yields a value or `within` passes.
@@ -293,15 +167,4 @@ where
         }
         tokio::time::sleep(every).await;
     }
-}
-
-/// A hex SHA-256, to remember what was written without keeping the value.
-pub fn digest(parts: &[&str]) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update((part.len() as u64).to_le_bytes());
-        hasher.update(part.as_bytes());
-    }
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -3,18 +3,20 @@
 
 use std::time::Duration;
 
-use slipway_engine::platforms::{PlatformSettings, SandboxSettings};
 use slipway_engine::{Engine, EngineConfig, VaultSettings};
+use slipway_sim::{Sandbox, SandboxConfig};
 
-pub async fn fast_sandbox_engine(dir: &tempfile::TempDir) -> Engine {
+/// The engine, and the simulators it talks to (they stop when dropped).
+pub async fn fast_sandbox_engine(dir: &tempfile::TempDir) -> (Engine, Sandbox) {
     let db = format!("sqlite://{}/slipway.db?mode=rwc", dir.path().display());
-    let sandbox = SandboxSettings {
+    let sandbox = SandboxConfig {
         supabase_ready_after: Duration::from_millis(200),
         vercel_build_time: Duration::from_millis(200),
-        ..SandboxSettings::default()
+        ..SandboxConfig::default()
     };
-    let mut config = EngineConfig::new(db, PlatformSettings::Sandbox(sandbox), VaultSettings::Ephemeral);
-    config.runner.polling.every = Duration::from_millis(50);
+    let (sims, platforms) = slipway_app::sandbox::start(&sandbox).await.unwrap();
+    let mut config = EngineConfig::new(db, platforms, VaultSettings::Ephemeral);
+    config.provision.polling.every = Duration::from_millis(50);
     config.runner.poll_interval = Duration::from_millis(50);
-    Engine::open(config).await.unwrap()
+    (Engine::open(config).await.unwrap(), sims)
 }

@@ -488,10 +488,10 @@ mod tests {
     use super::*;
     use crate::platform::cloudflare::{CloudflareClient, CloudflareConfig, RecordInput, RecordType};
     use crate::platform::vercel::{CreateProjectRequest, VercelConfig};
-    use crate::sim::cloudflare::{CloudflareSim, CloudflareSimConfig};
-    use crate::sim::dns::SimDns;
-    use crate::sim::faults::FaultPlan;
-    use crate::sim::vercel::VercelSim;
+    use slipway_sim::cloudflare::{CloudflareSim, CloudflareSimConfig};
+    use slipway_sim::dns::SimDns;
+    use slipway_sim::faults::FaultPlan;
+    use slipway_sim::vercel::VercelSim;
 
     const TOKEN: &str = "domains-token";
 

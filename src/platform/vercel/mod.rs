@@ -939,8 +939,8 @@ mod tests {
 
     use super::*;
     use crate::platform::retry::RetryPolicy;
-    use crate::sim::faults::{Fault, FaultPlan};
-    use crate::sim::vercel::VercelSim;
+    use slipway_sim::faults::{Fault, FaultPlan};
+    use slipway_sim::vercel::VercelSim;
 
     const TOKEN: &str = "test-token-0123456789";
 

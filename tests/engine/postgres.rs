@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use sqlx::Connection;
 
-use super::tests::{World, creator, wait_for};
-use crate::auth::Role;
-use crate::sim::faults::FaultPlan;
-use crate::store::Store;
-use crate::time::now_ms;
-use crate::venture::{NewVenture, VentureStatus};
+use super::support::{World, creator, wait_for};
+use slipway_engine::auth::Role;
+use slipway_engine::store::Store;
+use slipway_engine::time::now_ms;
+use slipway_engine::venture::{NewVenture, VentureStatus};
+use slipway_sim::faults::FaultPlan;
 
 /// A database of its own on the test server, dropped (connections and all) when this is.
 struct TestDatabase {
@@ -62,7 +62,8 @@ async fn queue_jobs(store: &Store, count: usize) -> Vec<String> {
     let mut jobs = Vec::new();
     for i in 0..count {
         let name = format!("claim-{i:02}");
-        let queued = store.insert_venture_with_job(&name, "acme/shop", "{}", &user.id, super::PROVISION_VENTURE);
+        let queued =
+            store.insert_venture_with_job(&name, "acme/shop", "{}", &user.id, slipway_engine::provision::APPLY_VENTURE);
         jobs.push(queued.await.unwrap().1);
     }
     jobs
@@ -160,7 +161,7 @@ async fn two_instances_share_the_ventures_and_make_each_resource_once() {
     assert_eq!(instances.len(), 2, "both instances worked");
     let progress = a.list_ventures_with_progress(&user).await.unwrap();
     assert!(progress.iter().all(|(_, done, total)| done == total && *total == 7), "{progress:?}");
-    let posts = |requests: Vec<crate::sim::RecordedRequest>, path: &str| {
+    let posts = |requests: Vec<slipway_sim::RecordedRequest>, path: &str| {
         requests.iter().filter(|r| r.method == "POST" && r.path == path && r.status < 300).count()
     };
     assert_eq!(posts(world.vercel().requests(), "/v11/projects"), 8, "one Vercel project per venture");

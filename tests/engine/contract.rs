@@ -10,8 +10,8 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 
-use crate::platform::retry::RetryPolicy;
-use crate::sim::RecordedRequest;
+use slipway_engine::platform::retry::RetryPolicy;
+use slipway_sim::RecordedRequest;
 
 fn contracts_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/api-contracts")
@@ -267,9 +267,9 @@ fn fast_retries() -> RetryPolicy {
 
 #[tokio::test]
 async fn vercel_exchanges_conform_to_the_official_spec() {
-    use crate::platform::vercel::*;
-    use crate::sim::faults::FaultPlan;
-    use crate::sim::vercel::VercelSim;
+    use slipway_engine::platform::vercel::*;
+    use slipway_sim::faults::FaultPlan;
+    use slipway_sim::vercel::VercelSim;
     let spec = Spec::load("vercel", "vercel-openapi.json");
     let sim = VercelSim::start("contract-token", FaultPlan::default()).await.unwrap();
     let mut config = VercelConfig::new(sim.base_url(), SecretString::from("contract-token"));
@@ -372,12 +372,12 @@ async fn vercel_exchanges_conform_to_the_official_spec() {
 
 #[tokio::test]
 async fn vercel_domain_exchanges_conform_to_the_official_spec() {
-    use crate::platform::cloudflare::{self, CloudflareClient, CloudflareConfig};
-    use crate::platform::vercel::*;
-    use crate::sim::cloudflare::{CloudflareSim, CloudflareSimConfig};
-    use crate::sim::dns::SimDns;
-    use crate::sim::faults::FaultPlan;
-    use crate::sim::vercel::VercelSim;
+    use slipway_engine::platform::cloudflare::{self, CloudflareClient, CloudflareConfig};
+    use slipway_engine::platform::vercel::*;
+    use slipway_sim::cloudflare::{CloudflareSim, CloudflareSimConfig};
+    use slipway_sim::dns::SimDns;
+    use slipway_sim::faults::FaultPlan;
+    use slipway_sim::vercel::VercelSim;
     let spec = Spec::load("vercel", "vercel-openapi.json");
     let dns = SimDns::default();
     let local = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
@@ -465,8 +465,8 @@ async fn vercel_domain_exchanges_conform_to_the_official_spec() {
 
 #[tokio::test]
 async fn supabase_exchanges_conform_to_the_official_spec() {
-    use crate::platform::supabase::*;
-    use crate::sim::supabase::{SupabaseSim, SupabaseSimConfig};
+    use slipway_engine::platform::supabase::*;
+    use slipway_sim::supabase::{SupabaseSim, SupabaseSimConfig};
     let spec = Spec::load("supabase", "supabase-management-openapi.json");
     let sim = SupabaseSim::start(SupabaseSimConfig {
         ready_after: Duration::from_millis(100),
@@ -587,8 +587,8 @@ async fn supabase_exchanges_conform_to_the_official_spec() {
 
 #[tokio::test]
 async fn cloudflare_exchanges_conform_to_the_official_spec() {
-    use crate::platform::cloudflare::*;
-    use crate::sim::cloudflare::{CloudflareSim, CloudflareSimConfig};
+    use slipway_engine::platform::cloudflare::*;
+    use slipway_sim::cloudflare::{CloudflareSim, CloudflareSimConfig};
     let spec = Spec::load("cloudflare", "cloudflare-openapi.json");
     let sim = CloudflareSim::start(CloudflareSimConfig::new("t")).await.unwrap();
     let mut config = CloudflareConfig::with_token(sim.base_url(), SecretString::from("t"));
@@ -627,9 +627,9 @@ async fn cloudflare_exchanges_conform_to_the_official_spec() {
 /// an enum given a value outside it) is rejected by the spec's own schema *and* by the simulator.
 #[tokio::test]
 async fn the_simulators_reject_what_the_specs_reject() {
-    use crate::sim::faults::FaultPlan;
-    use crate::sim::supabase::{SupabaseSim, SupabaseSimConfig};
-    use crate::sim::vercel::VercelSim;
+    use slipway_sim::faults::FaultPlan;
+    use slipway_sim::supabase::{SupabaseSim, SupabaseSimConfig};
+    use slipway_sim::vercel::VercelSim;
     let vercel = Spec::load("vercel", "vercel-openapi.json");
     let supabase = Spec::load("supabase", "supabase-management-openapi.json");
     let vercel_sim = VercelSim::start("t", FaultPlan::default()).await.unwrap();
@@ -683,7 +683,7 @@ async fn the_simulators_reject_what_the_specs_reject() {
 /// Cloudflare's record create and replace: bodies are `oneOf` by record type, so every case is
 /// written out.
 async fn cloudflare_rejections() -> usize {
-    use crate::sim::cloudflare::{CloudflareSim, CloudflareSimConfig};
+    use slipway_sim::cloudflare::{CloudflareSim, CloudflareSimConfig};
     let spec = Spec::load("cloudflare", "cloudflare-openapi.json");
     let sim = CloudflareSim::start(CloudflareSimConfig::new("t")).await.unwrap();
     let zone = sim.zone_id("example.com").unwrap();
@@ -915,8 +915,8 @@ async fn vercel_rejections(spec: &Spec, base: &str) -> usize {
 /// and must succeed, so the 400s come from the broken part and not from the project's state.
 #[tokio::test]
 async fn supabase_simulator_rejects_what_the_spec_rejects() {
-    use crate::platform::supabase::*;
-    use crate::sim::supabase::{SupabaseSim, SupabaseSimConfig};
+    use slipway_engine::platform::supabase::*;
+    use slipway_sim::supabase::{SupabaseSim, SupabaseSimConfig};
     let spec = Spec::load("supabase", "supabase-management-openapi.json");
     let sim = SupabaseSim::start(SupabaseSimConfig {
         ready_after: Duration::from_millis(20),
@@ -1056,7 +1056,7 @@ async fn supabase_simulator_rejects_what_the_spec_rejects() {
     checked += rejections(&spec, &base, "PATCH", &path, valid, extra).await;
 
     let path = format!("{project}/database/backups/restore-pitr");
-    let valid = json!({"recovery_time_target_unix": crate::time::now_ms() / 1000});
+    let valid = json!({"recovery_time_target_unix": slipway_engine::time::now_ms() / 1000});
     accepted("POST", path.clone(), valid.clone()).await;
     let extra = vec![
         ("`recovery_time_target_unix` negative", json!({"recovery_time_target_unix": -1})),
@@ -1138,11 +1138,11 @@ fn resolve<'a>(spec: &'a Spec, schema: &'a Value) -> &'a Value {
 /// call ends in success, and the simulators hold exactly what the script created, once.
 #[tokio::test]
 async fn two_hundred_calls_through_twenty_percent_faults() {
-    use crate::platform::{cloudflare, supabase, vercel};
-    use crate::sim::cloudflare::{CloudflareSim, CloudflareSimConfig};
-    use crate::sim::faults::FaultPlan;
-    use crate::sim::supabase::{SupabaseSim, SupabaseSimConfig};
-    use crate::sim::vercel::VercelSim;
+    use slipway_engine::platform::{cloudflare, supabase, vercel};
+    use slipway_sim::cloudflare::{CloudflareSim, CloudflareSimConfig};
+    use slipway_sim::faults::FaultPlan;
+    use slipway_sim::supabase::{SupabaseSim, SupabaseSimConfig};
+    use slipway_sim::vercel::VercelSim;
     let plan = |seed| FaultPlan {
         rate_limit_share: 0.1,
         server_error_share: 0.1,

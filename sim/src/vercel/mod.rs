@@ -21,8 +21,7 @@ use serde_json::{Value, json};
 use super::dns::SimDns;
 use super::faults::{Fault, FaultPlan};
 use super::{RateWindows, SimCommon, SimHandle};
-use crate::time::now_ms;
-use crate::venture::VentureName;
+use crate::rules::{now_ms, vercel_project_name};
 
 impl super::HasCommon for SimState {
     fn common(&mut self) -> &mut SimCommon {
@@ -346,12 +345,11 @@ impl CreateProjectBody {
         if self.name.chars().count() > 100 {
             return Err("`name` must be at most 100 characters".into());
         }
-        VentureName::parse(&self.name).map_err(|e| {
+        vercel_project_name(&self.name).map_err(|e| {
             format!(
                 "Project names can be up to 100 characters long and must be lowercase. They can include \
                  letters, digits, and the following characters: '.', '_', '-'. However, they cannot contain \
-                 the sequence '---'. (`name` {})",
-                e.message
+                 the sequence '---'. (`name` {e})"
             )
         })?;
         for (field, value) in [
@@ -1348,7 +1346,7 @@ impl UpdateProjectBody {
             return Err(format!("unknown field `{unknown}`"));
         }
         if let Some(name) = &self.name {
-            VentureName::parse(name).map_err(|e| format!("`name` {}", e.message))?;
+            vercel_project_name(name).map_err(|e| format!("`name` {e}"))?;
         }
         for (field, value) in [
             ("buildCommand", &self.build_command),

@@ -1,13 +1,20 @@
 //! Stateful local simulators of the platform APIs. They speak the vendors' HTTP contracts
 //! (paths, versions, status codes, error bodies, headers) so the real clients can be tested
 //! offline, and they power sandbox mode. Validation here is the project's own code; the
-//! contract tests prove it agrees with the vendors' specs.
+//! contract tests prove it agrees with the vendors' specs. Nothing here depends on the engine.
+
+// Simulator handlers refuse a request by returning the whole HTTP response as the error value.
+#![allow(clippy::result_large_err)]
 
 pub mod cloudflare;
 pub mod dns;
 pub mod faults;
+pub mod sandbox;
 pub mod supabase;
 pub mod vercel;
+
+mod rules;
+pub use sandbox::{SANDBOX_ORGANIZATION, Sandbox, SandboxConfig};
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -279,7 +286,7 @@ pub(crate) async fn deliver<S: HasCommon>(
         common.record(RecordedRequest {
             method: method.to_string(),
             endpoint: endpoint.split_once(' ').map(|(_, route)| route.to_string()).unwrap_or(endpoint),
-            at_ms: crate::time::now_ms(),
+            at_ms: rules::now_ms(),
             // As the specs name paths: without a server prefix such as Cloudflare's `/client/v4`.
             path: uri.path().trim_start_matches("/client/v4").to_string(),
             query: uri.query().unwrap_or_default().to_string(),

@@ -13,9 +13,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::{Scope, Shared, SimState, bad_request, error, guarded, in_project, parse_body};
-use crate::platform::domain::{apex_of, to_ascii_domain};
-use crate::sim::dns::{DnsProvider, DnsRecord, normalize};
-use crate::time::now_ms;
+use crate::dns::{DnsProvider, DnsRecord, normalize};
+use crate::rules::{apex_of, now_ms, to_ascii_domain};
 
 /// Where Vercel asks apex domains (A) and subdomains (CNAME) to point.
 pub const RECOMMENDED_IPV4: &str = "76.76.21.21";

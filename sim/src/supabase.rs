@@ -23,7 +23,10 @@ use serde_json::{Map, Value, json};
 
 use super::faults::{Fault, FaultPlan};
 use super::{RateWindows, SimCommon, SimHandle};
-use crate::platform::supabase::{HEALTH_SERVICES, REGIONS, SMART_GROUPS, sha256_hex, valid_slug};
+use crate::rules::{
+    SUPABASE_HEALTH_SERVICES as HEALTH_SERVICES, SUPABASE_REGIONS as REGIONS, SUPABASE_SMART_GROUPS as SMART_GROUPS,
+    now_ms, sha256_hex, valid_slug,
+};
 
 /// How the simulated platform behaves.
 #[derive(Debug, Clone)]
@@ -494,7 +497,7 @@ async fn create_project(State(state): State<Shared>, uri: Uri, headers: HeaderMa
 
 /// An RFC 3339 UTC timestamp (seconds), as the APIs write creation times.
 pub(crate) fn rfc3339_now() -> String {
-    let secs = crate::time::now_ms() / 1000;
+    let secs = now_ms() / 1000;
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     // Civil date from days since the epoch (Howard Hinnant's algorithm).
@@ -710,7 +713,7 @@ fn valid_uuid(id: &str) -> Result<(), Response> {
 }
 
 fn now_unix() -> i64 {
-    crate::time::now_ms() / 1000
+    now_ms() / 1000
 }
 
 fn organization<'a>(state: &'a SimState, slug: &str) -> Result<&'a (String, String), Response> {
@@ -1486,7 +1489,7 @@ fn auth_config_json(config: &Map<String, Value>) -> Value {
     let shown = config.iter().map(|(name, value)| match value {
         Value::String(secret) if is_auth_secret(name) => {
             // Supabase answers a provider secret with its hex SHA-256, never the secret.
-            (name.clone(), json!(sha256_hex(&secrecy::SecretString::from(secret.clone()))))
+            (name.clone(), json!(sha256_hex(secret)))
         }
         other => (name.clone(), other.clone()),
     });

@@ -1,0 +1,26 @@
+//! Sandbox mode: the simulators started in this process, and the engine pointed at them.
+
+use secrecy::SecretString;
+use slipway_engine::platforms::{PlatformSettings, SandboxEndpoints};
+use slipway_sim::{SANDBOX_ORGANIZATION, Sandbox, SandboxConfig};
+
+/// Engine settings that reach `sandbox` with `token`.
+pub fn platforms(sandbox: &Sandbox, token: &SecretString) -> PlatformSettings {
+    PlatformSettings::sandbox(SandboxEndpoints {
+        vercel: sandbox.vercel.base_url(),
+        supabase: sandbox.supabase.base_url(),
+        cloudflare: sandbox.cloudflare.base_url(),
+        organization: SANDBOX_ORGANIZATION.into(),
+        token: token.clone(),
+    })
+}
+
+/// Starts the simulators with a random token of this process (nothing outside can call them
+/// as Slipway) and returns them with the settings that reach them. They stop when the
+/// returned [`Sandbox`] is dropped.
+pub async fn start(config: &SandboxConfig) -> std::io::Result<(Sandbox, PlatformSettings)> {
+    let token = slipway_engine::auth::new_token();
+    let sandbox = Sandbox::start(config, secrecy::ExposeSecret::expose_secret(&token)).await?;
+    let settings = platforms(&sandbox, &token);
+    Ok((sandbox, settings))
+}

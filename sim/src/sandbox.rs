@@ -1,0 +1,77 @@
+//! The three simulators together, sharing one DNS, as sandbox mode and `slipway sim` run them.
+//! This is the one place they are started side by side.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use crate::cloudflare::{CloudflareSim, CloudflareSimConfig};
+use crate::dns::SimDns;
+use crate::faults::FaultPlan;
+use crate::supabase::{SupabaseSim, SupabaseSimConfig};
+use crate::vercel::VercelSim;
+
+/// The organization the sandbox's Supabase simulator holds, where new projects go.
+pub const SANDBOX_ORGANIZATION: &str = "sandbox-org";
+
+#[derive(Clone, Debug)]
+pub struct SandboxConfig {
+    /// Where the simulators listen; port 0 picks a free one.
+    pub host: IpAddr,
+    pub vercel_port: u16,
+    pub supabase_port: u16,
+    pub cloudflare_port: u16,
+    pub faults: FaultPlan,
+    /// How long a new Supabase project takes to become healthy.
+    pub supabase_ready_after: Duration,
+    /// How long a Vercel deployment takes from QUEUED to READY.
+    pub vercel_build_time: Duration,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            vercel_port: 0,
+            supabase_port: 0,
+            cloudflare_port: 0,
+            faults: FaultPlan::default(),
+            supabase_ready_after: Duration::from_secs(4),
+            vercel_build_time: Duration::from_secs(3),
+        }
+    }
+}
+
+/// The running simulators; they stop when this is dropped.
+pub struct Sandbox {
+    pub vercel: VercelSim,
+    pub supabase: SupabaseSim,
+    pub cloudflare: CloudflareSim,
+}
+
+impl Sandbox {
+    /// Starts the three simulators; each accepts only `token`. Records made at the Cloudflare
+    /// simulator resolve in the DNS the Vercel simulator verifies domains against.
+    pub async fn start(config: &SandboxConfig, token: &str) -> std::io::Result<Sandbox> {
+        let dns = SimDns::default();
+        let at = |port| SocketAddr::new(config.host, port);
+        let vercel =
+            VercelSim::start_with_dns(at(config.vercel_port), token, config.faults.clone(), dns.clone()).await?;
+        vercel.set_build_time(config.vercel_build_time);
+        let supabase = SupabaseSim::start_on(
+            at(config.supabase_port),
+            SupabaseSimConfig {
+                faults: config.faults.clone(),
+                ready_after: config.supabase_ready_after,
+                organizations: vec![(SANDBOX_ORGANIZATION.into(), "Sandbox organization".into())],
+                ..SupabaseSimConfig::new(token)
+            },
+        )
+        .await?;
+        let cloudflare = CloudflareSim::start_on(
+            at(config.cloudflare_port),
+            CloudflareSimConfig { faults: config.faults.clone(), dns, ..CloudflareSimConfig::new(token) },
+        )
+        .await?;
+        Ok(Sandbox { vercel, supabase, cloudflare })
+    }
+}

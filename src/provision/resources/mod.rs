@@ -1,0 +1,46 @@
+//! The resources Slipway manages for a venture, one file each, and the graph they form.
+//! Adding a resource: its file here, and one line in [`GRAPH`].
+//!
+//! ```text
+//! supabase.project ─▶ supabase.ready ─▶ supabase.keys ─┐
+//!                                                      ├─▶ vercel.env ─▶ vercel.deploy
+//! vercel.project ───▶ vercel.staging ──────────────────┘
+//! ```
+
+mod deployment;
+mod env_vars;
+mod supabase_keys;
+mod supabase_project;
+mod supabase_ready;
+mod vercel_project;
+mod vercel_staging;
+
+use super::graph::{Node, Resource, node};
+
+pub use deployment::ProductionDeployment;
+pub use env_vars::{EnvVars, desired_env_names};
+pub use supabase_keys::SupabaseKeys;
+pub use supabase_project::SupabaseProject;
+pub use supabase_ready::SupabaseReady;
+pub use vercel_project::VercelProject;
+pub use vercel_staging::StagingEnvironment;
+
+/// Every resource, after the ones it depends on; listed in this order in the dashboard.
+pub const GRAPH: &[Node] = &[
+    node::<SupabaseProject>(&[]),
+    node::<SupabaseReady>(&[SupabaseProject::NAME]),
+    node::<SupabaseKeys>(&[SupabaseReady::NAME]),
+    node::<VercelProject>(&[]),
+    node::<StagingEnvironment>(&[VercelProject::NAME]),
+    node::<EnvVars>(&[SupabaseKeys::NAME, VercelProject::NAME, StagingEnvironment::NAME]),
+    node::<ProductionDeployment>(&[EnvVars::NAME, VercelProject::NAME]),
+];
+
+/// Kinds of resources recorded per venture (`venture_resources.kind`).
+pub mod kind {
+    pub const SUPABASE_PROJECT: &str = "supabase_project";
+    pub const VERCEL_PROJECT: &str = "vercel_project";
+    pub const VERCEL_STAGING: &str = "vercel_staging";
+    pub const VERCEL_ENV: &str = "vercel_env";
+    pub const VERCEL_DEPLOYMENT: &str = "vercel_deployment";
+}

@@ -1,0 +1,120 @@
+//! The world every engine test shares: simulated platforms with one shared DNS and one vault
+//! key, and engines opened on it as separate "processes" would open them.
+
+// What the test files use, in one place.
+pub use std::time::Duration;
+
+pub use secrecy::{ExposeSecret, SecretString};
+pub use slipway_engine::auth::Role;
+pub use slipway_engine::platform::retry::RetryPolicy;
+pub use slipway_engine::platforms::{PlatformSettings, SandboxEndpoints};
+pub use slipway_engine::provision::Polling;
+pub use slipway_engine::venture::{NewVenture, VentureStatus};
+pub use slipway_engine::{Engine, EngineConfig, VaultSettings};
+pub use slipway_sim::faults::{Fault, FaultPlan};
+pub use slipway_sim::supabase::SupabaseSim;
+pub use slipway_sim::vercel::VercelSim;
+pub use slipway_sim::{SANDBOX_ORGANIZATION, Sandbox, SandboxConfig};
+
+pub const TOKEN: &str = "durability-token";
+
+/// The platforms (simulated) and the vault key that every "process" of a test shares.
+pub struct World {
+    pub sims: Sandbox,
+    pub key: SecretString,
+    /// How often steps that wait look again.
+    pub polling: Duration,
+    /// Jobs each process works on at once.
+    pub concurrency: usize,
+}
+
+impl World {
+    pub async fn new(faults: FaultPlan) -> World {
+        let settings = SandboxConfig {
+            faults,
+            supabase_ready_after: Duration::from_millis(300),
+            vercel_build_time: Duration::from_millis(200),
+            ..SandboxConfig::default()
+        };
+        World {
+            sims: Sandbox::start(&settings, TOKEN).await.unwrap(),
+            key: slipway_engine::vault::generate_key(),
+            polling: Duration::from_millis(50),
+            concurrency: 4,
+        }
+    }
+
+    pub fn vercel(&self) -> &VercelSim {
+        &self.sims.vercel
+    }
+
+    pub fn supabase(&self) -> &SupabaseSim {
+        &self.sims.supabase
+    }
+
+    /// An engine as one process would open it, against the shared database and platforms.
+    pub async fn open_process(&self, db_url: &str, instance: &str) -> Engine {
+        let vault = VaultSettings::Key { current: self.key.clone(), previous: vec![] };
+        self.open_process_with(db_url, instance, vault).await
+    }
+
+    /// The same, with a vault of its own (a master-key rotation).
+    pub async fn open_process_with(&self, db_url: &str, instance: &str, vault: VaultSettings) -> Engine {
+        let platforms = PlatformSettings::sandbox(SandboxEndpoints {
+            vercel: self.sims.vercel.base_url(),
+            supabase: self.sims.supabase.base_url(),
+            cloudflare: self.sims.cloudflare.base_url(),
+            organization: SANDBOX_ORGANIZATION.into(),
+            token: SecretString::from(TOKEN),
+        });
+        let mut config = EngineConfig::new(db_url, platforms, vault);
+        config.runner.instance_id = instance.into();
+        config.runner.lease = Duration::from_millis(900);
+        config.runner.poll_interval = Duration::from_millis(50);
+        config.runner.concurrency = self.concurrency;
+        config.runner.job_backoff = RetryPolicy { base_delay: Duration::from_millis(100), ..RetryPolicy::default() };
+        config.provision.polling = Polling { every: self.polling, ..Polling::default() };
+        config.platform_retry = RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+            max_total: Duration::from_secs(10),
+        };
+        Engine::open(config).await.unwrap()
+    }
+}
+
+pub fn database() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/slipway.db?mode=rwc", dir.path().display());
+    (dir, url)
+}
+
+pub async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub async fn creator(engine: &Engine) -> slipway_engine::auth::User {
+    engine.create_user_unchecked("casey", &SecretString::from("a long enough password"), Role::Creator).await.unwrap()
+}
+
+pub async fn settle(engine: &Engine, user: &slipway_engine::auth::User, id: &str) -> VentureStatus {
+    let runner = engine.start_runner();
+    let mut status = VentureStatus::Provisioning;
+    wait_for("the venture to settle", async || {
+        status = engine.venture(user, id).await.unwrap().status;
+        status != VentureStatus::Provisioning
+    })
+    .await;
+    engine.shutdown();
+    runner.await.unwrap();
+    status
+}
+
+pub fn writes(requests: &[slipway_sim::RecordedRequest]) -> Vec<String> {
+    requests.iter().filter(|r| r.method != "GET").map(|r| format!("{} {}", r.method, r.path)).collect()
+}
