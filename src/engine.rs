@@ -328,7 +328,8 @@ impl Engine {
     pub async fn plan_venture(&self, actor: &User, venture_id: &str) -> Result<Vec<PlannedAction>, EngineError> {
         let venture = self.venture(actor, venture_id).await?;
         let input = match self.inner.store.venture_spec(venture_id).await? {
-            Some(json) => serde_json::from_str::<NewVenture>(&json).map_err(|e| EngineError::Config(e.to_string()))?,
+            Some(json) => serde_json::from_str::<NewVenture>(&json)
+                .map_err(|e| EngineError::Storage(format!("the stored venture spec does not read back: {e}")))?,
             None => NewVenture::new(&venture.name, &venture.repository),
         };
         let spec = input.validate().map_err(EngineError::Invalid)?;
@@ -437,7 +438,7 @@ impl Engine {
         }
         self.venture(actor, venture_id).await?;
         let sealed = self.inner.store.secret(venture_id, name).await?.ok_or(EngineError::NotFound("secret"))?;
-        let value = self.inner.vault.open(venture_id, name, &sealed).map_err(|e| EngineError::Config(e.to_string()))?;
+        let value = self.inner.vault.open(venture_id, name, &sealed).map_err(|e| EngineError::Sealed(e.to_string()))?;
         let message = format!("{} revealed {name}", actor.username);
         self.inner.events.emit(venture_id, None, "secrets", crate::events::Level::Warn, &message).await;
         Ok(value)

@@ -2,7 +2,8 @@ use crate::venture::FieldError;
 
 /// Errors of the engine's public operations.
 ///
-/// Messages never contain secret values: they are shown to users and written to logs.
+/// Messages never contain secret values: they are shown to users and written to logs. Each
+/// error has a stable [`ErrorCode`]; the app maps codes to HTTP statuses in one table.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error("not signed in")]
@@ -13,12 +14,15 @@ pub enum EngineError {
     NotFound(&'static str),
     #[error("invalid input")]
     Invalid(Vec<FieldError>),
+    /// The database failed (the message is for the log, not for users).
     #[error("storage error: {0}")]
-    Store(#[from] sqlx::Error),
-    #[error("migration error: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Storage(String),
+    /// Slipway's own configuration is wrong (the message says what to set).
     #[error("{0}")]
     Config(String),
+    /// A sealed value does not open with any configured master key.
+    #[error("a sealed value could not be opened: {0}")]
+    Sealed(String),
     /// The request clashes with work under way (the message says what to wait for).
     #[error("{0}")]
     Conflict(String),
@@ -30,8 +34,83 @@ pub enum EngineError {
     Platform(String),
 }
 
+/// What kind of failure an [`EngineError`] is: stable, for clients to match on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    /// Rules broken; every field named.
+    Invalid,
+    Conflict,
+    Busy,
+    Platform,
+    /// Not the caller's doing; details go to the log only.
+    Internal,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 8] = [
+        ErrorCode::Unauthenticated,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::Invalid,
+        ErrorCode::Conflict,
+        ErrorCode::Busy,
+        ErrorCode::Platform,
+        ErrorCode::Internal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Invalid => "invalid",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::Busy => "busy",
+            ErrorCode::Platform => "platform",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
 impl EngineError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         EngineError::Invalid(vec![FieldError::new(field, message)])
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            EngineError::Unauthenticated => ErrorCode::Unauthenticated,
+            EngineError::Forbidden { .. } => ErrorCode::Forbidden,
+            EngineError::NotFound(_) => ErrorCode::NotFound,
+            EngineError::Invalid(_) => ErrorCode::Invalid,
+            EngineError::Conflict(_) => ErrorCode::Conflict,
+            EngineError::Busy { .. } => ErrorCode::Busy,
+            EngineError::Platform(_) => ErrorCode::Platform,
+            EngineError::Storage(_) | EngineError::Config(_) | EngineError::Sealed(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// The message for the caller: every broken rule for `Invalid`; nothing internal.
+    pub fn public_message(&self) -> String {
+        match self {
+            EngineError::Invalid(errors) => errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+            _ if self.code() == ErrorCode::Internal => "internal error; see the server log".into(),
+            _ => self.to_string(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for EngineError {
+    fn from(err: sqlx::Error) -> Self {
+        EngineError::Storage(err.to_string())
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for EngineError {
+    fn from(err: sqlx::migrate::MigrateError) -> Self {
+        EngineError::Storage(format!("migration: {err}"))
     }
 }

@@ -24,4 +24,4 @@ pub mod vault;
 pub mod venture;
 
 pub use engine::{Engine, EngineConfig, VaultSettings};
-pub use error::EngineError;
+pub use error::{EngineError, ErrorCode};

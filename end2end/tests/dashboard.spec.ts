@@ -4,16 +4,21 @@ const admin = {
   username: process.env.SLIPWAY_E2E_ADMIN ?? 'admin',
   password: process.env.SLIPWAY_E2E_PASSWORD ?? '',
 };
+// Ventures are created as a creator would create them, not as an admin.
+const creator = {
+  username: process.env.SLIPWAY_E2E_CREATOR ?? 'casey',
+  password: process.env.SLIPWAY_E2E_CREATOR_PASSWORD ?? '',
+};
 
 async function hydrated(page: Page) {
   await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
 }
 
-async function signIn(page: Page) {
+async function signIn(page: Page, who = admin) {
   await page.goto('/login');
   await hydrated(page);
-  await page.getByLabel('Username').fill(admin.username);
-  await page.getByLabel('Password').fill(admin.password);
+  await page.getByLabel('Username').fill(who.username);
+  await page.getByLabel('Password').fill(who.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).toHaveURL(/\/ventures$/);
   await hydrated(page);
@@ -35,16 +40,22 @@ test('a wrong password is refused with a message', async ({ page }) => {
   await expect(page).toHaveURL(/\/login$/);
 });
 
+/// Opens one of the venture page's tabs.
+async function openTab(page: Page, name: 'Overview' | 'Log') {
+  await page.getByRole('tab', { name }).click();
+  await expect(page.getByRole('tab', { name })).toHaveAttribute('aria-selected', 'true');
+}
+
 /// Signs in and types a new venture's name and repository into the one-click form.
 async function startVenture(page: Page, prefix: string, repository: string): Promise<string> {
-  await signIn(page);
+  await signIn(page, creator);
   const name = `${prefix}-${Date.now()}`;
   await page.getByLabel('Name', { exact: true }).fill(name);
   await page.getByLabel('GitHub repository').fill(repository);
   return name;
 }
 
-test('admin creates a venture and watches it provision live', async ({ page }) => {
+test('a creator creates a venture and watches it provision live', async ({ page }) => {
   test.setTimeout(120_000);
   const name = await startVenture(page, 'e2e', 'acme/storefront');
   // The settings come pre-filled with the defaults; change two.
@@ -57,6 +68,7 @@ test('admin creates a venture and watches it provision live', async ({ page }) =
 
   await expect(page).toHaveURL(/\/ventures\/[0-9a-f-]+$/);
   await expect(page.getByTestId('venture-name')).toHaveText(name);
+  await openTab(page, 'Log');
   const log = page.getByTestId('live-log').locator('li');
   // Lines arrive one by one while the job runs (the sandbox simulator is slowed down), and
   // the page is never reloaded: count them as they come.
@@ -73,6 +85,7 @@ test('admin creates a venture and watches it provision live', async ({ page }) =
   await expect(page.getByTestId('live-log')).toContainText('Production is live');
   await expect(page.getByTestId('venture-status')).toHaveText('ready');
   // Every step done, and what exists at the platforms.
+  await openTab(page, 'Overview');
   await expect(page.getByTestId('steps').locator('li[data-status="done"]')).toHaveCount(7);
   await expect(page.getByTestId('resources')).toContainText('Supabase project');
   await expect(page.getByTestId('resources')).toContainText('(ready)');
@@ -80,6 +93,7 @@ test('admin creates a venture and watches it provision live', async ({ page }) =
   await expect(page.getByTestId('resources')).toContainText('next');
   await expect(page.getByTestId('secret-names')).toContainText('sealed values');
   // The log filters by step; the live lines stay underneath.
+  await openTab(page, 'Log');
   await page.getByTestId('log-step').selectOption('vercel.deploy');
   await expect(log.filter({ hasNotText: 'vercel.deploy' })).toHaveCount(0);
   await expect(page.getByTestId('live-log')).toContainText('Production is live');
@@ -107,6 +121,7 @@ test('an invalid name shows the rule next to the field and creates nothing', asy
 
 test('the connections panel shows both platforms connected in sandbox', async ({ page }) => {
   await signIn(page);
+  await page.getByTestId('top-nav').getByRole('link', { name: 'Connections' }).click();
   await expect(page.getByTestId('connection-vercel')).toHaveAttribute('data-connected', 'true');
   await expect(page.getByTestId('connection-supabase')).toHaveAttribute('data-connected', 'true');
   await expect(page.getByTestId('connection-supabase')).toContainText('organization sandbox-org');
@@ -117,6 +132,7 @@ test('the connections panel shows both platforms connected in sandbox', async ({
 test('the connections are checked again every minute while the page is open', async ({ page }) => {
   await page.clock.install();
   await signIn(page);
+  await page.getByTestId('top-nav').getByRole('link', { name: 'Connections' }).click();
   await expect(page.getByTestId('connection-vercel')).toContainText('Vercel connected');
   const checks: string[] = [];
   page.on('request', (request) => {
@@ -150,6 +166,7 @@ test('a venture is destroyed from its page once its name is typed, even mid-appl
   const name = await startVenture(page, 'gone', 'acme/gone');
   await page.getByRole('button', { name: 'Create and provision' }).click();
   await expect(page).toHaveURL(/\/ventures\/[0-9a-f-]+$/);
+  await openTab(page, 'Log');
   await expect(page.getByTestId('live-log')).toContainText('Creating Vercel project');
 
   await page.getByTestId('destroy-confirm').fill('not-the-name');

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use super::AppState;
 use super::session::user_from_headers;
+use crate::routes::PUBLIC_PAGES;
 
 /// Refuses state-changing requests that come from another site (CSRF). Browsers send
 /// `Sec-Fetch-Site` on every request and `Origin` on every POST; either, when present, must
@@ -39,12 +40,18 @@ fn refuse(message: &'static str) -> Response {
     (StatusCode::FORBIDDEN, message).into_response()
 }
 
+/// Whether a GET of `path` renders a page that needs a session: every page but the public ones
+/// (`routes::PUBLIC_PAGES`), so a new page is guarded without being listed here. The API
+/// answers for itself (401), and the bundle and static files are public.
+pub fn needs_session(path: &str) -> bool {
+    let is_file = path.rsplit('/').next().is_some_and(|last| last.contains('.'));
+    !(path.starts_with("/api/") || path.starts_with("/pkg/") || is_file || PUBLIC_PAGES.contains(&path))
+}
+
 /// Sends a visitor without a valid session to the login page before any page renders.
 pub async fn require_login_for_pages(State(state): State<AppState>, request: Request<Body>, next: Next) -> Response {
-    let path = request.uri().path();
-    let is_page =
-        request.method() == Method::GET && (path == "/" || path == "/ventures" || path.starts_with("/ventures/"));
-    if is_page && user_from_headers(&state.engine, request.headers()).await.is_none() {
+    let guarded = request.method() == Method::GET && needs_session(request.uri().path());
+    if guarded && user_from_headers(&state.engine, request.headers()).await.is_none() {
         return Redirect::to("/login").into_response();
     }
     next.run(request).await

@@ -1,6 +1,9 @@
 //! The HTTP server: Leptos pages and server functions, the live-log stream, and the guards
 //! around them.
 
+pub mod arguments;
+pub mod convert;
+pub mod errors;
 pub mod middleware;
 // REST handlers refuse a request by returning the whole HTTP response as the error value.
 #[allow(clippy::result_large_err)]
@@ -16,7 +19,7 @@ use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use slipway_engine::Engine;
 
-use crate::components::{App, shell};
+use crate::routes::{App, shell};
 
 /// What every handler and server function can reach.
 #[derive(Clone)]
@@ -49,6 +52,7 @@ pub fn router(app: AppState, leptos_options: LeptosOptions) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(shell))
+        .layer(axum::middleware::from_fn(arguments::check_server_fn_arguments))
         .layer(axum::middleware::from_fn_with_state(app.clone(), middleware::require_login_for_pages))
         .layer(axum::middleware::from_fn(middleware::refuse_cross_site))
         .layer(axum::middleware::from_fn(middleware::security_headers))

@@ -18,6 +18,7 @@ use slipway_engine::auth::User;
 use slipway_engine::venture::{NewVenture, Venture};
 
 use super::AppState;
+use super::errors::Refusal;
 
 pub fn routes<S>() -> Router<S>
 where
@@ -44,35 +45,12 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
-fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": { "code": code, "message": message.into() } }))).into_response()
+fn error(status: StatusCode, code: &'static str, message: impl Into<String>) -> Response {
+    Refusal::new(status, code, message).into_response()
 }
 
 fn engine_error(err: EngineError) -> Response {
-    match err {
-        EngineError::Unauthenticated => {
-            error(StatusCode::UNAUTHORIZED, "unauthenticated", "a valid API token is required")
-        }
-        EngineError::Forbidden { .. } => error(StatusCode::FORBIDDEN, "forbidden", err.to_string()),
-        EngineError::NotFound(what) => error(StatusCode::NOT_FOUND, "not_found", format!("{what} not found")),
-        EngineError::Invalid(fields) => {
-            let message = fields.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-            let body = json!({ "error": { "code": "invalid", "message": message, "fields": fields } });
-            (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
-        }
-        EngineError::Conflict(message) => error(StatusCode::CONFLICT, "conflict", message),
-        EngineError::Busy { retry_after } => {
-            let seconds = retry_after.as_secs().max(1).to_string();
-            let mut response = error(StatusCode::TOO_MANY_REQUESTS, "busy", err.to_string());
-            response.headers_mut().insert(header::RETRY_AFTER, seconds.parse().expect("digits"));
-            response
-        }
-        EngineError::Platform(message) => error(StatusCode::BAD_GATEWAY, "platform", message),
-        other => {
-            tracing::error!(error = %other, "REST request failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")
-        }
-    }
+    Refusal::from_engine(err).into_response()
 }
 
 async fn caller(state: &AppState, headers: &HeaderMap) -> Result<User, Response> {
@@ -84,13 +62,17 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<User, Response>
     let Some(token) = token else {
         return Err(error(StatusCode::UNAUTHORIZED, "unauthenticated", "send Authorization: Bearer <API token>"));
     };
-    state.engine.authenticate_api_token(&token).await.map_err(engine_error)
+    state.engine.authenticate_api_token(&token).await.map_err(|err| match err {
+        EngineError::Unauthenticated => {
+            error(StatusCode::UNAUTHORIZED, "unauthenticated", "a valid API token is required")
+        }
+        other => engine_error(other),
+    })
 }
 
-/// A JSON body, or a 400 naming what is wrong with it (bytes that are not UTF-8 included).
+/// A JSON body, or a 400 naming the field that does not fit.
 fn body<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, Response> {
-    serde_json::from_slice(raw)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, "bad_body", format!("the request body is not valid: {e}")))
+    super::errors::json_body(raw).map_err(IntoResponse::into_response)
 }
 
 #[derive(Serialize)]

@@ -6,11 +6,9 @@ use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 use secrecy::{ExposeSecret, SecretString};
 use slipway_engine::auth::User;
-use slipway_engine::venture::Venture;
 use slipway_engine::{Engine, EngineError};
 
 use super::AppState;
-use crate::api::{UserView, VentureView};
 
 pub const SESSION_COOKIE: &str = "slipway_session";
 
@@ -56,32 +54,15 @@ pub async fn require_user() -> Result<(Engine, User), ServerFnError> {
     }
 }
 
-/// Maps engine errors to an HTTP status and a message fit for the user.
+/// Engine errors as server function errors: the status from the one table, a message fit for
+/// the user.
 pub fn engine_result<T>(result: Result<T, EngineError>) -> Result<T, ServerFnError> {
     result.map_err(|err| {
-        let status = match &err {
-            EngineError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            EngineError::Forbidden { .. } => StatusCode::FORBIDDEN,
-            EngineError::NotFound(_) => StatusCode::NOT_FOUND,
-            EngineError::Invalid(_) => StatusCode::BAD_REQUEST,
-            EngineError::Conflict(_) => StatusCode::CONFLICT,
-            EngineError::Busy { .. } => StatusCode::TOO_MANY_REQUESTS,
-            EngineError::Platform(_) => StatusCode::BAD_GATEWAY,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        let refusal = super::errors::Refusal::from_engine(err);
         if let Some(response) = use_context::<ResponseOptions>() {
-            response.set_status(status);
+            response.set_status(refusal.status);
         }
-        let message = match &err {
-            EngineError::Invalid(errors) => errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
-            // Internal details go to the log, not to the browser.
-            EngineError::Store(_) | EngineError::Migrate(_) | EngineError::Config(_) => {
-                tracing::error!(error = %err, "server function failed");
-                "internal error; see the server log".to_string()
-            }
-            _ => err.to_string(),
-        };
-        ServerFnError::new(message)
+        ServerFnError::new(refusal.message)
     })
 }
 
@@ -120,21 +101,4 @@ fn set_session_cookie(state: &AppState, token: Option<&SecretString>, max_age: u
         response.append_header(SET_COOKIE, header);
     }
     Ok(())
-}
-
-pub fn user_view(user: &User) -> UserView {
-    UserView { username: user.username.clone(), role: user.role.as_str().to_string() }
-}
-
-pub fn venture_view(venture: &Venture) -> VentureView {
-    VentureView {
-        id: venture.id.clone(),
-        name: venture.name.clone(),
-        repository: venture.repository.clone(),
-        status: venture.status.as_str().to_string(),
-        vercel_project_id: venture.vercel_project_id.clone(),
-        created_at: venture.created_at,
-        steps_done: 0,
-        steps_total: 0,
-    }
 }

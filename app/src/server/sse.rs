@@ -20,7 +20,7 @@ use tokio::sync::watch;
 
 use super::AppState;
 use super::session::user_from_headers;
-use crate::api::{LogLine, VentureState};
+use crate::views::{LogLine, VentureState};
 
 /// Lines read per store query.
 const BATCH: i64 = 200;

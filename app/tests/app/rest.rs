@@ -1,7 +1,7 @@
 //! The REST API (`/api/v1`): API tokens, roles, field-naming errors, idempotent creates, and
 //! the venture's plan, state and log as JSON.
 
-mod common;
+use super::common;
 
 use axum::Router;
 use axum::body::Body;

@@ -1,7 +1,7 @@
 //! `slipway venture …` against a running server: plan, apply with progress, status, logs and
 //! destroy, as a person or a CI job would run them.
 
-mod common;
+use super::common;
 
 use leptos::config::LeptosOptions;
 use secrecy::{ExposeSecret, SecretString};

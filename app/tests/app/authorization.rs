@@ -13,7 +13,7 @@ use slipway_engine::Engine;
 use slipway_engine::auth::Role;
 use tower::ServiceExt;
 
-mod common;
+use super::common;
 
 const PASSWORD: &str = "a password long enough";
 

@@ -1,64 +1,50 @@
-//! The document shell, the router and the layout shared by every page.
+//! What every page shares: the layout with the top navigation, small widgets, and the style
+//! constants.
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::hooks::use_location;
 
-use crate::api::{Logout, current_user};
-use crate::pages::{LoginPage, NotFound, VenturePage, VenturesPage};
+use crate::server_fns::{Logout, current_user};
 
-pub fn shell(options: LeptosOptions) -> impl IntoView {
-    view! {
-        <!DOCTYPE html>
-        <html lang="en">
-            <head>
-                <meta charset="utf-8" />
-                <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <HydrationScripts options />
-                <MetaTags />
-            </head>
-            <body class="min-h-screen bg-slate-50 text-slate-900 antialiased">
-                <App />
-            </body>
-        </html>
-    }
-}
+/// The top navigation: (path, label).
+pub const NAVIGATION: &[(&str, &str)] = &[("/ventures", "Ventures"), ("/connections", "Connections")];
 
-#[component]
-pub fn App() -> impl IntoView {
-    provide_meta_context();
-    // Lets tests (and people) know the page is interactive.
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
-    view! {
-        <Stylesheet id="slipway" href="/pkg/slipway.css" />
-        <Title text="Slipway" />
-        <Router>
-            <Routes fallback=NotFound>
-                <Route path=path!("/login") view=LoginPage />
-                <Route path=path!("/") view=VenturesPage />
-                <Route path=path!("/ventures") view=VenturesPage />
-                <Route path=path!("/ventures/:id") view=VenturePage />
-            </Routes>
-        </Router>
-    }
-}
+pub const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm shadow-sm \
+                         focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500";
+pub const BUTTON: &str = "rounded-md bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm \
+                          hover:bg-indigo-500 disabled:opacity-50";
+pub const DANGER: &str = "rounded-md bg-rose-600 px-4 py-2 text-sm font-semibold text-white shadow-sm \
+                          hover:bg-rose-500 disabled:opacity-50";
+pub const SECONDARY: &str = "rounded-md border border-slate-300 bg-white px-4 py-2 text-sm font-semibold \
+                             text-slate-700 shadow-sm hover:bg-slate-50 disabled:opacity-50";
 
-/// Header with the signed-in user, around a page's content.
+/// The top navigation and the signed-in user, around a page's content.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     let user = Resource::new(|| (), |_| current_user());
     let logout = ServerAction::<Logout>::new();
+    let location = use_location();
+    let link = move |(path, label): (&'static str, &'static str)| {
+        let current = move || {
+            let here = location.pathname.get();
+            if here == path || here.starts_with(&format!("{path}/")) { Some("page") } else { None }
+        };
+        view! {
+            <a href=path aria-current=current
+                class="rounded-md px-3 py-1.5 text-sm font-medium text-slate-600 hover:bg-slate-100 aria-[current=page]:bg-slate-900 aria-[current=page]:text-white">
+                {label}
+            </a>
+        }
+    };
     view! {
         <header class="border-b border-slate-200 bg-white">
             <div class="mx-auto flex max-w-5xl items-center justify-between px-6 py-3">
-                <a href="/ventures" class="text-lg font-semibold tracking-tight text-slate-900">
-                    "Slipway"
-                </a>
+                <nav class="flex items-center gap-4" aria-label="Main" data-testid="top-nav">
+                    <a href="/ventures" class="text-lg font-semibold tracking-tight text-slate-900">
+                        "Slipway"
+                    </a>
+                    {NAVIGATION.iter().copied().map(link).collect_view()}
+                </nav>
                 <Suspense>
                     {move || Suspend::new(async move {
                         user.await

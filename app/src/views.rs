@@ -1,0 +1,134 @@
+//! What the dashboard and the server exchange: the one set of views, shared by the browser
+//! build and the server. Plain data; the server builds them from engine types in
+//! `server::convert`.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub username: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VentureView {
+    pub id: String,
+    pub name: String,
+    pub repository: String,
+    pub status: String,
+    pub vercel_project_id: Option<String>,
+    pub created_at: i64,
+    /// Steps of the latest apply done, and in all (the list shows the progress).
+    pub steps_done: usize,
+    pub steps_total: usize,
+}
+
+/// A rule one form field broke.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldIssue {
+    pub field: String,
+    pub message: String,
+}
+
+/// What the one-click form sends. Everything but the name and repository comes pre-filled
+/// with the defaults; a field left empty means "the default".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VentureForm {
+    pub name: String,
+    pub repository: String,
+    #[serde(default)]
+    pub production_branch: String,
+    /// A checkbox: present when a staging environment is wanted.
+    #[serde(default)]
+    pub staging: Option<String>,
+    #[serde(default)]
+    pub staging_branch: String,
+    #[serde(default)]
+    pub region: String,
+    #[serde(default)]
+    pub node_version: String,
+    #[serde(default)]
+    pub build_command: String,
+    #[serde(default)]
+    pub install_command: String,
+    #[serde(default)]
+    pub output_directory: String,
+    #[serde(default)]
+    pub root_directory: String,
+}
+
+/// The choices and defaults the one-click form offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VentureFormChoices {
+    pub regions: Vec<String>,
+    pub default_region: String,
+    pub node_versions: Vec<String>,
+    pub default_node_version: String,
+    pub default_production_branch: String,
+    pub default_staging_branch: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CreateVentureOutcome {
+    Created { id: String },
+    Invalid { issues: Vec<FieldIssue> },
+}
+
+/// One provisioning log line, as streamed to the browser (SSE event `log`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub id: i64,
+    pub at: i64,
+    pub step: String,
+    pub level: String,
+    pub message: String,
+}
+
+/// The venture's current state (SSE event `state`), sent whenever it changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VentureState {
+    pub status: String,
+    pub vercel_project_id: Option<String>,
+}
+
+/// One step of the latest apply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepView {
+    pub name: String,
+    pub title: String,
+    /// `pending`, `running`, `done` or `failed`.
+    pub status: String,
+}
+
+/// What the venture page shows besides the log: the steps, and what exists at the platforms.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VentureDetail {
+    pub steps: Vec<StepView>,
+    /// (label, value) pairs: Supabase project and region, staging branch, deployment…
+    pub resources: Vec<(String, String)>,
+    /// Names of the sealed values (never the values).
+    pub secrets: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionView {
+    pub platform: String,
+    pub base_url: String,
+    pub connected: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanRow {
+    pub resource: String,
+    /// `create`, `update`, `no_change` or `blocked`.
+    pub action: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PlanOutcome {
+    Planned { rows: Vec<PlanRow> },
+    Invalid { issues: Vec<FieldIssue> },
+}
