@@ -20,6 +20,7 @@ use crate::platform::retry::RetryPolicy;
 use crate::store::{ClaimedJob, Store};
 use crate::time::now_ms;
 
+/// How the runner works; the defaults are in `EngineConfig::new`.
 #[derive(Debug, Clone)]
 pub struct RunnerConfig {
     /// Names this runner in job leases (one per process).
@@ -34,23 +35,6 @@ pub struct RunnerConfig {
     pub max_attempts: i64,
     /// Backoff between attempts of a job that failed transiently.
     pub job_backoff: RetryPolicy,
-}
-
-impl Default for RunnerConfig {
-    fn default() -> Self {
-        RunnerConfig {
-            instance_id: format!("runner-{}", uuid::Uuid::new_v4()),
-            lease: Duration::from_secs(30),
-            poll_interval: Duration::from_millis(500),
-            concurrency: 16,
-            max_attempts: 8,
-            job_backoff: RetryPolicy {
-                base_delay: Duration::from_secs(2),
-                max_delay: Duration::from_secs(300),
-                ..RetryPolicy::default()
-            },
-        }
-    }
 }
 
 /// How a job's attempt ended, when it did not succeed.

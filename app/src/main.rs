@@ -190,11 +190,11 @@ struct Settings {
     #[arg(long, env = "SLIPWAY_SANDBOX_FAULT_SHARE", default_value_t = 0.0, global = true)]
     sandbox_fault_share: f64,
     /// How long a job claimed by a crashed process stays locked before another run resumes it.
-    #[arg(long, env = "SLIPWAY_JOB_LEASE_SECS", default_value_t = 30, global = true)]
-    job_lease_secs: u64,
+    #[arg(long, env = "SLIPWAY_JOB_LEASE_SECS", global = true)]
+    job_lease_secs: Option<u64>,
     /// Jobs (ventures being applied or destroyed) this process works on at once.
-    #[arg(long, env = "SLIPWAY_JOB_CONCURRENCY", default_value_t = 16, global = true)]
-    job_concurrency: usize,
+    #[arg(long, env = "SLIPWAY_JOB_CONCURRENCY", global = true)]
+    job_concurrency: Option<usize>,
     /// Names this process in job leases and in the log (default: a random id per start).
     #[arg(long, env = "SLIPWAY_INSTANCE_ID", global = true)]
     instance_id: Option<String>,
@@ -256,12 +256,13 @@ impl Settings {
             }
         };
         let mut config = EngineConfig::new(database_url, platforms, vault);
-        if config.platforms.sandbox {
-            // The simulators answer in seconds, not minutes: look often.
-            config.provision.polling.every = Duration::from_millis(400);
+        // Given, they replace the defaults of `EngineConfig::new`.
+        if let Some(secs) = self.job_lease_secs {
+            config.runner.lease = Duration::from_secs(secs.max(3));
         }
-        config.runner.lease = Duration::from_secs(self.job_lease_secs.max(3));
-        config.runner.concurrency = self.job_concurrency.max(1);
+        if let Some(jobs) = self.job_concurrency {
+            config.runner.concurrency = jobs.max(1);
+        }
         if let Some(id) = self.instance_id.as_ref().filter(|id| !id.trim().is_empty()) {
             config.runner.instance_id = id.trim().to_string();
         }
@@ -381,7 +382,6 @@ async fn serve(engine: Engine, settings: &Settings) -> anyhow::Result<()> {
     let state = AppState {
         engine: engine.clone(),
         secure_cookies: settings.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
-        session_ttl_secs: 12 * 3600,
     };
     let app = router(state, options);
     let listener =

@@ -215,10 +215,9 @@ pub async fn plan(ctx: &Context, graph: &[Node]) -> Result<Vec<PlannedAction>, S
 }
 
 /// How an apply orders its steps.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Schedule {
     /// Every step whose dependencies are done runs at once (the product's way).
-    #[default]
     Concurrent,
     /// One step at a time, in graph order: the baseline the benchmark compares against.
     OneAtATime,

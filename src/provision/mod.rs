@@ -37,18 +37,9 @@ pub struct Polling {
     pub deployment_ready_within: Duration,
 }
 
-impl Default for Polling {
-    fn default() -> Self {
-        Polling {
-            every: Duration::from_secs(2),
-            supabase_ready_within: Duration::from_secs(15 * 60),
-            deployment_ready_within: Duration::from_secs(30 * 60),
-        }
-    }
-}
-
 /// How provisioning runs.
-#[derive(Debug, Clone, Default)]
+/// The defaults are in `EngineConfig::new`.
+#[derive(Debug, Clone)]
 pub struct ProvisionConfig {
     /// How steps that wait (for Supabase, for a deployment) poll.
     pub polling: Polling,

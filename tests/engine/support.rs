@@ -8,7 +8,6 @@ pub use secrecy::{ExposeSecret, SecretString};
 pub use slipway_engine::auth::Role;
 pub use slipway_engine::platform::retry::RetryPolicy;
 pub use slipway_engine::platforms::{PlatformSettings, SandboxEndpoints};
-pub use slipway_engine::provision::Polling;
 pub use slipway_engine::venture::{NewVenture, VentureStatus};
 pub use slipway_engine::{Engine, EngineConfig, VaultSettings};
 pub use slipway_sim::faults::{Fault, FaultPlan};
@@ -73,7 +72,7 @@ impl World {
         config.runner.poll_interval = Duration::from_millis(50);
         config.runner.concurrency = self.concurrency;
         config.runner.job_backoff = RetryPolicy { base_delay: Duration::from_millis(100), ..RetryPolicy::default() };
-        config.provision.polling = Polling { every: self.polling, ..Polling::default() };
+        config.provision.polling.every = self.polling;
         config.platform_retry = RetryPolicy {
             max_attempts: 3,
             base_delay: Duration::from_millis(10),

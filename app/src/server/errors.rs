@@ -112,7 +112,7 @@ pub fn json_body<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, Refusa
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let path = err.path().to_string();
         let message = without_position(&err.inner().to_string()).to_string();
-        let field = (path != ".").then_some(path);
+        let field = (path != "." && path != "?").then_some(path);
         let message = if field.is_none() { format!("the request body is not valid: {message}") } else { message };
         Refusal::bad_request("bad_body", field, message)
     })

@@ -27,7 +27,6 @@ pub struct AppState {
     pub engine: Engine,
     /// Add `Secure` to cookies (when served over https).
     pub secure_cookies: bool,
-    pub session_ttl_secs: u64,
 }
 
 #[derive(Clone, FromRef)]

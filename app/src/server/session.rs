@@ -80,7 +80,7 @@ pub async fn login(username: &str, password: String) -> Result<(), ServerFnError
         Err(err) => return engine_result(Err(err)),
     };
     tracing::info!(user = %user.username, "signed in");
-    set_session_cookie(&state, Some(&token), state.session_ttl_secs)?;
+    set_session_cookie(&state, Some(&token), state.engine.session_ttl().as_secs())?;
     Ok(())
 }
 

@@ -31,7 +31,7 @@ async fn harness() -> Harness {
         engine.create_user_unchecked(name, &SecretString::from(PASSWORD), role).await.unwrap();
     }
     let options = LeptosOptions::builder().output_name("slipway").site_root("target/site").site_pkg_dir("pkg").build();
-    let state = AppState { engine: engine.clone(), secure_cookies: false, session_ttl_secs: 3600 };
+    let state = AppState { engine: engine.clone(), secure_cookies: false };
     Harness { app: router(state, options), engine, _dir: dir, _sims: sims }
 }
 

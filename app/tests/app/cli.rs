@@ -23,7 +23,7 @@ async fn server() -> Server {
     let token = engine.create_api_token_unchecked("casey", "ci", Role::Creator).await.unwrap();
     let _runner = engine.start_runner();
     let options = LeptosOptions::builder().output_name("slipway").site_root("target/site").site_pkg_dir("pkg").build();
-    let app = router(AppState { engine, secure_cookies: false, session_ttl_secs: 3600 }, options);
+    let app = router(AppState { engine, secure_cookies: false }, options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

@@ -33,7 +33,7 @@ async fn api() -> Api {
     let creator = engine.create_api_token_unchecked("casey", "generator", Role::Creator).await.unwrap();
     let operator = engine.create_api_token_unchecked("otto", "dashboard bot", Role::Operator).await.unwrap();
     let options = LeptosOptions::builder().output_name("slipway").site_root("target/site").site_pkg_dir("pkg").build();
-    let state = AppState { engine: engine.clone(), secure_cookies: false, session_ttl_secs: 3600 };
+    let state = AppState { engine: engine.clone(), secure_cookies: false };
     Api {
         app: router(state, options),
         engine,

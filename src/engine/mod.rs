@@ -1,0 +1,122 @@
+//! The engine's facade: what the app (dashboard, REST, CLI) calls. Every operation on behalf
+//! of a person takes the signed-in [`User`] and checks their role here, so no surface can
+//! forget the check.
+
+//!
+//! One file per area: [`users`](self) (users, sessions, API tokens), ventures (create, plan,
+//! apply, destroy, what exists), secrets (names, reveal, master-key re-seal); settings in
+//! `config.rs`.
+
+mod config;
+mod secrets;
+mod users;
+mod ventures;
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::auth::{self, Role, User};
+use crate::error::EngineError;
+use crate::events::EventLog;
+use crate::jobs::{Handlers, Runner};
+use crate::platforms::{ConnectionStatus, Endpoints, Platforms};
+use crate::provision::{
+    self, APPLY_VENTURE, ApplyVenture, DESTROY_VENTURE, DestroyVenture, GRAPH, PlannedAction, StepError,
+};
+use crate::store::{EventRecord, ResourceRecord, Store};
+use crate::time::now_ms;
+use crate::vault::Vault;
+use crate::venture::{FieldError, NewVenture, Venture};
+
+pub use config::{EngineConfig, VaultSettings};
+pub use secrets::ResealReport;
+pub use ventures::StepStatus;
+
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    events: EventLog,
+    platforms: Platforms,
+    vault: Arc<Vault>,
+    config: EngineConfig,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Engine {
+    /// Opens the store (applying migrations) and the vault, and builds the platform clients.
+    pub async fn open(config: EngineConfig) -> Result<Engine, EngineError> {
+        let store = Store::open(&config.database_url).await?;
+        let events = EventLog::new(store.clone());
+        let vault = match &config.vault {
+            VaultSettings::Key { current, previous } => Vault::new(current, previous),
+            VaultSettings::File { path, previous } => {
+                Vault::key_from_file(path).and_then(|key| Vault::new(&key, previous))
+            }
+            VaultSettings::Ephemeral => Vault::new(&crate::vault::generate_key(), &[]),
+        }
+        .map_err(|e| EngineError::Config(e.to_string()))?;
+        let platforms = Platforms::connect(&config.platforms, &config.platform_retry).map_err(EngineError::Config)?;
+        let (shutdown, _) = watch::channel(false);
+        Ok(Engine { inner: Arc::new(Inner { store, events, platforms, vault: Arc::new(vault), config, shutdown }) })
+    }
+
+    /// Starts the background job runner; it stops on [`shutdown`](Self::shutdown).
+    pub fn start_runner(&self) -> JoinHandle<()> {
+        tokio::spawn(self.runner().run(self.inner.shutdown.subscribe()))
+    }
+
+    /// A job runner with every job kind's handler registered.
+    pub fn runner(&self) -> Runner {
+        let inner = &self.inner;
+        let provisioner = self.provisioner();
+        let handlers =
+            Handlers::default().register(ApplyVenture(provisioner.clone())).register(DestroyVenture(provisioner));
+        Runner::new(inner.store.clone(), inner.events.clone(), handlers, inner.config.runner.clone())
+    }
+
+    fn provisioner(&self) -> provision::Provisioner {
+        let inner = &self.inner;
+        provision::Provisioner {
+            store: inner.store.clone(),
+            events: inner.events.clone(),
+            platforms: inner.platforms.clone(),
+            vault: inner.vault.clone(),
+            config: inner.config.provision.clone(),
+        }
+    }
+
+    /// How long a dashboard login lasts.
+    pub fn session_ttl(&self) -> std::time::Duration {
+        self.inner.config.session_ttl
+    }
+
+    pub fn shutdown(&self) {
+        self.inner.shutdown.send_replace(true);
+    }
+
+    /// Where the platform calls go.
+    pub fn endpoints(&self) -> Endpoints {
+        self.inner.platforms.endpoints.clone()
+    }
+
+    /// Asks each platform whether its token works, and for whom.
+    pub async fn connection_status(&self, _actor: &User) -> Vec<ConnectionStatus> {
+        self.inner.platforms.check().await
+    }
+
+    /// Wakes live viewers when this process writes an event.
+    pub fn subscribe_events(&self) -> watch::Receiver<i64> {
+        self.inner.events.subscribe()
+    }
+
+    pub async fn job_status(&self, job_id: &str) -> Result<Option<String>, EngineError> {
+        Ok(self.inner.store.job_status(job_id).await?)
+    }
+}

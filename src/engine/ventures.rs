@@ -1,0 +1,225 @@
+//! Ventures: create (once per idempotency key), plan, apply, destroy, and what exists.
+
+use super::*;
+
+/// One step of an apply, for the dashboard.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StepStatus {
+    pub name: String,
+    pub title: String,
+    pub status: String,
+    /// When the latest attempt started it and when it ended (epoch ms), if it did.
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+/// How long a plan's platform reads may queue behind the rate limiter.
+const PLAN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3);
+
+impl Engine {
+    /// Like [`create_venture`](Self::create_venture), once per `key`: repeating the same key
+    /// and body returns the venture made the first time (`false` = not new); the same key with
+    /// another body is refused.
+    pub async fn create_venture_once(
+        &self,
+        actor: &User,
+        key: &str,
+        input: &NewVenture,
+    ) -> Result<(Venture, bool), EngineError> {
+        if key.is_empty() || key.len() > 255 {
+            return Err(EngineError::invalid("Idempotency-Key", "must be 1 to 255 characters"));
+        }
+        let digest = crate::digest::digest(&[&serde_json::to_string(input).expect("specs serialize")]);
+        if let Some((seen, venture_id)) = self.inner.store.idempotent_create(&actor.id, key).await? {
+            if seen != digest {
+                return Err(EngineError::invalid("Idempotency-Key", "was already used with a different request body"));
+            }
+            return Ok((self.venture(actor, &venture_id).await?, false));
+        }
+        let venture = self.create_venture(actor, input).await?;
+        self.inner.store.remember_idempotent_create(&actor.id, key, &digest, &venture.id).await?;
+        Ok((venture, true))
+    }
+
+    // ---- ventures ----
+
+    /// Validates the input and, only if every field is valid and the name is free, creates the
+    /// venture and queues its provisioning job (atomically).
+    pub async fn create_venture(&self, actor: &User, input: &NewVenture) -> Result<Venture, EngineError> {
+        if !actor.role.can_create_ventures() {
+            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "create ventures" });
+        }
+        let spec = input.validate().map_err(EngineError::Invalid)?;
+        if self.inner.store.venture_name_taken(spec.name.as_str()).await? {
+            return Err(EngineError::invalid("name", "is already used by another venture"));
+        }
+        let stored = serde_json::to_string(input).expect("specs serialize");
+        let (venture, job_id) = self
+            .inner
+            .store
+            .insert_venture_with_job(
+                spec.name.as_str(),
+                &spec.repository.to_string(),
+                &stored,
+                &actor.id,
+                APPLY_VENTURE,
+            )
+            .await?;
+        tracing::info!(venture = %venture.id, job = %job_id, by = %actor.username, "venture created");
+        Ok(venture)
+    }
+
+    /// What creating this venture would do, resource by resource (reads only).
+    pub async fn plan_new_venture(&self, actor: &User, input: &NewVenture) -> Result<Vec<PlannedAction>, EngineError> {
+        if !actor.role.can_create_ventures() {
+            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "plan ventures" });
+        }
+        let spec = input.validate().map_err(EngineError::Invalid)?;
+        let unborn = Venture {
+            id: String::new(),
+            name: spec.name.to_string(),
+            repository: spec.repository.to_string(),
+            status: crate::venture::VentureStatus::Provisioning,
+            vercel_project_id: None,
+            created_at: now_ms(),
+        };
+        self.plan_for(unborn, spec).await
+    }
+
+    /// What applying the venture's stored spec again would do.
+    pub async fn plan_venture(&self, actor: &User, venture_id: &str) -> Result<Vec<PlannedAction>, EngineError> {
+        let venture = self.venture(actor, venture_id).await?;
+        let input = match self.inner.store.venture_spec(venture_id).await? {
+            Some(json) => serde_json::from_str::<NewVenture>(&json)
+                .map_err(|e| EngineError::Storage(format!("the stored venture spec does not read back: {e}")))?,
+            None => NewVenture::new(&venture.name, &venture.repository),
+        };
+        let spec = input.validate().map_err(EngineError::Invalid)?;
+        self.plan_for(venture, spec).await
+    }
+
+    async fn plan_for(
+        &self,
+        venture: Venture,
+        spec: crate::venture::VentureSpec,
+    ) -> Result<Vec<PlannedAction>, EngineError> {
+        // A plan runs no step: it holds no job and no lease, and writes nothing.
+        let context = self.provisioner().context_for(venture, spec, None);
+        // Someone waits on a plan: rather than queue behind the rate limiter, say when to come back.
+        let planned = crate::platform::ratelimit::with_patience(PLAN_PATIENCE, provision::plan(&context)).await;
+        planned.map_err(|err| match err {
+            StepError::OverBudget { retry_after } => EngineError::Busy { retry_after },
+            other => EngineError::Platform(other.to_string()),
+        })
+    }
+
+    /// Applies the venture's spec again (converging whatever drifted); returns the job id.
+    pub async fn apply_venture(&self, actor: &User, venture_id: &str) -> Result<String, EngineError> {
+        if !actor.role.can_create_ventures() {
+            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "apply ventures" });
+        }
+        let venture = self.venture(actor, venture_id).await?;
+        if venture.status == crate::venture::VentureStatus::Destroyed {
+            return Err(EngineError::Conflict(format!(
+                "{} was destroyed; create a new venture to provision it again",
+                venture.name
+            )));
+        }
+        let note = format!("Apply of {} queued by {}", venture.name, actor.username);
+        let status = crate::venture::VentureStatus::Provisioning;
+        match self.inner.store.queue_job(&venture.id, APPLY_VENTURE, status, &note).await? {
+            Ok(job) => Ok(job),
+            // Asking again while an apply is queued or running is the same request.
+            Err(active) if active.kind == APPLY_VENTURE => Ok(active.id),
+            Err(_) => Err(EngineError::Conflict(format!("{} is being destroyed", venture.name))),
+        }
+    }
+
+    /// Removes the venture's Vercel and Supabase projects (and with them its variables,
+    /// environments and deployments) and its sealed values. `confirm` must repeat the
+    /// venture's name. Its record and log stay.
+    pub async fn destroy_venture(&self, actor: &User, venture_id: &str, confirm: &str) -> Result<String, EngineError> {
+        if actor.role != Role::Admin && !actor.role.can_create_ventures() {
+            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "destroy ventures" });
+        }
+        let venture = self.venture(actor, venture_id).await?;
+        if confirm != venture.name {
+            return Err(EngineError::invalid("confirm", format!("must repeat the venture's name, {}", venture.name)));
+        }
+        let note = format!("Destroy of {} queued by {}", venture.name, actor.username);
+        Ok(self.inner.store.queue_destroy(&venture.id, APPLY_VENTURE, DESTROY_VENTURE, &note).await?)
+    }
+
+    /// What Slipway made for the venture at the platforms (ids, settings, states; no secret).
+    pub async fn venture_resources(
+        &self,
+        actor: &User,
+        venture_id: &str,
+    ) -> Result<Vec<(String, ResourceRecord)>, EngineError> {
+        self.venture(actor, venture_id).await?;
+        Ok(self.inner.store.resources(venture_id).await?)
+    }
+
+    /// Each step of the venture's latest apply and where it stands: `pending`, `running`
+    /// (intent recorded), `done` or `failed`.
+    pub async fn venture_steps(&self, actor: &User, venture_id: &str) -> Result<Vec<StepStatus>, EngineError> {
+        self.venture(actor, venture_id).await?;
+        let recorded = self.inner.store.latest_job_steps(venture_id).await?;
+        Ok(GRAPH
+            .iter()
+            .map(|step| {
+                let record = recorded.iter().find(|r| r.step == step.name);
+                let status = match record.map(|r| r.status.as_str()) {
+                    Some("intent") => "running",
+                    Some("done") => "done",
+                    Some("failed") => "failed",
+                    _ => "pending",
+                };
+                let ended = matches!(status, "done" | "failed");
+                StepStatus {
+                    name: step.name.into(),
+                    title: step.title.into(),
+                    status: status.into(),
+                    started_at: record.and_then(|r| r.started_at),
+                    finished_at: record.filter(|_| ended).map(|r| r.updated_at),
+                }
+            })
+            .collect())
+    }
+
+    pub async fn list_ventures(&self, _actor: &User) -> Result<Vec<Venture>, EngineError> {
+        // Every role may see every venture.
+        Ok(self.inner.store.list_ventures().await?)
+    }
+
+    /// Every venture with how far its latest apply got: (venture, steps done, steps in all).
+    pub async fn list_ventures_with_progress(&self, actor: &User) -> Result<Vec<(Venture, usize, usize)>, EngineError> {
+        let ventures = self.list_ventures(actor).await?;
+        let done: std::collections::HashMap<String, i64> =
+            self.inner.store.steps_done_per_venture().await?.into_iter().collect();
+        let total = GRAPH.len();
+        Ok(ventures
+            .into_iter()
+            .map(|venture| {
+                let steps = done.get(&venture.id).copied().unwrap_or(0).max(0) as usize;
+                (venture, steps, total)
+            })
+            .collect())
+    }
+
+    pub async fn venture(&self, _actor: &User, id: &str) -> Result<Venture, EngineError> {
+        self.inner.store.venture(id).await?.ok_or(EngineError::NotFound("venture"))
+    }
+
+    /// Log lines of a venture after event id `after` (0 = from the start), oldest first.
+    pub async fn venture_events(
+        &self,
+        actor: &User,
+        venture_id: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRecord>, EngineError> {
+        self.venture(actor, venture_id).await?;
+        Ok(self.inner.events.after(venture_id, after, limit.clamp(1, 1000)).await?)
+    }
+}

@@ -1,0 +1,172 @@
+//! SQL storage through sqlx's `Any` driver: SQLite is the embedded default, and every
+//! statement is written to run unchanged on PostgreSQL (`$n` placeholders, `RETURNING`,
+//! BIGINT epoch-millisecond times).
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+use crate::auth::{Role, User};
+use crate::time::now_ms;
+use crate::vault::Sealed;
+use crate::venture::{Venture, VentureStatus};
+
+mod events;
+mod jobs;
+mod resources;
+mod secrets;
+mod users;
+mod ventures;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    /// Set on PostgreSQL, where several instances may share the database.
+    postgres_url: Option<std::sync::Arc<str>>,
+}
+
+/// The channel on which PostgreSQL announces each new event id to every instance.
+pub const EVENTS_CHANNEL: &str = "slipway_events";
+
+/// A job handed to one runner until `lease_expires_at`.
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    pub id: String,
+    pub venture_id: String,
+    pub kind: String,
+    pub attempts: i64,
+}
+
+/// The job a venture already has queued or running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveJob {
+    pub id: String,
+    pub kind: String,
+}
+
+/// A resource Slipway made (or means to make) for a venture.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceRecord {
+    /// The platform's id; `None` while only the intent is recorded.
+    pub external_id: Option<String>,
+    /// What later applies compare against (settings, digests, states), never a secret.
+    pub data: serde_json::Value,
+}
+
+/// A step of a job as recorded, with its times (epoch ms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepTimes {
+    pub step: String,
+    pub status: String,
+    pub started_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepRecord {
+    pub status: String,
+    pub output: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct EventRecord {
+    pub id: i64,
+    pub venture_id: String,
+    pub job_id: Option<String>,
+    pub step: String,
+    pub level: String,
+    pub message: String,
+    pub created_at: i64,
+}
+
+impl Store {
+    /// Connects (creating a SQLite file if needed) and applies pending migrations.
+    pub async fn open(url: &str) -> Result<Store, crate::EngineError> {
+        sqlx::any::install_default_drivers();
+        let is_sqlite = url.starts_with("sqlite:");
+        let pool = AnyPoolOptions::new()
+            // SQLite has one writer at a time: one connection per process means no lock
+            // upgrades that fail with SQLITE_BUSY, and statements queue in the pool instead.
+            .max_connections(if is_sqlite { 1 } else { 10 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if is_sqlite {
+                        // WAL lets readers (live logs) proceed while the runner writes.
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        let postgres_url = url.starts_with("postgres").then(|| std::sync::Arc::from(url));
+        Ok(Store { pool, postgres_url })
+    }
+
+    /// The database URL when it is PostgreSQL (for a notification listener).
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.postgres_url.as_deref()
+    }
+}
+
+const VENTURE_COLUMNS: &str = "SELECT id, name, repository, status, vercel_project_id, created_at FROM ventures";
+
+/// Event ids follow insertion order (they are SSE ids that clients resume from), so the next id
+/// is taken inside the inserting transaction.
+async fn insert_event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    postgres: bool,
+    venture_id: &str,
+    job_id: Option<&str>,
+    step: &str,
+    level: &str,
+    message: &str,
+) -> Result<i64, sqlx::Error> {
+    let id: i64 = sqlx::query("UPDATE event_sequence SET last = last + 1 WHERE id = 1 RETURNING last")
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("last")?;
+    sqlx::query(
+        "INSERT INTO events (id, venture_id, job_id, step, level, message, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id)
+    .bind(venture_id)
+    .bind(job_id)
+    .bind(step)
+    .bind(level)
+    .bind(message)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    if postgres {
+        // Delivered when the transaction commits, so a listener never sees an id before its row.
+        sqlx::query("SELECT pg_notify($1, $2)").bind(EVENTS_CHANNEL).bind(id.to_string()).execute(&mut **tx).await?;
+    }
+    Ok(id)
+}
+
+fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
+    let role: String = row.try_get("role")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        role: Role::parse(&role).map_err(|e| sqlx::Error::Decode(e.to_string().into()))?,
+    })
+}
+
+fn venture_from_row(row: &AnyRow) -> Result<Venture, sqlx::Error> {
+    let status: String = row.try_get("status")?;
+    Ok(Venture {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        repository: row.try_get("repository")?,
+        status: VentureStatus::parse(&status),
+        vercel_project_id: row.try_get("vercel_project_id")?,
+        created_at: row.try_get("created_at")?,
+    })
+}

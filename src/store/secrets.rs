@@ -1,0 +1,111 @@
+//! A venture's sealed values.
+
+use super::*;
+
+impl Store {
+    pub async fn secret(&self, venture_id: &str, name: &str) -> Result<Option<Sealed>, sqlx::Error> {
+        let row = sqlx::query("SELECT key_id, nonce, ciphertext FROM secrets WHERE venture_id = $1 AND name = $2")
+            .bind(venture_id)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(Sealed {
+                key_id: row.try_get("key_id")?,
+                nonce: row.try_get("nonce")?,
+                ciphertext: row.try_get("ciphertext")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn put_secret(&self, venture_id: &str, name: &str, sealed: &Sealed) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO secrets (venture_id, name, key_id, nonce, ciphertext, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (venture_id, name) DO UPDATE SET key_id = excluded.key_id, nonce = excluded.nonce, \
+                 ciphertext = excluded.ciphertext, updated_at = excluded.updated_at",
+        )
+        .bind(venture_id)
+        .bind(name)
+        .bind(&sealed.key_id)
+        .bind(&sealed.nonce)
+        .bind(&sealed.ciphertext)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Up to `limit` sealed values whose key is not `key_id`, as (venture, name, sealed).
+    pub async fn secrets_not_sealed_by(
+        &self,
+        key_id: &str,
+        limit: i64,
+    ) -> Result<Vec<(String, String, Sealed)>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT venture_id, name, key_id, nonce, ciphertext FROM secrets WHERE key_id <> $1 \
+             ORDER BY venture_id, name LIMIT $2",
+        )
+        .bind(key_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let sealed = Sealed {
+                    key_id: row.try_get("key_id")?,
+                    nonce: row.try_get("nonce")?,
+                    ciphertext: row.try_get("ciphertext")?,
+                };
+                Ok((row.try_get("venture_id")?, row.try_get("name")?, sealed))
+            })
+            .collect()
+    }
+
+    /// How many sealed values each key id holds.
+    pub async fn secrets_per_key(&self) -> Result<Vec<(String, i64)>, sqlx::Error> {
+        let rows = sqlx::query("SELECT key_id, COUNT(*) AS n FROM secrets GROUP BY key_id ORDER BY key_id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| Ok((row.try_get("key_id")?, row.try_get("n")?))).collect()
+    }
+
+    /// Replaces `old` with `new` only if the stored value is still `old` (a step may have
+    /// written a fresh value meanwhile, which must not be overwritten); returns whether it did.
+    pub async fn replace_secret(
+        &self,
+        venture_id: &str,
+        name: &str,
+        old: &Sealed,
+        new: &Sealed,
+    ) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "UPDATE secrets SET key_id = $1, nonce = $2, ciphertext = $3, updated_at = $4 \
+             WHERE venture_id = $5 AND name = $6 AND key_id = $7 AND nonce = $8",
+        )
+        .bind(&new.key_id)
+        .bind(&new.nonce)
+        .bind(&new.ciphertext)
+        .bind(now_ms())
+        .bind(venture_id)
+        .bind(name)
+        .bind(&old.key_id)
+        .bind(&old.nonce)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn delete_secrets(&self, venture_id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM secrets WHERE venture_id = $1").bind(venture_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn secret_names(&self, venture_id: &str) -> Result<Vec<String>, sqlx::Error> {
+        let rows = sqlx::query("SELECT name FROM secrets WHERE venture_id = $1 ORDER BY name")
+            .bind(venture_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| row.try_get("name")).collect()
+    }
+}

@@ -1,0 +1,225 @@
+//! Ventures, their stored specs, and queueing their jobs.
+
+use super::*;
+
+impl Store {
+    /// Creates the venture, its provisioning job and the first log line in one transaction:
+    /// either all three exist or none does.
+    pub async fn insert_venture_with_job(
+        &self,
+        name: &str,
+        repository: &str,
+        spec_json: &str,
+        created_by: &str,
+        job_kind: &str,
+    ) -> Result<(Venture, String), sqlx::Error> {
+        let now = now_ms();
+        let venture_id = uuid::Uuid::now_v7().to_string();
+        let job_id = uuid::Uuid::now_v7().to_string();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO ventures (id, name, repository, spec, status, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        )
+        .bind(&venture_id)
+        .bind(name)
+        .bind(repository)
+        .bind(spec_json)
+        .bind(VentureStatus::Provisioning.as_str())
+        .bind(created_by)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO jobs (id, venture_id, kind, status, attempts, run_after, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'queued', 0, $4, $4, $4)",
+        )
+        .bind(&job_id)
+        .bind(&venture_id)
+        .bind(job_kind)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        insert_event(
+            &mut tx,
+            self.postgres_url.is_some(),
+            &venture_id,
+            Some(&job_id),
+            "queued",
+            "info",
+            "Provisioning job queued",
+        )
+        .await?;
+        tx.commit().await?;
+        let venture = Venture {
+            id: venture_id,
+            name: name.to_string(),
+            repository: repository.to_string(),
+            status: VentureStatus::Provisioning,
+            vercel_project_id: None,
+            created_at: now,
+        };
+        Ok((venture, job_id))
+    }
+
+    /// Queues a job for an existing venture, unless one is already queued or running for it
+    /// (then returns that one's id): two applies of one venture never run side by side.
+    /// Queues a job for the venture, or returns the job already queued or running for it (a
+    /// venture has at most one at a time).
+    pub async fn queue_job(
+        &self,
+        venture_id: &str,
+        kind: &str,
+        status: VentureStatus,
+        note: &str,
+    ) -> Result<Result<String, ActiveJob>, sqlx::Error> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let active = sqlx::query(
+            "SELECT id, kind FROM jobs WHERE venture_id = $1 AND status IN ('queued', 'running') \
+             ORDER BY created_at LIMIT 1",
+        )
+        .bind(venture_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = active {
+            let active = ActiveJob { id: row.try_get("id")?, kind: row.try_get("kind")? };
+            tx.rollback().await?;
+            return Ok(Err(active));
+        }
+        let job_id = self.insert_job(&mut tx, venture_id, kind, status, now, note).await?;
+        tx.commit().await?;
+        Ok(Ok(job_id))
+    }
+
+    /// Queues a destroy for the venture. An apply queued or running is stopped first: it is
+    /// marked failed, its runner finds out at its next lease renewal, stops and lets go of the
+    /// lease, and only then may the destroy be claimed (see `claim_job`), so no step of the
+    /// apply is still under way when the destroy starts.
+    /// Returns the destroy's job id, or the destroy already queued or running.
+    pub async fn queue_destroy(
+        &self,
+        venture_id: &str,
+        apply_kind: &str,
+        destroy_kind: &str,
+        note: &str,
+    ) -> Result<String, sqlx::Error> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let active = sqlx::query(
+            "SELECT id, kind FROM jobs WHERE venture_id = $1 AND status IN ('queued', 'running') \
+             ORDER BY created_at",
+        )
+        .bind(venture_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in &active {
+            let (id, kind): (String, String) = (row.try_get("id")?, row.try_get("kind")?);
+            if kind == destroy_kind {
+                tx.rollback().await?;
+                return Ok(id);
+            }
+            if kind == apply_kind {
+                sqlx::query("UPDATE jobs SET status = 'failed', last_error = $1, updated_at = $2 WHERE id = $3")
+                    .bind("stopped: the venture is being destroyed")
+                    .bind(now)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                let message = "The apply under way stops: the venture is being destroyed";
+                insert_event(&mut tx, self.postgres_url.is_some(), venture_id, Some(&id), "cancelled", "warn", message)
+                    .await?;
+            }
+        }
+        let job_id = self.insert_job(&mut tx, venture_id, destroy_kind, VentureStatus::Destroying, now, note).await?;
+        tx.commit().await?;
+        Ok(job_id)
+    }
+
+    /// A queued job for the venture, due at `run_after`, with the venture's new status and the
+    /// first log line, inside the caller's transaction.
+    async fn insert_job(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        venture_id: &str,
+        kind: &str,
+        status: VentureStatus,
+        run_after: i64,
+        note: &str,
+    ) -> Result<String, sqlx::Error> {
+        let now = now_ms();
+        let job_id = uuid::Uuid::now_v7().to_string();
+        sqlx::query(
+            "INSERT INTO jobs (id, venture_id, kind, status, attempts, run_after, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'queued', 0, $4, $5, $5)",
+        )
+        .bind(&job_id)
+        .bind(venture_id)
+        .bind(kind)
+        .bind(run_after)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query("UPDATE ventures SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(status.as_str())
+            .bind(now)
+            .bind(venture_id)
+            .execute(&mut **tx)
+            .await?;
+        insert_event(tx, self.postgres_url.is_some(), venture_id, Some(&job_id), "queued", "info", note).await?;
+        Ok(job_id)
+    }
+
+    pub async fn venture_name_taken(&self, name: &str) -> Result<bool, sqlx::Error> {
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n FROM ventures WHERE name = $1").bind(name).fetch_one(&self.pool).await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
+    pub async fn list_ventures(&self) -> Result<Vec<Venture>, sqlx::Error> {
+        let rows =
+            sqlx::query(&format!("{VENTURE_COLUMNS} ORDER BY created_at DESC, id DESC")).fetch_all(&self.pool).await?;
+        rows.iter().map(venture_from_row).collect()
+    }
+
+    pub async fn venture(&self, id: &str) -> Result<Option<Venture>, sqlx::Error> {
+        let row = sqlx::query(&format!("{VENTURE_COLUMNS} WHERE id = $1")).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(venture_from_row).transpose()
+    }
+
+    pub async fn set_venture_status(&self, id: &str, status: VentureStatus) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE ventures SET status = $1, updated_at = $2 WHERE id = $3")
+            .bind(status.as_str())
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_vercel_project(&self, id: &str, project_id: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE ventures SET vercel_project_id = $1, updated_at = $2 WHERE id = $3")
+            .bind(project_id)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_venture_spec(&self, id: &str, spec_json: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE ventures SET spec = $1, updated_at = $2 WHERE id = $3")
+            .bind(spec_json)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The venture's spec as stored (JSON), if it has one.
+    pub async fn venture_spec(&self, id: &str) -> Result<Option<String>, sqlx::Error> {
+        let row = sqlx::query("SELECT spec FROM ventures WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        Ok(row.map(|row| row.try_get::<Option<String>, _>("spec")).transpose()?.flatten())
+    }
+}
