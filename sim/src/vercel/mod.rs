@@ -20,12 +20,18 @@ use serde_json::{Value, json};
 
 use super::dns::SimDns;
 use super::faults::{Fault, FaultPlan};
-use super::{RateWindows, SimCommon, SimHandle};
+use super::{RateWindows, SimCommon, SimHandle, SimQuery};
 use crate::rules::{now_ms, vercel_project_name};
 
 impl super::HasCommon for SimState {
     fn common(&mut self) -> &mut SimCommon {
         &mut self.common
+    }
+}
+
+impl super::VendorErrors for SimState {
+    fn invalid_query(message: &str) -> Response {
+        bad_request(&format!("Invalid request: {message}"))
     }
 }
 
@@ -74,8 +80,8 @@ impl SimTeam {
     /// The team every simulator starts with.
     pub fn sandbox() -> Self {
         SimTeam {
-            id: "team_sim0000000000000000000001".into(),
-            slug: "sandbox-team".into(),
+            id: crate::SANDBOX_TEAM_ID.into(),
+            slug: crate::SANDBOX_TEAM_SLUG.into(),
             name: "Sandbox team".into(),
         }
     }
@@ -281,8 +287,12 @@ enum GitProviderBody {
     Bitbucket,
 }
 
-/// The `framework` enum of the official schema (null = "Other").
+/// The `framework` enum (null = "Other"). The saved 2025-10 spec lists `sanity-v3` and lacks
+/// twenty newer values; the API today answers with the enum of the current official SDK
+/// (@vercel/sdk 1.28.35, which refuses a project whose framework is outside it), so that list
+/// is the one accepted here.
 const FRAMEWORKS: &[&str] = &[
+    "container",
     "blitzjs",
     "nextjs",
     "gatsby",
@@ -322,22 +332,40 @@ const FRAMEWORKS: &[&str] = &[
     "zola",
     "hydrogen",
     "vite",
+    "tanstack-start",
+    "tanstack-start-lovable",
     "vitepress",
     "vuepress",
     "parcel",
     "fastapi",
     "flask",
     "fasthtml",
-    "sanity-v3",
+    "django",
+    "ash",
+    "factory-eve",
+    "eve",
     "sanity",
+    "sanity-v2",
     "storybook",
     "nitro",
     "hono",
     "express",
     "h3",
+    "koa",
     "nestjs",
+    "elysia",
     "fastify",
     "xmcp",
+    "python",
+    "ruby",
+    "rust",
+    "axum",
+    "actix-web",
+    "bun",
+    "node",
+    "go",
+    "services",
+    "mastra",
 ];
 
 impl CreateProjectBody {
@@ -429,7 +457,7 @@ fn refusal(state: &Shared, headers: &HeaderMap) -> Option<Response> {
 
 async fn create_project(
     State(state): State<Shared>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
     body: String,
@@ -485,6 +513,14 @@ fn create_project_inner(state: &mut SimState, team: Option<String>, body: &str) 
         "createdAt": now,
         "updatedAt": now,
         "latestDeployments": [],
+        // Neither is in the saved 2025-10 spec; the API sends both today, and the current SDK
+        // refuses a project without them. No domain aliases yet; the retention defaults Vercel
+        // applies since 2025-10-15 ("Updated defaults for deployment retention").
+        "alias": [],
+        "deploymentExpiration": {
+            "expirationDays": 180, "expirationDaysProduction": 365, "expirationDaysCanceled": 30,
+            "expirationDaysErrored": 90, "deploymentsToKeep": 10,
+        },
     });
     // An unlinked project has no `link` at all (the schema does not allow null).
     if let Some(link) = link {
@@ -497,7 +533,7 @@ fn create_project_inner(state: &mut SimState, team: Option<String>, body: &str) 
 async fn get_project(
     State(state): State<Shared>,
     Path(id_or_name): Path<String>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -551,7 +587,7 @@ fn team_json(team: &SimTeam) -> Value {
     json!({
         "id": team.id, "slug": team.slug, "name": team.name, "avatar": null, "creatorId": USER_ID,
         "createdAt": 1_700_000_000_000_i64, "updatedAt": 1_700_000_000_000_i64, "description": "The team sandbox mode works in",
-        "stagingPrefix": team.slug,
+        "stagingPrefix": team.slug, "billing": { "plan": "pro", "period": null, "trial": null, "status": "active" },
         "membership": { "confirmed": true, "role": "OWNER", "createdAt": 1_700_000_000_000_i64,
                         "created": 1_700_000_000_000_i64 },
     })
@@ -609,8 +645,8 @@ async fn get_user(State(state): State<Shared>, uri: Uri, headers: HeaderMap) -> 
 
 async fn list_projects(
     State(state): State<Shared>,
-    Query(scope): Query<Scope>,
-    Query(filter): Query<ProjectsQuery>,
+    SimQuery(scope): SimQuery<Scope>,
+    SimQuery(filter): SimQuery<ProjectsQuery>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -662,7 +698,7 @@ struct ProjectsQuery {
 async fn list_custom_environments(
     State(state): State<Shared>,
     Path(id_or_name): Path<String>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -702,7 +738,7 @@ enum BranchMatcherTypeBody {
 async fn create_custom_environment(
     State(state): State<Shared>,
     Path(id_or_name): Path<String>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
     body: String,
@@ -771,7 +807,7 @@ fn custom_environment_index(s: &SimState, project: &str, slug_or_id: &str) -> Op
 async fn get_custom_environment(
     State(state): State<Shared>,
     Path((id_or_name, slug_or_id)): Path<(String, String)>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -790,7 +826,7 @@ async fn get_custom_environment(
 async fn delete_custom_environment(
     State(state): State<Shared>,
     Path((id_or_name, slug_or_id)): Path<(String, String)>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -809,7 +845,7 @@ async fn delete_custom_environment(
 async fn delete_project(
     State(state): State<Shared>,
     Path(id_or_name): Path<String>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -818,6 +854,10 @@ async fn delete_project(
         s.projects.retain(|(_, p)| p["id"] != project.as_str());
         s.envs.remove(&project);
         s.custom_environments.remove(&project);
+        // Its domains go with it (they may be added to another project at once), and so do
+        // its deployments.
+        s.project_domains.retain(|d| d.project_id() != project);
+        s.deployments.retain(|d| d.project_id != project);
         StatusCode::NO_CONTENT.into_response()
     })
     .await
@@ -832,15 +872,52 @@ fn env_view(env: &Value) -> Value {
     shown
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // `decrypt` and `source` are accepted as the spec allows; listed values stay hidden
+struct EnvListQuery {
+    git_branch: Option<String>,
+    custom_environment_id: Option<String>,
+    custom_environment_slug: Option<String>,
+    decrypt: Option<String>,
+    source: Option<String>,
+}
+
+/// `GET /v10/projects/{idOrName}/env`, filtered by `gitBranch` (variables set for that preview
+/// branch) and by custom environment (`customEnvironmentId`, or `customEnvironmentSlug`
+/// resolved to it: variables that apply to that environment).
 async fn list_envs(
     State(state): State<Shared>,
     Path(id_or_name): Path<String>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
+    SimQuery(filter): SimQuery<EnvListQuery>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
     in_project(&state, "GET", &uri, &headers, None, (scope.key(), &id_or_name), |s, project| {
-        let envs: Vec<Value> = s.envs.get(&project).into_iter().flatten().map(env_view).collect();
+        let environment = match (&filter.custom_environment_id, &filter.custom_environment_slug) {
+            (Some(id), _) => Some(id.clone()),
+            (None, Some(slug)) => match custom_environment_index(s, &project, slug) {
+                Some(index) => {
+                    Some(s.custom_environments[&project][index]["id"].as_str().unwrap_or_default().to_string())
+                }
+                None => return error(StatusCode::NOT_FOUND, "not_found", "Custom environment not found"),
+            },
+            (None, None) => None,
+        };
+        let envs: Vec<Value> = s
+            .envs
+            .get(&project)
+            .into_iter()
+            .flatten()
+            .filter(|e| filter.git_branch.as_ref().is_none_or(|b| e["gitBranch"] == b.as_str()))
+            .filter(|e| {
+                environment.as_ref().is_none_or(|id| {
+                    e["customEnvironmentIds"].as_array().into_iter().flatten().any(|c| c == id.as_str())
+                })
+            })
+            .map(env_view)
+            .collect();
         Json(json!({ "envs": envs, "pagination": { "count": envs.len(), "next": null, "prev": null } })).into_response()
     })
     .await
@@ -900,7 +977,7 @@ fn env_failure(key: &str, code: &str, message: String) -> Value {
 async fn create_envs(
     State(state): State<Shared>,
     Path(id_or_name): Path<String>,
-    Query(query): Query<EnvQuery>,
+    SimQuery(query): SimQuery<EnvQuery>,
     uri: Uri,
     headers: HeaderMap,
     body: String,
@@ -972,6 +1049,9 @@ async fn create_envs(
                 "customEnvironmentIds": var.custom_environment_ids.clone().unwrap_or_default(),
                 "configurationId": null, "createdAt": now, "updatedAt": now, "createdBy": USER_ID,
                 "updatedBy": null, "decrypted": false,
+                // Not in the saved spec; the API lists it on every variable today and the current
+                // SDK refuses an env list without it. Nothing here is a readable secret.
+                "securityIssues": [],
             });
             // Absent, not null, when unset: the response schema types them as plain strings.
             for optional in ["gitBranch", "comment"] {
@@ -1044,7 +1124,7 @@ fn env_length_rule(git_branch: &Option<String>, comment: &Option<String>) -> Opt
 async fn edit_env(
     State(state): State<Shared>,
     Path((id_or_name, env_id)): Path<(String, String)>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
     body: String,
@@ -1091,7 +1171,7 @@ async fn edit_env(
 async fn delete_env(
     State(state): State<Shared>,
     Path((id_or_name, env_id)): Path<(String, String)>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -1195,7 +1275,7 @@ struct CreateDeploymentBody {
 
 async fn create_deployment(
     State(state): State<Shared>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
     body: String,
@@ -1338,7 +1418,8 @@ const OTHER_PROJECT_SETTINGS: &[&str] = &[
     "connectConfigurations",
 ];
 
-const NODE_VERSIONS: &[&str] = &["22.x", "20.x", "18.x", "16.x", "14.x", "12.x", "10.x"];
+/// As the current SDK's closed enum has them (the saved spec stops at 22.x).
+const NODE_VERSIONS: &[&str] = &["24.x", "22.x", "20.x", "18.x", "16.x", "14.x", "12.x", "10.x", "8.10.x"];
 
 impl UpdateProjectBody {
     fn check(&self) -> Result<(), String> {
@@ -1377,7 +1458,7 @@ impl UpdateProjectBody {
 async fn update_project(
     State(state): State<Shared>,
     Path(id_or_name): Path<String>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
     body: String,
@@ -1444,7 +1525,7 @@ async fn update_project(
 async fn get_env(
     State(state): State<Shared>,
     Path((id_or_name, env_id)): Path<(String, String)>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -1472,7 +1553,7 @@ struct BatchDeleteBody {
 async fn batch_delete_envs(
     State(state): State<Shared>,
     Path(id_or_name): Path<String>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
     body: String,
@@ -1499,7 +1580,7 @@ async fn batch_delete_envs(
 async fn update_custom_environment(
     State(state): State<Shared>,
     Path((id_or_name, slug_or_id)): Path<(String, String)>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
     body: String,
@@ -1543,6 +1624,7 @@ async fn update_custom_environment(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct DeploymentsQuery {
+    /// "Filter deployments from the given ID or name" (the spec).
     project_id: Option<String>,
     target: Option<String>,
     state: Option<String>,
@@ -1554,7 +1636,8 @@ struct DeploymentsQuery {
 /// `until` time cursor.
 async fn list_deployments(
     State(state): State<Shared>,
-    Query(query): Query<DeploymentsQuery>,
+    SimQuery(scope): SimQuery<Scope>,
+    SimQuery(query): SimQuery<DeploymentsQuery>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -1563,11 +1646,30 @@ async fn list_deployments(
         if !(1..=100).contains(&limit) {
             return error(StatusCode::BAD_REQUEST, "bad_request", "Invalid request: `limit` must be between 1 and 100");
         }
+        let team = scope.key();
+        // A project given by id or name; one that does not exist in this scope has none.
+        let project = match &query.project_id {
+            Some(id_or_name) => match s.project_id(&team, id_or_name) {
+                Some(id) => Some(id),
+                None => {
+                    return Json(json!({ "deployments": [], "pagination": { "count": 0, "next": null, "prev": null } }))
+                        .into_response();
+                }
+            },
+            None => None,
+        };
+        let in_scope: Vec<String> = s
+            .projects
+            .iter()
+            .filter(|(t, _)| *t == team)
+            .map(|(_, p)| p["id"].as_str().unwrap_or_default().to_string())
+            .collect();
         let states: Option<Vec<&str>> = query.state.as_deref().map(|s| s.split(',').collect());
         let mut matching: Vec<Value> = s
             .deployments
             .iter()
-            .filter(|d| query.project_id.as_ref().is_none_or(|p| d.project_id == *p))
+            .filter(|d| in_scope.contains(&d.project_id))
+            .filter(|d| project.as_ref().is_none_or(|p| d.project_id == *p))
             .filter(|d| query.target.as_ref().is_none_or(|t| d.target.as_deref() == Some(t)))
             .filter(|d| states.as_ref().is_none_or(|states| states.contains(&d.state())))
             .filter(|d| query.until.is_none_or(|until| d.created_at < until))
