@@ -444,6 +444,68 @@ fn query_strings_and_path_parameters_are_checked_against_the_spec() {
     assert!(found.iter().any(|f| f.contains("query parameter `reveal`")), "{found:?}");
 }
 
+/// A query string that does not parse gets the vendor's JSON error, not axum's text/plain, and
+/// shows in the simulator's request log; Supabase health takes `services` both as repeated keys
+/// (the spec's form) and comma-joined, with the same answer.
+#[tokio::test]
+async fn unparsable_queries_get_the_vendors_error_and_are_logged() {
+    use slipway_sim::cloudflare::{CloudflareSim, CloudflareSimConfig};
+    use slipway_sim::faults::FaultPlan;
+    use slipway_sim::supabase::{SupabaseSim, SupabaseSimConfig};
+    use slipway_sim::vercel::VercelSim;
+    let vercel = VercelSim::start("t", FaultPlan::default()).await.unwrap();
+    let supabase = SupabaseSim::start(SupabaseSimConfig { ready_after: Duration::ZERO, ..SupabaseSimConfig::new("t") })
+        .await
+        .unwrap();
+    let cloudflare = CloudflareSim::start(CloudflareSimConfig::new("t")).await.unwrap();
+    let http = reqwest::Client::new();
+    let get = |url: String| {
+        let http = http.clone();
+        async move {
+            let response = http.get(url).bearer_auth("t").send().await.unwrap();
+            let status = response.status().as_u16();
+            let json = response.headers()["content-type"].to_str().unwrap().starts_with("application/json");
+            (status, json, response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, json, body) = get(format!("{}/v10/projects?limit=many", vercel.base_url())).await;
+    assert!(status == 400 && json && body["error"]["code"] == "bad_request", "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("limit"), "{body}");
+    let logged = vercel.requests();
+    assert!(logged.iter().any(|r| r.query == "limit=many" && r.status == 400 && r.response == Some(body.clone())));
+
+    let regions =
+        format!("{}/v1/projects/available-regions?organization_slug=a&organization_slug=b", supabase.base_url());
+    let (status, json, body) = get(regions).await;
+    assert!(status == 400 && json && body["message"].as_str().unwrap().contains("organization_slug"), "{body}");
+    assert!(supabase.requests().iter().any(|r| r.path == "/v1/projects/available-regions" && r.status == 400));
+
+    let (status, json, body) = get(format!("{}/zones?page=first", cloudflare.base_url())).await;
+    assert!(status == 400 && json && body["success"] == false && body["errors"][0]["code"].is_number(), "{body}");
+    assert!(body["result"].is_null(), "{body}");
+    assert!(cloudflare.requests().iter().any(|r| r.path == "/zones" && r.query == "page=first" && r.status == 400));
+
+    let created: Value = http
+        .post(format!("{}/v1/projects", supabase.base_url()))
+        .bearer_auth("t")
+        .json(&json!({"name": "health", "organization_slug": "sandbox-org", "db_pass": "pw-0123456789"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let health = format!("{}/v1/projects/{}/health", supabase.base_url(), created["ref"].as_str().unwrap());
+    let (status, _, repeated) = get(format!("{health}?services=db&services=auth")).await;
+    assert_eq!(status, 200, "{repeated}");
+    let names = |answer: &Value| answer.as_array().unwrap().iter().map(|s| s["name"].clone()).collect::<Vec<_>>();
+    assert_eq!(names(&repeated), [json!("db"), json!("auth")]);
+    let (status, _, joined) = get(format!("{health}?services=db,auth")).await;
+    assert_eq!((status, names(&joined)), (200, names(&repeated)));
+    let (status, _, refused) = get(format!("{health}?services=db&services=dns")).await;
+    assert!(status == 400 && refused["message"].as_str().unwrap().contains("dns"), "{refused}");
+}
+
 fn fast_retries() -> RetryPolicy {
     RetryPolicy {
         max_attempts: 4,
