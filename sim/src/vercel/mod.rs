@@ -181,6 +181,14 @@ impl VercelSim {
             .route("/v9/projects/{id_or_name}/env/{env_id}", axum::routing::patch(edit_env).delete(delete_env))
             // Not in the saved spec; the official CLI calls it.
             .route("/projects/{id_or_name}/custom-environments", get(list_custom_environments))
+            // Not in the saved spec; the official CLI calls them (`project add`, `project rm`,
+            // `env rm`, `env pull`, `inspect`).
+            .route("/v1/projects", post(create_project))
+            .route("/v2/projects/{id_or_name}", axum::routing::delete(delete_project))
+            .route("/v10/projects/{id_or_name}/env/{env_id}", axum::routing::delete(delete_env))
+            .route("/v3/env/pull/{id_or_name}/{target}", get(pull_envs))
+            .route("/v3/env/pull/{id_or_name}/{target}/{git_branch}", get(pull_envs_for_branch))
+            .route("/v11/deployments/{id}/builds", get(deployment_builds))
             .route("/v2/teams", get(list_teams))
             .route("/v2/teams/{team_id}", get(get_team))
             // Not in the saved spec; the official CLI calls them for `--scope`.
@@ -1168,6 +1176,71 @@ async fn edit_env(
     .await
 }
 
+/// `GET /v3/env/pull/{idOrName}/{target}` (the CLI's `env pull`): the variables of one target
+/// (`production`, `preview`, `development`, or a custom environment's slug or id) as a
+/// `KEY: value` map, values decrypted; sensitive variables are write-only and stay out.
+async fn pull_envs(
+    State(state): State<Shared>,
+    Path((id_or_name, target)): Path<(String, String)>,
+    SimQuery(scope): SimQuery<Scope>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    pull(state, id_or_name, target, None, scope, uri, headers).await
+}
+
+/// The same for one preview branch: its branch-specific values win over the general ones.
+async fn pull_envs_for_branch(
+    State(state): State<Shared>,
+    Path((id_or_name, target, git_branch)): Path<(String, String, String)>,
+    SimQuery(scope): SimQuery<Scope>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    pull(state, id_or_name, target, Some(git_branch), scope, uri, headers).await
+}
+
+async fn pull(
+    state: Shared,
+    id_or_name: String,
+    target: String,
+    git_branch: Option<String>,
+    scope: Scope,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    in_project(&state, "GET", &uri, &headers, None, (scope.key(), &id_or_name), |s, project| {
+        let standard = ["production", "preview", "development"].contains(&target.as_str());
+        let custom = if standard {
+            None
+        } else {
+            match custom_environment_index(s, &project, &target) {
+                Some(index) => Some(s.custom_environments[&project][index]["id"].clone()),
+                None => return error(StatusCode::NOT_FOUND, "not_found", "Custom environment not found"),
+            }
+        };
+        let applies = |e: &&Value| match &custom {
+            Some(id) => e["customEnvironmentIds"].as_array().into_iter().flatten().any(|c| c == id),
+            None => e["target"].as_array().into_iter().flatten().any(|t| t == target.as_str()),
+        };
+        let mut vars: Vec<&Value> = s
+            .envs
+            .get(&project)
+            .into_iter()
+            .flatten()
+            .filter(applies)
+            .filter(|e| e["type"] != "sensitive")
+            .filter(|e| e["gitBranch"].is_null() || e["gitBranch"].as_str() == git_branch.as_deref())
+            .collect();
+        // Branch-specific values last, so they replace the general ones in the map.
+        vars.sort_by_key(|e| !e["gitBranch"].is_null());
+        let env: serde_json::Map<String, Value> =
+            vars.into_iter().map(|e| (e["key"].as_str().unwrap_or_default().to_string(), e["value"].clone())).collect();
+        Json(json!({ "env": env })).into_response()
+    })
+    .await
+}
+
 async fn delete_env(
     State(state): State<Shared>,
     Path((id_or_name, env_id)): Path<(String, String)>,
@@ -1231,7 +1304,9 @@ impl SimDeployment {
 
     fn json(&self) -> Value {
         let state = self.state();
-        let url = format!("{}-{}.vercel.app", self.name, &self.id[4..12].to_ascii_lowercase());
+        // Unique per deployment, as Vercel's generated URLs are (they name the deployment).
+        let digest = crate::rules::sha256_hex(&self.id);
+        let url = format!("{}-{}.vercel.app", self.name, &digest[..9]);
         let mut body = json!({
             "id": self.id, "name": self.name, "url": url, "projectId": self.project_id,
             "readyState": state, "status": state, "type": "LAMBDAS", "target": self.target,
@@ -1333,6 +1408,29 @@ async fn get_deployment(
             Some(deployment) => Json(deployment.json()).into_response(),
             None => error(StatusCode::NOT_FOUND, "not_found", "Deployment not found"),
         }
+    })
+    .await
+}
+
+/// `GET /v11/deployments/{id}/builds` (the CLI's `inspect`): a git deployment of a framework
+/// project is one build of the whole source.
+async fn deployment_builds(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    guarded(&state, "GET", &uri, &headers, None, |s| match s.deployments.iter().find(|d| d.id == id) {
+        Some(deployment) => {
+            let state = deployment.state();
+            Json(json!({ "builds": [{
+                "id": format!("bld_{}", &deployment.id[4..]), "deploymentId": deployment.id, "entrypoint": "package.json",
+                "readyState": state, "readyStateAt": deployment.created_at, "createdAt": deployment.created_at,
+                "use": "@vercel/next", "config": {}, "output": [],
+            }]}))
+            .into_response()
+        }
+        None => error(StatusCode::NOT_FOUND, "not_found", "Deployment not found"),
     })
     .await
 }
@@ -1652,8 +1750,10 @@ async fn list_deployments(
             Some(id_or_name) => match s.project_id(&team, id_or_name) {
                 Some(id) => Some(id),
                 None => {
-                    return Json(json!({ "deployments": [], "pagination": { "count": 0, "next": null, "prev": null } }))
-                        .into_response();
+                    return Json(
+                        json!({ "deployments": [], "pagination": { "count": 0, "next": null, "prev": null } }),
+                    )
+                    .into_response();
                 }
             },
             None => None,
