@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { startSimulators, requestLines } from './simulators.mjs';
 
 const home = mkdtempSync(join(tmpdir(), 'slipway-clis-'));
@@ -27,9 +27,11 @@ async function api(base, method, path, body) {
   return res.status === 204 ? null : res.json();
 }
 
+// Runs a CLI in a throwaway home and working directory (the Supabase CLI writes `supabase/.temp`
+// into the working directory).
 function run(cmd, args, env, input = '') {
-  const out = spawnSync(cmd, args, {
-    env: { PATH: process.env.PATH, HOME: home, ...env }, input, encoding: 'utf8', timeout: 90000,
+  const out = spawnSync(resolve(cmd), args, {
+    cwd: home, env: { PATH: process.env.PATH, HOME: home, ...env }, input, encoding: 'utf8', timeout: 90000,
   });
   return `${out.stdout}\n${out.stderr}`;
 }
