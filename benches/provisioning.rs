@@ -47,6 +47,7 @@ async fn engine(dir: &tempfile::TempDir, configure: impl FnOnce(&mut EngineConfi
     let sandbox = Sandbox::start(&sims, TOKEN).await.unwrap();
     let platforms = PlatformSettings::sandbox(SandboxEndpoints {
         vercel: sandbox.vercel.base_url(),
+        vercel_team_id: slipway_sim::SANDBOX_TEAM_ID.into(),
         supabase: sandbox.supabase.base_url(),
         cloudflare: sandbox.cloudflare.base_url(),
         organization: SANDBOX_ORGANIZATION.into(),

@@ -88,6 +88,9 @@ impl TokenSettings {
 /// Where the sandbox's simulators listen, and the one token they accept.
 pub struct SandboxEndpoints {
     pub vercel: String,
+    /// The Vercel team the sandbox works in: a studio's Vercel account is a team, so the
+    /// sandbox's is too, and every Vercel call is scoped to it as it would be for real.
+    pub vercel_team_id: String,
     pub supabase: String,
     pub cloudflare: String,
     pub organization: String,
@@ -100,7 +103,7 @@ impl PlatformSettings {
         let at = |base_url: String| ApiAccess { base_url, token: endpoints.token.clone() };
         PlatformSettings {
             vercel: at(endpoints.vercel),
-            vercel_team_id: None,
+            vercel_team_id: Some(endpoints.vercel_team_id),
             supabase: at(endpoints.supabase),
             supabase_organization: Some(endpoints.organization),
             cloudflare: Some(at(endpoints.cloudflare)),
@@ -237,7 +240,7 @@ impl ConnectionStatus {
 
 #[cfg(test)]
 mod tests {
-    use slipway_sim::{SANDBOX_ORGANIZATION, Sandbox, SandboxConfig};
+    use slipway_sim::{SANDBOX_ORGANIZATION, SANDBOX_TEAM_ID, SANDBOX_TEAM_SLUG, Sandbox, SandboxConfig};
 
     use super::*;
 
@@ -269,6 +272,7 @@ mod tests {
     fn endpoints(sandbox: &Sandbox, token: &str) -> SandboxEndpoints {
         SandboxEndpoints {
             vercel: sandbox.vercel.base_url(),
+            vercel_team_id: SANDBOX_TEAM_ID.into(),
             supabase: sandbox.supabase.base_url(),
             cloudflare: sandbox.cloudflare.base_url(),
             organization: SANDBOX_ORGANIZATION.into(),
@@ -285,7 +289,15 @@ mod tests {
         let statuses = platforms.check().await;
         assert_eq!(statuses.len(), 3);
         assert!(statuses.iter().all(|s| s.connected), "{statuses:#?}");
+        assert_eq!(statuses[0].detail, format!("team {SANDBOX_TEAM_SLUG} ({SANDBOX_TEAM_ID})"));
         assert_eq!(statuses[1].detail, "organization sandbox-org");
+        // Every Vercel call of the check was scoped to the team.
+        let requests = sandbox.vercel.requests();
+        let scoped = requests
+            .iter()
+            .filter(|r| r.path != "/v2/user")
+            .all(|r| r.query.contains("teamId=") || r.path.starts_with("/v2/teams/"));
+        assert!(scoped && requests.iter().any(|r| r.path == format!("/v2/teams/{SANDBOX_TEAM_ID}")), "{requests:#?}");
     }
 
     #[tokio::test]

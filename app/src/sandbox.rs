@@ -2,12 +2,13 @@
 
 use secrecy::SecretString;
 use slipway_engine::platforms::{PlatformSettings, SandboxEndpoints};
-use slipway_sim::{SANDBOX_ORGANIZATION, Sandbox, SandboxConfig};
+use slipway_sim::{SANDBOX_ORGANIZATION, SANDBOX_TEAM_ID, Sandbox, SandboxConfig};
 
 /// Engine settings that reach `sandbox` with `token`.
 pub fn platforms(sandbox: &Sandbox, token: &SecretString) -> PlatformSettings {
     PlatformSettings::sandbox(SandboxEndpoints {
         vercel: sandbox.vercel.base_url(),
+        vercel_team_id: SANDBOX_TEAM_ID.into(),
         supabase: sandbox.supabase.base_url(),
         cloudflare: sandbox.cloudflare.base_url(),
         organization: SANDBOX_ORGANIZATION.into(),

@@ -14,7 +14,7 @@ pub mod supabase;
 pub mod vercel;
 
 mod rules;
-pub use sandbox::{SANDBOX_ORGANIZATION, Sandbox, SandboxConfig};
+pub use sandbox::{SANDBOX_ORGANIZATION, SANDBOX_TEAM_ID, SANDBOX_TEAM_SLUG, Sandbox, SandboxConfig};
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -268,6 +268,60 @@ pub(crate) async fn buffer_json(response: axum::response::Response) -> (axum::re
 /// Lets the shared plumbing below reach a simulator state's common part.
 pub(crate) trait HasCommon {
     fn common(&mut self) -> &mut SimCommon;
+}
+
+/// How a simulator's vendor refuses a request whose query string does not parse, in that
+/// vendor's error format.
+pub(crate) trait VendorErrors {
+    fn invalid_query(message: &str) -> axum::response::Response;
+}
+
+/// `Query<T>` as the vendors answer it: a query string that does not parse (a value of the
+/// wrong type, a key repeated where one is expected) is refused with the vendor's JSON error
+/// body, and the refusal is recorded in the request log like every other answer, instead of
+/// axum's bare text/plain rejection that no request log sees.
+pub(crate) struct SimQuery<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<Arc<Mutex<S>>> for SimQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: HasCommon + VendorErrors + Send + 'static,
+{
+    type Rejection = axum::response::Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &Arc<Mutex<S>>,
+    ) -> Result<Self, Self::Rejection> {
+        let text = match axum::extract::Query::<T>::try_from_uri(&parts.uri) {
+            Ok(axum::extract::Query(value)) => return Ok(SimQuery(value)),
+            Err(rejection) => rejection.body_text(),
+        };
+        Err(deliver(state, parts.method.as_str(), &parts.uri, None, S::invalid_query(&text)).await)
+    }
+}
+
+/// The values of `key` in query `pairs`, read both ways the vendors' APIs take a list: the key
+/// repeated (`services=auth&services=db`, OpenAPI's `style: form, explode: true`, which the
+/// specs declare and the official CLIs send) and one comma-joined value (`services=auth,db`,
+/// which the APIs evidently accept too: the vendors' own JS SDKs send lists that way).
+pub(crate) fn list_values(pairs: &[(String, String)], key: &str) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|(k, _)| k == key)
+        .flat_map(|(_, v)| v.split(','))
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The one value of `key` in query `pairs`; `Err` names the key when it is given twice.
+pub(crate) fn single_value<'a>(pairs: &'a [(String, String)], key: &str) -> Result<Option<&'a str>, String> {
+    let mut values = pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    match (values.next(), values.next()) {
+        (_, Some(_)) => Err(format!("`{key}` may be given only once")),
+        (value, None) => Ok(value),
+    }
 }
 
 /// Records the exchange, then holds the response for the configured latency.

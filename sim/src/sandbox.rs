@@ -13,6 +13,12 @@ use crate::vercel::VercelSim;
 /// The organization the sandbox's Supabase simulator holds, where new projects go.
 pub const SANDBOX_ORGANIZATION: &str = "sandbox-org";
 
+/// The Vercel team the sandbox token's user belongs to, as a studio's account is a team: the
+/// sandbox scopes every Vercel call to it (`teamId`).
+pub const SANDBOX_TEAM_ID: &str = "team_sim0000000000000000000001";
+/// Its slug.
+pub const SANDBOX_TEAM_SLUG: &str = "sandbox-team";
+
 #[derive(Clone, Debug)]
 pub struct SandboxConfig {
     /// Where the simulators listen; port 0 picks a free one.

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path, Query, RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::faults::{Fault, FaultPlan};
-use super::{RateWindows, SimCommon, SimHandle};
+use super::{RateWindows, SimCommon, SimHandle, SimQuery};
 use crate::rules::{
     SUPABASE_HEALTH_SERVICES as HEALTH_SERVICES, SUPABASE_REGIONS as REGIONS, SUPABASE_SMART_GROUPS as SMART_GROUPS,
     now_ms, sha256_hex, valid_slug,
@@ -117,6 +117,12 @@ impl SigningKey {
 impl super::HasCommon for SimState {
     fn common(&mut self) -> &mut SimCommon {
         &mut self.common
+    }
+}
+
+impl super::VendorErrors for SimState {
+    fn invalid_query(text: &str) -> Response {
+        message(StatusCode::BAD_REQUEST, text)
     }
 }
 
@@ -226,6 +232,7 @@ impl SupabaseSim {
             .route("/v1/projects/{reference}/config/database/pooler", get(pooler))
             .route("/v1/projects/{reference}/database/password", axum::routing::patch(update_database_password))
             .route("/v1/projects/{reference}/database/query", post(run_query))
+            .route("/v1/projects/{reference}/database/query/read-only", post(run_read_only_query))
             .route("/v1/projects/{reference}/database/backups", get(backups))
             .route("/v1/projects/{reference}/database/backups/restore-pitr", post(restore_pitr))
             .route("/v1/projects/{reference}/database/backups/schedule", get(backup_schedule))
@@ -577,16 +584,14 @@ async fn delete_project(
     .await
 }
 
-#[derive(Deserialize)]
-struct HealthQuery {
-    services: Option<String>,
-    timeout_ms: Option<i64>,
-}
-
+/// `GET /v1/projects/{ref}/health?services=…&timeout_ms=…`. The spec declares `services` an
+/// array in `style: form, explode: true`, i.e. the key repeated (`services=auth&services=db`),
+/// which is what the official CLI sends; the real API evidently also takes one comma-joined
+/// value (`services=auth,db`), which supabase-management-js sends, so both are accepted.
 async fn health(
     State(state): State<Shared>,
     Path(reference): Path<String>,
-    Query(query): Query<HealthQuery>,
+    SimQuery(pairs): SimQuery<Vec<(String, String)>>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -595,13 +600,18 @@ async fn health(
             Ok(project) => project,
             Err(refusal) => return refusal,
         };
-        let Some(services) = query.services.filter(|v| !v.is_empty()) else {
+        let names = super::list_values(&pairs, "services");
+        if names.is_empty() {
             return message(StatusCode::BAD_REQUEST, "services is required");
-        };
-        if query.timeout_ms.is_some_and(|t| !(0..=10_000).contains(&t)) {
-            return message(StatusCode::BAD_REQUEST, "timeout_ms must be between 0 and 10000");
         }
-        let names: Vec<&str> = services.split(',').collect();
+        let timeout = match super::single_value(&pairs, "timeout_ms") {
+            Ok(value) => value.map(str::parse::<i64>),
+            Err(rule) => return message(StatusCode::BAD_REQUEST, &rule),
+        };
+        if timeout.is_some_and(|t| t.is_err() || t.is_ok_and(|t| !(0..=10_000).contains(&t))) {
+            return message(StatusCode::BAD_REQUEST, "timeout_ms must be an integer between 0 and 10000");
+        }
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
         if let Some(bad) = names.iter().find(|n| !HEALTH_SERVICES.contains(n)) {
             return message(StatusCode::BAD_REQUEST, &format!("services contains an unknown service: {bad}"));
         }
@@ -750,14 +760,15 @@ struct OrganizationProjectsQuery {
     limit: Option<String>,
     search: Option<String>,
     sort: Option<String>,
-    statuses: Option<String>,
 }
 
 /// `GET /v1/organizations/{slug}/projects`: offset pagination over the organization's projects.
 async fn organization_projects(
     State(state): State<Shared>,
     Path(slug): Path<String>,
-    Query(query): Query<OrganizationProjectsQuery>,
+    SimQuery(query): SimQuery<OrganizationProjectsQuery>,
+    // `statuses` is one comma-separated string in the spec; the key repeated is read too.
+    SimQuery(pairs): SimQuery<Vec<(String, String)>>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -779,7 +790,8 @@ async fn organization_projects(
         if !["name_asc", "name_desc", "created_asc", "created_desc"].contains(&sort) {
             return bad_request("sort must be one of name_asc, name_desc, created_asc, created_desc");
         }
-        let statuses: Vec<&str> = query.statuses.as_deref().map(|v| v.split(',').collect()).unwrap_or_default();
+        let statuses = super::list_values(&pairs, "statuses");
+        let statuses: Vec<&str> = statuses.iter().map(String::as_str).collect();
         if let Some(bad) = statuses.iter().find(|status| !["ACTIVE_HEALTHY", "INACTIVE"].contains(status)) {
             return bad_request(format!("statuses may only contain ACTIVE_HEALTHY and INACTIVE (got {bad:?})"));
         }
@@ -845,7 +857,7 @@ struct AvailableRegionsQuery {
 
 async fn available_regions(
     State(state): State<Shared>,
-    Query(query): Query<AvailableRegionsQuery>,
+    SimQuery(query): SimQuery<AvailableRegionsQuery>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -1749,6 +1761,58 @@ async fn run_query(
         };
         if status != "ACTIVE_HEALTHY" {
             return bad_request(format!("Project is not ready to run queries (status {status})."));
+        }
+        let probe = body.query.trim().trim_end_matches(';').trim().eq_ignore_ascii_case("select 1");
+        project.queries.push(body.query);
+        let rows = if probe { json!([{ "?column?": 1 }]) } else { json!([]) };
+        (StatusCode::CREATED, Json(rows)).into_response()
+    })
+    .await
+}
+
+/// `V1ReadOnlyQueryBody` (unknown fields allowed by the spec; no `read_only`, it always is).
+#[derive(Deserialize)]
+struct ReadOnlyQueryBody {
+    query: String,
+    #[allow(dead_code)] // validated only: nothing runs
+    parameters: Option<Vec<Value>>,
+}
+
+/// The statements a read-only transaction runs; anything else would write.
+fn reads_only(query: &str) -> bool {
+    let first = query.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or_default();
+    ["select", "with", "show", "explain", "values", "table"].iter().any(|k| first.eq_ignore_ascii_case(k))
+}
+
+/// `POST …/database/query/read-only` ("Run a sql query as supabase_read_only_user") → 201 with
+/// the rows, like [`run_query`] (recorded, not run). A statement that would write is refused as
+/// PostgreSQL refuses it in a read-only transaction (the message text is PostgreSQL's; the spec
+/// documents no error body).
+async fn run_read_only_query(
+    State(state): State<Shared>,
+    Path(reference): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    respond(&state, "POST", &uri, &headers, &format!("database-query-read-only:{reference}"), Some(&body), |s| {
+        let body: ReadOnlyQueryBody = match parse_body(&body, &["query", "parameters"]) {
+            Ok(body) => body,
+            Err(refusal) => return refusal,
+        };
+        if body.query.is_empty() {
+            return bad_request("query must be at least 1 character");
+        }
+        let (project, status) = match find_mut(s, &reference) {
+            Ok(found) => found,
+            Err(refusal) => return refusal,
+        };
+        if status != "ACTIVE_HEALTHY" {
+            return bad_request(format!("Project is not ready to run queries (status {status})."));
+        }
+        if !reads_only(&body.query) {
+            let statement = body.query.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+            return bad_request(format!("ERROR: 25006: cannot execute {statement} in a read-only transaction"));
         }
         let probe = body.query.trim().trim_end_matches(';').trim().eq_ignore_ascii_case("select 1");
         project.queries.push(body.query);

@@ -604,7 +604,9 @@ impl SupabaseClient {
         self.core.send(project_call("v1-delete-a-project", Method::DELETE, reference, &[])?).await
     }
 
-    /// `GET /v1/projects/{ref}/health?services=…`.
+    /// `GET /v1/projects/{ref}/health?services=db&services=auth`: `services` is an array in
+    /// `style: form, explode: true` in the spec, so the key is repeated per service (as the
+    /// official CLI sends it), not one comma-joined value.
     pub async fn health(&self, reference: &str, services: &[&str]) -> Result<Vec<ServiceHealth>, ApiError> {
         if services.is_empty() {
             return Err(ApiError::invalid_input(Vendor::Supabase, "services", "must name at least one service"));
@@ -616,8 +618,8 @@ impl SupabaseClient {
                 format!("must be among {} (got {bad:?})", HEALTH_SERVICES.join(", ")),
             ));
         }
-        let call = project_call("v1-get-services-health", Method::GET, reference, &["health"])?
-            .query("services", services.join(","));
+        let call = project_call("v1-get-services-health", Method::GET, reference, &["health"])?;
+        let call = services.iter().fold(call, |call, service| call.query("services", service));
         self.core.send(call).await
     }
 

@@ -1,6 +1,6 @@
-//! Contract tests: the clients' requests and the simulators' responses, as exchanged in these
-//! tests, are validated against the vendors' full official OpenAPI documents (test fixtures in
-//! `../shared/api-contracts/`, never shipped). OpenAPI 3.0 schemas are converted to JSON
+//! Contract tests: the clients' requests (bodies, query strings and path parameters) and the
+//! simulators' responses, as exchanged in these tests, are validated against the vendors' full
+//! official OpenAPI documents (test fixtures in `../shared/api-contracts/`, never shipped). OpenAPI 3.0 schemas are converted to JSON
 //! Schema draft 4 deliberately, including the specs' known defects, and a schema that does not
 //! compile fails the test instead of being skipped.
 
@@ -214,6 +214,7 @@ fn violations(spec: &Spec, exchange: &RecordedRequest, checked: &mut usize) -> V
     };
     let name = format!("{} {} {template}", spec.name, exchange.method);
     let mut found = Vec::new();
+    let parameters = parameter_instances(spec, &template, op, exchange, &mut found, &name);
     let mut check = |schema: &Value, instance: &Value, what: &str| {
         let context = format!("{name} {what}");
         let validator = if what == "request body" {
@@ -228,6 +229,9 @@ fn violations(spec: &Spec, exchange: &RecordedRequest, checked: &mut usize) -> V
     };
     if let (Some(body), Some(schema)) = (&exchange.body, op.pointer("/requestBody/content/application~1json/schema")) {
         check(schema, body, "request body");
+    }
+    for (what, schema, instance) in parameters {
+        check(&schema, &instance, &what);
     }
     let status = exchange.status.to_string();
     let class = format!("{}XX", exchange.status / 100);
@@ -247,6 +251,146 @@ fn violations(spec: &Spec, exchange: &RecordedRequest, checked: &mut usize) -> V
     found
 }
 
+/// The operation's parameters, path-level and operation-level (the latter win), `$ref`s followed.
+fn parameters<'a>(spec: &'a Spec, template: &str, op: &'a Value) -> Vec<&'a Value> {
+    let path_level = spec.doc["paths"][template]["parameters"].as_array().into_iter().flatten();
+    let op_level: Vec<&Value> = op["parameters"].as_array().into_iter().flatten().map(|p| resolve(spec, p)).collect();
+    let key = |p: &Value| {
+        (p["in"].as_str().unwrap_or_default().to_string(), p["name"].as_str().unwrap_or_default().to_string())
+    };
+    let mut all: Vec<&Value> =
+        path_level.map(|p| resolve(spec, p)).filter(|p| !op_level.iter().any(|o| key(o) == key(p))).collect();
+    all.extend(op_level);
+    all
+}
+
+/// A query or path value as the JSON value `schema` types it: strings that are numbers or
+/// booleans where the schema wants those, and strings otherwise (so a value of the wrong type
+/// fails the schema instead of being coerced into passing it).
+fn typed_value(spec: &Spec, schema: &Value, raw: &str) -> Value {
+    let schema = resolve(spec, schema);
+    let mut types: Vec<&str> = Vec::new();
+    match &schema["type"] {
+        Value::String(t) => types.push(t),
+        Value::Array(ts) => types.extend(ts.iter().filter_map(Value::as_str)),
+        _ => {}
+    }
+    for alternative in ["oneOf", "anyOf", "allOf"] {
+        for option in schema[alternative].as_array().into_iter().flatten() {
+            if let Some(t) = resolve(spec, option)["type"].as_str() {
+                types.push(t);
+            }
+        }
+    }
+    for t in types {
+        match t {
+            "integer" | "number" => {
+                if let Ok(n) = raw.parse::<i64>() {
+                    return json!(n);
+                }
+                if let Some(n) = raw.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+                    return Value::Number(n);
+                }
+            }
+            "boolean" if raw == "true" || raw == "false" => return json!(raw == "true"),
+            _ => {}
+        }
+    }
+    Value::String(raw.to_string())
+}
+
+/// The path and query parameters of `exchange` as (what, schema, instance) to validate, per the
+/// operation's parameter declarations: an array parameter in `style: form` (the default for
+/// queries) with `explode: true` (the default) is the key repeated, with `explode: false` one
+/// comma-separated value. Violations no schema can state (an undeclared key, a scalar given
+/// twice, a required parameter missing) go straight into `found`.
+fn parameter_instances(
+    spec: &Spec,
+    template: &str,
+    op: &Value,
+    exchange: &RecordedRequest,
+    found: &mut Vec<String>,
+    name: &str,
+) -> Vec<(String, Value, Value)> {
+    let declared = parameters(spec, template, op);
+    let mut instances = Vec::new();
+    let segments: Vec<&str> = exchange.path.trim_matches('/').split('/').collect();
+    for (part, actual) in template.trim_matches('/').split('/').zip(&segments) {
+        let Some(param) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) else { continue };
+        let decoded = percent_decode(actual);
+        match declared.iter().find(|p| p["in"] == "path" && p["name"] == param) {
+            Some(p) => instances.push((
+                format!("path parameter `{param}`"),
+                p["schema"].clone(),
+                typed_value(spec, &p["schema"], &decoded),
+            )),
+            None => found.push(format!("{name}: path parameter `{param}` is not declared")),
+        }
+    }
+    let pairs: Vec<(String, String)> = reqwest::Url::parse(&format!("http://query.test/?{}", exchange.query))
+        .map(|url| url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+        .unwrap_or_default();
+    for (key, _) in &pairs {
+        if !declared.iter().any(|p| p["in"] == "query" && p["name"] == key.as_str()) {
+            found.push(format!("{name}: query key `{key}` is not a parameter of the operation"));
+        }
+    }
+    for p in declared.iter().filter(|p| p["in"] == "query") {
+        let key = p["name"].as_str().unwrap_or_default();
+        let values: Vec<&str> = pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect();
+        if values.is_empty() {
+            if p["required"] == true {
+                found.push(format!("{name}: required query parameter `{key}` is missing"));
+            }
+            continue;
+        }
+        let schema = p["schema"].clone();
+        let resolved = resolve(spec, &schema);
+        let instance = if resolved["type"] == "array" {
+            let style = p["style"].as_str().unwrap_or("form");
+            let explode = p["explode"].as_bool().unwrap_or(style == "form");
+            if style != "form" {
+                found
+                    .push(format!("{name}: query parameter `{key}` has style {style}, which this check does not read"));
+                continue;
+            }
+            let items: Vec<&str> = if explode { values } else { values.iter().flat_map(|v| v.split(',')).collect() };
+            Value::Array(items.iter().map(|v| typed_value(spec, &resolved["items"], v)).collect())
+        } else if values.len() > 1 {
+            found.push(format!("{name}: query parameter `{key}` is given {} times but is not an array", values.len()));
+            continue;
+        } else {
+            typed_value(spec, &schema, values[0])
+        };
+        instances.push((format!("query parameter `{key}`"), schema, instance));
+    }
+    instances
+}
+
+/// A path segment with its `%XX` escapes decoded.
+fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| segment.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Fails listing every contract violation in `exchanges`; returns how many documents had a
 /// schema to be checked against.
 fn assert_conforms(spec: &Spec, exchanges: &[RecordedRequest]) -> usize {
@@ -254,6 +398,112 @@ fn assert_conforms(spec: &Spec, exchanges: &[RecordedRequest]) -> usize {
     let found: Vec<String> = exchanges.iter().flat_map(|e| violations(spec, e, &mut checked)).collect();
     assert!(found.is_empty(), "{} contract violations:\n{}", found.len(), found.join("\n"));
     checked
+}
+
+/// The parameter check itself: query strings and path segments that break the spec's parameter
+/// declarations are reported, the forms it declares are not.
+#[test]
+fn query_strings_and_path_parameters_are_checked_against_the_spec() {
+    let spec = Spec::load("supabase", "supabase-management-openapi.json");
+    let exchange = |path: &str, query: &str| RecordedRequest {
+        method: "GET".into(),
+        path: path.into(),
+        endpoint: String::new(),
+        at_ms: 0,
+        query: query.into(),
+        status: 200,
+        body: None,
+        response: None,
+    };
+    let health = "/v1/projects/abcdefghijklmnopqrst/health";
+    let problems = |path: &str, query: &str| {
+        let mut checked = 0;
+        let found = violations(&spec, &exchange(path, query), &mut checked);
+        (found, checked)
+    };
+    // The array declared `style: form, explode: true`: the key repeated.
+    let (found, checked) = problems(health, "services=auth&services=db&timeout_ms=2000");
+    assert!(found.is_empty(), "{found:?}");
+    assert_eq!(checked, 3, "the path reference, services and timeout_ms");
+    for (query, expected) in [
+        ("services=auth,db", "query parameter `services`"),
+        ("services=auth%2Cdb", "query parameter `services`"),
+        ("services=dns", "query parameter `services`"),
+        ("services=db&timeout_ms=soon", "query parameter `timeout_ms`"),
+        ("services=db&timeout_ms=20000", "query parameter `timeout_ms`"),
+        ("services=db&timeout_ms=1&timeout_ms=2", "given 2 times"),
+        ("services=db&verbose=true", "query key `verbose` is not a parameter"),
+        ("timeout_ms=2000", "required query parameter `services` is missing"),
+    ] {
+        let (found, _) = problems(health, query);
+        assert!(found.iter().any(|f| f.contains(expected)), "{query}: {found:?}");
+    }
+    let (found, _) = problems("/v1/projects/NOT-A-REF/health", "services=db");
+    assert!(found.iter().any(|f| f.contains("path parameter `ref`")), "{found:?}");
+    let (found, _) = problems("/v1/projects/abcdefghijklmnopqrst/api-keys", "reveal=yes");
+    assert!(found.iter().any(|f| f.contains("query parameter `reveal`")), "{found:?}");
+}
+
+/// A query string that does not parse gets the vendor's JSON error, not axum's text/plain, and
+/// shows in the simulator's request log; Supabase health takes `services` both as repeated keys
+/// (the spec's form) and comma-joined, with the same answer.
+#[tokio::test]
+async fn unparsable_queries_get_the_vendors_error_and_are_logged() {
+    use slipway_sim::cloudflare::{CloudflareSim, CloudflareSimConfig};
+    use slipway_sim::faults::FaultPlan;
+    use slipway_sim::supabase::{SupabaseSim, SupabaseSimConfig};
+    use slipway_sim::vercel::VercelSim;
+    let vercel = VercelSim::start("t", FaultPlan::default()).await.unwrap();
+    let supabase = SupabaseSim::start(SupabaseSimConfig { ready_after: Duration::ZERO, ..SupabaseSimConfig::new("t") })
+        .await
+        .unwrap();
+    let cloudflare = CloudflareSim::start(CloudflareSimConfig::new("t")).await.unwrap();
+    let http = reqwest::Client::new();
+    let get = |url: String| {
+        let http = http.clone();
+        async move {
+            let response = http.get(url).bearer_auth("t").send().await.unwrap();
+            let status = response.status().as_u16();
+            let json = response.headers()["content-type"].to_str().unwrap().starts_with("application/json");
+            (status, json, response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, json, body) = get(format!("{}/v10/projects?limit=many", vercel.base_url())).await;
+    assert!(status == 400 && json && body["error"]["code"] == "bad_request", "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("limit"), "{body}");
+    let logged = vercel.requests();
+    assert!(logged.iter().any(|r| r.query == "limit=many" && r.status == 400 && r.response == Some(body.clone())));
+
+    let regions =
+        format!("{}/v1/projects/available-regions?organization_slug=a&organization_slug=b", supabase.base_url());
+    let (status, json, body) = get(regions).await;
+    assert!(status == 400 && json && body["message"].as_str().unwrap().contains("organization_slug"), "{body}");
+    assert!(supabase.requests().iter().any(|r| r.path == "/v1/projects/available-regions" && r.status == 400));
+
+    let (status, json, body) = get(format!("{}/zones?page=first", cloudflare.base_url())).await;
+    assert!(status == 400 && json && body["success"] == false && body["errors"][0]["code"].is_number(), "{body}");
+    assert!(body["result"].is_null(), "{body}");
+    assert!(cloudflare.requests().iter().any(|r| r.path == "/zones" && r.query == "page=first" && r.status == 400));
+
+    let created: Value = http
+        .post(format!("{}/v1/projects", supabase.base_url()))
+        .bearer_auth("t")
+        .json(&json!({"name": "health", "organization_slug": "sandbox-org", "db_pass": "pw-0123456789"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let health = format!("{}/v1/projects/{}/health", supabase.base_url(), created["ref"].as_str().unwrap());
+    let (status, _, repeated) = get(format!("{health}?services=db&services=auth")).await;
+    assert_eq!(status, 200, "{repeated}");
+    let names = |answer: &Value| answer.as_array().unwrap().iter().map(|s| s["name"].clone()).collect::<Vec<_>>();
+    assert_eq!(names(&repeated), [json!("db"), json!("auth")]);
+    let (status, _, joined) = get(format!("{health}?services=db,auth")).await;
+    assert_eq!((status, names(&joined)), (200, names(&repeated)));
+    let (status, _, refused) = get(format!("{health}?services=db&services=dns")).await;
+    assert!(status == 400 && refused["message"].as_str().unwrap().contains("dns"), "{refused}");
 }
 
 fn fast_retries() -> RetryPolicy {

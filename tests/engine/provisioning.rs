@@ -113,7 +113,7 @@ async fn a_foreign_project_stops_its_branch_and_the_other_branch_still_finishes(
     let engine = world.open_process(&db, "process-a").await;
     let user = creator(&engine).await;
     reqwest::Client::new()
-        .post(format!("{}/v11/projects", world.vercel().base_url()))
+        .post(format!("{}/v11/projects?teamId={}", world.vercel().base_url(), slipway_sim::SANDBOX_TEAM_ID))
         .bearer_auth(TOKEN)
         .json(&serde_json::json!({"name": "taken"}))
         .send()
@@ -190,21 +190,27 @@ async fn the_plan_shows_creates_then_nothing_then_the_drift_an_apply_repairs() {
     let converged = engine.plan_venture(&user, &venture.id).await.unwrap();
     assert_eq!(actions(&converged), [Action::NoChange; 5], "{converged:#?}");
 
-    // Someone changes the build command and deletes a variable in Vercel's dashboard.
+    // Someone in the studio's team changes the build command and deletes a variable in Vercel's
+    // dashboard.
     let http = reqwest::Client::new();
     let project = world.vercel().projects()[0]["id"].as_str().unwrap().to_string();
-    http.patch(format!("{}/v9/projects/{project}", world.vercel().base_url()))
+    http.patch(format!("{}/v9/projects/{project}?teamId={}", world.vercel().base_url(), slipway_sim::SANDBOX_TEAM_ID))
         .bearer_auth(TOKEN)
         .json(&serde_json::json!({"buildCommand": "rm -rf /"}))
         .send()
         .await
         .unwrap();
     let victim = world.vercel().env_vars(&project).iter().find(|v| v["key"] == "SUPABASE_URL").unwrap()["id"].clone();
-    http.delete(format!("{}/v9/projects/{project}/env/{}", world.vercel().base_url(), victim.as_str().unwrap()))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
+    http.delete(format!(
+        "{}/v9/projects/{project}/env/{}?teamId={}",
+        world.vercel().base_url(),
+        victim.as_str().unwrap(),
+        slipway_sim::SANDBOX_TEAM_ID
+    ))
+    .bearer_auth(TOKEN)
+    .send()
+    .await
+    .unwrap();
     let drifted = engine.plan_venture(&user, &venture.id).await.unwrap();
     let by_resource = |plan: &[slipway_engine::provision::PlannedAction], resource: &str| {
         plan.iter().find(|a| a.resource == resource).unwrap().clone()
@@ -223,7 +229,7 @@ async fn the_plan_shows_creates_then_nothing_then_the_drift_an_apply_repairs() {
     assert!(world.vercel().projects()[0]["buildCommand"].is_null());
 
     // A name held by someone else's project is shown before anything is created.
-    http.post(format!("{}/v11/projects", world.vercel().base_url()))
+    http.post(format!("{}/v11/projects?teamId={}", world.vercel().base_url(), slipway_sim::SANDBOX_TEAM_ID))
         .bearer_auth(TOKEN)
         .json(&serde_json::json!({"name": "squatted"}))
         .send()

@@ -61,6 +61,7 @@ impl World {
     pub async fn open_process_with(&self, db_url: &str, instance: &str, vault: VaultSettings) -> Engine {
         let platforms = PlatformSettings::sandbox(SandboxEndpoints {
             vercel: self.sims.vercel.base_url(),
+            vercel_team_id: slipway_sim::SANDBOX_TEAM_ID.into(),
             supabase: self.sims.supabase.base_url(),
             cloudflare: self.sims.cloudflare.base_url(),
             organization: SANDBOX_ORGANIZATION.into(),

@@ -20,12 +20,18 @@ use serde_json::{Value, json};
 
 use super::dns::SimDns;
 use super::faults::{Fault, FaultPlan};
-use super::{RateWindows, SimCommon, SimHandle};
+use super::{RateWindows, SimCommon, SimHandle, SimQuery};
 use crate::rules::{now_ms, vercel_project_name};
 
 impl super::HasCommon for SimState {
     fn common(&mut self) -> &mut SimCommon {
         &mut self.common
+    }
+}
+
+impl super::VendorErrors for SimState {
+    fn invalid_query(message: &str) -> Response {
+        bad_request(&format!("Invalid request: {message}"))
     }
 }
 
@@ -74,8 +80,8 @@ impl SimTeam {
     /// The team every simulator starts with.
     pub fn sandbox() -> Self {
         SimTeam {
-            id: "team_sim0000000000000000000001".into(),
-            slug: "sandbox-team".into(),
+            id: crate::SANDBOX_TEAM_ID.into(),
+            slug: crate::SANDBOX_TEAM_SLUG.into(),
             name: "Sandbox team".into(),
         }
     }
@@ -175,6 +181,14 @@ impl VercelSim {
             .route("/v9/projects/{id_or_name}/env/{env_id}", axum::routing::patch(edit_env).delete(delete_env))
             // Not in the saved spec; the official CLI calls it.
             .route("/projects/{id_or_name}/custom-environments", get(list_custom_environments))
+            // Not in the saved spec; the official CLI calls them (`project add`, `project rm`,
+            // `env rm`, `env pull`, `inspect`).
+            .route("/v1/projects", post(create_project))
+            .route("/v2/projects/{id_or_name}", axum::routing::delete(delete_project))
+            .route("/v10/projects/{id_or_name}/env/{env_id}", axum::routing::delete(delete_env))
+            .route("/v3/env/pull/{id_or_name}/{target}", get(pull_envs))
+            .route("/v3/env/pull/{id_or_name}/{target}/{git_branch}", get(pull_envs_for_branch))
+            .route("/v11/deployments/{id}/builds", get(deployment_builds))
             .route("/v2/teams", get(list_teams))
             .route("/v2/teams/{team_id}", get(get_team))
             // Not in the saved spec; the official CLI calls them for `--scope`.
@@ -281,8 +295,12 @@ enum GitProviderBody {
     Bitbucket,
 }
 
-/// The `framework` enum of the official schema (null = "Other").
+/// The `framework` enum (null = "Other"). The saved 2025-10 spec lists `sanity-v3` and lacks
+/// twenty newer values; the API today answers with the enum of the current official SDK
+/// (@vercel/sdk 1.28.35, which refuses a project whose framework is outside it), so that list
+/// is the one accepted here.
 const FRAMEWORKS: &[&str] = &[
+    "container",
     "blitzjs",
     "nextjs",
     "gatsby",
@@ -322,22 +340,40 @@ const FRAMEWORKS: &[&str] = &[
     "zola",
     "hydrogen",
     "vite",
+    "tanstack-start",
+    "tanstack-start-lovable",
     "vitepress",
     "vuepress",
     "parcel",
     "fastapi",
     "flask",
     "fasthtml",
-    "sanity-v3",
+    "django",
+    "ash",
+    "factory-eve",
+    "eve",
     "sanity",
+    "sanity-v2",
     "storybook",
     "nitro",
     "hono",
     "express",
     "h3",
+    "koa",
     "nestjs",
+    "elysia",
     "fastify",
     "xmcp",
+    "python",
+    "ruby",
+    "rust",
+    "axum",
+    "actix-web",
+    "bun",
+    "node",
+    "go",
+    "services",
+    "mastra",
 ];
 
 impl CreateProjectBody {
@@ -429,7 +465,7 @@ fn refusal(state: &Shared, headers: &HeaderMap) -> Option<Response> {
 
 async fn create_project(
     State(state): State<Shared>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
     body: String,
@@ -485,6 +521,14 @@ fn create_project_inner(state: &mut SimState, team: Option<String>, body: &str) 
         "createdAt": now,
         "updatedAt": now,
         "latestDeployments": [],
+        // Neither is in the saved 2025-10 spec; the API sends both today, and the current SDK
+        // refuses a project without them. No domain aliases yet; the retention defaults Vercel
+        // applies since 2025-10-15 ("Updated defaults for deployment retention").
+        "alias": [],
+        "deploymentExpiration": {
+            "expirationDays": 180, "expirationDaysProduction": 365, "expirationDaysCanceled": 30,
+            "expirationDaysErrored": 90, "deploymentsToKeep": 10,
+        },
     });
     // An unlinked project has no `link` at all (the schema does not allow null).
     if let Some(link) = link {
@@ -497,7 +541,7 @@ fn create_project_inner(state: &mut SimState, team: Option<String>, body: &str) 
 async fn get_project(
     State(state): State<Shared>,
     Path(id_or_name): Path<String>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -551,7 +595,7 @@ fn team_json(team: &SimTeam) -> Value {
     json!({
         "id": team.id, "slug": team.slug, "name": team.name, "avatar": null, "creatorId": USER_ID,
         "createdAt": 1_700_000_000_000_i64, "updatedAt": 1_700_000_000_000_i64, "description": "The team sandbox mode works in",
-        "stagingPrefix": team.slug,
+        "stagingPrefix": team.slug, "billing": { "plan": "pro", "period": null, "trial": null, "status": "active" },
         "membership": { "confirmed": true, "role": "OWNER", "createdAt": 1_700_000_000_000_i64,
                         "created": 1_700_000_000_000_i64 },
     })
@@ -609,8 +653,8 @@ async fn get_user(State(state): State<Shared>, uri: Uri, headers: HeaderMap) -> 
 
 async fn list_projects(
     State(state): State<Shared>,
-    Query(scope): Query<Scope>,
-    Query(filter): Query<ProjectsQuery>,
+    SimQuery(scope): SimQuery<Scope>,
+    SimQuery(filter): SimQuery<ProjectsQuery>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -662,7 +706,7 @@ struct ProjectsQuery {
 async fn list_custom_environments(
     State(state): State<Shared>,
     Path(id_or_name): Path<String>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -702,7 +746,7 @@ enum BranchMatcherTypeBody {
 async fn create_custom_environment(
     State(state): State<Shared>,
     Path(id_or_name): Path<String>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
     body: String,
@@ -771,7 +815,7 @@ fn custom_environment_index(s: &SimState, project: &str, slug_or_id: &str) -> Op
 async fn get_custom_environment(
     State(state): State<Shared>,
     Path((id_or_name, slug_or_id)): Path<(String, String)>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -790,7 +834,7 @@ async fn get_custom_environment(
 async fn delete_custom_environment(
     State(state): State<Shared>,
     Path((id_or_name, slug_or_id)): Path<(String, String)>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -809,7 +853,7 @@ async fn delete_custom_environment(
 async fn delete_project(
     State(state): State<Shared>,
     Path(id_or_name): Path<String>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -818,6 +862,10 @@ async fn delete_project(
         s.projects.retain(|(_, p)| p["id"] != project.as_str());
         s.envs.remove(&project);
         s.custom_environments.remove(&project);
+        // Its domains go with it (they may be added to another project at once), and so do
+        // its deployments.
+        s.project_domains.retain(|d| d.project_id() != project);
+        s.deployments.retain(|d| d.project_id != project);
         StatusCode::NO_CONTENT.into_response()
     })
     .await
@@ -832,15 +880,52 @@ fn env_view(env: &Value) -> Value {
     shown
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // `decrypt` and `source` are accepted as the spec allows; listed values stay hidden
+struct EnvListQuery {
+    git_branch: Option<String>,
+    custom_environment_id: Option<String>,
+    custom_environment_slug: Option<String>,
+    decrypt: Option<String>,
+    source: Option<String>,
+}
+
+/// `GET /v10/projects/{idOrName}/env`, filtered by `gitBranch` (variables set for that preview
+/// branch) and by custom environment (`customEnvironmentId`, or `customEnvironmentSlug`
+/// resolved to it: variables that apply to that environment).
 async fn list_envs(
     State(state): State<Shared>,
     Path(id_or_name): Path<String>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
+    SimQuery(filter): SimQuery<EnvListQuery>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
     in_project(&state, "GET", &uri, &headers, None, (scope.key(), &id_or_name), |s, project| {
-        let envs: Vec<Value> = s.envs.get(&project).into_iter().flatten().map(env_view).collect();
+        let environment = match (&filter.custom_environment_id, &filter.custom_environment_slug) {
+            (Some(id), _) => Some(id.clone()),
+            (None, Some(slug)) => match custom_environment_index(s, &project, slug) {
+                Some(index) => {
+                    Some(s.custom_environments[&project][index]["id"].as_str().unwrap_or_default().to_string())
+                }
+                None => return error(StatusCode::NOT_FOUND, "not_found", "Custom environment not found"),
+            },
+            (None, None) => None,
+        };
+        let envs: Vec<Value> = s
+            .envs
+            .get(&project)
+            .into_iter()
+            .flatten()
+            .filter(|e| filter.git_branch.as_ref().is_none_or(|b| e["gitBranch"] == b.as_str()))
+            .filter(|e| {
+                environment.as_ref().is_none_or(|id| {
+                    e["customEnvironmentIds"].as_array().into_iter().flatten().any(|c| c == id.as_str())
+                })
+            })
+            .map(env_view)
+            .collect();
         Json(json!({ "envs": envs, "pagination": { "count": envs.len(), "next": null, "prev": null } })).into_response()
     })
     .await
@@ -900,7 +985,7 @@ fn env_failure(key: &str, code: &str, message: String) -> Value {
 async fn create_envs(
     State(state): State<Shared>,
     Path(id_or_name): Path<String>,
-    Query(query): Query<EnvQuery>,
+    SimQuery(query): SimQuery<EnvQuery>,
     uri: Uri,
     headers: HeaderMap,
     body: String,
@@ -972,6 +1057,9 @@ async fn create_envs(
                 "customEnvironmentIds": var.custom_environment_ids.clone().unwrap_or_default(),
                 "configurationId": null, "createdAt": now, "updatedAt": now, "createdBy": USER_ID,
                 "updatedBy": null, "decrypted": false,
+                // Not in the saved spec; the API lists it on every variable today and the current
+                // SDK refuses an env list without it. Nothing here is a readable secret.
+                "securityIssues": [],
             });
             // Absent, not null, when unset: the response schema types them as plain strings.
             for optional in ["gitBranch", "comment"] {
@@ -1044,7 +1132,7 @@ fn env_length_rule(git_branch: &Option<String>, comment: &Option<String>) -> Opt
 async fn edit_env(
     State(state): State<Shared>,
     Path((id_or_name, env_id)): Path<(String, String)>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
     body: String,
@@ -1088,10 +1176,75 @@ async fn edit_env(
     .await
 }
 
+/// `GET /v3/env/pull/{idOrName}/{target}` (the CLI's `env pull`): the variables of one target
+/// (`production`, `preview`, `development`, or a custom environment's slug or id) as a
+/// `KEY: value` map, values decrypted; sensitive variables are write-only and stay out.
+async fn pull_envs(
+    State(state): State<Shared>,
+    Path((id_or_name, target)): Path<(String, String)>,
+    SimQuery(scope): SimQuery<Scope>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    pull(state, id_or_name, target, None, scope, uri, headers).await
+}
+
+/// The same for one preview branch: its branch-specific values win over the general ones.
+async fn pull_envs_for_branch(
+    State(state): State<Shared>,
+    Path((id_or_name, target, git_branch)): Path<(String, String, String)>,
+    SimQuery(scope): SimQuery<Scope>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    pull(state, id_or_name, target, Some(git_branch), scope, uri, headers).await
+}
+
+async fn pull(
+    state: Shared,
+    id_or_name: String,
+    target: String,
+    git_branch: Option<String>,
+    scope: Scope,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    in_project(&state, "GET", &uri, &headers, None, (scope.key(), &id_or_name), |s, project| {
+        let standard = ["production", "preview", "development"].contains(&target.as_str());
+        let custom = if standard {
+            None
+        } else {
+            match custom_environment_index(s, &project, &target) {
+                Some(index) => Some(s.custom_environments[&project][index]["id"].clone()),
+                None => return error(StatusCode::NOT_FOUND, "not_found", "Custom environment not found"),
+            }
+        };
+        let applies = |e: &&Value| match &custom {
+            Some(id) => e["customEnvironmentIds"].as_array().into_iter().flatten().any(|c| c == id),
+            None => e["target"].as_array().into_iter().flatten().any(|t| t == target.as_str()),
+        };
+        let mut vars: Vec<&Value> = s
+            .envs
+            .get(&project)
+            .into_iter()
+            .flatten()
+            .filter(applies)
+            .filter(|e| e["type"] != "sensitive")
+            .filter(|e| e["gitBranch"].is_null() || e["gitBranch"].as_str() == git_branch.as_deref())
+            .collect();
+        // Branch-specific values last, so they replace the general ones in the map.
+        vars.sort_by_key(|e| !e["gitBranch"].is_null());
+        let env: serde_json::Map<String, Value> =
+            vars.into_iter().map(|e| (e["key"].as_str().unwrap_or_default().to_string(), e["value"].clone())).collect();
+        Json(json!({ "env": env })).into_response()
+    })
+    .await
+}
+
 async fn delete_env(
     State(state): State<Shared>,
     Path((id_or_name, env_id)): Path<(String, String)>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -1151,7 +1304,9 @@ impl SimDeployment {
 
     fn json(&self) -> Value {
         let state = self.state();
-        let url = format!("{}-{}.vercel.app", self.name, &self.id[4..12].to_ascii_lowercase());
+        // Unique per deployment, as Vercel's generated URLs are (they name the deployment).
+        let digest = crate::rules::sha256_hex(&self.id);
+        let url = format!("{}-{}.vercel.app", self.name, &digest[..9]);
         let mut body = json!({
             "id": self.id, "name": self.name, "url": url, "projectId": self.project_id,
             "readyState": state, "status": state, "type": "LAMBDAS", "target": self.target,
@@ -1195,7 +1350,7 @@ struct CreateDeploymentBody {
 
 async fn create_deployment(
     State(state): State<Shared>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
     body: String,
@@ -1253,6 +1408,29 @@ async fn get_deployment(
             Some(deployment) => Json(deployment.json()).into_response(),
             None => error(StatusCode::NOT_FOUND, "not_found", "Deployment not found"),
         }
+    })
+    .await
+}
+
+/// `GET /v11/deployments/{id}/builds` (the CLI's `inspect`): a git deployment of a framework
+/// project is one build of the whole source.
+async fn deployment_builds(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    guarded(&state, "GET", &uri, &headers, None, |s| match s.deployments.iter().find(|d| d.id == id) {
+        Some(deployment) => {
+            let state = deployment.state();
+            Json(json!({ "builds": [{
+                "id": format!("bld_{}", &deployment.id[4..]), "deploymentId": deployment.id, "entrypoint": "package.json",
+                "readyState": state, "readyStateAt": deployment.created_at, "createdAt": deployment.created_at,
+                "use": "@vercel/next", "config": {}, "output": [],
+            }]}))
+            .into_response()
+        }
+        None => error(StatusCode::NOT_FOUND, "not_found", "Deployment not found"),
     })
     .await
 }
@@ -1338,7 +1516,8 @@ const OTHER_PROJECT_SETTINGS: &[&str] = &[
     "connectConfigurations",
 ];
 
-const NODE_VERSIONS: &[&str] = &["22.x", "20.x", "18.x", "16.x", "14.x", "12.x", "10.x"];
+/// As the current SDK's closed enum has them (the saved spec stops at 22.x).
+const NODE_VERSIONS: &[&str] = &["24.x", "22.x", "20.x", "18.x", "16.x", "14.x", "12.x", "10.x", "8.10.x"];
 
 impl UpdateProjectBody {
     fn check(&self) -> Result<(), String> {
@@ -1377,7 +1556,7 @@ impl UpdateProjectBody {
 async fn update_project(
     State(state): State<Shared>,
     Path(id_or_name): Path<String>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
     body: String,
@@ -1444,7 +1623,7 @@ async fn update_project(
 async fn get_env(
     State(state): State<Shared>,
     Path((id_or_name, env_id)): Path<(String, String)>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -1472,7 +1651,7 @@ struct BatchDeleteBody {
 async fn batch_delete_envs(
     State(state): State<Shared>,
     Path(id_or_name): Path<String>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
     body: String,
@@ -1499,7 +1678,7 @@ async fn batch_delete_envs(
 async fn update_custom_environment(
     State(state): State<Shared>,
     Path((id_or_name, slug_or_id)): Path<(String, String)>,
-    Query(scope): Query<Scope>,
+    SimQuery(scope): SimQuery<Scope>,
     uri: Uri,
     headers: HeaderMap,
     body: String,
@@ -1543,6 +1722,7 @@ async fn update_custom_environment(
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct DeploymentsQuery {
+    /// "Filter deployments from the given ID or name" (the spec).
     project_id: Option<String>,
     target: Option<String>,
     state: Option<String>,
@@ -1554,7 +1734,8 @@ struct DeploymentsQuery {
 /// `until` time cursor.
 async fn list_deployments(
     State(state): State<Shared>,
-    Query(query): Query<DeploymentsQuery>,
+    SimQuery(scope): SimQuery<Scope>,
+    SimQuery(query): SimQuery<DeploymentsQuery>,
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
@@ -1563,11 +1744,32 @@ async fn list_deployments(
         if !(1..=100).contains(&limit) {
             return error(StatusCode::BAD_REQUEST, "bad_request", "Invalid request: `limit` must be between 1 and 100");
         }
+        let team = scope.key();
+        // A project given by id or name; one that does not exist in this scope has none.
+        let project = match &query.project_id {
+            Some(id_or_name) => match s.project_id(&team, id_or_name) {
+                Some(id) => Some(id),
+                None => {
+                    return Json(
+                        json!({ "deployments": [], "pagination": { "count": 0, "next": null, "prev": null } }),
+                    )
+                    .into_response();
+                }
+            },
+            None => None,
+        };
+        let in_scope: Vec<String> = s
+            .projects
+            .iter()
+            .filter(|(t, _)| *t == team)
+            .map(|(_, p)| p["id"].as_str().unwrap_or_default().to_string())
+            .collect();
         let states: Option<Vec<&str>> = query.state.as_deref().map(|s| s.split(',').collect());
         let mut matching: Vec<Value> = s
             .deployments
             .iter()
-            .filter(|d| query.project_id.as_ref().is_none_or(|p| d.project_id == *p))
+            .filter(|d| in_scope.contains(&d.project_id))
+            .filter(|d| project.as_ref().is_none_or(|p| d.project_id == *p))
             .filter(|d| query.target.as_ref().is_none_or(|t| d.target.as_deref() == Some(t)))
             .filter(|d| states.as_ref().is_none_or(|states| states.contains(&d.state())))
             .filter(|d| query.until.is_none_or(|until| d.created_at < until))
