@@ -9,7 +9,10 @@ async fn a_venture_goes_from_spec_to_a_ready_deployment_and_applying_again_write
     let world = World::new(FaultPlan::default()).await;
     let engine = world.open_process(&db, "process-a").await;
     let user = creator(&engine).await;
-    let venture = engine.create_venture(&user, &NewVenture::new("acme-shop", "acme/shop")).await.unwrap();
+    // Not Vercel's default Node.js version, so the apply has to set it.
+    let mut spec = NewVenture::new("acme-shop", "acme/shop");
+    spec.framework.node_version = "20.x".into();
+    let venture = engine.create_venture(&user, &spec).await.unwrap();
     assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
 
     let projects = world.vercel().projects();
@@ -17,7 +20,7 @@ async fn a_venture_goes_from_spec_to_a_ready_deployment_and_applying_again_write
     let project_id = projects[0]["id"].as_str().unwrap();
     assert_eq!(
         (projects[0]["framework"].as_str(), projects[0]["nodeVersion"].as_str()),
-        (Some("nextjs"), Some("22.x"))
+        (Some("nextjs"), Some("20.x"))
     );
     let supabase = world.supabase().projects();
     assert_eq!(supabase.len(), 1);
@@ -25,9 +28,11 @@ async fn a_venture_goes_from_spec_to_a_ready_deployment_and_applying_again_write
 
     // Every variable, with its value, type and targets.
     let vars = world.vercel().env_vars(project_id);
-    let resources = engine.venture_resources(&user, &venture.id).await.unwrap();
-    let staging = resources.iter().find(|(kind, _)| kind == slipway_engine::provision::kind::VERCEL_STAGING).unwrap();
-    let staging_id = staging.1.external_id.clone().unwrap();
+    // Staging as Vercel holds it: the custom environment, fed by the spec's branch.
+    let environments = world.vercel().custom_environments(project_id);
+    let staging = environments.iter().find(|e| e["slug"] == "staging").expect("a staging environment at Vercel");
+    assert_eq!(staging["branchMatcher"]["pattern"], "staging");
+    let staging_id = staging["id"].as_str().unwrap().to_string();
     for name in slipway_engine::provision::desired_env_names() {
         let entries: Vec<_> = vars.iter().filter(|v| v["key"] == name).collect();
         assert!(!entries.is_empty(), "{name} is missing");
@@ -419,4 +424,38 @@ async fn after_a_master_key_rotation_every_value_is_resealed_and_opens_with_the_
     let report = world.open_process_with(&db2, "process-e", forgetful).await.reseal_secrets().await.unwrap();
     assert_eq!(report.resealed, 0);
     assert!(report.unreadable.iter().any(|u| u.contains("SUPABASE_DB_PASSWORD")), "{:?}", report.unreadable);
+}
+
+#[tokio::test]
+async fn a_repository_the_github_app_cannot_see_stops_with_what_to_do() {
+    let (_dir, db) = database();
+    let world = World::new(FaultPlan::default()).await;
+    world.vercel().hide_repository("acme/private");
+    let engine = world.open_process(&db, "process-a").await;
+    let user = creator(&engine).await;
+    let venture = engine.create_venture(&user, &NewVenture::new("secretive", "acme/private")).await.unwrap();
+    assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Failed);
+    let log = engine.venture_events(&user, &venture.id, 0, 1000).await.unwrap();
+    let failure = log.iter().find(|e| e.level == "error").expect("the failure is in the log");
+    assert!(
+        failure.message.contains("Vercel cannot link github.com/acme/private")
+            && failure.message.contains("Install the Vercel GitHub app"),
+        "{}",
+        failure.message
+    );
+    assert!(world.vercel().projects().is_empty(), "no project without its repository");
+}
+
+#[tokio::test]
+async fn a_repository_whose_default_branch_is_not_the_production_branch_is_warned_about() {
+    let (_dir, db) = database();
+    let world = World::new(FaultPlan::default()).await;
+    world.vercel().set_default_branch("acme/trunk", "trunk");
+    let engine = world.open_process(&db, "process-a").await;
+    let user = creator(&engine).await;
+    let venture = engine.create_venture(&user, &NewVenture::new("trunky", "acme/trunk")).await.unwrap();
+    assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
+    let log = engine.venture_events(&user, &venture.id, 0, 1000).await.unwrap();
+    let warning = log.iter().find(|e| e.level == "warn" && e.step == "vercel.project").expect("a warning");
+    assert!(warning.message.contains("Vercel deploys production from trunk, not main"), "{}", warning.message);
 }

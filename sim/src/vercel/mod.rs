@@ -59,6 +59,10 @@ struct SimState {
     team_domains: Vec<domains::TeamDomain>,
     records: Vec<domains::VercelRecord>,
     certs: Vec<Value>,
+    /// Repositories whose default branch is not `main` (Vercel deploys production from it).
+    default_branches: HashMap<String, String>,
+    /// Repositories the Vercel GitHub App cannot see (private, or the app is not installed).
+    hidden_repositories: Vec<String>,
 }
 
 /// Vercel limits each endpoint separately without one documented figure for all; the
@@ -141,6 +145,8 @@ impl VercelSim {
             projects: Vec::new(),
             envs: HashMap::new(),
             custom_environments: HashMap::new(),
+            default_branches: HashMap::new(),
+            hidden_repositories: Vec::new(),
             deployments: Vec::new(),
             build_time: std::time::Duration::from_millis(1500),
             fail_next_deployment: false,
@@ -220,6 +226,22 @@ impl VercelSim {
     /// A project's environment variables as stored (values included), by project id.
     pub fn env_vars(&self, project_id: &str) -> Vec<Value> {
         self.state.lock().unwrap().envs.get(project_id).cloned().unwrap_or_default()
+    }
+
+    /// A project's custom environments as stored, by project id.
+    pub fn custom_environments(&self, project_id: &str) -> Vec<Value> {
+        self.state.lock().unwrap().custom_environments.get(project_id).cloned().unwrap_or_default()
+    }
+
+    /// The default branch of `repository` (`owner/name`) at GitHub; `main` unless set.
+    pub fn set_default_branch(&self, repository: &str, branch: &str) {
+        self.state.lock().unwrap().default_branches.insert(repository.to_string(), branch.to_string());
+    }
+
+    /// Makes `repository` invisible to the Vercel GitHub App, as a private repository of an
+    /// organization that has not installed it is.
+    pub fn hide_repository(&self, repository: &str) {
+        self.state.lock().unwrap().hidden_repositories.push(repository.to_string());
     }
 
     /// Every project, as the API would return it.
@@ -489,8 +511,22 @@ fn create_project_inner(state: &mut SimState, team: Option<String>, body: &str) 
     let now = state.stamp();
     let id = format!("prj_sim{seq:020}");
     let account_id = team.clone().unwrap_or_else(|| USER_ID.into());
+    if let Some(git) = &body.git_repository
+        && state.hidden_repositories.contains(&git.repo)
+    {
+        // What Vercel answers when its GitHub App cannot see the repository: the official CLI
+        // recognises it by `code` and `action` (vercel@58 `connectGitProvider`).
+        let body = json!({ "error": {
+            "code": "repo_not_found",
+            "message": format!("The repository \"{}\" couldn't be found in your linked GitHub account.", git.repo),
+            "action": "Install GitHub App",
+            "link": "https://github.com/apps/vercel",
+        }});
+        return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+    }
     let link = body.git_repository.as_ref().map(|git| {
         let (org, repo) = git.repo.split_once('/').unwrap_or(("", git.repo.as_str()));
+        let production_branch = state.default_branches.get(&git.repo).cloned().unwrap_or_else(|| "main".into());
         let provider = match git.provider {
             GitProviderBody::Github => "github",
             GitProviderBody::GithubLimited => "github-limited",
@@ -499,7 +535,7 @@ fn create_project_inner(state: &mut SimState, team: Option<String>, body: &str) 
         };
         json!({
             "type": provider, "org": org, "repo": repo, "repoId": 100_000 + seq,
-            "repoOwnerId": 1000, "gitCredentialId": "cred_sim", "productionBranch": "main",
+            "repoOwnerId": 1000, "gitCredentialId": "cred_sim", "productionBranch": production_branch,
             "deployHooks": [], "sourceless": true, "createdAt": now, "updatedAt": now
         })
     });

@@ -163,7 +163,8 @@ impl Resource for VercelProject {
                     Ok(project) => project,
                     // A retried create whose first try landed: ours, by the intent above.
                     Err(err) if err.is(ErrorKind::Conflict) => vercel.get_project(name).await?,
-                    Err(err) if err.is(ErrorKind::BadRequest) && err.message.to_lowercase().contains("github") => {
+                    // Vercel's answer when its GitHub App cannot see the repository.
+                    Err(err) if err.is(ErrorKind::BadRequest) && err.code == "repo_not_found" => {
                         return Err(StepError::Permanent(format!(
                             "Vercel cannot link github.com/{}: {}. Install the Vercel GitHub app for that \
                              repository (github.com/apps/vercel) and apply again",
