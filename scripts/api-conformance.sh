@@ -32,42 +32,10 @@ out=${CONFORMANCE_OUT:-target/api-conformance}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rm -f "$out/server.log" "$out/token.log" "$out/schemathesis.log" "$out/junit.xml"
-work=$(mktemp -d)
 started=$(date +%s)
-server_pid=
-cleanup() {
-  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-base="http://127.0.0.1:$port"
-
-# A sandbox of its own: fresh data dir, simulators without latency or faults, no real tokens.
-unset VERCEL_TOKEN SUPABASE_ACCESS_TOKEN CLOUDFLARE_API_TOKEN DATABASE_URL SLIPWAY_MASTER_KEY \
-  SLIPWAY_PREVIOUS_MASTER_KEYS SUPABASE_ORGANIZATION SLIPWAY_PUBLIC_URL
-export SLIPWAY_DATA_DIR="$work/data" SLIPWAY_ADDR="127.0.0.1:$port" SLIPWAY_ADMIN_USERNAME=admin
-export SLIPWAY_ADMIN_PASSWORD="conformance-$RANDOM$RANDOM" SLIPWAY_SANDBOX_LATENCY_MS=0 SLIPWAY_SANDBOX_FAULT_SHARE=0
-export RUST_LOG=${RUST_LOG:-info,sqlx=warn,tower_http=warn}
-export NO_COLOR=1
-
-"$bin" serve >"$out/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 120); do
-  kill -0 "$server_pid" 2>/dev/null || { echo "api-conformance: the server exited; its log:" >&2; cat "$out/server.log" >&2; exit 1; }
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/api/v1/connections")" = 401 ] && break
-  sleep 0.5
-done
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$base/api/v1/connections")" = 401 ] \
-  || { echo "api-conformance: the server did not answer on $base" >&2; exit 1; }
-
-token=$("$bin" token create --username admin --name conformance --role admin 2>"$out/token.log")
-case "$token" in slw_*) ;; *) echo "api-conformance: no API token:" >&2; cat "$out/token.log" >&2; exit 1 ;; esac
+# A sandbox of its own (scripts/throwaway-server.sh): sets $base, $token and $work.
+source scripts/throwaway-server.sh
+throwaway_server api-conformance "$bin" "$out" admin
 
 # The only change to schemathesis' defaults: positive_data_acceptance also takes 422 from the
 # operations whose rules depend on stored state or compare two fields, which no schema can state

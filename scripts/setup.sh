@@ -28,18 +28,22 @@ if [ ! -x node_modules/.bin/tailwindcss ] || [ package-lock.json -nt node_module
   npm ci --no-audit --no-fund
 fi
 
-# Schemathesis (PyPI) for the REST API conformance run, in its own venv; reinstalled only when
-# missing or when the pin below changes.
-schemathesis_version=4.32.5
-schemathesis_venv=.tools/schemathesis
-if [ "$(cat "$schemathesis_venv/.pinned" 2>/dev/null)" != "$schemathesis_version" ] \
-  || [ ! -x "$schemathesis_venv/bin/schemathesis" ]; then
-  step "pip install schemathesis==$schemathesis_version into $schemathesis_venv"
-  rm -rf "$schemathesis_venv"
-  python3 -m venv "$schemathesis_venv"
-  "$schemathesis_venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$schemathesis_version"
-  echo "$schemathesis_version" >"$schemathesis_venv/.pinned"
-fi
+# Python tools from PyPI, each in its own venv under .tools/; reinstalled only when missing or
+# when its pin below changes.
+pinned_venv() {
+  local package=$1 version=$2 venv=.tools/$1
+  if [ "$(cat "$venv/.pinned" 2>/dev/null)" != "$version" ] || [ ! -x "$venv/bin/$package" ]; then
+    step "pip install $package==$version into $venv"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "$package==$version"
+    echo "$version" >"$venv/.pinned"
+  fi
+}
+# Schemathesis for the REST API conformance run (scripts/api-conformance.sh).
+pinned_venv schemathesis 4.32.5
+# openapi-python-client generates the Python client scripts/python-client.sh drives.
+pinned_venv openapi-python-client 0.29.1
 
 if $want_browser; then
   if [ ! -x end2end/node_modules/.bin/playwright ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then

@@ -218,14 +218,22 @@ impl Platforms {
     }
 }
 
-/// One platform's connection, as the dashboard's connection panel shows it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// One platform's connection, as the dashboard's connection panel shows it (`Connection` in
+/// /api/v1's OpenAPI document).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = Connection)]
 pub struct ConnectionStatus {
+    #[schema(schema_with = platform_names)]
     pub platform: String,
     pub base_url: String,
     pub connected: bool,
     /// Whose account the token acts for, or what went wrong (never the token).
     pub detail: String,
+}
+
+/// The schema of [`ConnectionStatus::platform`]: the platforms `connection_status` reports on.
+fn platform_names() -> utoipa::openapi::schema::Object {
+    crate::venture::wire::one_of(["Vercel", "Supabase", "Cloudflare"]).build()
 }
 
 impl ConnectionStatus {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// A rule broken by one input field, phrased for the person who typed it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -28,7 +28,16 @@ impl fmt::Display for FieldError {
 pub const MAX_NAME_LEN: usize = 100;
 
 /// A venture name, which is also its Vercel project name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// The schema states [`VentureName::parse`]'s rules for /api/v1's OpenAPI document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(
+    description = "Also the Vercel project name: a-z, 0-9, '.', '_', '-'; starts and ends with a letter or digit; no '---'.",
+    min_length = 1,
+    max_length = 100,
+    pattern = r#"^[a-z0-9](?:(?:-{0,2}[._])*-{0,2}[a-z0-9])*$"#,
+    example = "acme-shop"
+)]
 pub struct VentureName(String);
 
 impl VentureName {
@@ -113,14 +122,21 @@ impl fmt::Display for Repository {
 /// REST API (JSON) and the CLI (TOML) give it. Everything but the name and repository has a
 /// default; unknown fields are refused, so a typo never silently means "default". Later
 /// features (user variables, domains, auth providers) add their own sections here.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(
+    description = "A venture spec. Rules no schema can say are answered 422: a name already used (on create) and a staging branch equal to the production branch.",
+    example = json!({"name": "acme-shop", "repository": "acme/shop"})
+)]
 pub struct NewVenture {
+    #[schema(value_type = VentureName)]
     pub name: String,
     /// GitHub `owner/name`.
+    #[schema(value_type = wire::Repository)]
     pub repository: String,
     /// Pushes here deploy to production; other branches and pull requests get previews.
     #[serde(default = "default_production_branch")]
+    #[schema(value_type = wire::Branch, default = "main")]
     pub production_branch: String,
     #[serde(default)]
     pub framework: FrameworkInput,
@@ -135,22 +151,34 @@ fn default_production_branch() -> String {
 }
 
 /// Build settings of the Vercel project. Unset commands keep the framework's defaults.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FrameworkInput {
     #[serde(default = "default_framework")]
+    #[schema(schema_with = wire::frameworks)]
     pub framework: String,
     #[serde(default)]
+    #[schema(value_type = wire::Command)]
     pub build_command: Option<String>,
     #[serde(default)]
+    #[schema(value_type = wire::Command)]
     pub install_command: Option<String>,
     #[serde(default)]
+    #[schema(value_type = wire::Command)]
     pub dev_command: Option<String>,
     #[serde(default)]
+    #[schema(value_type = wire::Command)]
     pub output_directory: Option<String>,
+    /// A relative path inside the repository: no leading '/', no '..' segment.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 256,
+        pattern = r#"^(?:\.|[^/.][^/]*|\.[^/.][^/]*|\.\.[^/]+)(?:/(?:|(?:\.|[^/.][^/]*|\.[^/.][^/]*|\.\.[^/]+)))*$"#
+    )]
     pub root_directory: Option<String>,
     #[serde(default = "default_node_version")]
+    #[schema(schema_with = wire::node_versions)]
     pub node_version: String,
 }
 
@@ -177,14 +205,16 @@ impl Default for FrameworkInput {
 }
 
 /// Where the Supabase project goes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SupabaseInput {
     /// Organization slug; unset = the one Slipway is configured with.
     #[serde(default)]
+    #[schema(pattern = "^[A-Za-z0-9_-]+$")]
     pub organization: Option<String>,
     /// A region code (`eu-west-1`) or a smart group (`americas`, `emea`, `apac`).
     #[serde(default = "default_region")]
+    #[schema(schema_with = wire::regions)]
     pub region: String,
 }
 
@@ -200,7 +230,7 @@ impl Default for SupabaseInput {
 
 /// Development and production always exist; staging is a Vercel custom environment fed by
 /// one branch.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnvironmentsInput {
     #[serde(default)]
@@ -374,7 +404,7 @@ fn check_branch(branch: &str) -> Result<(), &'static str> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum VentureStatus {
     Provisioning,
@@ -407,14 +437,112 @@ impl VentureStatus {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Venture {
+    #[schema(format = "uuid")]
     pub id: String,
     pub name: String,
     pub repository: String,
     pub status: VentureStatus,
+    #[schema(required = true)]
     pub vercel_project_id: Option<String>,
+    /// Milliseconds since the Unix epoch.
     pub created_at: i64,
+}
+
+/// The shapes /api/v1's OpenAPI document gives the spec's string fields, next to the rules
+/// [`NewVenture::validate`] checks, so a rule and its pattern change together. Schema only:
+/// nothing here is parsed or checked at run time.
+pub mod wire {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{
+        AdditionalProperties, AnyOfBuilder, Object, ObjectBuilder, RefBuilder, Schema, Type,
+    };
+
+    /// GitHub `owner/name`, as [`super::Repository::parse`] takes it after `trim()`.
+    #[derive(utoipa::ToSchema)]
+    #[schema(
+        description = "GitHub `owner/name` (surrounding whitespace is ignored).",
+        pattern = r#"^[\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?/(?:[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}|\.[A-Za-z0-9_-][A-Za-z0-9._-]{0,98}|\.\.[A-Za-z0-9._-]{1,98})[\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*$"#,
+        example = "acme/shop"
+    )]
+    pub struct Repository(pub String);
+
+    /// A git branch name, as `check_branch` takes it.
+    #[derive(utoipa::ToSchema)]
+    #[schema(
+        description = "A git branch name: no whitespace, control characters, '..', '//', '@{', '~', '^', ':', '?', '*', '[' or '\\'; does not start with '-' or '/' nor end with '/' or '.'.",
+        min_length = 1,
+        max_length = 250,
+        pattern = r#"^(?![-/])(?!.*(?:\.\.|//|@\{))[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000~^:?*\[\\]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000~^:?*\[\\/.]$"#,
+        example = "main"
+    )]
+    pub struct Branch(pub String);
+
+    /// A build, install or dev command, or an output directory.
+    #[derive(utoipa::ToSchema)]
+    #[schema(
+        description = "Unset (null) keeps the framework's default; else 1 to 256 characters, not only whitespace.",
+        max_length = 256,
+        pattern = r#"[^\t\n\u000B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]"#
+    )]
+    pub struct Command(pub Option<String>);
+
+    /// A string that is one of `values`.
+    pub fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> ObjectBuilder {
+        ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values))
+    }
+
+    pub fn frameworks() -> Object {
+        one_of(super::FRAMEWORKS.iter().copied()).default(Some(super::default_framework().into())).build()
+    }
+
+    pub fn node_versions() -> Object {
+        one_of(super::NODE_VERSIONS.iter().copied()).default(Some(super::default_node_version().into())).build()
+    }
+
+    pub fn regions() -> Object {
+        use crate::platform::supabase::{REGIONS, SMART_GROUPS};
+        one_of(REGIONS.iter().chain(SMART_GROUPS).copied())
+            .default(Some(super::default_region().into()))
+            .description(Some("A region code, or a smart group Supabase picks within."))
+            .build()
+    }
+
+    /// Staging's branch is checked only while staging is enabled, so the schema is two closed
+    /// objects: disabled (any branch string) or enabled (a valid branch).
+    impl utoipa::PartialSchema for super::StagingInput {
+        fn schema() -> RefOr<Schema> {
+            let closed = || {
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .additional_properties(Some(AdditionalProperties::<Schema>::FreeForm(false)))
+            };
+            let flag = |on: bool| ObjectBuilder::new().schema_type(Type::Boolean).enum_values(Some([on]));
+            let disabled = closed()
+                .required("enabled")
+                .property("enabled", flag(false))
+                .property("branch", ObjectBuilder::new().schema_type(Type::String));
+            let branch = RefBuilder::new()
+                .ref_location_from_schema_name("Branch")
+                .default(Some(super::default_staging_branch().into()));
+            let enabled =
+                closed().property("enabled", flag(true).default(Some(super::yes().into()))).property("branch", branch);
+            AnyOfBuilder::new()
+                .description(Some(
+                    "A branch is checked only while staging is enabled; it must differ from `production_branch` (422).",
+                ))
+                .item(disabled)
+                .item(enabled)
+                .into()
+        }
+    }
+
+    impl utoipa::ToSchema for super::StagingInput {
+        fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+            schemas.push(("Branch".into(), <Branch as utoipa::PartialSchema>::schema()));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,15 +2,30 @@
 
 use super::*;
 
-/// One step of an apply, for the dashboard.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// One step of an apply, for the dashboard (`Step` in /api/v1's OpenAPI document).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = Step)]
 pub struct StepStatus {
+    #[schema(schema_with = step_names)]
     pub name: String,
     pub title: String,
+    #[schema(schema_with = step_states)]
     pub status: String,
     /// When the latest attempt started it and when it ended (epoch ms), if it did.
+    #[schema(required = true)]
     pub started_at: Option<i64>,
+    #[schema(required = true)]
     pub finished_at: Option<i64>,
+}
+
+/// The schema of [`StepStatus::name`]: every step of the graph.
+fn step_names() -> utoipa::openapi::schema::Object {
+    crate::venture::wire::one_of(GRAPH.iter().map(|step| step.name)).build()
+}
+
+/// The schema of [`StepStatus::status`]: what [`Engine::venture_steps`] reports.
+fn step_states() -> utoipa::openapi::schema::Object {
+    crate::venture::wire::one_of(["pending", "running", "done", "failed"]).build()
 }
 
 /// How long a plan's platform reads may queue behind the rate limiter.

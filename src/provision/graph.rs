@@ -20,7 +20,7 @@ use super::{Context, StepError};
 use crate::events::Level;
 
 /// What an apply would do to one resource.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Create,
@@ -49,11 +49,17 @@ impl Change {
 }
 
 /// One line of a plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PlannedAction {
+    #[schema(schema_with = planned_resources)]
     pub resource: String,
     pub action: Action,
     pub detail: String,
+}
+
+/// The schema of [`PlannedAction::resource`]: the title of every resource a plan lists.
+fn planned_resources() -> utoipa::openapi::schema::Object {
+    crate::venture::wire::one_of(super::GRAPH.iter().filter(|node| node.in_plan).map(|node| node.title)).build()
 }
 
 /// What an apply of a resource produced: its typed output, and whether it wrote at a platform.

@@ -69,15 +69,26 @@ pub struct StepRecord {
     pub output: Option<String>,
 }
 
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+/// One line of a venture's provisioning log (`Event` in /api/v1's OpenAPI document).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = Event)]
 pub struct EventRecord {
     pub id: i64,
+    #[schema(format = "uuid")]
     pub venture_id: String,
+    #[schema(required = true)]
     pub job_id: Option<String>,
     pub step: String,
+    #[schema(schema_with = event_levels)]
     pub level: String,
     pub message: String,
     pub created_at: i64,
+}
+
+/// The schema of [`EventRecord::level`]: what `events::Level` writes (named here, not imported:
+/// the event log already depends on the store; the app's document tests check the two agree).
+fn event_levels() -> utoipa::openapi::schema::Object {
+    crate::venture::wire::one_of(["info", "warn", "error"]).build()
 }
 
 impl Store {

@@ -1,0 +1,98 @@
+//! The JSON REST API for machine clients (`/api/v1`), authenticated with API tokens
+//! (`Authorization: Bearer slw_…`). Handlers call the engine, which checks the token's role;
+//! errors are `{"error": {"code", "message", "fields"?}}` with the field and rule named.
+//!
+//! Each handler carries its `#[utoipa::path]`, and [`api`] registers them with `routes!()`, so
+//! the router and the OpenAPI document served at `/api/v1/openapi.json` come from one list
+//! ([`openapi`] holds the document's frame and the shared error responses).
+
+mod meta;
+pub mod openapi;
+mod plan;
+mod ventures;
+
+use axum::Router;
+use axum::extract::FromRef;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use secrecy::SecretString;
+use serde::Deserialize;
+use slipway_engine::EngineError;
+use slipway_engine::auth::User;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+use super::errors::Refusal;
+
+/// Every /api/v1 route with its documentation: one `routes!()` per path, and never a bare
+/// `.route()` (it would serve a path the document does not name; a test compares the two).
+fn api<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AppState: FromRef<S>,
+{
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(ventures::list_ventures, ventures::create_venture))
+        .routes(routes!(ventures::get_venture))
+        .routes(routes!(plan::plan_venture))
+        .routes(routes!(ventures::apply_venture))
+        .routes(routes!(ventures::retry_venture))
+        .routes(routes!(ventures::destroy_venture))
+        .routes(routes!(ventures::venture_events))
+        .routes(routes!(plan::plan_new))
+        .routes(routes!(meta::connections))
+        .routes(routes!(meta::openapi))
+}
+
+/// The /api/v1 routes, for `server::router()` to merge.
+pub fn routes<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    AppState: FromRef<S>,
+{
+    api().split_for_parts().0
+}
+
+/// The path parameter of every operation on one venture.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+struct VentureId {
+    /// The venture's id.
+    #[param(format = "uuid")]
+    id: String,
+}
+
+fn error(status: StatusCode, code: &'static str, message: impl Into<String>) -> Response {
+    Refusal::new(status, code, message).into_response()
+}
+
+fn engine_error(err: EngineError) -> Response {
+    Refusal::from_engine(err).into_response()
+}
+
+async fn caller(state: &AppState, headers: &HeaderMap) -> Result<User, Response> {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| SecretString::from(t.trim().to_string()));
+    let Some(token) = token else {
+        return Err(error(StatusCode::UNAUTHORIZED, "unauthenticated", "send Authorization: Bearer <API token>"));
+    };
+    state.engine.authenticate_api_token(&token).await.map_err(|err| match err {
+        EngineError::Unauthenticated => {
+            error(StatusCode::UNAUTHORIZED, "unauthenticated", "a valid API token is required")
+        }
+        other => engine_error(other),
+    })
+}
+
+/// A JSON body, or a 400 naming the field that does not fit.
+fn body<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, Response> {
+    super::errors::json_body(raw).map_err(IntoResponse::into_response)
+}
+
+/// Every handler answers either way with a whole response; `?` sends a refusal.
+type Answer = Result<Response, Response>;
