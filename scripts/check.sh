@@ -46,13 +46,16 @@ step "official SDKs (@vercel/sdk, cloudflare, supabase-management-js) against th
 SLIPWAY_BIN=target/debug/slipway ./scripts/sdks.sh 2>&1 | tee "$logs/sdks.log"
 step "REST API conformance (schemathesis)"
 SLIPWAY_BIN=target/debug/slipway ./scripts/api-conformance.sh 2>&1 | tee "$logs/api.log"
+step "a Python client generated from the OpenAPI document (openapi-python-client) drives the API"
+SLIPWAY_BIN=target/debug/slipway ./scripts/python-client.sh 2>&1 | tee "$logs/python.log"
 
 # One closing line for the whole run (any failure above has already stopped it).
 rust_passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$logs/cargo-test.log" | awk '{s += $4} END {print s + 0}')
 e2e_passed=$(grep -Eo '^ *[0-9]+ passed' "$logs/e2e.log" | awk '{s += $1} END {print s + 0}')
 clis_passed=$(grep -Eo '^# pass [0-9]+' "$logs/clis.log" | awk '{s += $3} END {print s + 0}')
 sdks_passed=$(grep -Eo '^sdks: [0-9]+ passed' "$logs/sdks.log" | awk '{s += $2} END {print s + 0}')
+python_passed=$(grep -Eo '^python-client: [0-9]+ passed' "$logs/python.log" | awk '{s += $2} END {print s + 0}')
 api_passed=$(grep -Eo '^api-conformance: [0-9]+ passed' "$logs/api.log" | awk '{s += $2} END {print s + 0}')
 echo
-echo "rust: $rust_passed passed, end-to-end: $e2e_passed passed, official CLIs: $clis_passed passed, official SDKs: $sdks_passed passed, REST API conformance: $api_passed passed"
-echo "check: $((rust_passed + e2e_passed + clis_passed + sdks_passed + api_passed)) passed, 0 failed"
+echo "rust: $rust_passed passed, end-to-end: $e2e_passed passed, official CLIs: $clis_passed passed, official SDKs: $sdks_passed passed, REST API conformance: $api_passed passed, Python client: $python_passed passed"
+echo "check: $((rust_passed + e2e_passed + clis_passed + sdks_passed + api_passed + python_passed)) passed, 0 failed"
