@@ -116,6 +116,13 @@ impl Engine {
         self.inner.events.subscribe()
     }
 
+    /// Whether the venture has an apply or destroy queued or running. Its status turns
+    /// `ready` a moment before its job is recorded as finished, so "settled" means both.
+    pub async fn has_active_job(&self, actor: &User, venture_id: &str) -> Result<bool, EngineError> {
+        self.venture(actor, venture_id).await?;
+        Ok(self.inner.store.has_active_job(venture_id).await?)
+    }
+
     pub async fn job_status(&self, job_id: &str) -> Result<Option<String>, EngineError> {
         Ok(self.inner.store.job_status(job_id).await?)
     }

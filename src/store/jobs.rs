@@ -117,6 +117,15 @@ impl Store {
             .transpose()
     }
 
+    /// Whether the venture has a job queued or running.
+    pub async fn has_active_job(&self, venture_id: &str) -> Result<bool, sqlx::Error> {
+        let row = sqlx::query("SELECT id FROM jobs WHERE venture_id = $1 AND status IN ('queued', 'running') LIMIT 1")
+            .bind(venture_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
     /// The steps recorded by the venture's newest job.
     pub async fn latest_job_steps(&self, venture_id: &str) -> Result<Vec<StepTimes>, sqlx::Error> {
         let rows = sqlx::query(

@@ -105,9 +105,11 @@ pub async fn creator(engine: &Engine) -> slipway_engine::auth::User {
 pub async fn settle(engine: &Engine, user: &slipway_engine::auth::User, id: &str) -> VentureStatus {
     let runner = engine.start_runner();
     let mut status = VentureStatus::Provisioning;
+    // Settled: the status left `provisioning` and the job is recorded as finished (stopping
+    // the runner between the two would hand the finished job back to the queue).
     wait_for("the venture to settle", async || {
         status = engine.venture(user, id).await.unwrap().status;
-        status != VentureStatus::Provisioning
+        status != VentureStatus::Provisioning && !engine.has_active_job(user, id).await.unwrap()
     })
     .await;
     engine.shutdown();
