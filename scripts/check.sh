@@ -28,9 +28,9 @@ step "Rust tests"
 cargo test --locked "${server_crates[@]}" 2>&1 | tee "$logs/cargo-test.log"
 step "browser bundle and server binary"
 ./scripts/build-site.sh
-# The bundle's size budget, gzipped. Today's bundle is ~383 KB; the target is 350 KB
-# (Leptos islands for the parts that need no interactivity are the next step, see README).
-bundle_budget=390000
+# The bundle's size budget, gzipped: 350 KB. Only islands are shipped (~300 KB today with six);
+# a new tab or page that only shows data should render on the server and add nothing here.
+bundle_budget=350000
 bundle_gz=$(stat -c %s target/site/pkg/slipway_bg.wasm.gz)
 echo "bundle: $bundle_gz bytes gzipped (budget $bundle_budget)"
 if [ "$bundle_gz" -gt "$bundle_budget" ]; then

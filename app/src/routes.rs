@@ -1,11 +1,17 @@
 //! The pages and the document around them. The login guard (`server::middleware`) protects
 //! every page but [`PUBLIC_PAGES`], so a new page cannot render for a visitor without a session.
+//!
+//! The app runs in Leptos' islands mode: pages render on the server only, and the browser gets
+//! code for the interactive parts alone, the components marked `#[island]`. Every route renders
+//! once its data is ready (`SsrMode::Async`), so each island is in the HTML the browser hydrates
+//! (an island streamed in later would stay inert). Links are plain page loads.
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
+use crate::components::HydrationMarker;
 use crate::pages::{ConnectionsPage, LoginPage, NotFound, VenturePage, VenturesPage};
 
 /// Pages a visitor may see without a session. Every other page needs one (the guard in
@@ -19,11 +25,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
-                <HydrationScripts options />
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body class="min-h-screen bg-slate-50 text-slate-900 antialiased">
                 <App />
+                <HydrationMarker />
             </body>
         </html>
     }
@@ -32,22 +40,16 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Lets tests (and people) know the page is interactive.
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
         <Stylesheet id="slipway" href="/pkg/slipway.css" />
         <Title text="Slipway" />
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/login") view=LoginPage />
-                <Route path=path!("/") view=VenturesPage />
-                <Route path=path!("/ventures") view=VenturesPage />
-                <Route path=path!("/ventures/:id") view=VenturePage />
-                <Route path=path!("/connections") view=ConnectionsPage />
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                <Route path=path!("/") view=VenturesPage ssr=SsrMode::Async />
+                <Route path=path!("/ventures") view=VenturesPage ssr=SsrMode::Async />
+                <Route path=path!("/ventures/:id") view=VenturePage ssr=SsrMode::Async />
+                <Route path=path!("/connections") view=ConnectionsPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -1,5 +1,5 @@
 //! What every page shares: the layout with the top navigation, small widgets, and the style
-//! constants.
+//! constants. `Layout` renders on the server; only its sign-out button is an island.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
@@ -22,7 +22,6 @@ pub const SECONDARY: &str = "rounded-md border border-slate-300 bg-white px-4 py
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     let user = Resource::new(|| (), |_| current_user());
-    let logout = ServerAction::<Logout>::new();
     let location = use_location();
     let link = move |(path, label): (&'static str, &'static str)| {
         let current = move || {
@@ -56,14 +55,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                                         <span data-testid="signed-in-user">
                                             {user.username} " · " {user.role}
                                         </span>
-                                        <ActionForm action=logout>
-                                            <button
-                                                type="submit"
-                                                class="rounded-md border border-slate-300 px-2 py-1 hover:bg-slate-100"
-                                            >
-                                                "Sign out"
-                                            </button>
-                                        </ActionForm>
+                                        <SignOut />
                                     </div>
                                 }
                             })
@@ -73,6 +65,30 @@ pub fn Layout(children: Children) -> impl IntoView {
         </header>
         <main class="mx-auto max-w-5xl px-6 py-8">{children()}</main>
     }
+}
+
+/// Signs out and goes to the login page (the server function redirects).
+#[island]
+fn SignOut() -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <ActionForm action=logout>
+            <button type="submit" class="rounded-md border border-slate-300 px-2 py-1 hover:bg-slate-100">
+                "Sign out"
+            </button>
+        </ActionForm>
+    }
+}
+
+/// Marks the body `data-hydrated` once the page is interactive, so tests (and people) can tell.
+/// It is the last island in the page, and the browser hydrates islands in document order.
+#[island]
+pub fn HydrationMarker() -> impl IntoView {
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 }
 
 /// A coloured status pill.

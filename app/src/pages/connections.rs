@@ -14,8 +14,9 @@ pub fn ConnectionsPage() -> impl IntoView {
     }
 }
 
-/// Whether the platform tokens work, and for whom; checked on load and on demand.
-#[component]
+/// Whether the platform tokens work, and for whom; checked on load, every minute while the page
+/// is open, and on demand.
+#[island]
 fn ConnectionsPanel() -> impl IntoView {
     let checks = RwSignal::new(0u32);
     let statuses = Resource::new(move || checks.get(), |_| connections());

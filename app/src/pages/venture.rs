@@ -5,7 +5,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::components::{DANGER, Layout, SECONDARY, StatusBadge};
 use crate::server_fns::{ApplyVenture, DestroyVenture, error_message, get_venture, venture_overview};
-use crate::views::{LogLine, VentureState};
+use crate::views::{LogLine, VentureState, VentureView};
 
 /// The venture page's tabs: (key, label). A capability adds its tab here and its panel below.
 const TABS: &[(&str, &str)] = &[("overview", "Overview"), ("log", "Log")];
@@ -13,11 +13,32 @@ const TABS: &[(&str, &str)] = &[("overview", "Overview"), ("log", "Log")];
 #[component]
 pub fn VenturePage() -> impl IntoView {
     let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
-    let venture = Resource::new(id, get_venture);
+    let venture = Resource::new(move || params.read().get("id").unwrap_or_default(), get_venture);
+    view! {
+        <Layout>
+            <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match venture.await {
+                        Err(e) => view! { <p class="text-rose-700">{error_message(&e)}</p> }.into_any(),
+                        Ok(venture) => view! { <VentureLive venture /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </Layout>
+    }
+}
+
+/// Everything on the venture page follows its event stream, so the whole page but the
+/// navigation is one island: the state, the actions, the tabs and their panels.
+#[island]
+fn VentureLive(venture: VentureView) -> impl IntoView {
+    let id = venture.id.clone();
     let lines = RwSignal::new(Vec::<LogLine>::new());
     let live = RwSignal::new(None::<VentureState>);
-    Effect::new(move |_| follow_live_log(id(), lines, live));
+    {
+        let id = id.clone();
+        Effect::new(move |_| follow_live_log(id.clone(), lines, live));
+    }
     // Filters of the log view: by step, and by the lowest level shown.
     let step_filter = RwSignal::new(String::new());
     let level_filter = RwSignal::new(String::new());
@@ -39,123 +60,112 @@ pub fn VenturePage() -> impl IntoView {
     // The tab shown; the log is followed whichever it is, so no line is missed.
     let tab = RwSignal::new("overview");
     // Steps and resources are read again whenever the log grows.
-    let overview = Resource::new(move || (id(), lines.with(Vec::len)), |(id, _)| venture_overview(id));
+    let overview = Resource::new(move || (id.clone(), lines.with(Vec::len)), |(id, _)| venture_overview(id));
+    let initial = VentureState { status: venture.status.clone(), vercel_project_id: venture.vercel_project_id.clone() };
+    let state = move || live.get().unwrap_or_else(|| initial.clone());
+    let status = Signal::derive({
+        let state = state.clone();
+        move || state().status
+    });
+    let project = move || state().vercel_project_id;
 
     view! {
-        <Layout>
-            <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+        <div class="mb-6 flex items-center gap-3">
+            <h1 class="text-2xl font-semibold" data-testid="venture-name">{venture.name.clone()}</h1>
+            <StatusBadge status />
+        </div>
+        <dl class="mb-8 grid grid-cols-[max-content_1fr] gap-x-6 gap-y-2 text-sm">
+            <dt class="text-slate-500">"Repository"</dt>
+            <dd>{format!("github.com/{}", venture.repository)}</dd>
+            <dt class="text-slate-500">"Vercel project"</dt>
+            <dd class="font-mono" data-testid="vercel-project-id">
+                {move || project().unwrap_or_else(|| "—".into())}
+            </dd>
+        </dl>
+        <VentureActions id=venture.id.clone() name=venture.name.clone() />
+        <div role="tablist" aria-label="Venture" class="mb-6 flex gap-1 border-b border-slate-200" data-testid="venture-tabs">
+            {TABS.iter().map(|&(key, label)| view! {
+                <button type="button" role="tab" aria-selected=move || (tab.get() == key).to_string()
+                    class="-mb-px border-b-2 border-transparent px-4 py-2 text-sm font-medium text-slate-500 hover:text-slate-900 aria-selected:border-indigo-600 aria-selected:text-indigo-700"
+                    on:click=move |_| tab.set(key)>
+                    {label}
+                </button>
+            }).collect_view()}
+        </div>
+        <Show when=move || tab.get() == "overview">
+            <Transition>
                 {move || Suspend::new(async move {
-                    match venture.await {
-                        Err(e) => view! { <p class="text-rose-700">{error_message(&e)}</p> }.into_any(),
-                        Ok(v) => {
-                            let initial = VentureState { status: v.status.clone(), vercel_project_id: v.vercel_project_id.clone() };
-                            let state = move || live.get().unwrap_or_else(|| initial.clone());
-                            let status = Signal::derive({ let state = state.clone(); move || state().status });
-                            let project = move || state().vercel_project_id;
-                            view! {
-                                <div class="mb-6 flex items-center gap-3">
-                                    <h1 class="text-2xl font-semibold" data-testid="venture-name">{v.name.clone()}</h1>
-                                    <StatusBadge status />
-                                </div>
-                                <dl class="mb-8 grid grid-cols-[max-content_1fr] gap-x-6 gap-y-2 text-sm">
-                                    <dt class="text-slate-500">"Repository"</dt>
-                                    <dd>{format!("github.com/{}", v.repository)}</dd>
-                                    <dt class="text-slate-500">"Vercel project"</dt>
-                                    <dd class="font-mono" data-testid="vercel-project-id">
-                                        {move || project().unwrap_or_else(|| "—".into())}
-                                    </dd>
+                    overview.await.ok().map(|o| view! {
+                        <div class="mb-8 grid gap-6 sm:grid-cols-2">
+                            <section>
+                                <h2 class="mb-2 text-lg font-semibold">"Steps"</h2>
+                                <ol class="space-y-1 text-sm" data-testid="steps">
+                                    {o.steps.into_iter().map(|step| view! {
+                                        <li data-testid=format!("step-{}", step.name) data-status=step.status.clone()>
+                                            <span class=step_class(&step.status)>{step.status.clone()}</span>
+                                            " "
+                                            {step.title}
+                                        </li>
+                                    }).collect_view()}
+                                </ol>
+                            </section>
+                            <section>
+                                <h2 class="mb-2 text-lg font-semibold">"Resources"</h2>
+                                <dl class="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1 text-sm" data-testid="resources">
+                                    {o.resources.into_iter().map(|(label, value)| view! {
+                                        <dt class="text-slate-500">{label}</dt>
+                                        <dd class="font-mono text-xs">{value}</dd>
+                                    }).collect_view()}
                                 </dl>
-                                <VentureActions id=v.id.clone() name=v.name.clone() />
-                            }
-                            .into_any()
-                        }
-                    }
+                                <p class="mt-2 text-xs text-slate-500" data-testid="secret-names">
+                                    {format!("{} sealed values", o.secrets.len())}
+                                </p>
+                            </section>
+                        </div>
+                    })
                 })}
-            </Suspense>
-            <div role="tablist" aria-label="Venture" class="mb-6 flex gap-1 border-b border-slate-200" data-testid="venture-tabs">
-                {TABS.iter().map(|&(key, label)| view! {
-                    <button type="button" role="tab" aria-selected=move || (tab.get() == key).to_string()
-                        class="-mb-px border-b-2 border-transparent px-4 py-2 text-sm font-medium text-slate-500 hover:text-slate-900 aria-selected:border-indigo-600 aria-selected:text-indigo-700"
-                        on:click=move |_| tab.set(key)>
-                        {label}
-                    </button>
-                }).collect_view()}
+            </Transition>
+        </Show>
+        <Show when=move || tab.get() == "log">
+            <div class="mb-2 flex items-center gap-4">
+                <h2 class="text-lg font-semibold">"Live log"</h2>
+                <label class="text-sm text-slate-600">
+                    "Step "
+                    <select class="rounded border border-slate-300 px-1 py-0.5" data-testid="log-step"
+                        on:change=move |ev| step_filter.set(event_target_value(&ev))>
+                        <option value="">"all"</option>
+                        {move || {
+                            let mut steps: Vec<String> = lines.with(|all| all.iter().map(|l| l.step.clone()).collect());
+                            steps.sort();
+                            steps.dedup();
+                            steps.into_iter().map(|step| view! { <option value=step.clone()>{step.clone()}</option> }).collect_view()
+                        }}
+                    </select>
+                </label>
+                <label class="text-sm text-slate-600">
+                    "Level "
+                    <select class="rounded border border-slate-300 px-1 py-0.5" data-testid="log-level"
+                        on:change=move |ev| level_filter.set(event_target_value(&ev))>
+                        <option value="">"all"</option>
+                        <option value="warn">"warnings and errors"</option>
+                        <option value="error">"errors"</option>
+                    </select>
+                </label>
             </div>
-            <Show when=move || tab.get() == "overview">
-                <Transition>
-                    {move || Suspend::new(async move {
-                        overview.await.ok().map(|o| view! {
-                            <div class="mb-8 grid gap-6 sm:grid-cols-2">
-                                <section>
-                                    <h2 class="mb-2 text-lg font-semibold">"Steps"</h2>
-                                    <ol class="space-y-1 text-sm" data-testid="steps">
-                                        {o.steps.into_iter().map(|step| view! {
-                                            <li data-testid=format!("step-{}", step.name) data-status=step.status.clone()>
-                                                <span class=step_class(&step.status)>{step.status.clone()}</span>
-                                                " "
-                                                {step.title}
-                                            </li>
-                                        }).collect_view()}
-                                    </ol>
-                                </section>
-                                <section>
-                                    <h2 class="mb-2 text-lg font-semibold">"Resources"</h2>
-                                    <dl class="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1 text-sm" data-testid="resources">
-                                        {o.resources.into_iter().map(|(label, value)| view! {
-                                            <dt class="text-slate-500">{label}</dt>
-                                            <dd class="font-mono text-xs">{value}</dd>
-                                        }).collect_view()}
-                                    </dl>
-                                    <p class="mt-2 text-xs text-slate-500" data-testid="secret-names">
-                                        {format!("{} sealed values", o.secrets.len())}
-                                    </p>
-                                </section>
-                            </div>
-                        })
-                    })}
-                </Transition>
-            </Show>
-            <Show when=move || tab.get() == "log">
-                <div class="mb-2 flex items-center gap-4">
-                    <h2 class="text-lg font-semibold">"Live log"</h2>
-                    <label class="text-sm text-slate-600">
-                        "Step "
-                        <select class="rounded border border-slate-300 px-1 py-0.5" data-testid="log-step"
-                            on:change=move |ev| step_filter.set(event_target_value(&ev))>
-                            <option value="">"all"</option>
-                            {move || {
-                                let mut steps: Vec<String> = lines.with(|all| all.iter().map(|l| l.step.clone()).collect());
-                                steps.sort();
-                                steps.dedup();
-                                steps.into_iter().map(|step| view! { <option value=step.clone()>{step.clone()}</option> }).collect_view()
-                            }}
-                        </select>
-                    </label>
-                    <label class="text-sm text-slate-600">
-                        "Level "
-                        <select class="rounded border border-slate-300 px-1 py-0.5" data-testid="log-level"
-                            on:change=move |ev| level_filter.set(event_target_value(&ev))>
-                            <option value="">"all"</option>
-                            <option value="warn">"warnings and errors"</option>
-                            <option value="error">"errors"</option>
-                        </select>
-                    </label>
-                </div>
-                <ol class="max-h-96 overflow-y-auto rounded-xl bg-slate-900 p-4 font-mono text-xs text-slate-100" data-testid="live-log">
-                    <For each=shown key=|line| line.id let:line>
-                        <li class="py-0.5" data-level=line.level.clone()>
-                            <span class="text-slate-400">{format_time(line.at)}</span>
-                            " "
-                            <span class=level_class(&line.level)>{line.level.to_uppercase()}</span>
-                            " "
-                            <span class="text-sky-300">{line.step.clone()}</span>
-                            " "
-                            {line.message.clone()}
-                        </li>
-                    </For>
-                </ol>
-            </Show>
-        </Layout>
+            <ol class="max-h-96 overflow-y-auto rounded-xl bg-slate-900 p-4 font-mono text-xs text-slate-100" data-testid="live-log">
+                <For each=shown key=|line| line.id let:line>
+                    <li class="py-0.5" data-level=line.level.clone()>
+                        <span class="text-slate-400">{format_time(line.at)}</span>
+                        " "
+                        <span class=level_class(&line.level)>{line.level.to_uppercase()}</span>
+                        " "
+                        <span class="text-sky-300">{line.step.clone()}</span>
+                        " "
+                        {line.message.clone()}
+                    </li>
+                </For>
+            </ol>
+        </Show>
     }
 }
 

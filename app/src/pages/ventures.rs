@@ -1,7 +1,6 @@
 //! The ventures list and the one-click form, with a plan preview before anything is created.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 
 use crate::components::{BUTTON, INPUT, Layout, SECONDARY, StatusBadge};
 use crate::server_fns::{CreateVenture, PreviewPlan, error_message, form_choices, list_ventures};
@@ -14,94 +13,19 @@ fn issue_for(issues: &[FieldIssue], field: &str) -> Option<String> {
 
 #[component]
 pub fn VenturesPage() -> impl IntoView {
-    let create = ServerAction::<CreateVenture>::new();
-    let ventures = Resource::new(move || create.version().get(), |_| list_ventures());
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if let Some(Ok(CreateVentureOutcome::Created { id })) = create.value().get() {
-            navigate(&format!("/ventures/{id}"), Default::default());
-        }
-    });
-    let issues = Signal::derive(move || match create.value().get() {
-        Some(Ok(CreateVentureOutcome::Invalid { issues })) => issues,
-        _ => Vec::new(),
-    });
-    let form_error = move || create.value().get().and_then(|r| r.err()).map(|e| error_message(&e));
-    // The form's fields as signals, so "Preview plan" can send what is typed without submitting.
-    let fields = RwSignal::new(VentureForm { staging: Some("on".into()), ..VentureForm::default() });
+    let ventures = Resource::new(|| (), |_| list_ventures());
     let choices = Resource::new(|| (), |_| form_choices());
-    let preview = ServerAction::<PreviewPlan>::new();
-    let request_preview = move |_| {
-        preview.dispatch(PreviewPlan { venture: fields.get_untracked() });
-    };
-    let field_error = move |field: &'static str| field_issue(issues, field);
     view! {
         <Layout>
-            <section class="mb-10 rounded-xl border border-slate-200 bg-white p-6 shadow-sm">
-                <h2 class="mb-4 text-lg font-semibold">"New venture"</h2>
-                <ActionForm action=create>
-                    <div class="grid gap-4 sm:grid-cols-[1fr_1fr_auto] sm:items-start">
-                        <label class="block text-sm font-medium">
-                            "Name"
-                            <input name="venture[name]" placeholder="acme-shop" class=INPUT
-                                on:input=move |ev| fields.update(|f| f.name = event_target_value(&ev)) />
-                            {field_error("name")}
-                        </label>
-                        <label class="block text-sm font-medium">
-                            "GitHub repository"
-                            <input name="venture[repository]" placeholder="acme/shop" class=INPUT
-                                on:input=move |ev| fields.update(|f| f.repository = event_target_value(&ev)) />
-                            {field_error("repository")}
-                        </label>
-                        <div class="flex gap-2 sm:mt-6">
-                            <button type="button" class=SECONDARY on:click=request_preview disabled=move || preview.pending().get()>
-                                "Preview plan"
-                            </button>
-                            <button type="submit" class=BUTTON disabled=move || create.pending().get()>
-                                "Create and provision"
-                            </button>
-                        </div>
-                    </div>
-                    <details class="mt-4 rounded-md border border-slate-200 px-4 py-3" data-testid="settings">
-                        <summary class="cursor-pointer text-sm font-medium text-slate-700">
-                            "Settings (defaults: Next.js, Node 22, production from main, staging from staging, Supabase us-east-1)"
-                        </summary>
-                        <Transition fallback=|| ()>
-                            {move || Suspend::new(async move {
-                                let choices = choices.await.ok()?;
-                                Some(view! { <VentureSettings choices fields issues /> })
-                            })}
-                        </Transition>
-                    </details>
-                </ActionForm>
-                <p role="alert" class="mt-2 text-sm text-rose-700">{form_error}</p>
-                {move || match preview.value().get() {
-                    None => None,
-                    Some(Err(e)) => Some(view! { <p class="mt-4 text-sm text-rose-700">{error_message(&e)}</p> }.into_any()),
-                    Some(Ok(PlanOutcome::Invalid { issues })) => Some(view! {
-                        <ul class="mt-4 text-sm text-rose-700" data-testid="plan-issues">
-                            {issues.into_iter().map(|i| view! { <li>{format!("{} {}", i.field, i.message)}</li> }).collect_view()}
-                        </ul>
-                    }.into_any()),
-                    Some(Ok(PlanOutcome::Planned { rows })) => Some(view! {
-                        <table class="mt-4 w-full text-left text-sm" data-testid="plan">
-                            <thead class="text-slate-500"><tr><th>"Resource"</th><th>"Action"</th><th>"Detail"</th></tr></thead>
-                            <tbody>
-                                {rows.into_iter().map(|row| view! {
-                                    <tr data-testid="plan-row" data-action=row.action.clone()>
-                                        <td class="py-1 pr-4 font-medium">{row.resource}</td>
-                                        <td class=format!("py-1 pr-4 {}", action_class(&row.action))>{row.action.replace('_', " ")}</td>
-                                        <td class="py-1 text-slate-600">{row.detail}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }.into_any()),
-                }}
-            </section>
+            <Suspense>
+                {move || Suspend::new(async move {
+                    let choices = choices.await.ok();
+                    view! { <NewVentureForm choices /> }
+                })}
+            </Suspense>
             <section>
                 <h2 class="mb-4 text-lg font-semibold">"Ventures"</h2>
-                <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
+                <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
                     {move || Suspend::new(async move {
                         match ventures.await {
                             Err(e) => view! { <p class="text-rose-700">{error_message(&e)}</p> }.into_any(),
@@ -139,9 +63,93 @@ pub fn VenturesPage() -> impl IntoView {
                             }
                         }
                     })}
-                </Transition>
+                </Suspense>
             </section>
         </Layout>
+    }
+}
+
+/// The one-click form: name, repository and settings, "Preview plan" and "Create and provision".
+/// `choices` is `None` when the server could not list them; the settings are hidden then.
+#[island]
+fn NewVentureForm(choices: Option<VentureFormChoices>) -> impl IntoView {
+    let create = ServerAction::<CreateVenture>::new();
+    // A created venture's page is a page load of its own (islands have no client-side router).
+    Effect::new(move |_| {
+        if let Some(Ok(CreateVentureOutcome::Created { id })) = create.value().get() {
+            let _ = window().location().set_href(&format!("/ventures/{id}"));
+        }
+    });
+    let issues = Signal::derive(move || match create.value().get() {
+        Some(Ok(CreateVentureOutcome::Invalid { issues })) => issues,
+        _ => Vec::new(),
+    });
+    let form_error = move || create.value().get().and_then(|r| r.err()).map(|e| error_message(&e));
+    // The form's fields as signals, so "Preview plan" can send what is typed without submitting.
+    let fields = RwSignal::new(VentureForm { staging: Some("on".into()), ..VentureForm::default() });
+    let preview = ServerAction::<PreviewPlan>::new();
+    let request_preview = move |_| {
+        preview.dispatch(PreviewPlan { venture: fields.get_untracked() });
+    };
+    let field_error = move |field: &'static str| field_issue(issues, field);
+    view! {
+        <section class="mb-10 rounded-xl border border-slate-200 bg-white p-6 shadow-sm">
+            <h2 class="mb-4 text-lg font-semibold">"New venture"</h2>
+            <ActionForm action=create>
+                <div class="grid gap-4 sm:grid-cols-[1fr_1fr_auto] sm:items-start">
+                    <label class="block text-sm font-medium">
+                        "Name"
+                        <input name="venture[name]" placeholder="acme-shop" class=INPUT
+                            on:input=move |ev| fields.update(|f| f.name = event_target_value(&ev)) />
+                        {field_error("name")}
+                    </label>
+                    <label class="block text-sm font-medium">
+                        "GitHub repository"
+                        <input name="venture[repository]" placeholder="acme/shop" class=INPUT
+                            on:input=move |ev| fields.update(|f| f.repository = event_target_value(&ev)) />
+                        {field_error("repository")}
+                    </label>
+                    <div class="flex gap-2 sm:mt-6">
+                        <button type="button" class=SECONDARY on:click=request_preview disabled=move || preview.pending().get()>
+                            "Preview plan"
+                        </button>
+                        <button type="submit" class=BUTTON disabled=move || create.pending().get()>
+                            "Create and provision"
+                        </button>
+                    </div>
+                </div>
+                <details class="mt-4 rounded-md border border-slate-200 px-4 py-3" data-testid="settings">
+                    <summary class="cursor-pointer text-sm font-medium text-slate-700">
+                        "Settings (defaults: Next.js, Node 22, production from main, staging from staging, Supabase us-east-1)"
+                    </summary>
+                    {choices.map(|choices| view! { <VentureSettings choices fields issues /> })}
+                </details>
+            </ActionForm>
+            <p role="alert" class="mt-2 text-sm text-rose-700">{form_error}</p>
+            {move || match preview.value().get() {
+                None => None,
+                Some(Err(e)) => Some(view! { <p class="mt-4 text-sm text-rose-700">{error_message(&e)}</p> }.into_any()),
+                Some(Ok(PlanOutcome::Invalid { issues })) => Some(view! {
+                    <ul class="mt-4 text-sm text-rose-700" data-testid="plan-issues">
+                        {issues.into_iter().map(|i| view! { <li>{format!("{} {}", i.field, i.message)}</li> }).collect_view()}
+                    </ul>
+                }.into_any()),
+                Some(Ok(PlanOutcome::Planned { rows })) => Some(view! {
+                    <table class="mt-4 w-full text-left text-sm" data-testid="plan">
+                        <thead class="text-slate-500"><tr><th>"Resource"</th><th>"Action"</th><th>"Detail"</th></tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|row| view! {
+                                <tr data-testid="plan-row" data-action=row.action.clone()>
+                                    <td class="py-1 pr-4 font-medium">{row.resource}</td>
+                                    <td class=format!("py-1 pr-4 {}", action_class(&row.action))>{row.action.replace('_', " ")}</td>
+                                    <td class="py-1 text-slate-600">{row.detail}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()),
+            }}
+        </section>
     }
 }
 
