@@ -40,6 +40,16 @@ test('a wrong password is refused with a message', async ({ page }) => {
   await expect(page).toHaveURL(/\/login$/);
 });
 
+test('signing out ends the session', async ({ page }) => {
+  await signIn(page);
+  await expect(page.getByTestId('signed-in-user')).toContainText('admin');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+  // The session is gone at the server, not only in this page.
+  await page.goto('/ventures');
+  await expect(page).toHaveURL(/\/login$/);
+});
+
 /// Opens one of the venture page's tabs.
 async function openTab(page: Page, name: 'Overview' | 'Log') {
   await page.getByRole('tab', { name }).click();
