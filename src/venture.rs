@@ -262,7 +262,8 @@ impl Default for StagingInput {
 
 /// The framework Slipway wires (its env var names, `NEXT_PUBLIC_*`, are Next.js's).
 pub const FRAMEWORKS: &[&str] = &["nextjs"];
-/// Node.js versions Vercel builds with.
+/// The Node.js versions Slipway offers a new venture: those Vercel builds with and still in
+/// support (a subset of `platform::vercel::ACCEPTED_NODE_VERSIONS`).
 pub const NODE_VERSIONS: &[&str] = &["22.x", "20.x", "18.x"];
 
 /// The validated form of [`NewVenture`].
@@ -548,6 +549,13 @@ pub mod wire {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_node_version_offered_is_one_vercel_accepts() {
+        for version in NODE_VERSIONS {
+            assert!(crate::platform::vercel::ACCEPTED_NODE_VERSIONS.contains(version), "{version}");
+        }
+    }
 
     #[test]
     fn names_vercel_would_refuse_are_rejected_with_the_rule() {

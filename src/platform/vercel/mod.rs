@@ -602,8 +602,9 @@ struct RateLimitNotice {
     reset: i64,
 }
 
-/// The Node.js versions a project can build with.
-pub const NODE_VERSIONS: &[&str] = &["22.x", "20.x", "18.x", "16.x", "14.x", "12.x", "10.x"];
+/// Every `nodeVersion` the Vercel API accepts, old ones included (a project made elsewhere may
+/// use one). What Slipway offers a new venture is `venture::NODE_VERSIONS`, a subset.
+pub const ACCEPTED_NODE_VERSIONS: &[&str] = &["22.x", "20.x", "18.x", "16.x", "14.x", "12.x", "10.x"];
 
 pub struct VercelClient {
     core: ApiCore,
@@ -711,12 +712,12 @@ impl VercelClient {
             }
         }
         if let Some(version) = &patch.node_version
-            && !NODE_VERSIONS.contains(&version.as_str())
+            && !ACCEPTED_NODE_VERSIONS.contains(&version.as_str())
         {
             return Err(ApiError::invalid_input(
                 Vendor::Vercel,
                 "nodeVersion",
-                format!("must be one of {}", NODE_VERSIONS.join(", ")),
+                format!("must be one of {}", ACCEPTED_NODE_VERSIONS.join(", ")),
             ));
         }
         let call = self.call("updateProject", Method::PATCH, &["v9", "projects", id_or_name]).json(patch);
