@@ -1,6 +1,6 @@
 //! Slipway engine: everything that provisions a venture, with no knowledge of the web UI.
 //!
-//! - [`venture`] and [`auth`]: the domain model and its validation rules.
+//! - [`venture`], [`env`] and [`auth`]: the domain model and its validation rules.
 //! - [`store`]: SQL storage (SQLite by default; the SQL is portable to PostgreSQL).
 //! - [`events`]: the provisioning log that the dashboard tails live.
 //! - [`jobs`]: the durable, lease-based job runner.
@@ -12,6 +12,7 @@
 pub mod auth;
 pub mod digest;
 pub mod engine;
+pub mod env;
 pub mod error;
 pub mod events;
 pub mod jobs;

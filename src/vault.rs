@@ -39,6 +39,8 @@ pub struct Sealed {
 struct MasterKey {
     id: String,
     cipher: XChaCha20Poly1305,
+    /// Keys the fingerprints of values ([`Vault::fingerprint`]), derived from the master key.
+    fingerprint_key: [u8; 32],
 }
 
 impl MasterKey {
@@ -52,7 +54,9 @@ impl MasterKey {
         let digest = Sha256::new().chain_update(b"slipway master key id\0").chain_update(&bytes).finalize();
         let id = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
         let cipher = XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| VaultError::BadKey("bad length".into()))?;
-        Ok(MasterKey { id, cipher })
+        let fingerprint_key =
+            Sha256::new().chain_update(b"slipway fingerprint key\0").chain_update(&bytes).finalize().into();
+        Ok(MasterKey { id, cipher, fingerprint_key })
     }
 }
 
@@ -136,6 +140,21 @@ impl Vault {
         String::from_utf8(plain).map(SecretString::from).map_err(|_| VaultError::Corrupt)
     }
 
+    /// A keyed fingerprint (HMAC-SHA256 under a key derived from the current master key) of
+    /// `parts`, each length-prefixed: what Slipway remembers of a value it wrote to a platform.
+    /// Unlike a plain digest it cannot be brute-forced from a copy of the database, and it
+    /// changes with the master key (so the first sync after a rotation writes once more).
+    pub fn fingerprint(&self, parts: &[&str]) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.current.fingerprint_key).expect("HMAC takes any key length");
+        for part in parts {
+            mac.update(&(part.len() as u64).to_le_bytes());
+            mac.update(part.as_bytes());
+        }
+        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// Whether `sealed` should be re-sealed under the current key.
     pub fn needs_reseal(&self, sealed: &Sealed) -> bool {
         sealed.key_id != self.current.id
@@ -160,6 +179,16 @@ mod tests {
         assert!(matches!(vault.open("v1", "SUPABASE_DB_PASSWORD", &tampered), Err(VaultError::Corrupt)));
         let again = vault.seal("v1", "SUPABASE_DB_PASSWORD", &secret);
         assert_ne!(again.nonce, sealed.nonce, "a fresh nonce every time");
+    }
+
+    #[test]
+    fn fingerprints_are_keyed_and_not_the_plain_digest() {
+        let (one, two) = (Vault::new(&generate_key(), &[]).unwrap(), Vault::new(&generate_key(), &[]).unwrap());
+        let parts = ["STRIPE_SECRET_KEY", "sk_live_123"];
+        assert_eq!(one.fingerprint(&parts), one.fingerprint(&parts));
+        assert_ne!(one.fingerprint(&parts), two.fingerprint(&parts), "another master key, another fingerprint");
+        assert_ne!(one.fingerprint(&parts), crate::digest::digest(&parts));
+        assert_ne!(one.fingerprint(&["ab", "c"]), one.fingerprint(&["a", "bc"]));
     }
 
     #[test]

@@ -4,26 +4,10 @@
 //! name the platform would refuse never gets as far as a half-provisioned venture.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
-/// A rule broken by one input field, phrased for the person who typed it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: &str, message: impl Into<String>) -> Self {
-        FieldError { field: field.to_string(), message: message.into() }
-    }
-}
-
-impl fmt::Display for FieldError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.field, self.message)
-    }
-}
+pub use crate::error::FieldError;
 
 pub const MAX_NAME_LEN: usize = 100;
 
@@ -144,6 +128,11 @@ pub struct NewVenture {
     pub supabase: SupabaseInput,
     #[serde(default)]
     pub environments: EnvironmentsInput,
+    /// The venture's own variables by key, declared without secret values (those are set
+    /// through `PUT /api/v1/ventures/{id}/env/{key}`, the dashboard or `slipway env set`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "crate::env::unique_keys")]
+    #[schema(example = json!({"STRIPE_SECRET_KEY": {"description": "Stripe API key", "secret": true}}))]
+    pub env: BTreeMap<String, crate::env::EnvDeclaration>,
 }
 
 fn default_production_branch() -> String {
@@ -277,6 +266,8 @@ pub struct VentureSpec {
     pub supabase_region: SupabaseRegion,
     /// The staging branch, when staging is enabled.
     pub staging_branch: Option<String>,
+    /// The variables the spec declares, checked.
+    pub env: Vec<crate::env::Declared>,
 }
 
 /// A Supabase region choice: one region, or a group Supabase picks within.
@@ -305,6 +296,7 @@ impl NewVenture {
             framework: FrameworkInput::default(),
             supabase: SupabaseInput::default(),
             environments: EnvironmentsInput::default(),
+            env: BTreeMap::new(),
         }
     }
 
@@ -375,6 +367,13 @@ impl NewVenture {
                 errors.push(FieldError::new("environments.staging.branch", "must differ from the production branch"));
             }
         }
+        let mut env = Vec::new();
+        for (key, declaration) in &self.env {
+            match declaration.check("env", key) {
+                Ok(declared) => env.push(declared),
+                Err(broken) => errors.extend(broken),
+            }
+        }
         match (name, repository, supabase_region) {
             (Some(name), Some(repository), Some(supabase_region)) if errors.is_empty() => Ok(VentureSpec {
                 name,
@@ -384,6 +383,7 @@ impl NewVenture {
                 supabase_organization: self.supabase.organization.clone(),
                 supabase_region,
                 staging_branch: staging.enabled.then(|| staging.branch.clone()),
+                env,
             }),
             _ => Err(errors),
         }

@@ -4,10 +4,12 @@
 
 //!
 //! One file per area: [`users`](self) (users, sessions, API tokens), ventures (create, plan,
-//! apply, destroy, what exists), secrets (names, reveal, master-key re-seal); settings in
+//! apply, destroy, what exists), env (variables per environment), secrets (names, reveal,
+//! master-key re-seal); settings in
 //! `config.rs`.
 
 mod config;
+mod env;
 mod secrets;
 mod users;
 mod ventures;
@@ -32,8 +34,13 @@ use crate::vault::Vault;
 use crate::venture::{FieldError, NewVenture, Venture};
 
 pub use config::{EngineConfig, VaultSettings};
+pub use env::{EnvChange, EnvListing, EnvReveal, EnvValue, EnvVariable, EnvVersion};
 pub use secrets::ResealReport;
 pub use ventures::StepStatus;
+
+/// How long reads someone waits on (a plan, the env manager's sync states) may queue behind
+/// the rate limiter before the answer is "try again in n s".
+const PLAN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3);
 
 #[derive(Clone)]
 pub struct Engine {

@@ -28,9 +28,6 @@ fn step_states() -> utoipa::openapi::schema::Object {
     crate::venture::wire::one_of(["pending", "running", "done", "failed"]).build()
 }
 
-/// How long a plan's platform reads may queue behind the rate limiter.
-const PLAN_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3);
-
 impl Engine {
     /// Like [`create_venture`](Self::create_venture), once per `key`: repeating the same key
     /// and body returns the venture made the first time (`false` = not new); the same key with
@@ -69,6 +66,8 @@ impl Engine {
             return Err(EngineError::invalid("name", "is already used by another venture"));
         }
         let stored = serde_json::to_string(input).expect("specs serialize");
+        let declared = super::env::declared_in_spec(&spec, &actor.username);
+        let vault = self.inner.vault.clone();
         let (venture, job_id) = self
             .inner
             .store
@@ -78,6 +77,8 @@ impl Engine {
                 &stored,
                 &actor.id,
                 APPLY_VENTURE,
+                &declared,
+                &move |venture_id, name, value| vault.seal(venture_id, name, value),
             )
             .await?;
         tracing::info!(venture = %venture.id, job = %job_id, by = %actor.username, "venture created");
@@ -104,13 +105,18 @@ impl Engine {
     /// What applying the venture's stored spec again would do.
     pub async fn plan_venture(&self, actor: &User, venture_id: &str) -> Result<Vec<PlannedAction>, EngineError> {
         let venture = self.venture(actor, venture_id).await?;
-        let input = match self.inner.store.venture_spec(venture_id).await? {
+        let spec = self.stored_spec(&venture).await?;
+        self.plan_for(venture, spec).await
+    }
+
+    /// The venture's spec as stored, checked (the defaults for a venture stored without one).
+    pub(super) async fn stored_spec(&self, venture: &Venture) -> Result<crate::venture::VentureSpec, EngineError> {
+        let input = match self.inner.store.venture_spec(&venture.id).await? {
             Some(json) => serde_json::from_str::<NewVenture>(&json)
                 .map_err(|e| EngineError::Storage(format!("the stored venture spec does not read back: {e}")))?,
             None => NewVenture::new(&venture.name, &venture.repository),
         };
-        let spec = input.validate().map_err(EngineError::Invalid)?;
-        self.plan_for(venture, spec).await
+        input.validate().map_err(EngineError::Invalid)
     }
 
     async fn plan_for(

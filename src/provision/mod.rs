@@ -27,7 +27,8 @@ use crate::venture::{Venture, VentureSpec};
 
 pub use graph::{Action, Change, PlannedAction, Schedule};
 pub use handlers::{APPLY_VENTURE, ApplyVenture, DESTROY_VENTURE, DestroyVenture, Provisioner};
-pub use resources::{GRAPH, desired_env_names, kind};
+pub(crate) use resources::compare_env;
+pub use resources::{GRAPH, SyncState, kind};
 
 /// How often long waits look again, and how long they wait at most.
 #[derive(Debug, Clone)]

@@ -10,12 +10,15 @@ use crate::time::now_ms;
 use crate::vault::Sealed;
 use crate::venture::{Venture, VentureStatus};
 
+mod env;
 mod events;
 mod jobs;
 mod resources;
 mod secrets;
 mod users;
 mod ventures;
+
+pub use env::{EnvValueRecord, EnvVarRecord, EnvWrite, RevealRecord, Sealer, SyncRecord};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

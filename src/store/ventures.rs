@@ -3,8 +3,9 @@
 use super::*;
 
 impl Store {
-    /// Creates the venture, its provisioning job and the first log line in one transaction:
-    /// either all three exist or none does.
+    /// Creates the venture, the variables its spec declares, its provisioning job and the
+    /// first log line in one transaction: either all exist or none does.
+    #[allow(clippy::too_many_arguments)]
     pub async fn insert_venture_with_job(
         &self,
         name: &str,
@@ -12,6 +13,8 @@ impl Store {
         spec_json: &str,
         created_by: &str,
         job_kind: &str,
+        env: &[super::env::EnvWrite],
+        seal: super::env::Sealer<'_>,
     ) -> Result<(Venture, String), sqlx::Error> {
         let now = now_ms();
         let venture_id = uuid::Uuid::now_v7().to_string();
@@ -30,6 +33,9 @@ impl Store {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        for write in env {
+            super::env::write_env_var(&mut tx, &venture_id, write, seal).await?;
+        }
         sqlx::query(
             "INSERT INTO jobs (id, venture_id, kind, status, attempts, run_after, created_at, updated_at) \
              VALUES ($1, $2, $3, 'queued', 0, $4, $4, $4)",

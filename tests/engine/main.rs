@@ -2,6 +2,7 @@
 //! and linking is the slow part on two cores).
 
 mod contract;
+mod env;
 mod layers;
 mod postgres;
 mod provisioning;

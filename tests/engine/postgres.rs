@@ -62,8 +62,15 @@ async fn queue_jobs(store: &Store, count: usize) -> Vec<String> {
     let mut jobs = Vec::new();
     for i in 0..count {
         let name = format!("claim-{i:02}");
-        let queued =
-            store.insert_venture_with_job(&name, "acme/shop", "{}", &user.id, slipway_engine::provision::APPLY_VENTURE);
+        let queued = store.insert_venture_with_job(
+            &name,
+            "acme/shop",
+            "{}",
+            &user.id,
+            slipway_engine::provision::APPLY_VENTURE,
+            &[],
+            &|_, _, _| unreachable!("no variables to seal"),
+        );
         jobs.push(queued.await.unwrap().1);
     }
     jobs

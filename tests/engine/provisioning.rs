@@ -33,17 +33,31 @@ async fn a_venture_goes_from_spec_to_a_ready_deployment_and_applying_again_write
     let staging = environments.iter().find(|e| e["slug"] == "staging").expect("a staging environment at Vercel");
     assert_eq!(staging["branchMatcher"]["pattern"], "staging");
     let staging_id = staging["id"].as_str().unwrap().to_string();
-    for name in slipway_engine::provision::desired_env_names() {
-        let entries: Vec<_> = vars.iter().filter(|v| v["key"] == name).collect();
-        assert!(!entries.is_empty(), "{name} is missing");
-        let deployed = entries.iter().find(|v| v["target"].as_array().unwrap().iter().any(|t| t == "production"));
-        let deployed = deployed.unwrap_or_else(|| panic!("{name} has no production entry"));
-        assert!(deployed["target"].as_array().unwrap().iter().any(|t| t == "preview"), "{name}: preview");
-        assert_eq!(deployed["customEnvironmentIds"][0].as_str(), Some(staging_id.as_str()), "{name}: staging");
-        let in_development = entries.iter().any(|v| v["target"].as_array().unwrap().iter().any(|t| t == "development"));
-        assert!(in_development, "{name}: development");
+    // One entry per environment, each where it belongs: secrets write-only (sensitive) but in
+    // development (Vercel allows none there), the others plain.
+    for var in slipway_engine::env::INTEGRATION {
+        let entries: Vec<_> = vars.iter().filter(|v| v["key"] == var.key).collect();
+        let place = |target: &str| {
+            entries.iter().filter(|v| v["target"].as_array().unwrap().iter().any(|t| t == target)).collect::<Vec<_>>()
+        };
+        for target in ["production", "preview", "development"] {
+            let found = place(target);
+            assert_eq!(found.len(), 1, "{}: one {target} entry", var.key);
+            assert_eq!(found[0]["target"].as_array().unwrap().len(), 1, "{}: {target} alone", var.key);
+            let wanted = match (var.secret, target) {
+                (false, _) => "plain",
+                (true, "development") => "encrypted",
+                (true, _) => "sensitive",
+            };
+            assert_eq!(found[0]["type"], wanted, "{} in {target}", var.key);
+        }
+        let staged: Vec<_> = entries.iter().filter(|v| v["customEnvironmentIds"][0] == staging_id.as_str()).collect();
+        assert_eq!(staged.len(), 1, "{}: one staging entry", var.key);
+        assert_eq!(entries.len(), 4, "{}: nothing else", var.key);
     }
-    let entry = |key: &str| vars.iter().find(|v| v["key"] == key && v["type"] == "sensitive").cloned();
+    let entry = |key: &str| {
+        vars.iter().find(|v| v["key"] == key && v["type"] == "sensitive" && v["target"][0] == "production").cloned()
+    };
     let pooled = entry("POSTGRES_URL").expect("POSTGRES_URL is sensitive");
     let admin =
         engine.create_user_unchecked("ada", &SecretString::from("another long password"), Role::Admin).await.unwrap();
@@ -55,7 +69,7 @@ async fn a_venture_goes_from_spec_to_a_ready_deployment_and_applying_again_write
     assert!(entry("SUPABASE_SERVICE_ROLE_KEY").is_some() && entry("SUPABASE_SECRET_KEY").is_some());
     let public = vars.iter().find(|v| v["key"] == "NEXT_PUBLIC_SUPABASE_URL").unwrap();
     assert_eq!(public["value"], format!("https://{reference}.supabase.co"));
-    assert_eq!(public["type"], "encrypted");
+    assert_eq!(public["type"], "plain");
 
     // Nothing secret reached the log.
     let log = engine.venture_events(&user, &venture.id, 0, 1000).await.unwrap();

@@ -63,6 +63,9 @@ struct SimState {
     default_branches: HashMap<String, String>,
     /// Repositories the Vercel GitHub App cannot see (private, or the app is not installed).
     hidden_repositories: Vec<String>,
+    /// Variable keys a create refuses inside its 201, and whether the refusal echoes the value
+    /// (as an error message of a real API might: Slipway must not store it).
+    refused_env_keys: HashMap<String, bool>,
 }
 
 /// Vercel limits each endpoint separately without one documented figure for all; the
@@ -150,6 +153,7 @@ impl VercelSim {
             deployments: Vec::new(),
             build_time: std::time::Duration::from_millis(1500),
             fail_next_deployment: false,
+            refused_env_keys: HashMap::new(),
             next_id: 1,
             last_stamp: 0,
             rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
@@ -226,6 +230,42 @@ impl VercelSim {
     /// A project's environment variables as stored (values included), by project id.
     pub fn env_vars(&self, project_id: &str) -> Vec<Value> {
         self.state.lock().unwrap().envs.get(project_id).cloned().unwrap_or_default()
+    }
+
+    /// Creates of `key` are refused inside the 201 from now on (`echo_value`: the refusal's
+    /// message quotes the value sent).
+    pub fn refuse_env_key(&self, key: &str, echo_value: bool) {
+        self.state.lock().unwrap().refused_env_keys.insert(key.to_string(), echo_value);
+    }
+
+    /// Someone changes a variable at Vercel, out of Slipway's sight (`updatedAt` moves on).
+    pub fn edit_env_value(&self, project_id: &str, env_id: &str, value: &str) {
+        let mut state = self.state.lock().unwrap();
+        let stamp = state.stamp();
+        if let Some(env) = state.envs.get_mut(project_id).into_iter().flatten().find(|e| e["id"] == env_id) {
+            env["value"] = json!(value);
+            env["updatedAt"] = json!(stamp);
+        }
+    }
+
+    /// Someone deletes a variable at Vercel.
+    pub fn remove_env_var(&self, project_id: &str, env_id: &str) {
+        if let Some(envs) = self.state.lock().unwrap().envs.get_mut(project_id) {
+            envs.retain(|e| e["id"] != env_id);
+        }
+    }
+
+    /// Someone adds a variable at Vercel (Slipway does not own it); returns its id.
+    pub fn add_env_var(&self, project_id: &str, key: &str, target: &str, value: &str) -> String {
+        let mut state = self.state.lock().unwrap();
+        let id = format!("env_sim{:016}", state.next());
+        let stamp = state.stamp();
+        state.envs.entry(project_id.to_string()).or_default().push(json!({
+            "id": id, "key": key, "value": value, "type": "encrypted", "target": [target],
+            "customEnvironmentIds": [], "configurationId": null, "createdAt": stamp, "updatedAt": stamp,
+            "createdBy": USER_ID, "updatedBy": null, "decrypted": false, "securityIssues": [],
+        }));
+        id
     }
 
     /// A project's custom environments as stored, by project id.
@@ -1067,6 +1107,15 @@ async fn create_envs(
                 ));
                 continue;
             }
+            if let Some(&echo) = s.refused_env_keys.get(&var.key) {
+                let message = if echo {
+                    format!("The value `{}` of `{}` was refused", var.value, var.key)
+                } else {
+                    format!("Additional permissions are required to create `{}`", var.key)
+                };
+                failed.push(env_failure(&var.key, "forbidden", message));
+                continue;
+            }
             let targets = var.target.clone().unwrap_or_default();
             if var.git_branch.is_some() && targets != [EnvTargetBody::Preview] {
                 failed.push(env_failure(
@@ -1085,7 +1134,7 @@ async fn create_envs(
                 ));
                 continue;
             }
-            let now = now_ms();
+            let now = s.stamp();
             let id = format!("env_sim{:016}", s.next());
             let mut record = json!({
                 "id": id, "key": var.key, "value": var.value, "type": var.var_type, "target": targets,
@@ -1104,14 +1153,18 @@ async fn create_envs(
                 }
             }
             let envs = s.envs.entry(project.clone()).or_default();
+            // Same key, same branch, and a target or a custom environment in common.
+            let shares = |e: &Value, field: &str| {
+                e[field]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|t| record[field].as_array().into_iter().flatten().any(|u| u == t))
+            };
             let overlaps = |e: &Value| {
                 e["key"] == var.key.as_str()
                     && e["gitBranch"] == record["gitBranch"]
-                    && e["target"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .any(|t| record["target"].as_array().into_iter().flatten().any(|u| u == t))
+                    && (shares(e, "target") || shares(e, "customEnvironmentIds"))
             };
             match envs.iter().position(overlaps) {
                 Some(existing) if upsert => {

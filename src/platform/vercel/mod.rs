@@ -299,6 +299,9 @@ pub struct EnvVar {
     pub comment: Option<String>,
     #[serde(default)]
     pub value: Option<secrecy::SecretString>,
+    /// Epoch ms of the last change, by anyone: how a change to a write-only value shows.
+    #[serde(default)]
+    pub updated_at: Option<i64>,
 }
 
 /// `target` is an array or a single string, depending on the endpoint.

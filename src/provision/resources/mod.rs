@@ -18,7 +18,8 @@ mod vercel_staging;
 use super::graph::{Node, Resource, node};
 
 pub use deployment::ProductionDeployment;
-pub use env_vars::{EnvVars, desired_env_names};
+pub(crate) use env_vars::compare as compare_env;
+pub use env_vars::{EnvVars, SyncState};
 pub use supabase_keys::SupabaseKeys;
 pub use supabase_project::SupabaseProject;
 pub use supabase_ready::SupabaseReady;

@@ -1,0 +1,477 @@
+//! A venture's environment variables: list them with their sync state, declare and change
+//! them, remove them, reveal a value (admins, audited), and each value's history and rollback.
+//!
+//! Who sees what: every role sees keys, descriptions, sources and states; creators and admins
+//! also see plain (not secret) values; only an admin reveals a secret, one value at a time,
+//! and every reveal is recorded (who, when, which variable, environment and version).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::*;
+use crate::env::{self, Environment, Generator, INTEGRATION, Source, sealed_name};
+use crate::provision::{SyncState, kind};
+use crate::store::{EnvVarRecord, EnvWrite};
+
+/// A variable as the env manager shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EnvVariable {
+    pub key: String,
+    pub description: String,
+    pub secret: bool,
+    pub source: Source,
+    /// How Slipway makes its values, for a generated variable (`random-32`).
+    #[schema(required = true)]
+    pub generate: Option<String>,
+    /// Declared by the venture's spec.
+    pub from_spec: bool,
+    /// One entry per environment of the venture.
+    pub values: Vec<EnvValue>,
+}
+
+/// A variable's value in one environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EnvValue {
+    pub environment: Environment,
+    /// Whether the environment has a value.
+    pub set: bool,
+    /// The current version (null for the integration's, which apply regenerates).
+    #[schema(required = true)]
+    pub version: Option<i64>,
+    #[schema(required = true)]
+    pub set_by: Option<String>,
+    /// Epoch ms.
+    #[schema(required = true)]
+    pub set_at: Option<i64>,
+    /// The value, only when it is not secret and the caller may read values (never for
+    /// operators, never for a secret: an admin reveals those one by one).
+    #[schema(required = true)]
+    pub value: Option<String>,
+    /// Where it stands at Vercel; null when Vercel could not be read (see `sync_error`) or
+    /// the venture has no Vercel project yet.
+    #[schema(required = true)]
+    pub sync: Option<SyncState>,
+}
+
+/// An admin's reveal of a value, as the audit list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EnvReveal {
+    pub key: String,
+    pub environment: Environment,
+    pub version: i64,
+    pub revealed_by: String,
+    /// Epoch ms.
+    pub revealed_at: i64,
+}
+
+/// Everything the env manager shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EnvListing {
+    /// The venture's environments (staging only while it is enabled).
+    pub environments: Vec<Environment>,
+    pub variables: Vec<EnvVariable>,
+    /// Why the sync states are missing, when Vercel could not be read.
+    #[schema(required = true)]
+    pub sync_error: Option<String>,
+    /// The reveals, newest first: for admins only (empty for the other roles).
+    pub reveals: Vec<EnvReveal>,
+}
+
+/// One kept version of a value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct EnvVersion {
+    pub version: i64,
+    /// This version removed the environment's value.
+    pub removed: bool,
+    pub set_by: String,
+    /// Epoch ms.
+    pub set_at: i64,
+}
+
+/// What a person sends to declare or change a variable. Unset fields keep what the variable
+/// has; `values` sets the environments it names (`null` removes that one's value) and leaves
+/// the others as they are.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvChange {
+    /// Required when the variable is new: one line, shown in `.env.example` and the docs.
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub secret: Option<bool>,
+    /// `random-N`: Slipway makes a value for every environment not given one.
+    #[serde(default)]
+    #[schema(pattern = "^random-[0-9]+$", example = "random-32")]
+    pub generate: Option<String>,
+    /// By environment: the value, or null to remove it.
+    #[serde(default, deserialize_with = "crate::env::unique_keys")]
+    #[schema(value_type = BTreeMap<String, Option<String>>, example = json!({"production": "sk_live_…", "preview": "sk_test_…"}))]
+    pub values: BTreeMap<String, Option<SecretString>>,
+}
+
+impl Engine {
+    /// The venture's variables (the integration's and its own) with their sync state: one read
+    /// of Vercel, when the venture has a project there.
+    pub async fn env_listing(&self, actor: &User, venture_id: &str) -> Result<EnvListing, EngineError> {
+        let venture = self.venture(actor, venture_id).await?;
+        let spec = self.stored_spec(&venture).await?;
+        let environments = Environment::of_venture(spec.staging_branch.is_some());
+        let store = &self.inner.store;
+        let (states, sync_error) = match self.env_sync_states(&venture, spec).await {
+            Ok(states) => (states, None),
+            Err(why) => (None, Some(why)),
+        };
+        let state = |key: &str, environment: Environment| {
+            states.as_ref().and_then(|s| s.get(&(key.to_string(), environment)).cloned())
+        };
+        let reads_values = actor.role != Role::Operator;
+        let mut variables = Vec::new();
+        for var in INTEGRATION {
+            let value = store.secret(venture_id, var.sealed_as).await?;
+            let plain = match (&value, var.secret || !reads_values) {
+                (Some(sealed), false) => {
+                    Some(self.open_sealed(venture_id, var.sealed_as, sealed)?.expose_secret().to_string())
+                }
+                _ => None,
+            };
+            variables.push(EnvVariable {
+                key: var.key.into(),
+                description: var.description.into(),
+                secret: var.secret,
+                source: Source::Integration,
+                generate: None,
+                from_spec: false,
+                values: environments
+                    .iter()
+                    .map(|&environment| EnvValue {
+                        environment,
+                        set: value.is_some(),
+                        version: None,
+                        set_by: None,
+                        set_at: None,
+                        value: plain.clone(),
+                        sync: state(var.key, environment),
+                    })
+                    .collect(),
+            });
+        }
+        let current = store.env_current_values(venture_id).await?;
+        for var in store.env_vars(venture_id).await? {
+            let mut values = Vec::new();
+            for &environment in &environments {
+                let now = current.iter().find(|c| c.key == var.key && c.environment == environment);
+                let set = now.is_some_and(|c| !c.removed);
+                let value = match now {
+                    Some(c) if set && !var.secret && reads_values => {
+                        let name = sealed_name(environment, &var.key, c.version);
+                        let sealed = store.secret(venture_id, &name).await?.ok_or(EngineError::NotFound("value"))?;
+                        Some(self.open_sealed(venture_id, &name, &sealed)?.expose_secret().to_string())
+                    }
+                    _ => None,
+                };
+                values.push(EnvValue {
+                    environment,
+                    set,
+                    version: now.map(|c| c.version),
+                    set_by: now.map(|c| c.set_by.clone()),
+                    set_at: now.map(|c| c.set_at),
+                    value,
+                    sync: state(&var.key, environment),
+                });
+            }
+            variables.push(EnvVariable {
+                key: var.key,
+                description: var.description,
+                secret: var.secret,
+                source: var.source,
+                generate: var.generator,
+                from_spec: var.from_spec,
+                values,
+            });
+        }
+        let reveals = if actor.role == Role::Admin {
+            store
+                .env_reveals(venture_id)
+                .await?
+                .into_iter()
+                .map(|r| EnvReveal {
+                    key: r.key,
+                    environment: r.environment,
+                    version: r.version,
+                    revealed_by: r.revealed_by,
+                    revealed_at: r.revealed_at,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(EnvListing { environments, variables, sync_error, reveals })
+    }
+
+    /// Each (key, environment)'s state at Vercel, or why it could not be read; `None` while
+    /// the venture has no Vercel project.
+    async fn env_sync_states(
+        &self,
+        venture: &Venture,
+        spec: crate::venture::VentureSpec,
+    ) -> Result<Option<BTreeMap<(String, Environment), SyncState>>, String> {
+        let Some(project) = venture.vercel_project_id.clone() else { return Ok(None) };
+        let staging = if spec.staging_branch.is_some() {
+            let record =
+                self.inner.store.resource(&venture.id, kind::VERCEL_STAGING).await.map_err(|e| e.to_string())?;
+            record.and_then(|r| r.external_id)
+        } else {
+            None
+        };
+        let context = self.provisioner().context_for(venture.clone(), spec, None);
+        let compared = crate::platform::ratelimit::with_patience(
+            PLAN_PATIENCE,
+            crate::provision::compare_env(&context, &project, staging.as_deref()),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        Ok(Some(compared.states().into_iter().collect()))
+    }
+
+    /// Declares a variable or changes it (see [`EnvChange`]): creators and admins. Every rule
+    /// is checked before anything is written, and the declaration and its values are written
+    /// in one transaction.
+    pub async fn put_env_var(
+        &self,
+        actor: &User,
+        venture_id: &str,
+        key: &str,
+        change: &EnvChange,
+    ) -> Result<(), EngineError> {
+        if !actor.role.can_create_ventures() {
+            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "change environment variables" });
+        }
+        let venture = self.live_venture(actor, venture_id).await?;
+        let spec = self.stored_spec(&venture).await?;
+        let staging = spec.staging_branch.is_some();
+        let existing = self.inner.store.env_vars(venture_id).await?.into_iter().find(|v| v.key == key);
+        let mut errors = Vec::new();
+        errors.extend(env::check_key("key", key).err());
+        let description = change.description.clone().or_else(|| existing.as_ref().map(|v| v.description.clone()));
+        match &description {
+            Some(text) => errors.extend(env::check_description("description", text).err()),
+            None => errors.push(FieldError::new("description", "is required for a new variable")),
+        }
+        let secret = change.secret.or(existing.as_ref().map(|v| v.secret)).unwrap_or(false);
+        if existing.as_ref().is_some_and(|v| v.secret) && !secret && actor.role != Role::Admin {
+            errors
+                .push(FieldError::new("secret", "only an admin may make a secret plain (its values become readable)"));
+        }
+        errors.extend(env::check_secret_key("key", key, secret).err());
+        let generator = match &change.generate {
+            Some(raw) => Generator::parse("generate", raw).map_err(|e| errors.push(e)).ok(),
+            None => existing
+                .as_ref()
+                .and_then(|v| v.generator.as_deref())
+                .and_then(|g| Generator::parse("generate", g).ok()),
+        };
+        let mut changes = env::check_values("values", &change.values, staging).unwrap_or_else(|broken| {
+            errors.extend(broken);
+            Vec::new()
+        });
+        if !errors.is_empty() {
+            return Err(EngineError::Invalid(errors));
+        }
+        // A generator newly given makes a value for every environment not given one.
+        if let Some(generator) = generator.filter(|_| change.generate.is_some()) {
+            for environment in Environment::of_venture(staging) {
+                if !changes.iter().any(|(e, _)| *e == environment) {
+                    changes.push((environment, Some(generator.generate())));
+                }
+            }
+            changes.sort_by_key(|(e, _)| *e);
+        }
+        let record = EnvVarRecord {
+            key: key.to_string(),
+            description: description.unwrap_or_default().trim().to_string(),
+            secret,
+            source: if generator.is_some() { Source::Generated } else { Source::User },
+            generator: generator.map(Generator::as_string),
+            from_spec: existing.as_ref().is_some_and(|v| v.from_spec),
+            updated_at: now_ms(),
+        };
+        let touched: Vec<&str> = changes.iter().map(|(e, _)| e.as_str()).collect();
+        let write = EnvWrite { var: record, changes: changes.clone(), set_by: actor.username.clone() };
+        let vault = self.inner.vault.clone();
+        self.inner.store.put_env_var(venture_id, &write, &move |v, name, value| vault.seal(v, name, value)).await?;
+        let what = if existing.is_some() { "changed" } else { "declared" };
+        let message = if touched.is_empty() {
+            format!("{} {what} {key}", actor.username)
+        } else {
+            format!("{} {what} {key} for {}", actor.username, touched.join(", "))
+        };
+        self.inner.events.emit(venture_id, None, "env", crate::events::Level::Info, &message).await;
+        Ok(())
+    }
+
+    /// Removes one of the venture's own variables (the next sync deletes it at Vercel).
+    pub async fn delete_env_var(&self, actor: &User, venture_id: &str, key: &str) -> Result<(), EngineError> {
+        if !actor.role.can_create_ventures() {
+            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "change environment variables" });
+        }
+        self.live_venture(actor, venture_id).await?;
+        if env::integration(key).is_some() {
+            return Err(EngineError::invalid("key", format!("{key} is set by the Supabase integration (read-only)")));
+        }
+        if !self.inner.store.env_vars(venture_id).await?.iter().any(|v| v.key == key) {
+            return Err(EngineError::NotFound("variable"));
+        }
+        self.inner.store.delete_env_var(venture_id, key).await?;
+        let message = format!("{} removed {key}", actor.username);
+        self.inner.events.emit(venture_id, None, "env", crate::events::Level::Info, &message).await;
+        Ok(())
+    }
+
+    /// One current value in clear: admins only, and recorded (who, when, which variable,
+    /// environment and version) in the audit list and the venture's log (never the value).
+    pub async fn reveal_env_value(
+        &self,
+        actor: &User,
+        venture_id: &str,
+        key: &str,
+        environment: &str,
+    ) -> Result<SecretString, EngineError> {
+        if actor.role != Role::Admin {
+            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "reveal values" });
+        }
+        self.venture(actor, venture_id).await?;
+        let environment = Environment::parse("environment", environment).map_err(|e| EngineError::Invalid(vec![e]))?;
+        let (name, version) = match env::integration(key) {
+            Some(var) => (var.sealed_as.to_string(), 0),
+            None => {
+                let current = self.inner.store.env_current_values(venture_id).await?;
+                let now = current
+                    .into_iter()
+                    .find(|c| c.key == key && c.environment == environment && !c.removed)
+                    .ok_or(EngineError::NotFound("value"))?;
+                (sealed_name(environment, key, now.version), now.version)
+            }
+        };
+        let sealed = self.inner.store.secret(venture_id, &name).await?.ok_or(EngineError::NotFound("value"))?;
+        let value = self.open_sealed(venture_id, &name, &sealed)?;
+        self.inner.store.record_reveal(venture_id, key, environment, version, &actor.username).await?;
+        let message = format!("{} revealed {key} ({environment})", actor.username);
+        self.inner.events.emit(venture_id, None, "env", crate::events::Level::Warn, &message).await;
+        Ok(value)
+    }
+
+    /// The kept versions of one variable's value in one environment, newest first (never the
+    /// values).
+    pub async fn env_value_history(
+        &self,
+        actor: &User,
+        venture_id: &str,
+        key: &str,
+        environment: &str,
+    ) -> Result<Vec<EnvVersion>, EngineError> {
+        self.venture(actor, venture_id).await?;
+        let environment = Environment::parse("environment", environment).map_err(|e| EngineError::Invalid(vec![e]))?;
+        let history = self.inner.store.env_history(venture_id, key, environment).await?;
+        if history.is_empty() {
+            return Err(EngineError::NotFound("variable"));
+        }
+        Ok(history
+            .into_iter()
+            .map(|v| EnvVersion { version: v.version, removed: v.removed, set_by: v.set_by, set_at: v.set_at })
+            .collect())
+    }
+
+    /// Makes an earlier version's value current again, as a new version (the history stays
+    /// linear): creators and admins.
+    pub async fn rollback_env_value(
+        &self,
+        actor: &User,
+        venture_id: &str,
+        key: &str,
+        environment: &str,
+        version: i64,
+    ) -> Result<(), EngineError> {
+        if !actor.role.can_create_ventures() {
+            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "change environment variables" });
+        }
+        self.live_venture(actor, venture_id).await?;
+        let environment = Environment::parse("environment", environment).map_err(|e| EngineError::Invalid(vec![e]))?;
+        let var = self
+            .inner
+            .store
+            .env_vars(venture_id)
+            .await?
+            .into_iter()
+            .find(|v| v.key == key)
+            .ok_or(EngineError::NotFound("variable"))?;
+        let history = self.inner.store.env_history(venture_id, key, environment).await?;
+        let target = history.iter().find(|v| v.version == version).ok_or(EngineError::NotFound("version"))?;
+        let value = if target.removed {
+            None
+        } else {
+            let name = sealed_name(environment, key, version);
+            let sealed = self.inner.store.secret(venture_id, &name).await?.ok_or(EngineError::NotFound("version"))?;
+            Some(self.open_sealed(venture_id, &name, &sealed)?)
+        };
+        let write = EnvWrite { var, changes: vec![(environment, value)], set_by: actor.username.clone() };
+        let vault = self.inner.vault.clone();
+        self.inner.store.put_env_var(venture_id, &write, &move |v, name, value| vault.seal(v, name, value)).await?;
+        let message = format!("{} rolled {key} ({environment}) back to version {version}", actor.username);
+        self.inner.events.emit(venture_id, None, "env", crate::events::Level::Info, &message).await;
+        Ok(())
+    }
+
+    /// The venture, refused once it is destroyed (nothing of it may change then).
+    async fn live_venture(&self, actor: &User, venture_id: &str) -> Result<Venture, EngineError> {
+        let venture = self.venture(actor, venture_id).await?;
+        if venture.status == crate::venture::VentureStatus::Destroyed {
+            return Err(EngineError::Conflict(format!("{} was destroyed", venture.name)));
+        }
+        Ok(venture)
+    }
+
+    fn open_sealed(
+        &self,
+        venture_id: &str,
+        name: &str,
+        sealed: &crate::vault::Sealed,
+    ) -> Result<SecretString, EngineError> {
+        self.inner.vault.open(venture_id, name, sealed).map_err(|e| EngineError::Sealed(e.to_string()))
+    }
+}
+
+/// The variables a new venture's spec declares, with their first values (generated ones,
+/// and plain values given in the spec), as the store writes them.
+pub(super) fn declared_in_spec(spec: &crate::venture::VentureSpec, set_by: &str) -> Vec<EnvWrite> {
+    let environments = Environment::of_venture(spec.staging_branch.is_some());
+    spec.env
+        .iter()
+        .map(|declared| {
+            let changes = environments
+                .iter()
+                .filter_map(|&environment| {
+                    let value = match (&declared.generator, &declared.value) {
+                        (Some(generator), _) => generator.generate(),
+                        (None, Some(value)) => SecretString::from(value.clone()),
+                        (None, None) => return None,
+                    };
+                    Some((environment, Some(value)))
+                })
+                .collect();
+            EnvWrite {
+                var: EnvVarRecord {
+                    key: declared.key.clone(),
+                    description: declared.description.clone(),
+                    secret: declared.secret,
+                    source: if declared.generator.is_some() { Source::Generated } else { Source::User },
+                    generator: declared.generator.map(Generator::as_string),
+                    from_spec: true,
+                    updated_at: now_ms(),
+                },
+                changes,
+                set_by: set_by.to_string(),
+            }
+        })
+        .collect()
+}

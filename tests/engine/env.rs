@@ -1,0 +1,351 @@
+//! A venture's own environment variables: declared in the spec or set by a person, synced to
+//! Vercel by diff (ownership by entry id, drift of each type, partial failure), seen by each
+//! role as it may, revealed by admins with an audit line, versioned and rolled back.
+
+use std::collections::BTreeMap;
+
+use slipway_engine::EngineError;
+use slipway_engine::auth::User;
+use slipway_engine::engine::{EnvChange, EnvListing};
+use slipway_engine::env::{EnvDeclaration, Environment};
+use slipway_engine::provision::SyncState;
+
+use super::support::*;
+
+/// A spec declaring a generated secret, a plain flag, and a secret set later.
+fn spec_with_env(name: &str) -> NewVenture {
+    let mut spec = NewVenture::new(name, "acme/shop");
+    let declare = |description: &str, secret: bool, generate: Option<&str>, value: Option<&str>| EnvDeclaration {
+        description: description.into(),
+        secret,
+        generate: generate.map(str::to_string),
+        value: value.map(str::to_string),
+    };
+    spec.env.insert("AUTH_SECRET".into(), declare("Auth.js session secret", true, Some("random-32"), None));
+    spec.env.insert("FEATURE_CHECKOUT".into(), declare("Turns the new checkout on", false, None, Some("on")));
+    spec.env.insert("STRIPE_SECRET_KEY".into(), declare("Stripe API key", true, None, None));
+    spec
+}
+
+fn values(pairs: &[(&str, Option<&str>)]) -> BTreeMap<String, Option<SecretString>> {
+    pairs.iter().map(|(e, v)| (e.to_string(), v.map(SecretString::from))).collect()
+}
+
+/// Applies again in a fresh "process" (a settled engine's runner is stopped) until settled.
+async fn apply_again(world: &World, db: &str, user: &User, id: &str, instance: &str) -> VentureStatus {
+    let engine = world.open_process(db, instance).await;
+    engine.apply_venture(user, id).await.unwrap();
+    settle(&engine, user, id).await
+}
+
+fn state_of(listing: &EnvListing, key: &str, environment: Environment) -> Option<SyncState> {
+    let var = listing.variables.iter().find(|v| v.key == key)?;
+    var.values.iter().find(|v| v.environment == environment)?.sync.clone()
+}
+
+/// The Vercel calls on the project's variables since `seen`: (reads, writes).
+fn env_calls(world: &World, seen: usize) -> (Vec<String>, Vec<String>) {
+    let calls: Vec<_> = world.vercel().requests()[seen..].iter().filter(|r| r.path.contains("/env")).cloned().collect();
+    let reads = calls.iter().filter(|r| r.method == "GET").map(|r| r.path.clone()).collect();
+    (reads, writes(&calls))
+}
+
+#[tokio::test]
+async fn declared_and_set_variables_sync_by_diff_and_a_converged_venture_reads_once() {
+    let (_dir, db) = database();
+    let world = World::new(FaultPlan::default()).await;
+    let engine = world.open_process(&db, "p1").await;
+    let user = creator(&engine).await;
+    let venture = engine.create_venture(&user, &spec_with_env("env-shop")).await.unwrap();
+    assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
+    let project = engine.venture(&user, &venture.id).await.unwrap().vercel_project_id.unwrap();
+
+    let vars = world.vercel().env_vars(&project);
+    let of = |key: &str| vars.iter().filter(|v| v["key"] == key).cloned().collect::<Vec<_>>();
+    // A generated secret: a value of its own per environment, write-only but in development.
+    let auth = of("AUTH_SECRET");
+    assert_eq!(auth.len(), 4, "one entry per environment");
+    let distinct: std::collections::BTreeSet<&str> = auth.iter().map(|v| v["value"].as_str().unwrap()).collect();
+    assert_eq!(distinct.len(), 4, "each environment gets its own generated value");
+    for entry in &auth {
+        let wanted = if entry["target"][0] == "development" { "encrypted" } else { "sensitive" };
+        assert_eq!(entry["type"], wanted, "{entry}");
+        assert!(entry["comment"].as_str().unwrap().starts_with("Auth.js session secret"));
+    }
+    assert!(of("FEATURE_CHECKOUT").iter().all(|v| v["value"] == "on" && v["type"] == "plain"));
+    assert!(of("STRIPE_SECRET_KEY").is_empty(), "declared without a value: nothing to sync yet");
+
+    // Two values set: one create call writes both, nothing is deleted.
+    let change = EnvChange {
+        values: values(&[("production", Some("sk_live_51abc")), ("preview", Some("sk_test_51abc"))]),
+        ..EnvChange::default()
+    };
+    engine.put_env_var(&user, &venture.id, "STRIPE_SECRET_KEY", &change).await.unwrap();
+    let seen = world.vercel().requests().len();
+    assert_eq!(apply_again(&world, &db, &user, &venture.id, "p2").await, VentureStatus::Ready);
+    let (reads, writes) = env_calls(&world, seen);
+    assert_eq!(writes, [format!("POST /v10/projects/{project}/env")], "one batch for everything new");
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    let stripe = world.vercel().env_vars(&project);
+    let live = stripe.iter().find(|v| v["key"] == "STRIPE_SECRET_KEY" && v["target"][0] == "production").unwrap();
+    assert_eq!((live["value"].as_str(), live["type"].as_str()), (Some("sk_live_51abc"), Some("sensitive")));
+
+    // Converged: one read, no write.
+    let seen = world.vercel().requests().len();
+    assert_eq!(apply_again(&world, &db, &user, &venture.id, "p3").await, VentureStatus::Ready);
+    let (reads, writes) = env_calls(&world, seen);
+    assert_eq!((reads.len(), writes), (1, Vec::<String>::new()));
+    let listing = engine.env_listing(&user, &venture.id).await.unwrap();
+    assert_eq!(listing.sync_error, None);
+    for var in &listing.variables {
+        for value in var.values.iter().filter(|v| v.set) {
+            assert_eq!(value.sync, Some(SyncState::InSync), "{} {}", var.key, value.environment);
+        }
+    }
+
+    // Removing a variable deletes exactly Slipway's entries of it, in one batch.
+    engine.delete_env_var(&user, &venture.id, "STRIPE_SECRET_KEY").await.unwrap();
+    let seen = world.vercel().requests().len();
+    assert_eq!(apply_again(&world, &db, &user, &venture.id, "p4").await, VentureStatus::Ready);
+    let (_, writes) = env_calls(&world, seen);
+    assert_eq!(writes, [format!("DELETE /v1/projects/{project}/env")]);
+    assert!(!world.vercel().env_vars(&project).iter().any(|v| v["key"] == "STRIPE_SECRET_KEY"));
+}
+
+#[tokio::test]
+async fn drift_at_vercel_shows_for_each_type_and_the_next_apply_repairs_it() {
+    let (_dir, db) = database();
+    let world = World::new(FaultPlan::default()).await;
+    let engine = world.open_process(&db, "p1").await;
+    let user = creator(&engine).await;
+    let venture = engine.create_venture(&user, &spec_with_env("drift-shop")).await.unwrap();
+    assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
+    let project = engine.venture(&user, &venture.id).await.unwrap().vercel_project_id.unwrap();
+    let id_of = |key: &str, target: &str| {
+        let vars = world.vercel().env_vars(&project);
+        let found = vars.iter().find(|v| v["key"] == key && v["target"][0] == target).unwrap();
+        (found["id"].as_str().unwrap().to_string(), found["value"].as_str().unwrap().to_string())
+    };
+    // A readable value changed, a write-only one changed, one deleted.
+    let (flag, _) = id_of("FEATURE_CHECKOUT", "production");
+    world.vercel().edit_env_value(&project, &flag, "off");
+    let (auth, auth_value) = id_of("AUTH_SECRET", "production");
+    world.vercel().edit_env_value(&project, &auth, "overwritten-by-hand");
+    let (preview_flag, _) = id_of("FEATURE_CHECKOUT", "preview");
+    world.vercel().remove_env_var(&project, &preview_flag);
+
+    let engine = world.open_process(&db, "p2").await;
+    let listing = engine.env_listing(&user, &venture.id).await.unwrap();
+    let changed = Some(SyncState::Drifted("changed at Vercel".into()));
+    assert_eq!(state_of(&listing, "FEATURE_CHECKOUT", Environment::Production), changed);
+    assert_eq!(state_of(&listing, "AUTH_SECRET", Environment::Production), changed);
+    let deleted = Some(SyncState::Drifted("deleted at Vercel".into()));
+    assert_eq!(state_of(&listing, "FEATURE_CHECKOUT", Environment::Preview), deleted);
+    assert_eq!(state_of(&listing, "AUTH_SECRET", Environment::Preview), Some(SyncState::InSync));
+    let plan = engine.plan_venture(&user, &venture.id).await.unwrap();
+    let env_plan = plan.iter().find(|p| p.resource == "Environment variables").unwrap();
+    assert!(env_plan.detail.contains("3 drifted at Vercel"), "{}", env_plan.detail);
+
+    assert_eq!(apply_again(&world, &db, &user, &venture.id, "p3").await, VentureStatus::Ready);
+    assert_eq!(id_of("FEATURE_CHECKOUT", "production").1, "on");
+    assert_eq!(id_of("FEATURE_CHECKOUT", "preview").1, "on");
+    assert_eq!(id_of("AUTH_SECRET", "production").1, auth_value, "the value Slipway holds is back");
+    let engine = world.open_process(&db, "p4").await;
+    let listing = engine.env_listing(&user, &venture.id).await.unwrap();
+    assert_eq!(state_of(&listing, "AUTH_SECRET", Environment::Production), Some(SyncState::InSync));
+    assert_eq!(state_of(&listing, "FEATURE_CHECKOUT", Environment::Preview), Some(SyncState::InSync));
+}
+
+#[tokio::test]
+async fn entries_slipway_does_not_own_are_never_touched_and_a_refusal_fails_only_its_variable() {
+    let (_dir, db) = database();
+    let world = World::new(FaultPlan::default()).await;
+    let engine = world.open_process(&db, "p1").await;
+    let user = creator(&engine).await;
+    let venture = engine.create_venture(&user, &spec_with_env("owned-shop")).await.unwrap();
+    assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
+    let project = engine.venture(&user, &venture.id).await.unwrap().vercel_project_id.unwrap();
+    // Another integration's variable, and one in the way of a variable Slipway is asked for.
+    let sentry = world.vercel().add_env_var(&project, "SENTRY_DSN", "production", "https://sentry.example/1");
+    let in_the_way = world.vercel().add_env_var(&project, "ANALYTICS_ID", "production", "theirs");
+    let plain = |description: &str, value: &str| EnvChange {
+        description: Some(description.into()),
+        values: values(&[("production", Some(value))]),
+        ..EnvChange::default()
+    };
+    engine.put_env_var(&user, &venture.id, "ANALYTICS_ID", &plain("Analytics site id", "ours")).await.unwrap();
+    let engine = world.open_process(&db, "p2").await;
+    let listing = engine.env_listing(&user, &venture.id).await.unwrap();
+    match state_of(&listing, "ANALYTICS_ID", Environment::Production) {
+        Some(SyncState::Blocked(why)) => assert!(why.contains(&in_the_way) && why.contains("not Slipway's"), "{why}"),
+        other => panic!("expected blocked, got {other:?}"),
+    }
+    assert_eq!(apply_again(&world, &db, &user, &venture.id, "p3").await, VentureStatus::Failed);
+    let vars = world.vercel().env_vars(&project);
+    let theirs = |id: &str| vars.iter().find(|v| v["id"] == id).cloned();
+    assert_eq!(theirs(&in_the_way).unwrap()["value"], "theirs", "left alone");
+    assert_eq!(theirs(&sentry).unwrap()["value"], "https://sentry.example/1");
+
+    // Once it is out of the way, one refusal inside Vercel's 201 fails only its variable.
+    world.vercel().remove_env_var(&project, &in_the_way);
+    world.vercel().refuse_env_key("PAYMENTS_WEBHOOK_SECRET", false);
+    let secret = EnvChange {
+        description: Some("Webhook signing secret".into()),
+        secret: Some(true),
+        values: values(&[("production", Some("whsec_123"))]),
+        ..EnvChange::default()
+    };
+    engine.put_env_var(&user, &venture.id, "PAYMENTS_WEBHOOK_SECRET", &secret).await.unwrap();
+    assert_eq!(apply_again(&world, &db, &user, &venture.id, "p4").await, VentureStatus::Failed);
+    let vars = world.vercel().env_vars(&project);
+    assert!(vars.iter().any(|v| v["key"] == "ANALYTICS_ID" && v["value"] == "ours"), "the others land");
+    let engine = world.open_process(&db, "p5").await;
+    let listing = engine.env_listing(&user, &venture.id).await.unwrap();
+    match state_of(&listing, "PAYMENTS_WEBHOOK_SECRET", Environment::Production) {
+        Some(SyncState::Failed(why)) => assert!(why.contains("Additional permissions"), "{why}"),
+        other => panic!("expected failed, got {other:?}"),
+    }
+    assert_eq!(state_of(&listing, "ANALYTICS_ID", Environment::Production), Some(SyncState::InSync));
+    assert!(world.vercel().env_vars(&project).iter().any(|v| v["id"] == sentry.as_str()), "never touched");
+}
+
+#[tokio::test]
+async fn each_role_sees_what_it_may_and_reveals_are_admin_only_and_audited() {
+    let (_dir, db) = database();
+    let world = World::new(FaultPlan::default()).await;
+    let engine = world.open_process(&db, "p1").await;
+    let user = creator(&engine).await;
+    let admin =
+        engine.create_user_unchecked("ada", &SecretString::from("another long password"), Role::Admin).await.unwrap();
+    let operator = engine
+        .create_user_unchecked("otto", &SecretString::from("a third long password"), Role::Operator)
+        .await
+        .unwrap();
+    let venture = engine.create_venture(&user, &spec_with_env("roles-shop")).await.unwrap();
+    let set = |value: &str| EnvChange { values: values(&[("production", Some(value))]), ..EnvChange::default() };
+    engine.put_env_var(&user, &venture.id, "STRIPE_SECRET_KEY", &set("sk_live_first")).await.unwrap();
+    engine.put_env_var(&user, &venture.id, "STRIPE_SECRET_KEY", &set("sk_live_second")).await.unwrap();
+
+    let shown = |listing: &EnvListing, key: &str| {
+        let var = listing.variables.iter().find(|v| v.key == key).unwrap();
+        var.values.iter().find(|v| v.environment == Environment::Production).unwrap().value.clone()
+    };
+    let as_creator = engine.env_listing(&user, &venture.id).await.unwrap();
+    assert_eq!(shown(&as_creator, "FEATURE_CHECKOUT").as_deref(), Some("on"), "creators read plain values");
+    assert_eq!(shown(&as_creator, "STRIPE_SECRET_KEY"), None, "never a secret");
+    let as_operator = engine.env_listing(&operator, &venture.id).await.unwrap();
+    assert!(as_operator.variables.iter().flat_map(|v| &v.values).all(|v| v.value.is_none()), "operators see no value");
+    assert!(matches!(
+        engine.reveal_env_value(&user, &venture.id, "STRIPE_SECRET_KEY", "production").await,
+        Err(EngineError::Forbidden { .. })
+    ));
+    assert!(matches!(
+        engine.put_env_var(&operator, &venture.id, "STRIPE_SECRET_KEY", &set("x")).await,
+        Err(EngineError::Forbidden { .. })
+    ));
+
+    let revealed = engine.reveal_env_value(&admin, &venture.id, "STRIPE_SECRET_KEY", "production").await.unwrap();
+    assert_eq!(revealed.expose_secret(), "sk_live_second");
+    let audit = engine.env_listing(&admin, &venture.id).await.unwrap().reveals;
+    assert_eq!(audit.len(), 1);
+    assert_eq!(
+        (audit[0].key.as_str(), audit[0].revealed_by.as_str(), audit[0].version),
+        ("STRIPE_SECRET_KEY", "ada", 2)
+    );
+    assert!(engine.env_listing(&user, &venture.id).await.unwrap().reveals.is_empty(), "the audit is for admins");
+    let log = engine.venture_events(&admin, &venture.id, 0, 1000).await.unwrap();
+    assert!(log.iter().any(|e| e.message == "ada revealed STRIPE_SECRET_KEY (production)"));
+    assert!(log.iter().all(|e| !e.message.contains("sk_live")), "no value in the log");
+
+    // The history keeps who set each version; a rollback makes an old one current again.
+    let history = engine.env_value_history(&user, &venture.id, "STRIPE_SECRET_KEY", "production").await.unwrap();
+    assert_eq!(history.iter().map(|v| v.version).collect::<Vec<_>>(), [2, 1]);
+    assert!(history.iter().all(|v| v.set_by == "casey"));
+    engine.rollback_env_value(&user, &venture.id, "STRIPE_SECRET_KEY", "production", 1).await.unwrap();
+    let revealed = engine.reveal_env_value(&admin, &venture.id, "STRIPE_SECRET_KEY", "production").await.unwrap();
+    assert_eq!(revealed.expose_secret(), "sk_live_first");
+    let history = engine.env_value_history(&user, &venture.id, "STRIPE_SECRET_KEY", "production").await.unwrap();
+    assert_eq!(history[0].version, 3);
+}
+
+#[tokio::test]
+async fn bad_input_names_the_field_and_the_rule_and_writes_nothing() {
+    let (_dir, db) = database();
+    let world = World::new(FaultPlan::default()).await;
+    let engine = world.open_process(&db, "p1").await;
+    let user = creator(&engine).await;
+    let mut spec = NewVenture::new("strict-shop", "acme/shop");
+    spec.environments.staging.enabled = false;
+    let venture = engine.create_venture(&user, &spec).await.unwrap();
+    let described = |values: BTreeMap<String, Option<SecretString>>| EnvChange {
+        description: Some("A key".into()),
+        values,
+        ..EnvChange::default()
+    };
+    let big = "x".repeat(64 * 1024 + 1);
+    let cases: Vec<(&str, EnvChange, &str, &str)> = vec![
+        (
+            "NEXT_PUBLIC_STRIPE_KEY",
+            EnvChange { secret: Some(true), ..described(values(&[("production", Some("pk"))])) },
+            "key",
+            "browser bundle",
+        ),
+        (
+            "NEW_FLAG",
+            EnvChange { values: values(&[("production", Some("1"))]), ..EnvChange::default() },
+            "description",
+            "is required",
+        ),
+        ("NEW_FLAG", described(values(&[("qa", Some("1"))])), "values.qa", "must be one of"),
+        ("NEW_FLAG", described(values(&[("staging", Some("1"))])), "values.staging", "staging is off"),
+        (
+            "NEW_FLAG",
+            described(values(&[("production", Some(big.as_str()))])),
+            "values.production",
+            "at most 65536 bytes",
+        ),
+        ("TZ", described(values(&[("production", Some("UTC"))])), "key", "reserved"),
+        ("POSTGRES_URL", described(values(&[("production", Some("x"))])), "key", "integration"),
+        ("BAD-KEY", described(BTreeMap::new()), "key", "must match"),
+    ];
+    for (key, change, field, rule) in cases {
+        match engine.put_env_var(&user, &venture.id, key, &change).await {
+            Err(EngineError::Invalid(errors)) => {
+                let error = errors.iter().find(|e| e.field == field).unwrap_or_else(|| panic!("{key}: {errors:?}"));
+                assert!(error.message.contains(rule), "{key}: {}", error.message);
+            }
+            other => panic!("{key}: expected invalid, got {other:?}"),
+        }
+    }
+    let listing = engine.env_listing(&user, &venture.id).await.unwrap();
+    assert!(listing.variables.iter().all(|v| v.source == slipway_engine::env::Source::Integration), "nothing written");
+    assert!(!listing.environments.contains(&Environment::Staging));
+
+    // A spec that declares a key twice is refused, not silently cut to one.
+    let twice = r#"{"name": "twice", "repository": "acme/shop", "env": {
+        "A_KEY": {"description": "first"}, "A_KEY": {"description": "second"}}}"#;
+    let err = serde_json::from_str::<NewVenture>(twice).unwrap_err().to_string();
+    assert!(err.contains("A_KEY is declared twice"), "{err}");
+}
+
+#[tokio::test]
+async fn a_write_whose_answer_is_lost_is_adopted_not_blocked_or_duplicated() {
+    let (_dir, db) = database();
+    let world = World::new(FaultPlan::default()).await;
+    let engine = world.open_process(&db, "p1").await;
+    let user = creator(&engine).await;
+    let venture = engine.create_venture(&user, &spec_with_env("lost-shop")).await.unwrap();
+    assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
+    let project = engine.venture(&user, &venture.id).await.unwrap().vercel_project_id.unwrap();
+    let change = EnvChange { values: values(&[("production", Some("sk_live_lost"))]), ..EnvChange::default() };
+    engine.put_env_var(&user, &venture.id, "STRIPE_SECRET_KEY", &change).await.unwrap();
+    // Every attempt of the step's create takes effect, and none of its answers arrives.
+    let lost = Fault::Dropped { handled: true };
+    world.vercel().queue_faults_for("POST", "/v10/projects/*/env", [lost, lost, lost]);
+    assert_eq!(apply_again(&world, &db, &user, &venture.id, "p2").await, VentureStatus::Ready);
+    let vars = world.vercel().env_vars(&project);
+    let stripe: Vec<_> = vars.iter().filter(|v| v["key"] == "STRIPE_SECRET_KEY").collect();
+    assert_eq!(stripe.len(), 1, "made once: {stripe:?}");
+    let listing = engine.env_listing(&user, &venture.id).await.unwrap();
+    assert_eq!(state_of(&listing, "STRIPE_SECRET_KEY", Environment::Production), Some(SyncState::InSync));
+}
