@@ -191,18 +191,19 @@ async fn the_openapi_document_is_served_and_every_operation_in_it_exists() {
     let generated: Value = serde_json::from_str(slipway_app::server::rest::openapi::document()).unwrap();
     assert_eq!(document, generated, "the served document is the one generated from the handlers");
     let paths = document["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 10, "{paths:?}");
+    assert_eq!(paths.len(), 15, "{paths:?}");
     let mut operations = 0;
     for (path, item) in paths {
-        let concrete = path.replace("{id}", "00000000-0000-0000-0000-000000000000");
-        for method in item.as_object().unwrap().keys().filter(|m| ["get", "post"].contains(&m.as_str())) {
+        let concrete = path.replace("{id}", "00000000-0000-0000-0000-000000000000").replace("{key}", "A_KEY");
+        let methods = ["get", "post", "put", "delete"];
+        for method in item.as_object().unwrap().keys().filter(|m| methods.contains(&m.as_str())) {
             operations += 1;
             let (status, _) = call(&api, &method.to_uppercase(), &concrete, None, None, None).await;
             let expected = if path.ends_with("openapi.json") { StatusCode::OK } else { StatusCode::UNAUTHORIZED };
             assert_eq!(status, expected, "{method} {path} is routed and asks for a token");
         }
     }
-    assert_eq!(operations, 11);
+    assert_eq!(operations, 17);
 }
 
 #[tokio::test]
@@ -278,4 +279,82 @@ async fn the_log_can_be_followed_live_with_an_api_token() {
     let frame = body.frame().await.unwrap().unwrap().into_data().unwrap();
     let first = String::from_utf8(frame.to_vec()).unwrap();
     assert!(first.contains("event: log") && first.contains("Provisioning job queued"), "{first}");
+}
+
+#[tokio::test]
+async fn env_variables_are_declared_set_listed_revealed_and_removed_over_json() {
+    let api = api().await;
+    let password = SecretString::from("a password long enough");
+    api.engine.create_user_unchecked("ada", &password, Role::Admin).await.unwrap();
+    let admin = api.engine.create_api_token_unchecked("ada", "ops", Role::Admin).await.unwrap();
+    let admin = admin.expose_secret().to_string();
+    let spec = json!({"name": "env-api", "repository": "acme/shop",
+        "env": {"AUTH_SECRET": {"description": "Auth.js secret", "secret": true, "generate": "random-32"}}});
+    let (status, created) = call(&api, "POST", "/api/v1/ventures", Some(&api.creator), Some(spec), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["venture"]["id"].as_str().unwrap().to_string();
+    let env = format!("/api/v1/ventures/{id}/env");
+
+    let stripe = json!({"description": "Stripe API key", "secret": true,
+        "values": {"production": "sk_live_rest_1", "preview": "sk_test_rest_1"}});
+    let (status, variable) =
+        call(&api, "PUT", &format!("{env}/STRIPE_SECRET_KEY"), Some(&api.creator), Some(stripe), None).await;
+    assert_eq!(status, StatusCode::OK, "{variable}");
+    assert_eq!(variable["source"], "user");
+    assert!(!variable.to_string().contains("sk_live_rest_1"), "the answer holds no secret: {variable}");
+
+    // Refused whole, naming the field and the rule.
+    let public = json!({"description": "Publishable", "secret": true, "values": {"production": "pk"}});
+    let (status, refused) =
+        call(&api, "PUT", &format!("{env}/NEXT_PUBLIC_STRIPE_KEY"), Some(&api.creator), Some(public), None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused["error"]["fields"][0]["field"], "key");
+    let (status, _) =
+        call(&api, "PUT", &format!("{env}/FLAG"), Some(&api.operator), Some(json!({"description": "x"})), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Each role's listing; none carries a secret or a digest of one.
+    for token in [&api.creator, &api.operator, &admin] {
+        let (status, listing) = call(&api, "GET", &env, Some(token), None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        let text = listing.to_string();
+        assert!(text.contains("STRIPE_SECRET_KEY") && !text.contains("sk_live_rest_1"), "{text}");
+        let (_, detail) = call(&api, "GET", &format!("/api/v1/ventures/{id}"), Some(token), None, None).await;
+        assert!(!detail.to_string().contains("digest"), "{detail}");
+    }
+
+    // Reveal: admins only, never cached, audited.
+    let reveal = format!("{env}/STRIPE_SECRET_KEY/reveal");
+    let body = json!({"environment": "production"});
+    let (status, _) = call(&api, "POST", &reveal, Some(&api.operator), Some(body.clone()), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, revealed) = call(&api, "POST", &reveal, Some(&admin), Some(body), None).await;
+    assert_eq!((status, revealed["value"].as_str()), (StatusCode::OK, Some("sk_live_rest_1")));
+    let (_, listing) = call(&api, "GET", &env, Some(&admin), None, None).await;
+    assert_eq!(listing["reveals"][0]["revealed_by"], "ada");
+
+    // History and rollback.
+    let next = json!({"values": {"production": "sk_live_rest_2"}});
+    call(&api, "PUT", &format!("{env}/STRIPE_SECRET_KEY"), Some(&api.creator), Some(next), None).await;
+    let history = format!("{env}/STRIPE_SECRET_KEY/history?environment=production");
+    let (_, versions) = call(&api, "GET", &history, Some(&api.operator), None, None).await;
+    assert_eq!(versions["versions"].as_array().map(Vec::len), Some(2), "{versions}");
+    let (status, _) =
+        call(&api, "GET", &format!("{env}/STRIPE_SECRET_KEY/history?environment=qa"), Some(&admin), None, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let back = json!({"environment": "production", "version": 1});
+    let (status, _) =
+        call(&api, "POST", &format!("{env}/STRIPE_SECRET_KEY/rollback"), Some(&api.creator), Some(back), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, revealed) =
+        call(&api, "POST", &reveal, Some(&admin), Some(json!({"environment": "production"})), None).await;
+    assert_eq!(revealed["value"], "sk_live_rest_1");
+
+    // Removing: the integration's variables are read-only.
+    let (status, _) = call(&api, "DELETE", &format!("{env}/POSTGRES_URL"), Some(&api.creator), None, None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = call(&api, "DELETE", &format!("{env}/STRIPE_SECRET_KEY"), Some(&api.creator), None, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, listing) = call(&api, "GET", &env, Some(&api.creator), None, None).await;
+    assert!(!listing.to_string().contains("STRIPE_SECRET_KEY"));
 }

@@ -6,6 +6,7 @@
 //! the router and the OpenAPI document served at `/api/v1/openapi.json` come from one list
 //! ([`openapi`] holds the document's frame and the shared error responses).
 
+mod env;
 mod meta;
 pub mod openapi;
 mod plan;
@@ -41,6 +42,11 @@ where
         .routes(routes!(ventures::retry_venture))
         .routes(routes!(ventures::destroy_venture))
         .routes(routes!(ventures::venture_events))
+        .routes(routes!(env::list_env))
+        .routes(routes!(env::put_env, env::delete_env))
+        .routes(routes!(env::reveal_env))
+        .routes(routes!(env::env_history))
+        .routes(routes!(env::rollback_env))
         .routes(routes!(plan::plan_new))
         .routes(routes!(meta::connections))
         .routes(routes!(meta::openapi))
