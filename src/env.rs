@@ -367,6 +367,34 @@ pub fn check_values(
     if errors.is_empty() { Ok(checked) } else { Err(errors) }
 }
 
+/// `value` as a dotenv file writes it. Single quotes when it holds no quote, backslash, `$`,
+/// backtick or line break: dotenv (npm, which Next.js reads `.env*` files with), dotenv-expand
+/// and python-dotenv all read that literally. Otherwise double quotes with `\\`, `"`, `$` and line
+/// breaks escaped, the shell's and python-dotenv's reading (npm's dotenv turns `\\n` into a line
+/// break but keeps the other escapes as written). Empty stays empty.
+pub fn dotenv_quote(value: &str) -> String {
+    if value.is_empty() {
+        return String::new();
+    }
+    let plain = !value.chars().any(|c| matches!(c, '\'' | '"' | '\\' | '$' | '\n' | '\r' | '`'));
+    if plain {
+        return format!("'{value}'");
+    }
+    let mut quoted = String::from("\"");
+    for c in value.chars() {
+        match c {
+            '\\' => quoted.push_str("\\\\"),
+            '"' => quoted.push_str("\\\""),
+            '$' => quoted.push_str("\\$"),
+            '\n' => quoted.push_str("\\n"),
+            '\r' => quoted.push_str("\\r"),
+            other => quoted.push(other),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,6 +417,15 @@ mod tests {
         }
         assert!(check_key("key", &"A".repeat(257)).unwrap_err().message.contains("at most 256"));
         assert!(check_key("key", &"A".repeat(256)).is_ok());
+    }
+
+    #[test]
+    fn dotenv_values_are_quoted_so_they_read_back_as_written() {
+        assert_eq!(dotenv_quote(""), "");
+        assert_eq!(dotenv_quote("on"), "'on'");
+        assert_eq!(dotenv_quote("https://x.supabase.co # not a comment"), "'https://x.supabase.co # not a comment'");
+        assert_eq!(dotenv_quote("it's"), r#""it's""#);
+        assert_eq!(dotenv_quote("a\"b\\c$HOME\nd"), r#""a\"b\\c\$HOME\nd""#);
     }
 
     #[test]

@@ -56,6 +56,14 @@ enum Command {
         #[command(subcommand)]
         command: cli::VentureCommand,
     },
+    /// A venture's environment variables on a running Slipway: list, set (value on stdin),
+    /// remove, `.env.example`, reveal.
+    Env {
+        #[command(flatten)]
+        server: cli::ServerArgs,
+        #[command(subcommand)]
+        command: cli::EnvCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -283,6 +291,7 @@ async fn main() -> anyhow::Result<()> {
     let command = match command {
         Command::Sim(args) => return simulate(args).await,
         Command::Venture { server, command } => return cli::run(server, command).await,
+        Command::Env { server, command } => return cli::run_env(server, command).await,
         Command::Vault { command: VaultCommand::NewKey } => {
             println!("{}", secrecy::ExposeSecret::expose_secret(&slipway_engine::vault::generate_key()));
             return Ok(());
@@ -292,7 +301,10 @@ async fn main() -> anyhow::Result<()> {
     let (config, _sandbox) = cli.settings.engine_config().await?;
     let engine = Engine::open(config).await.context("opening the engine")?;
     match command {
-        Command::Sim(_) | Command::Venture { .. } | Command::Vault { command: VaultCommand::NewKey } => {
+        Command::Sim(_)
+        | Command::Venture { .. }
+        | Command::Env { .. }
+        | Command::Vault { command: VaultCommand::NewKey } => {
             unreachable!("handled above")
         }
         Command::Vault { command: VaultCommand::Rotate } => {

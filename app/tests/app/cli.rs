@@ -97,3 +97,65 @@ async fn a_venture_is_planned_applied_followed_and_destroyed_from_the_command_li
     let (ok, _, err) = slipway(&server, &["apply", "-f", file]).await;
     assert!(!ok && err.contains("regoin"), "{err}");
 }
+
+/// Runs `slipway env <args>` with `stdin` piped in; returns (success, stdout, stderr).
+async fn slipway_env(server: &Server, args: &[&str], stdin: &str) -> (bool, String, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .arg("env")
+        .args(args)
+        .env("SLIPWAY_SERVER", &server.url)
+        .env("SLIPWAY_TOKEN", &server.token)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let output = child.wait_with_output().await.unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn variables_are_declared_in_the_spec_and_set_from_stdin_never_from_a_flag() {
+    let server = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("venture.toml");
+    std::fs::write(
+        &spec,
+        "name = \"env-cli\"\nrepository = \"acme/env-cli\"\n\n[env.STRIPE_SECRET_KEY]\ndescription = \"Stripe API key\"\nsecret = true\n",
+    )
+    .unwrap();
+    let (ok, _, err) = slipway(&server, &["apply", "-f", spec.to_str().unwrap(), "--no-wait"]).await;
+    assert!(ok, "{err}");
+
+    let (ok, out, err) = slipway_env(
+        &server,
+        &["set", "env-cli", "STRIPE_SECRET_KEY", "-e", "production", "-e", "preview"],
+        "sk_live_cli\n",
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(out.contains("set for production, preview") && !out.contains("sk_live_cli"), "{out}");
+    let (ok, _, err) = slipway_env(&server, &["set", "env-cli", "NEW_FLAG", "-e", "production"], "on").await;
+    assert!(!ok && err.contains("description: is required"), "{err}");
+    let (ok, _, err) =
+        slipway_env(&server, &["set", "env-cli", "STRIPE_SECRET_KEY", "--value", "x", "-e", "production"], "").await;
+    assert!(!ok && err.contains("--value"), "no flag takes a value: {err}");
+
+    let (ok, out, _) = slipway_env(&server, &["list", "env-cli"], "").await;
+    assert!(ok && out.contains("STRIPE_SECRET_KEY") && out.contains("user") && !out.contains("sk_live_cli"), "{out}");
+    let example = dir.path().join(".env.example");
+    let (ok, _, err) = slipway_env(&server, &["example", "env-cli", "--file", example.to_str().unwrap()], "").await;
+    assert!(ok, "{err}");
+    let text = std::fs::read_to_string(&example).unwrap();
+    assert!(text.contains("# Stripe API key (secret)\nSTRIPE_SECRET_KEY=\n"), "{text}");
+    let (ok, _, err) = slipway_env(&server, &["reveal", "env-cli", "STRIPE_SECRET_KEY", "-e", "production"], "").await;
+    assert!(!ok && err.contains("may not reveal values"), "creators do not reveal: {err}");
+}

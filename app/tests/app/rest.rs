@@ -191,7 +191,7 @@ async fn the_openapi_document_is_served_and_every_operation_in_it_exists() {
     let generated: Value = serde_json::from_str(slipway_app::server::rest::openapi::document()).unwrap();
     assert_eq!(document, generated, "the served document is the one generated from the handlers");
     let paths = document["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 15, "{paths:?}");
+    assert_eq!(paths.len(), 16, "{paths:?}");
     let mut operations = 0;
     for (path, item) in paths {
         let concrete = path.replace("{id}", "00000000-0000-0000-0000-000000000000").replace("{key}", "A_KEY");
@@ -203,7 +203,7 @@ async fn the_openapi_document_is_served_and_every_operation_in_it_exists() {
             assert_eq!(status, expected, "{method} {path} is routed and asks for a token");
         }
     }
-    assert_eq!(operations, 17);
+    assert_eq!(operations, 18);
 }
 
 #[tokio::test]
@@ -349,6 +349,31 @@ async fn env_variables_are_declared_set_listed_revealed_and_removed_over_json() 
     let (_, revealed) =
         call(&api, "POST", &reveal, Some(&admin), Some(json!({"environment": "production"})), None).await;
     assert_eq!(revealed["value"], "sk_live_rest_1");
+
+    // The .env.example: descriptions as comments, secrets empty, plain development values in.
+    let flag =
+        json!({"description": "Turns the new checkout on", "values": {"development": "on", "production": "off"}});
+    call(&api, "PUT", &format!("{env}/FEATURE_CHECKOUT"), Some(&api.creator), Some(flag), None).await;
+    let example = |token: String| {
+        let request = Request::builder()
+            .uri(format!("/api/v1/ventures/{id}/env.example"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let app = api.app.clone();
+        async move {
+            let response = app.oneshot(request).await.unwrap();
+            assert_eq!(response.headers()[header::CONTENT_TYPE], "text/plain; charset=utf-8");
+            String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+        }
+    };
+    let file = example(api.creator.clone()).await;
+    assert!(file.contains("\n# Stripe API key (secret)\nSTRIPE_SECRET_KEY=\n"), "{file}");
+    assert!(file.contains("\n# Auth.js secret (secret)\nAUTH_SECRET=\n"), "{file}");
+    assert!(file.contains("\n# Turns the new checkout on\nFEATURE_CHECKOUT='on'\n"), "{file}");
+    assert!(file.contains("POSTGRES_URL=\n") && !file.contains("sk_live"), "{file}");
+    let for_operator = example(api.operator.clone()).await;
+    assert!(for_operator.contains("FEATURE_CHECKOUT=\n"), "operators get no value: {for_operator}");
 
     // Removing: the integration's variables are read-only.
     let (status, _) = call(&api, "DELETE", &format!("{env}/POSTGRES_URL"), Some(&api.creator), None, None).await;

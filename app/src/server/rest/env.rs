@@ -243,3 +243,30 @@ pub async fn rollback_env(
     state.engine.rollback_env_value(&user, &id, &key, environment, request.version).await.map_err(engine_error)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// The venture's `.env.example`
+///
+/// Every variable a local development server needs, each under its description as a comment;
+/// secrets empty, plain development values filled in (empty for operators).
+#[utoipa::path(
+    get, path = "/api/v1/ventures/{id}/env.example", operation_id = "envExample", tag = "env",
+    params(VentureId),
+    responses(
+        (status = 200, description = "A dotenv file.", body = String, content_type = "text/plain"),
+        (status = 401, response = Unauthenticated),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn env_example(
+    State(state): State<AppState>,
+    Path(VentureId { id }): Path<VentureId>,
+    headers: HeaderMap,
+) -> Answer {
+    let user = caller(&state, &headers).await?;
+    let file = state.engine.env_example(&user, &id).await.map_err(engine_error)?;
+    let headers = [
+        (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+        (header::CONTENT_DISPOSITION, "attachment; filename=\".env.example\""),
+    ];
+    Ok((headers, file).into_response())
+}

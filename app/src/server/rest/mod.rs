@@ -43,6 +43,7 @@ where
         .routes(routes!(ventures::destroy_venture))
         .routes(routes!(ventures::venture_events))
         .routes(routes!(env::list_env))
+        .routes(routes!(env::env_example))
         .routes(routes!(env::put_env, env::delete_env))
         .routes(routes!(env::reveal_env))
         .routes(routes!(env::env_history))

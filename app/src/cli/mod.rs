@@ -1,5 +1,10 @@
-//! `slipway venture …`: the command line over the REST API of a running Slipway
-//! (`SLIPWAY_SERVER`, `SLIPWAY_TOKEN`). Specs are TOML files with the fields of the JSON spec.
+//! `slipway venture …` and `slipway env …`: the command line over the REST API of a running
+//! Slipway (`SLIPWAY_SERVER`, `SLIPWAY_TOKEN`). Specs are TOML files with the fields of the JSON
+//! spec.
+
+mod env;
+
+pub use env::{EnvCommand, run as run_env};
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -71,6 +76,34 @@ struct Api {
 }
 
 impl Api {
+    fn new(server: ServerArgs) -> Api {
+        Api { http: reqwest::Client::new(), base: server.server, token: server.token }
+    }
+
+    /// A text answer (a file the server writes), or the refusal's message.
+    async fn text(&self, path: &str) -> anyhow::Result<String> {
+        let url = format!("{}{path}", self.base.trim_end_matches('/'));
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("reaching {}", self.base))?;
+        let status = response.status();
+        let text = response.text().await.context("reading the answer")?;
+        if !status.is_success() {
+            let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            bail!("{} ({status})", answer["error"]["message"].as_str().unwrap_or("the server refused the request"));
+        }
+        Ok(text)
+    }
+
+    /// The id of the venture named (or with that id), or an error saying there is none.
+    async fn require_venture(&self, name_or_id: &str) -> anyhow::Result<String> {
+        self.venture_id(name_or_id).await?.with_context(|| format!("no venture {name_or_id}"))
+    }
+
     async fn call(
         &self,
         method: reqwest::Method,
@@ -131,7 +164,7 @@ fn print_json(value: &Value) {
 }
 
 pub async fn run(server: ServerArgs, command: VentureCommand) -> anyhow::Result<()> {
-    let api = Api { http: reqwest::Client::new(), base: server.server, token: server.token };
+    let api = Api::new(server);
     match command {
         VentureCommand::Plan { file, json } => {
             let (spec, _) = read_spec(&file)?;
@@ -180,7 +213,7 @@ pub async fn run(server: ServerArgs, command: VentureCommand) -> anyhow::Result<
             finish(&api, &id, json, &["ready", "failed"]).await
         }
         VentureCommand::Status { venture, json } => {
-            let id = api.venture_id(&venture).await?.with_context(|| format!("no venture {venture}"))?;
+            let id = api.require_venture(&venture).await?;
             let detail = api.call(reqwest::Method::GET, &format!("/api/v1/ventures/{id}"), None, None).await?;
             if json {
                 print_json(&detail);
@@ -206,7 +239,7 @@ pub async fn run(server: ServerArgs, command: VentureCommand) -> anyhow::Result<
             Ok(())
         }
         VentureCommand::Logs { venture, follow, json } => {
-            let id = api.venture_id(&venture).await?.with_context(|| format!("no venture {venture}"))?;
+            let id = api.require_venture(&venture).await?;
             let mut after = 0;
             loop {
                 let page = api
@@ -240,7 +273,7 @@ pub async fn run(server: ServerArgs, command: VentureCommand) -> anyhow::Result<
             }
         }
         VentureCommand::Destroy { venture, confirm, json } => {
-            let id = api.venture_id(&venture).await?.with_context(|| format!("no venture {venture}"))?;
+            let id = api.require_venture(&venture).await?;
             api.call(
                 reqwest::Method::POST,
                 &format!("/api/v1/ventures/{id}/destroy"),
