@@ -99,7 +99,9 @@ pub async fn venture_overview(id: String) -> Result<VentureDetail, ServerFnError
     let (engine, user) = require_user().await?;
     let steps = engine_result(engine.venture_steps(&user, &id).await)?;
     let resources = engine_result(engine.venture_resources(&user, &id).await)?;
-    let secrets = engine_result(engine.secret_names(&user, &id).await)?;
+    // The Supabase values; the venture's own variables are on the Environment tab.
+    let secrets: Vec<String> =
+        engine_result(engine.secret_names(&user, &id).await)?.into_iter().filter(|n| !n.starts_with("env/")).collect();
     let text = |data: &serde_json::Value, key: &str| data[key].as_str().unwrap_or_default().to_string();
     let resources = resources
         .into_iter()
@@ -178,4 +180,46 @@ pub fn error_message(err: &ServerFnError) -> String {
         ServerFnError::ServerError(message) => message.clone(),
         other => other.to_string(),
     }
+}
+
+/// The venture's variables for the Environment tab (one read of Vercel for the sync states).
+#[server(endpoint = "env_panel")]
+pub async fn env_panel(id: String) -> Result<EnvPanelView, ServerFnError> {
+    use crate::server::session::{engine_result, require_user};
+    let (engine, user) = require_user().await?;
+    let listing = engine_result(engine.env_listing(&user, &id).await)?;
+    Ok(crate::server::convert::env_panel_view(listing, &user))
+}
+
+/// Declares or changes a variable; the engine checks every rule before it writes.
+#[server(endpoint = "save_env")]
+pub async fn save_env(id: String, variable: EnvForm) -> Result<EnvSaveOutcome, ServerFnError> {
+    use crate::server::session::{engine_result, require_user};
+    use slipway_engine::EngineError;
+    let (engine, user) = require_user().await?;
+    let (key, change) = crate::server::convert::env_change(variable);
+    match engine.put_env_var(&user, &id, &key, &change).await {
+        Ok(()) => Ok(EnvSaveOutcome::Saved),
+        Err(EngineError::Invalid(errors)) => Ok(EnvSaveOutcome::Invalid {
+            issues: errors.into_iter().map(|e| FieldIssue { field: e.field, message: e.message }).collect(),
+        }),
+        Err(err) => engine_result(Err(err)),
+    }
+}
+
+#[server(endpoint = "delete_env")]
+pub async fn delete_env(id: String, key: String) -> Result<(), ServerFnError> {
+    use crate::server::session::{engine_result, require_user};
+    let (engine, user) = require_user().await?;
+    engine_result(engine.delete_env_var(&user, &id, &key).await)
+}
+
+/// One value in clear, for an admin who asked for it (recorded in the audit list).
+#[server(endpoint = "reveal_env")]
+pub async fn reveal_env(id: String, key: String, environment: String) -> Result<String, ServerFnError> {
+    use crate::server::session::{engine_result, require_user};
+    use secrecy::ExposeSecret;
+    let (engine, user) = require_user().await?;
+    let value = engine_result(engine.reveal_env_value(&user, &id, &key, &environment).await)?;
+    Ok(value.expose_secret().to_string())
 }

@@ -132,3 +132,76 @@ pub enum PlanOutcome {
     Planned { rows: Vec<PlanRow> },
     Invalid { issues: Vec<FieldIssue> },
 }
+
+/// The Environment tab: the venture's variables per environment, as the caller may see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvPanelView {
+    pub environments: Vec<String>,
+    pub variables: Vec<EnvVarView>,
+    /// Why the sync states are missing, when Vercel could not be read.
+    pub sync_error: Option<String>,
+    /// For admins: every reveal, newest first.
+    pub reveals: Vec<RevealView>,
+    /// The caller may add, change and remove the venture's own variables.
+    pub can_edit: bool,
+    /// The caller may reveal secret values (admins).
+    pub can_reveal: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvVarView {
+    pub key: String,
+    pub description: String,
+    pub secret: bool,
+    /// `integration`, `user` or `generated`.
+    pub source: String,
+    pub cells: Vec<EnvCellView>,
+}
+
+/// One variable in one environment. A secret's value is never here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvCellView {
+    pub environment: String,
+    pub set: bool,
+    /// A plain value, for callers who may read values.
+    pub value: Option<String>,
+    /// `in_sync`, `pending`, `failed`, `drifted`, `blocked`, or `unknown` (not synced yet, or
+    /// Vercel could not be read).
+    pub state: String,
+    pub detail: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevealView {
+    pub key: String,
+    pub environment: String,
+    pub revealed_by: String,
+    pub revealed_at: i64,
+}
+
+/// The variable form: a key, its description, whether it is secret, and a value per
+/// environment (an empty one leaves that environment as it is).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvForm {
+    pub key: String,
+    #[serde(default)]
+    pub description: String,
+    /// A checkbox: present when the variable is secret.
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub development: String,
+    #[serde(default)]
+    pub preview: String,
+    #[serde(default)]
+    pub staging: String,
+    #[serde(default)]
+    pub production: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EnvSaveOutcome {
+    Saved,
+    Invalid { issues: Vec<FieldIssue> },
+}

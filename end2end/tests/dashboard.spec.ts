@@ -193,3 +193,62 @@ test('a venture is destroyed from its page once its name is typed, even mid-appl
   await page.getByRole('button', { name: 'Apply again' }).click();
   await expect(page.getByTestId('action-message')).toContainText('was destroyed; create a new venture');
 });
+
+test('a creator adds a secret and a plain variable, syncs, sees both in sync, and no page or answer holds the secret', async ({ page }) => {
+  test.setTimeout(120_000);
+  const secret = `sk_live_e2e_${Date.now()}_x9`;
+  const answers: string[] = [];
+  page.on('response', async (response) => {
+    try {
+      answers.push(await response.text());
+    } catch {
+      // Redirects and streams have no body to read.
+    }
+  });
+  const name = await startVenture(page, 'envs', 'acme/envs');
+  await page.getByRole('button', { name: 'Create and provision' }).click();
+  await expect(page).toHaveURL(/\/ventures\/[0-9a-f-]+$/);
+  await expect(page.getByTestId('venture-status')).toHaveText('ready', { timeout: 60_000 });
+  await openTab(page, 'Environment');
+  const editor = page.getByTestId('env-editor');
+  await editor.getByLabel('Key').fill('STRIPE_SECRET_KEY');
+  await editor.getByLabel('Description').fill('Stripe API key');
+  await editor.getByLabel('Secret').check();
+  await editor.getByLabel('Value for production').fill(secret);
+  await editor.getByLabel('Value for preview').fill(secret);
+  await editor.getByRole('button', { name: 'Save variable' }).click();
+  const stripe = page.getByTestId('env-cell-STRIPE_SECRET_KEY-production');
+  await expect(stripe.getByTestId('env-value')).toHaveText('••••••••');
+  await expect(page.getByTestId('env-cell-STRIPE_SECRET_KEY-development').getByTestId('env-value')).toHaveText('—');
+  // A plain one; a broken rule shows under its field and saves nothing.
+  await editor.getByLabel('Key').fill('FEATURE_CHECKOUT');
+  await editor.getByLabel('Value for development').fill('on');
+  await editor.getByRole('button', { name: 'Save variable' }).click();
+  await expect(page.getByTestId('env-error-description')).toContainText('is required');
+  await editor.getByLabel('Description').fill('Turns the new checkout on');
+  await editor.getByRole('button', { name: 'Save variable' }).click();
+  await expect(page.getByTestId('env-cell-FEATURE_CHECKOUT-development').getByTestId('env-value')).toHaveText('on');
+  await expect(stripe).toHaveAttribute('data-state', 'pending');
+
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  await expect(stripe).toHaveAttribute('data-state', 'in_sync', { timeout: 60_000 });
+  await expect(page.getByTestId('env-cell-FEATURE_CHECKOUT-development')).toHaveAttribute('data-state', 'in_sync');
+  await expect(page.getByTestId('env-cell-POSTGRES_URL-production')).toHaveAttribute('data-state', 'in_sync');
+
+  // The .env.example has the descriptions; the secret is left empty.
+  const href = await page.getByTestId('env-example').getAttribute('href');
+  const example = await (await page.request.get(href!)).text();
+  expect(example).toContain('# Stripe API key (secret)\nSTRIPE_SECRET_KEY=\n');
+  expect(example).toContain("# Turns the new checkout on\nFEATURE_CHECKOUT='on'\n");
+
+  // Neither the page nor any answer the browser received holds the secret.
+  await page.reload();
+  await hydrated(page);
+  await openTab(page, 'Environment');
+  await expect(stripe).toHaveAttribute('data-state', 'in_sync');
+  expect(await page.content()).not.toContain(secret);
+  expect(answers.length).toBeGreaterThan(10);
+  expect(answers.filter((body) => body.includes(secret))).toEqual([]);
+  expect(example).not.toContain(secret);
+  expect(name).toBeTruthy();
+});

@@ -33,6 +33,10 @@ pub const ARGUMENTS: &[(&str, Check)] = &[
     (VentureOverview::PATH, check::<VentureOverview>),
     (Connections::PATH, check::<Connections>),
     (PreviewPlan::PATH, check::<PreviewPlan>),
+    (EnvPanel::PATH, check::<EnvPanel>),
+    (SaveEnv::PATH, check::<SaveEnv>),
+    (DeleteEnv::PATH, check::<DeleteEnv>),
+    (RevealEnv::PATH, check::<RevealEnv>),
 ];
 
 /// Reads the form body as the server function will (serde_qs, as Leptos' URL encoding does),

@@ -1,10 +1,13 @@
 //! Views from engine types: the one place the server turns what the engine returns into what
 //! the dashboard shows.
 
+use secrecy::SecretString;
 use slipway_engine::auth::User;
+use slipway_engine::engine::{EnvChange, EnvListing};
+use slipway_engine::provision::SyncState;
 use slipway_engine::venture::{NewVenture, Venture};
 
-use crate::views::{UserView, VentureForm, VentureView};
+use crate::views::{EnvCellView, EnvForm, EnvPanelView, EnvVarView, RevealView, UserView, VentureForm, VentureView};
 
 pub fn user_view(user: &User) -> UserView {
     UserView { username: user.username.clone(), role: user.role.as_str().to_string() }
@@ -45,4 +48,73 @@ pub fn venture_spec(form: VentureForm) -> NewVenture {
     spec.framework.output_directory = given(form.output_directory);
     spec.framework.root_directory = given(form.root_directory);
     spec
+}
+
+/// The Environment tab's view of the engine's listing.
+pub fn env_panel_view(listing: EnvListing, user: &User) -> EnvPanelView {
+    let cell = |value: slipway_engine::engine::EnvValue| {
+        let (state, detail) = match value.sync {
+            None => ("unknown", None),
+            Some(SyncState::InSync) => ("in_sync", None),
+            Some(SyncState::Pending(why)) => ("pending", Some(why)),
+            Some(SyncState::Failed(why)) => ("failed", Some(why)),
+            Some(SyncState::Drifted(why)) => ("drifted", Some(why)),
+            Some(SyncState::Blocked(why)) => ("blocked", Some(why)),
+        };
+        EnvCellView {
+            environment: value.environment.as_str().to_string(),
+            set: value.set,
+            value: value.value,
+            state: state.to_string(),
+            detail,
+        }
+    };
+    EnvPanelView {
+        environments: listing.environments.iter().map(|e| e.as_str().to_string()).collect(),
+        // The venture's own variables first: they are what people come to the tab for.
+        variables: {
+            let (integration, own): (Vec<_>, Vec<_>) =
+                listing.variables.into_iter().partition(|v| v.source == slipway_engine::env::Source::Integration);
+            own.into_iter().chain(integration)
+        }
+        .map(|var| EnvVarView {
+            key: var.key,
+            description: var.description,
+            secret: var.secret,
+            source: var.source.as_str().to_string(),
+            cells: var.values.into_iter().map(cell).collect(),
+        })
+        .collect(),
+        sync_error: listing.sync_error,
+        reveals: listing
+            .reveals
+            .into_iter()
+            .map(|r| RevealView {
+                key: r.key,
+                environment: r.environment.as_str().to_string(),
+                revealed_by: r.revealed_by,
+                revealed_at: r.revealed_at,
+            })
+            .collect(),
+        can_edit: user.role.can_create_ventures(),
+        can_reveal: user.role == slipway_engine::auth::Role::Admin,
+    }
+}
+
+/// The variable form as the engine's change: the fields typed, and a value for each
+/// environment filled in (an empty one is left as it is).
+pub fn env_change(form: EnvForm) -> (String, EnvChange) {
+    let description = Some(form.description.trim().to_string()).filter(|d| !d.is_empty());
+    let values = [
+        ("development", form.development),
+        ("preview", form.preview),
+        ("staging", form.staging),
+        ("production", form.production),
+    ]
+    .into_iter()
+    .filter(|(_, value)| !value.is_empty())
+    .map(|(environment, value)| (environment.to_string(), Some(SecretString::from(value))))
+    .collect();
+    let change = EnvChange { description, secret: Some(form.secret.is_some()), generate: None, values };
+    (form.key.trim().to_string(), change)
 }

@@ -1,4 +1,7 @@
-//! One venture: its state, what an apply did and made (Overview), and the live log (Log).
+//! One venture: its state, what an apply did and made (Overview), its variables
+//! (Environment), and the live log (Log).
+
+mod environment;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -6,9 +9,10 @@ use leptos_router::hooks::use_params_map;
 use crate::components::{DANGER, Layout, SECONDARY, StatusBadge};
 use crate::server_fns::{ApplyVenture, DestroyVenture, error_message, get_venture, venture_overview};
 use crate::views::{LogLine, VentureState, VentureView};
+use environment::EnvironmentPanel;
 
 /// The venture page's tabs: (key, label). A capability adds its tab here and its panel below.
-const TABS: &[(&str, &str)] = &[("overview", "Overview"), ("log", "Log")];
+const TABS: &[(&str, &str)] = &[("overview", "Overview"), ("environment", "Environment"), ("log", "Log")];
 
 #[component]
 pub fn VenturePage() -> impl IntoView {
@@ -33,6 +37,7 @@ pub fn VenturePage() -> impl IntoView {
 #[island]
 fn VentureLive(venture: VentureView) -> impl IntoView {
     let id = venture.id.clone();
+    let venture_id = StoredValue::new(venture.id.clone());
     let lines = RwSignal::new(Vec::<LogLine>::new());
     let live = RwSignal::new(None::<VentureState>);
     {
@@ -118,13 +123,16 @@ fn VentureLive(venture: VentureView) -> impl IntoView {
                                     }).collect_view()}
                                 </dl>
                                 <p class="mt-2 text-xs text-slate-500" data-testid="secret-names">
-                                    {format!("{} sealed values", o.secrets.len())}
+                                    {format!("{} sealed values from Supabase", o.secrets.len())}
                                 </p>
                             </section>
                         </div>
                     })
                 })}
             </Transition>
+        </Show>
+        <Show when=move || tab.get() == "environment">
+            <EnvironmentPanel venture_id=venture_id.get_value() progress=Signal::derive(move || lines.with(Vec::len)) />
         </Show>
         <Show when=move || tab.get() == "log">
             <div class="mb-2 flex items-center gap-4">
