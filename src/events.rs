@@ -56,6 +56,8 @@ impl EventLog {
     /// Writes one log line. `message` must never contain a secret value: callers pass
     /// fixed wording plus names and ids only.
     pub async fn emit(&self, venture_id: &str, job_id: Option<&str>, step: &str, level: Level, message: &str) {
+        let message = crate::redact::scrub(message);
+        let message = message.as_str();
         tracing::info!(venture_id, step, level = level.as_str(), message, "provisioning event");
         match self.store.append_event(venture_id, job_id, step, level.as_str(), message).await {
             Ok(id) => {

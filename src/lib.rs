@@ -6,7 +6,7 @@
 //! - [`jobs`]: the durable, lease-based job runner.
 //! - [`provision`]: applying a venture's spec as a graph of idempotent steps.
 //! - [`platform`]: typed clients for the platform APIs; [`platforms`]: which ones are in use.
-//! - [`vault`]: secrets sealed at rest.
+//! - [`vault`]: secrets sealed at rest; [`redact`]: every sealed value scrubbed from text.
 //! - [`engine`]: the facade the app calls; every method checks the caller's role.
 
 pub mod auth;
@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod platform;
 pub mod platforms;
 pub mod provision;
+pub mod redact;
 pub mod store;
 pub mod time;
 pub mod vault;

@@ -45,6 +45,7 @@ struct MasterKey {
 
 impl MasterKey {
     fn parse(encoded: &SecretString) -> Result<Self, VaultError> {
+        crate::redact::redactor().learn(encoded.expose_secret().trim());
         let bytes =
             BASE64.decode(encoded.expose_secret().trim()).map_err(|_| VaultError::BadKey("not valid base64".into()))?;
         if bytes.len() != 32 {
@@ -110,7 +111,9 @@ impl Vault {
         &self.current.id
     }
 
+    /// Seals `value`; from then on the process's redactor scrubs it from every text.
     pub fn seal(&self, venture_id: &str, name: &str, value: &SecretString) -> Sealed {
+        crate::redact::redactor().learn(value.expose_secret());
         let mut nonce = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let aad = associated_data(venture_id, name);
@@ -137,7 +140,9 @@ impl Vault {
             .cipher
             .decrypt(XNonce::from_slice(&nonce), Payload { msg: &ciphertext, aad: &aad })
             .map_err(|_| VaultError::Corrupt)?;
-        String::from_utf8(plain).map(SecretString::from).map_err(|_| VaultError::Corrupt)
+        let value = String::from_utf8(plain).map_err(|_| VaultError::Corrupt)?;
+        crate::redact::redactor().learn(&value);
+        Ok(SecretString::from(value))
     }
 
     /// A keyed fingerprint (HMAC-SHA256 under a key derived from the current master key) of

@@ -278,6 +278,38 @@ impl Settings {
     }
 }
 
+/// The process's log goes through the redactor: a value that reached a log line anyway (a
+/// platform's error message quoting it) is scrubbed before it is written.
+struct ScrubbedLog;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for ScrubbedLog {
+    type Writer = ScrubbedLine;
+    fn make_writer(&'a self) -> ScrubbedLine {
+        ScrubbedLine(Vec::new())
+    }
+}
+
+/// One log event, written out scrubbed when the formatter is done with it.
+struct ScrubbedLine(Vec<u8>);
+
+impl std::io::Write for ScrubbedLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for ScrubbedLine {
+    fn drop(&mut self) {
+        use std::io::Write as _;
+        let line = String::from_utf8_lossy(&self.0);
+        let _ = std::io::stdout().write_all(slipway_engine::redact::scrub(&line).as_bytes());
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -285,6 +317,7 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into()),
         )
+        .with_writer(ScrubbedLog)
         .init();
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve);

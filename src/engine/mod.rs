@@ -70,6 +70,16 @@ impl Engine {
         }
         .map_err(|e| EngineError::Config(e.to_string()))?;
         let platforms = Platforms::connect(&config.platforms, &config.platform_retry).map_err(EngineError::Config)?;
+        // The redactor learns every token and every sealed value before anything is logged.
+        let settings = &config.platforms;
+        let tokens = [Some(&settings.vercel), Some(&settings.supabase), settings.cloudflare.as_ref()];
+        for access in tokens.into_iter().flatten() {
+            crate::redact::redactor().learn(access.token.expose_secret());
+        }
+        for (venture_id, name, sealed) in store.all_secrets().await? {
+            // Opening teaches the redactor; a value no key opens is reported by `vault rotate`.
+            let _ = vault.open(&venture_id, &name, &sealed);
+        }
         let (shutdown, _) = watch::channel(false);
         Ok(Engine { inner: Arc::new(Inner { store, events, platforms, vault: Arc::new(vault), config, shutdown }) })
     }

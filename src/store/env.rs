@@ -276,7 +276,7 @@ impl Store {
             .bind(&record.vercel_id)
             .bind(&record.fingerprint)
             .bind(record.vercel_updated_at)
-            .bind(&record.failure)
+            .bind(record.failure.as_deref().map(crate::redact::scrub))
             .bind(now)
             .execute(&mut *tx)
             .await?;

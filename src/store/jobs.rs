@@ -99,7 +99,7 @@ impl Store {
         )
         .bind(status)
         .bind(run_after.unwrap_or(now))
-        .bind(last_error)
+        .bind(last_error.map(crate::redact::scrub))
         .bind(now)
         .bind(job_id)
         .bind(owner)

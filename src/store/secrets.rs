@@ -50,16 +50,15 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let sealed = Sealed {
-                    key_id: row.try_get("key_id")?,
-                    nonce: row.try_get("nonce")?,
-                    ciphertext: row.try_get("ciphertext")?,
-                };
-                Ok((row.try_get("venture_id")?, row.try_get("name")?, sealed))
-            })
-            .collect()
+        rows.iter().map(sealed_row).collect()
+    }
+
+    /// Every sealed value, as (venture, name, sealed).
+    pub async fn all_secrets(&self) -> Result<Vec<(String, String, Sealed)>, sqlx::Error> {
+        let rows = sqlx::query("SELECT venture_id, name, key_id, nonce, ciphertext FROM secrets")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(sealed_row).collect()
     }
 
     /// How many sealed values each key id holds.
@@ -108,4 +107,11 @@ impl Store {
             .await?;
         rows.iter().map(|row| row.try_get("name")).collect()
     }
+}
+
+/// A `secrets` row as (venture, name, sealed).
+fn sealed_row(row: &AnyRow) -> Result<(String, String, Sealed), sqlx::Error> {
+    let sealed =
+        Sealed { key_id: row.try_get("key_id")?, nonce: row.try_get("nonce")?, ciphertext: row.try_get("ciphertext")? };
+    Ok((row.try_get("venture_id")?, row.try_get("name")?, sealed))
 }

@@ -349,3 +349,37 @@ async fn a_write_whose_answer_is_lost_is_adopted_not_blocked_or_duplicated() {
     let listing = engine.env_listing(&user, &venture.id).await.unwrap();
     assert_eq!(state_of(&listing, "STRIPE_SECRET_KEY", Environment::Production), Some(SyncState::InSync));
 }
+
+#[tokio::test]
+async fn a_value_a_platform_echoes_in_an_error_is_stored_redacted() {
+    let (_dir, db) = database();
+    let world = World::new(FaultPlan::default()).await;
+    let engine = world.open_process(&db, "p1").await;
+    let user = creator(&engine).await;
+    let venture = engine.create_venture(&user, &spec_with_env("echo-shop")).await.unwrap();
+    assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
+    let value = "whsec_echoed_by_the_platform_42";
+    world.vercel().refuse_env_key("PAYMENTS_WEBHOOK_SECRET", true);
+    let change = EnvChange {
+        description: Some("Webhook signing secret".into()),
+        secret: Some(true),
+        values: values(&[("production", Some(value))]),
+        ..EnvChange::default()
+    };
+    engine.put_env_var(&user, &venture.id, "PAYMENTS_WEBHOOK_SECRET", &change).await.unwrap();
+    assert_eq!(apply_again(&world, &db, &user, &venture.id, "p2").await, VentureStatus::Failed);
+    let refusal = world.vercel().requests().iter().any(|r| r.path.ends_with("/env") && r.method == "POST");
+    assert!(refusal, "the write was sent and refused");
+
+    let engine = world.open_process(&db, "p3").await;
+    let listing = engine.env_listing(&user, &venture.id).await.unwrap();
+    match state_of(&listing, "PAYMENTS_WEBHOOK_SECRET", Environment::Production) {
+        Some(SyncState::Failed(why)) => {
+            assert!(why.contains("[redacted]") && !why.contains(value), "{why}");
+        }
+        other => panic!("expected failed, got {other:?}"),
+    }
+    let log = engine.venture_events(&user, &venture.id, 0, 1000).await.unwrap();
+    assert!(log.iter().any(|e| e.message.contains("[redacted]")), "the refusal is in the log, scrubbed");
+    assert!(log.iter().all(|e| !e.message.contains(value)), "{log:#?}");
+}

@@ -69,7 +69,7 @@ impl Refusal {
             EngineError::Busy { retry_after } => Some(retry_after.as_secs().max(1)),
             _ => None,
         };
-        let message = err.public_message();
+        let message = slipway_engine::redact::scrub(&err.public_message());
         let fields = match err {
             EngineError::Invalid(fields) => fields,
             _ => Vec::new(),
