@@ -31,6 +31,28 @@ fn values(pairs: &[(&str, Option<&str>)]) -> BTreeMap<String, Option<SecretStrin
     pairs.iter().map(|(e, v)| (e.to_string(), v.map(SecretString::from))).collect()
 }
 
+/// A venture made from [`spec_with_env`] and provisioned, with what the tests use of it.
+struct Provisioned {
+    _dir: tempfile::TempDir,
+    db: String,
+    world: World,
+    engine: Engine,
+    user: User,
+    venture: slipway_engine::venture::Venture,
+    project: String,
+}
+
+async fn provisioned(name: &str) -> Provisioned {
+    let (_dir, db) = database();
+    let world = World::new(FaultPlan::default()).await;
+    let engine = world.open_process(&db, "p1").await;
+    let user = creator(&engine).await;
+    let venture = engine.create_venture(&user, &spec_with_env(name)).await.unwrap();
+    assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
+    let project = engine.venture(&user, &venture.id).await.unwrap().vercel_project_id.unwrap();
+    Provisioned { _dir, db, world, engine, user, venture, project }
+}
+
 /// Applies again in a fresh "process" (a settled engine's runner is stopped) until settled.
 async fn apply_again(world: &World, db: &str, user: &User, id: &str, instance: &str) -> VentureStatus {
     let engine = world.open_process(db, instance).await;
@@ -114,13 +136,7 @@ async fn declared_and_set_variables_sync_by_diff_and_a_converged_venture_reads_o
 
 #[tokio::test]
 async fn drift_at_vercel_shows_for_each_type_and_the_next_apply_repairs_it() {
-    let (_dir, db) = database();
-    let world = World::new(FaultPlan::default()).await;
-    let engine = world.open_process(&db, "p1").await;
-    let user = creator(&engine).await;
-    let venture = engine.create_venture(&user, &spec_with_env("drift-shop")).await.unwrap();
-    assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
-    let project = engine.venture(&user, &venture.id).await.unwrap().vercel_project_id.unwrap();
+    let Provisioned { _dir, db, world, engine: _, user, venture, project } = provisioned("drift-shop").await;
     let id_of = |key: &str, target: &str| {
         let vars = world.vercel().env_vars(&project);
         let found = vars.iter().find(|v| v["key"] == key && v["target"][0] == target).unwrap();
@@ -158,13 +174,7 @@ async fn drift_at_vercel_shows_for_each_type_and_the_next_apply_repairs_it() {
 
 #[tokio::test]
 async fn entries_slipway_does_not_own_are_never_touched_and_a_refusal_fails_only_its_variable() {
-    let (_dir, db) = database();
-    let world = World::new(FaultPlan::default()).await;
-    let engine = world.open_process(&db, "p1").await;
-    let user = creator(&engine).await;
-    let venture = engine.create_venture(&user, &spec_with_env("owned-shop")).await.unwrap();
-    assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
-    let project = engine.venture(&user, &venture.id).await.unwrap().vercel_project_id.unwrap();
+    let Provisioned { _dir, db, world, engine, user, venture, project } = provisioned("owned-shop").await;
     // Another integration's variable, and one in the way of a variable Slipway is asked for.
     let sentry = world.vercel().add_env_var(&project, "SENTRY_DSN", "production", "https://sentry.example/1");
     let in_the_way = world.vercel().add_env_var(&project, "ANALYTICS_ID", "production", "theirs");
@@ -330,13 +340,7 @@ async fn bad_input_names_the_field_and_the_rule_and_writes_nothing() {
 
 #[tokio::test]
 async fn a_write_whose_answer_is_lost_is_adopted_not_blocked_or_duplicated() {
-    let (_dir, db) = database();
-    let world = World::new(FaultPlan::default()).await;
-    let engine = world.open_process(&db, "p1").await;
-    let user = creator(&engine).await;
-    let venture = engine.create_venture(&user, &spec_with_env("lost-shop")).await.unwrap();
-    assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
-    let project = engine.venture(&user, &venture.id).await.unwrap().vercel_project_id.unwrap();
+    let Provisioned { _dir, db, world, engine, user, venture, project } = provisioned("lost-shop").await;
     let change = EnvChange { values: values(&[("production", Some("sk_live_lost"))]), ..EnvChange::default() };
     engine.put_env_var(&user, &venture.id, "STRIPE_SECRET_KEY", &change).await.unwrap();
     // Every attempt of the step's create takes effect, and none of its answers arrives.
@@ -352,12 +356,7 @@ async fn a_write_whose_answer_is_lost_is_adopted_not_blocked_or_duplicated() {
 
 #[tokio::test]
 async fn a_value_a_platform_echoes_in_an_error_is_stored_redacted() {
-    let (_dir, db) = database();
-    let world = World::new(FaultPlan::default()).await;
-    let engine = world.open_process(&db, "p1").await;
-    let user = creator(&engine).await;
-    let venture = engine.create_venture(&user, &spec_with_env("echo-shop")).await.unwrap();
-    assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
+    let Provisioned { _dir, db, world, engine, user, venture, .. } = provisioned("echo-shop").await;
     let value = "whsec_echoed_by_the_platform_42";
     world.vercel().refuse_env_key("PAYMENTS_WEBHOOK_SECRET", true);
     let change = EnvChange {

@@ -32,16 +32,29 @@ async fn server() -> Server {
 
 /// Runs `slipway venture <args>`; returns (success, stdout, stderr).
 async fn slipway(server: &Server, args: &[&str]) -> (bool, String, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_slipway"))
-        .arg("venture")
+    run(server, "venture", args, "").await
+}
+
+/// Runs `slipway <command> <args>` against the server with `stdin` piped in; returns
+/// (success, stdout, stderr).
+async fn run(server: &Server, command: &str, args: &[&str], stdin: &str) -> (bool, String, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .arg(command)
         .args(args)
         .env("SLIPWAY_SERVER", &server.url)
         .env("SLIPWAY_TOKEN", &server.token)
         .env_remove("VERCEL_TOKEN")
         .env_remove("SUPABASE_ACCESS_TOKEN")
-        .output()
-        .await
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let output = child.wait_with_output().await.unwrap();
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -98,28 +111,9 @@ async fn a_venture_is_planned_applied_followed_and_destroyed_from_the_command_li
     assert!(!ok && err.contains("regoin"), "{err}");
 }
 
-/// Runs `slipway env <args>` with `stdin` piped in; returns (success, stdout, stderr).
+/// Runs `slipway env <args>` with `stdin` piped in.
 async fn slipway_env(server: &Server, args: &[&str], stdin: &str) -> (bool, String, String) {
-    use tokio::io::AsyncWriteExt;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_slipway"))
-        .arg("env")
-        .args(args)
-        .env("SLIPWAY_SERVER", &server.url)
-        .env("SLIPWAY_TOKEN", &server.token)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).await.unwrap();
-    drop(input);
-    let output = child.wait_with_output().await.unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    run(server, "env", args, stdin).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
