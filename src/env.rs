@@ -329,6 +329,15 @@ pub const INTEGRATION: &[IntegrationVar] = &[
     iv("NEXT_PUBLIC_SUPABASE_PUBLISHABLE_KEY", "SUPABASE_PUBLISHABLE_KEY", false, "Publishable key, for the browser"),
 ];
 
+/// Whether the sealed value `name` is public by design: one the integration hands to the
+/// browser or that names no secret (the Supabase URL, the anon and publishable keys, the
+/// database's user, host and name). Those are not redacted: scrubbing `postgres` or the
+/// project's URL from every log line would hide what the log is for. Every other value is.
+pub fn public_by_design(name: &str) -> bool {
+    INTEGRATION.iter().any(|v| v.sealed_as == name && !v.secret)
+        && !INTEGRATION.iter().any(|v| v.sealed_as == name && v.secret)
+}
+
 /// The integration's variable named `key`, if it is one.
 pub fn integration(key: &str) -> Option<&'static IntegrationVar> {
     INTEGRATION.iter().find(|v| v.key == key)
@@ -426,6 +435,16 @@ mod tests {
         assert_eq!(dotenv_quote("https://x.supabase.co # not a comment"), "'https://x.supabase.co # not a comment'");
         assert_eq!(dotenv_quote("it's"), r#""it's""#);
         assert_eq!(dotenv_quote("a\"b\\c$HOME\nd"), r#""a\"b\\c\$HOME\nd""#);
+    }
+
+    #[test]
+    fn only_the_integration_s_public_values_are_public_by_design() {
+        for public in ["SUPABASE_URL", "SUPABASE_ANON_KEY", "POSTGRES_DATABASE", "POSTGRES_HOST"] {
+            assert!(public_by_design(public), "{public}");
+        }
+        for secret in ["POSTGRES_URL", "POSTGRES_PASSWORD", "SUPABASE_SECRET_KEY", "env/production/FLAG/v1"] {
+            assert!(!public_by_design(secret), "{secret}");
+        }
     }
 
     #[test]

@@ -71,6 +71,13 @@ fn associated_data(venture_id: &str, name: &str) -> Vec<u8> {
     format!("slipway/v1/{venture_id}/{name}").into_bytes()
 }
 
+/// Teaches the process's redactor a sealed value, unless it is public by design.
+fn learn(name: &str, value: &str) {
+    if !crate::env::public_by_design(name) {
+        crate::redact::redactor().learn(value);
+    }
+}
+
 /// A fresh random master key, base64-encoded.
 pub fn generate_key() -> SecretString {
     let mut bytes = [0u8; 32];
@@ -113,7 +120,7 @@ impl Vault {
 
     /// Seals `value`; from then on the process's redactor scrubs it from every text.
     pub fn seal(&self, venture_id: &str, name: &str, value: &SecretString) -> Sealed {
-        crate::redact::redactor().learn(value.expose_secret());
+        learn(name, value.expose_secret());
         let mut nonce = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let aad = associated_data(venture_id, name);
@@ -141,7 +148,7 @@ impl Vault {
             .decrypt(XNonce::from_slice(&nonce), Payload { msg: &ciphertext, aad: &aad })
             .map_err(|_| VaultError::Corrupt)?;
         let value = String::from_utf8(plain).map_err(|_| VaultError::Corrupt)?;
-        crate::redact::redactor().learn(&value);
+        learn(name, &value);
         Ok(SecretString::from(value))
     }
 
