@@ -236,3 +236,62 @@ async fn a_log_line_written_on_one_instance_wakes_live_viewers_on_the_other() {
     let log = b.venture_events(&user, &venture.id, 0, 100).await.unwrap();
     assert_eq!(log.last().map(|e| e.id), Some(newest), "the id B was woken with is A's line: {log:#?}");
 }
+
+/// The env store's SQL on PostgreSQL: a spec's declarations written with the venture, values
+/// versioned, a reveal audited, a rollback, the sync's records, a removal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn variables_are_declared_versioned_revealed_synced_and_removed_on_postgres() {
+    use secrecy::{ExposeSecret, SecretString};
+    use slipway_engine::engine::EnvChange;
+    use slipway_engine::env::{EnvDeclaration, Environment};
+    use slipway_engine::provision::SyncState;
+
+    let db = TestDatabase::create().await;
+    let world = World::new(FaultPlan::default()).await;
+    let engine = world.open_process(&db.url, "pg-env").await;
+    let user = creator(&engine).await;
+    let admin =
+        engine.create_user_unchecked("ada", &SecretString::from("another long password"), Role::Admin).await.unwrap();
+    let mut spec = NewVenture::new("pg-env", "acme/pg-env");
+    spec.env.insert(
+        "AUTH_SECRET".into(),
+        EnvDeclaration {
+            description: "Auth.js secret".into(),
+            secret: true,
+            generate: Some("random-32".into()),
+            value: None,
+        },
+    );
+    let venture = engine.create_venture(&user, &spec).await.unwrap();
+    let set = |value: &str| EnvChange {
+        description: Some("Stripe API key".into()),
+        secret: Some(true),
+        values: [("production".to_string(), Some(SecretString::from(value)))].into_iter().collect(),
+        ..EnvChange::default()
+    };
+    engine.put_env_var(&user, &venture.id, "STRIPE_SECRET_KEY", &set("sk_live_pg_1")).await.unwrap();
+    engine.put_env_var(&user, &venture.id, "STRIPE_SECRET_KEY", &set("sk_live_pg_2")).await.unwrap();
+    let runner = engine.start_runner();
+    wait_for("the apply", async || engine.venture(&user, &venture.id).await.unwrap().status == VentureStatus::Ready)
+        .await;
+    wait_for("the job to finish", async || !engine.has_active_job(&user, &venture.id).await.unwrap()).await;
+
+    let listing = engine.env_listing(&user, &venture.id).await.unwrap();
+    let state = |key: &str| {
+        let var = listing.variables.iter().find(|v| v.key == key).unwrap();
+        var.values.iter().find(|v| v.environment == Environment::Production).unwrap().sync.clone()
+    };
+    assert_eq!(state("STRIPE_SECRET_KEY"), Some(SyncState::InSync));
+    assert_eq!(state("AUTH_SECRET"), Some(SyncState::InSync));
+    let revealed = engine.reveal_env_value(&admin, &venture.id, "STRIPE_SECRET_KEY", "production").await.unwrap();
+    assert_eq!(revealed.expose_secret(), "sk_live_pg_2");
+    assert_eq!(engine.env_listing(&admin, &venture.id).await.unwrap().reveals.len(), 1);
+    engine.rollback_env_value(&user, &venture.id, "STRIPE_SECRET_KEY", "production", 1).await.unwrap();
+    let history = engine.env_value_history(&user, &venture.id, "STRIPE_SECRET_KEY", "production").await.unwrap();
+    assert_eq!(history.iter().map(|v| v.version).collect::<Vec<_>>(), [3, 2, 1]);
+    engine.delete_env_var(&user, &venture.id, "STRIPE_SECRET_KEY").await.unwrap();
+    let listing = engine.env_listing(&user, &venture.id).await.unwrap();
+    assert!(!listing.variables.iter().any(|v| v.key == "STRIPE_SECRET_KEY"));
+    engine.shutdown();
+    runner.await.unwrap();
+}
