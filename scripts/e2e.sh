@@ -24,8 +24,12 @@ done
 # The happy paths run as a creator, as the studio's people do.
 SLIPWAY_DATA_DIR=$work/data SLIPWAY_PASSWORD=$creator_password VERCEL_TOKEN= SUPABASE_ACCESS_TOKEN= \
   CLOUDFLARE_API_TOKEN= RUST_LOG=warn target/debug/slipway user create --username casey --role creator >/dev/null
+# An operator watches: sees names and states, never a value.
+SLIPWAY_DATA_DIR=$work/data SLIPWAY_PASSWORD=$creator_password VERCEL_TOKEN= SUPABASE_ACCESS_TOKEN= \
+  CLOUDFLARE_API_TOKEN= RUST_LOG=warn target/debug/slipway user create --username otto --role operator >/dev/null
 
 cd end2end
 SLIPWAY_E2E_URL=http://127.0.0.1:$port SLIPWAY_E2E_ADMIN=admin SLIPWAY_E2E_PASSWORD=$password \
   SLIPWAY_E2E_CREATOR=casey SLIPWAY_E2E_CREATOR_PASSWORD=$creator_password \
+  SLIPWAY_E2E_OPERATOR=otto SLIPWAY_E2E_OPERATOR_PASSWORD=$creator_password \
   npx playwright test || { echo "--- server log"; cat "$work/server.log"; exit 1; }

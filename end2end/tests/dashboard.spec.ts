@@ -10,6 +10,11 @@ const creator = {
   password: process.env.SLIPWAY_E2E_CREATOR_PASSWORD ?? '',
 };
 
+const operator = {
+  username: process.env.SLIPWAY_E2E_OPERATOR ?? 'otto',
+  password: process.env.SLIPWAY_E2E_OPERATOR_PASSWORD ?? '',
+};
+
 async function hydrated(page: Page) {
   await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
 }
@@ -251,4 +256,54 @@ test('a creator adds a secret and a plain variable, syncs, sees both in sync, an
   expect(answers.filter((body) => body.includes(secret))).toEqual([]);
   expect(example).not.toContain(secret);
   expect(name).toBeTruthy();
+});
+
+test('an operator sees masked names and cannot reveal; an admin reveals one value and its audit line appears', async ({ browser }) => {
+  test.setTimeout(90_000);
+  const secret = `sk_live_roles_${Date.now()}_q7`;
+  // A creator makes a venture with a secret.
+  const creatorPage = await (await browser.newContext()).newPage();
+  await startVenture(creatorPage, 'roles', 'acme/roles');
+  await creatorPage.getByRole('button', { name: 'Create and provision' }).click();
+  await expect(creatorPage).toHaveURL(/\/ventures\/[0-9a-f-]+$/);
+  const url = creatorPage.url();
+  const id = url.split('/').pop()!;
+  await hydrated(creatorPage);
+  await openTab(creatorPage, 'Environment');
+  const editor = creatorPage.getByTestId('env-editor');
+  await editor.getByLabel('Key').fill('STRIPE_SECRET_KEY');
+  await editor.getByLabel('Description').fill('Stripe API key');
+  await editor.getByLabel('Secret').check();
+  await editor.getByLabel('Value for production').fill(secret);
+  await editor.getByRole('button', { name: 'Save variable' }).click();
+  await expect(creatorPage.getByTestId('env-cell-STRIPE_SECRET_KEY-production').getByTestId('env-value')).toHaveText('••••••••');
+  await expect(creatorPage.getByTestId('env-cell-STRIPE_SECRET_KEY-production').getByRole('button', { name: 'Reveal' })).toHaveCount(0);
+
+  // The operator: names, masks and states; no reveal, no editor; one sent by hand is refused.
+  const operatorPage = await (await browser.newContext()).newPage();
+  await signIn(operatorPage, operator);
+  await operatorPage.goto(url);
+  await hydrated(operatorPage);
+  await openTab(operatorPage, 'Environment');
+  const cell = operatorPage.getByTestId('env-cell-STRIPE_SECRET_KEY-production');
+  await expect(cell.getByTestId('env-value')).toHaveText('••••••••');
+  await expect(operatorPage.getByTestId('env-table').getByRole('button', { name: 'Reveal' })).toHaveCount(0);
+  await expect(operatorPage.getByTestId('env-editor')).toHaveCount(0);
+  const byHand = await operatorPage.request.post('/api/reveal_env', {
+    form: { id, key: 'STRIPE_SECRET_KEY', environment: 'production' },
+  });
+  expect(byHand.status()).toBe(403);
+  expect(await byHand.text()).not.toContain(secret);
+  expect(await operatorPage.content()).not.toContain(secret);
+
+  // The admin reveals it, one value, and the audit line names who and what.
+  const adminPage = await (await browser.newContext()).newPage();
+  await signIn(adminPage, admin);
+  await adminPage.goto(url);
+  await hydrated(adminPage);
+  await openTab(adminPage, 'Environment');
+  const adminCell = adminPage.getByTestId('env-cell-STRIPE_SECRET_KEY-production');
+  await adminCell.getByRole('button', { name: 'Reveal' }).click();
+  await expect(adminCell.getByTestId('env-value')).toHaveText(secret);
+  await expect(adminPage.getByTestId('reveal-line').first()).toContainText('admin revealed STRIPE_SECRET_KEY (production)');
 });

@@ -19,9 +19,12 @@ pub fn EnvironmentPanel(venture_id: String, #[prop(into)] progress: Signal<usize
     let sync = ServerAction::<ApplyVenture>::new();
     let reveal = ServerAction::<RevealEnv>::new();
     let id = venture_id.clone();
-    // Read again after every change, and after a sync was asked for.
+    // Read again after every change, a sync asked for, and a reveal (its audit line).
     let panel = Resource::new(
-        move || (id.clone(), save.version().get(), delete.version().get(), sync.version().get(), progress.get()),
+        move || {
+            let versions = (save.version().get(), delete.version().get(), sync.version().get(), reveal.version().get());
+            (id.clone(), versions, progress.get())
+        },
         |(id, ..)| env_panel(id),
     );
     let form = RwSignal::new(EnvForm::default());
