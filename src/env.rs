@@ -346,8 +346,11 @@ pub fn integration(key: &str) -> Option<&'static IntegrationVar> {
 /// The name a value's version is sealed under in the vault (bound into its ciphertext, so a
 /// value moved to another variable, environment or version does not open).
 pub fn sealed_name(environment: Environment, key: &str, version: i64) -> String {
-    format!("env/{environment}/{key}/v{version}")
+    format!("{SEALED_PREFIX}{environment}/{key}/v{version}")
 }
+
+/// What every [`sealed_name`] starts with.
+pub const SEALED_PREFIX: &str = "env/";
 
 /// Values for several environments, as a person sends them: each a value to set, or `None` to
 /// remove that environment's value; each environment known to the venture, each value within

@@ -11,7 +11,6 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
-use crate::components::HydrationMarker;
 use crate::pages::{ConnectionsPage, LoginPage, NotFound, VenturePage, VenturesPage};
 
 /// Pages a visitor may see without a session. Every other page needs one (the guard in
@@ -53,4 +52,15 @@ pub fn App() -> impl IntoView {
             </Routes>
         </Router>
     }
+}
+
+/// Marks the body `data-hydrated` once the page is interactive, so tests (and people) can tell.
+/// It is the last island in the page, and the browser hydrates islands in document order.
+#[island]
+fn HydrationMarker() -> impl IntoView {
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 }

@@ -99,9 +99,7 @@ pub async fn venture_overview(id: String) -> Result<VentureDetail, ServerFnError
     let (engine, user) = require_user().await?;
     let steps = engine_result(engine.venture_steps(&user, &id).await)?;
     let resources = engine_result(engine.venture_resources(&user, &id).await)?;
-    // The Supabase values; the venture's own variables are on the Environment tab.
-    let secrets: Vec<String> =
-        engine_result(engine.secret_names(&user, &id).await)?.into_iter().filter(|n| !n.starts_with("env/")).collect();
+    let secrets = engine_result(engine.secret_names(&user, &id).await)?;
     let text = |data: &serde_json::Value, key: &str| data[key].as_str().unwrap_or_default().to_string();
     let resources = resources
         .into_iter()

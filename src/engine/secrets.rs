@@ -16,10 +16,12 @@ pub struct ResealReport {
 }
 
 impl Engine {
-    /// The names of the venture's sealed values.
+    /// The names of the venture's sealed Supabase values (its own variables' values, sealed
+    /// under `env/…`, are listed by [`env_listing`](Self::env_listing)).
     pub async fn secret_names(&self, actor: &User, venture_id: &str) -> Result<Vec<String>, EngineError> {
         self.venture(actor, venture_id).await?;
-        Ok(self.inner.store.secret_names(venture_id).await?)
+        let names = self.inner.store.secret_names(venture_id).await?;
+        Ok(names.into_iter().filter(|name| !name.starts_with(crate::env::SEALED_PREFIX)).collect())
     }
 
     /// A sealed value in clear: admins only, and every reveal is logged (by name, never value).

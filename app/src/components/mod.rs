@@ -80,17 +80,6 @@ fn SignOut() -> impl IntoView {
     }
 }
 
-/// Marks the body `data-hydrated` once the page is interactive, so tests (and people) can tell.
-/// It is the last island in the page, and the browser hydrates islands in document order.
-#[island]
-pub fn HydrationMarker() -> impl IntoView {
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
-}
-
 /// A coloured status pill.
 #[component]
 pub fn StatusBadge(#[prop(into)] status: Signal<String>) -> impl IntoView {
