@@ -237,8 +237,17 @@ pub async fn compare(ctx: &Context, project: &str, staging_id: Option<&str>) -> 
         let state = match (record, present) {
             (Some(record), Some(found)) => {
                 let readable = found.var_type == EnvVarType::Plain && input.var_type == EnvVarType::Plain;
+                // Readable entries: what Vercel holds against what Slipway last wrote (not
+                // against what it wants now, which may have changed in Slipway since).
                 let changed_there = if readable {
-                    found.value.as_ref().map(|v| v.expose_secret()) != Some(input.value.expose_secret())
+                    let held = ctx.vault.fingerprint(&[
+                        &want.key,
+                        want.environment.as_str(),
+                        &type_name,
+                        &input.custom_environment_ids.join(","),
+                        found.value.as_ref().map(|v| v.expose_secret()).unwrap_or_default(),
+                    ]);
+                    record.fingerprint.as_deref() != Some(held.as_str())
                 } else {
                     found.updated_at != record.vercel_updated_at
                 };
