@@ -31,8 +31,8 @@ fi
 # Python tools from PyPI, each in its own venv under .tools/; reinstalled only when missing or
 # when its pin below changes.
 pinned_venv() {
-  local package=$1 version=$2 venv=.tools/$1
-  if [ "$(cat "$venv/.pinned" 2>/dev/null)" != "$version" ] || [ ! -x "$venv/bin/$package" ]; then
+  local package=$1 version=$2 command=${3:-$1} venv=.tools/$1
+  if [ "$(cat "$venv/.pinned" 2>/dev/null)" != "$version" ] || [ ! -x "$venv/bin/$command" ]; then
     step "pip install $package==$version into $venv"
     rm -rf "$venv"
     python3 -m venv "$venv"
@@ -44,10 +44,12 @@ pinned_venv() {
 pinned_venv schemathesis 4.32.5
 # openapi-python-client generates the Python client scripts/python-client.sh drives.
 pinned_venv openapi-python-client 0.29.1
+# python-dotenv: the tests read Slipway's dotenv files with it (its command is `dotenv`).
+pinned_venv python-dotenv 1.2.1 dotenv
 
 if $want_browser; then
   if [ ! -x end2end/node_modules/.bin/playwright ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
-    step "npm ci in end2end (Playwright test runner, which uses Debian's Chromium; the official Vercel and Supabase CLIs)"
+    step "npm ci in end2end (Playwright test runner, which uses Debian's Chromium; the official Vercel and Supabase CLIs; @next/env, which reads dotenv files as Next.js does)"
     (cd end2end && npm ci --no-audit --no-fund)
   fi
   if [ ! -x /usr/bin/chromium ]; then

@@ -43,24 +43,44 @@ fn percent_encoded(value: &str) -> String {
         .collect()
 }
 
+/// The forms `value` travels in (plain, URL-encoded, base64), those long enough to scrub.
+fn forms(value: &str) -> Vec<String> {
+    if value.len() < MIN_LEN {
+        return Vec::new();
+    }
+    let bytes = value.as_bytes();
+    [
+        value.to_string(),
+        percent_encoded(value),
+        percent_encoded(value).to_lowercase(),
+        STANDARD.encode(bytes),
+        STANDARD_NO_PAD.encode(bytes),
+        URL_SAFE.encode(bytes),
+        URL_SAFE_NO_PAD.encode(bytes),
+    ]
+    .into_iter()
+    .filter(|f| f.len() >= MIN_LEN)
+    .collect()
+}
+
 impl Redactor {
     /// From now on, `value` (and its encoded forms) is scrubbed.
     pub fn learn(&self, value: &str) {
-        if value.len() < MIN_LEN {
-            return;
-        }
-        let bytes = value.as_bytes();
-        let forms = [
-            value.to_string(),
-            percent_encoded(value),
-            percent_encoded(value).to_lowercase(),
-            STANDARD.encode(bytes),
-            STANDARD_NO_PAD.encode(bytes),
-            URL_SAFE.encode(bytes),
-            URL_SAFE_NO_PAD.encode(bytes),
-        ];
+        let forms = forms(value);
         let mut needles = self.needles.write().unwrap_or_else(|e| e.into_inner());
-        needles.extend(forms.into_iter().filter(|f| f.len() >= MIN_LEN));
+        needles.extend(forms);
+    }
+
+    /// A copy that knows everything this one does except `values` (in all their forms): the
+    /// leak scan's, which must not count a variable's plain value, shown on purpose, as a leak.
+    pub fn without<'a>(&self, values: impl IntoIterator<Item = &'a str>) -> Redactor {
+        let mut needles = self.needles.read().unwrap_or_else(|e| e.into_inner()).clone();
+        for value in values {
+            for form in forms(value) {
+                needles.remove(&form);
+            }
+        }
+        Redactor { needles: RwLock::new(needles) }
     }
 
     /// `text` with every learnt value replaced by [`REDACTED`].

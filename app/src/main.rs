@@ -88,6 +88,14 @@ enum VaultCommand {
     /// key as SLIPWAY_MASTER_KEY and the old ones in SLIPWAY_PREVIOUS_MASTER_KEYS; when it reports
     /// nothing left under an old key, that key can be dropped.
     Rotate,
+    /// Look for every sealed value (each version), platform token and the master key, plain,
+    /// URL-encoded or base64, in the database (the vault's ciphertexts aside) and in the files
+    /// given (logs, saved pages; directories are read whole). Reports where, never the value;
+    /// exits non-zero when it finds one.
+    LeakScan {
+        /// Files or directories to read besides the database.
+        paths: Vec<std::path::PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -194,6 +202,11 @@ struct Settings {
     /// Sandbox: latency the simulators add to every response, in milliseconds.
     #[arg(long, env = "SLIPWAY_SANDBOX_LATENCY_MS", default_value_t = 300, global = true)]
     sandbox_latency_ms: u64,
+    /// Sandbox: the token the simulators accept (default: a random one per start). Set it to
+    /// drive the sandbox's simulated Vercel and Supabase yourself (their URLs are on the
+    /// Connections page), e.g. to change a variable at "Vercel" and watch Slipway notice.
+    #[arg(long, env = "SLIPWAY_SANDBOX_TOKEN", hide_env_values = true, global = true)]
+    sandbox_token: Option<String>,
     /// Sandbox: share (0..1) of simulator calls that fail transiently (429 or 5xx).
     #[arg(long, env = "SLIPWAY_SANDBOX_FAULT_SHARE", default_value_t = 0.0, global = true)]
     sandbox_fault_share: f64,
@@ -248,8 +261,9 @@ impl Settings {
                     ..FaultPlan::default()
                 };
                 let config = SandboxConfig { faults, ..SandboxConfig::default() };
-                let (sandbox, platforms) =
-                    slipway_app::sandbox::start(&config).await.context("starting the sandbox simulators")?;
+                let (sandbox, platforms) = slipway_app::sandbox::start(&config, secret(&self.sandbox_token))
+                    .await
+                    .context("starting the sandbox simulators")?;
                 (platforms, Some(sandbox))
             }
         };
@@ -355,6 +369,23 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             Ok(())
+        }
+        Command::Vault { command: VaultCommand::LeakScan { paths } } => {
+            let mut texts = Vec::new();
+            for path in &paths {
+                read_texts(path, &mut texts).with_context(|| format!("reading {}", path.display()))?;
+            }
+            let report = engine.leak_scan(&texts).await.map_err(explain)?;
+            for leak in &report.leaks {
+                println!("{}:{}: {}", leak.source, leak.line, leak.excerpt);
+            }
+            let scanned = format!("{} database cells and {} files", report.cells, report.texts);
+            if report.leaks.is_empty() {
+                println!("leak-scan: no secret value in {scanned}");
+                Ok(())
+            } else {
+                bail!("leak-scan: {} lines hold a secret value ({scanned} scanned)", report.leaks.len())
+            }
         }
         Command::Serve => serve(engine, &cli.settings).await,
         Command::User { command: UserCommand::Create { username, role } } => {
@@ -476,4 +507,19 @@ fn explain(err: EngineError) -> anyhow::Error {
         }
         other => other.into(),
     }
+}
+
+/// `path`'s text (lossy UTF-8), or every file's under it.
+fn read_texts(path: &std::path::Path, texts: &mut Vec<(String, String)>) -> std::io::Result<()> {
+    if path.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(path)?.collect::<Result<_, _>>()?;
+        entries.sort_by_key(|e| e.path());
+        for entry in entries {
+            read_texts(&entry.path(), texts)?;
+        }
+    } else {
+        let bytes = std::fs::read(path)?;
+        texts.push((path.display().to_string(), String::from_utf8_lossy(&bytes).into_owned()));
+    }
+    Ok(())
 }

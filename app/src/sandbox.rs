@@ -16,11 +16,14 @@ pub fn platforms(sandbox: &Sandbox, token: &SecretString) -> PlatformSettings {
     })
 }
 
-/// Starts the simulators with a random token of this process (nothing outside can call them
-/// as Slipway) and returns them with the settings that reach them. They stop when the
-/// returned [`Sandbox`] is dropped.
-pub async fn start(config: &SandboxConfig) -> std::io::Result<(Sandbox, PlatformSettings)> {
-    let token = slipway_engine::auth::new_token();
+/// Starts the simulators with `token`, or else a random token of this process (nothing
+/// outside can call them as Slipway), and returns them with the settings that reach them.
+/// They stop when the returned [`Sandbox`] is dropped.
+pub async fn start(
+    config: &SandboxConfig,
+    token: Option<SecretString>,
+) -> std::io::Result<(Sandbox, PlatformSettings)> {
+    let token = token.unwrap_or_else(slipway_engine::auth::new_token);
     let sandbox = Sandbox::start(config, secrecy::ExposeSecret::expose_secret(&token)).await?;
     let settings = platforms(&sandbox, &token);
     Ok((sandbox, settings))

@@ -85,6 +85,26 @@ pub async fn apply_venture(id: String) -> Result<(), ServerFnError> {
     engine_result(engine.apply_venture(&user, &id).await).map(|_| ())
 }
 
+/// Queues one of the Environment tab's jobs: `sync` (the variables to Vercel, no deployment)
+/// or `redeploy-production` / `redeploy-staging` (a build that picks the variables up). One
+/// function for the three keeps the browser bundle small.
+#[server(endpoint = "env_job")]
+pub async fn env_job(id: String, job: String) -> Result<(), ServerFnError> {
+    use crate::server::session::{engine_result, require_user};
+    let (engine, user) = require_user().await?;
+    let queued = match job.as_str() {
+        "sync" => engine.sync_env(&user, &id).await,
+        other => match other.strip_prefix("redeploy-") {
+            Some(environment) => engine.redeploy(&user, &id, environment).await,
+            None => Err(slipway_engine::EngineError::invalid(
+                "job",
+                "must be sync, redeploy-production or redeploy-staging",
+            )),
+        },
+    };
+    engine_result(queued).map(|_| ())
+}
+
 /// Destroys the venture's resources; `confirm` must repeat its name.
 #[server(endpoint = "destroy_venture")]
 pub async fn destroy_venture(id: String, confirm: String) -> Result<(), ServerFnError> {

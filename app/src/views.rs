@@ -173,10 +173,9 @@ pub struct EnvCellView {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevealView {
-    pub key: String,
-    pub environment: String,
-    pub revealed_by: String,
-    pub revealed_at: i64,
+    /// Who revealed or pulled which value when, written on the server (`ada revealed
+    /// STRIPE_SECRET_KEY (production) at 09:12:03`).
+    pub line: String,
 }
 
 /// The variable form: a key, its description, whether it is secret, and a value per
@@ -204,4 +203,10 @@ pub struct EnvForm {
 pub enum EnvSaveOutcome {
     Saved,
     Invalid { issues: Vec<FieldIssue> },
+}
+
+/// `HH:MM:SS` (UTC) of an epoch-millisecond time.
+pub fn format_time(at_ms: i64) -> String {
+    let secs = at_ms.div_euclid(1000).rem_euclid(86_400);
+    format!("{:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
 }

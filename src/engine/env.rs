@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::*;
-use crate::env::{self, Environment, Generator, INTEGRATION, Source, sealed_name};
+use crate::env::{self, Disclosure, Environment, Generator, INTEGRATION, Source, sealed_name};
 use crate::provision::{SyncState, kind};
 use crate::store::{EnvVarRecord, EnvWrite};
 
@@ -54,7 +54,7 @@ pub struct EnvValue {
     pub sync: Option<SyncState>,
 }
 
-/// An admin's reveal of a value, as the audit list shows it.
+/// A value disclosed in clear (an admin's reveal, or `env pull`), as the audit list shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct EnvReveal {
     pub key: String,
@@ -63,6 +63,7 @@ pub struct EnvReveal {
     pub revealed_by: String,
     /// Epoch ms.
     pub revealed_at: i64,
+    pub via: Disclosure,
 }
 
 /// Everything the env manager shows.
@@ -76,6 +77,25 @@ pub struct EnvListing {
     pub sync_error: Option<String>,
     /// The reveals, newest first: for admins only (empty for the other roles).
     pub reveals: Vec<EnvReveal>,
+}
+
+/// One variable of an [`EnvPull`]: its value, or why it is held back.
+#[derive(Debug, Clone)]
+pub struct PulledVariable {
+    pub key: String,
+    pub description: String,
+    pub secret: bool,
+    pub value: Option<SecretString>,
+    /// Why there is no value (not set in the environment, or not for this caller).
+    pub withheld: Option<String>,
+}
+
+/// One environment's values, for a developer's local file.
+#[derive(Debug, Clone)]
+pub struct EnvPull {
+    pub venture: String,
+    pub environment: Environment,
+    pub variables: Vec<PulledVariable>,
 }
 
 /// One kept version of a value.
@@ -142,6 +162,7 @@ impl Engine {
                     version: r.version,
                     revealed_by: r.revealed_by,
                     revealed_at: r.revealed_at,
+                    via: r.via,
                 })
                 .collect()
         } else {
@@ -372,7 +393,10 @@ impl Engine {
         };
         let sealed = self.inner.store.secret(venture_id, &name).await?.ok_or(EngineError::NotFound("value"))?;
         let value = self.open_sealed(venture_id, &name, &sealed)?;
-        self.inner.store.record_reveal(venture_id, key, environment, version, &actor.username).await?;
+        self.inner
+            .store
+            .record_reveal(venture_id, key, environment, version, &actor.username, Disclosure::Reveal)
+            .await?;
         let message = format!("{} revealed {key} ({environment})", actor.username);
         self.inner.events.emit(venture_id, None, "env", crate::events::Level::Warn, &message).await;
         Ok(value)
@@ -439,6 +463,97 @@ impl Engine {
         Ok(())
     }
 
+    /// One environment's values for `slipway env pull`. Creators get every value of
+    /// development, their local environment, and the plain values of the others; admins get
+    /// every value of the environment they name. The Supabase integration's secrets belong to
+    /// the production project and are handed out for production only. Every secret handed out
+    /// is recorded as a disclosure (audit list and log); operators read no values.
+    pub async fn env_pull(&self, actor: &User, venture_id: &str, environment: &str) -> Result<EnvPull, EngineError> {
+        if actor.role == Role::Operator {
+            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "pull values" });
+        }
+        let venture = self.venture(actor, venture_id).await?;
+        let spec = self.stored_spec(&venture).await?;
+        let environment = Environment::parse("environment", environment).map_err(|e| EngineError::Invalid(vec![e]))?;
+        if !Environment::of_venture(spec.staging_branch.is_some()).contains(&environment) {
+            return Err(EngineError::invalid("environment", "staging is off for this venture"));
+        }
+        let store = &self.inner.store;
+        // Why a secret is held back from this caller, if it is.
+        let secret_withheld = |integration: bool| -> Option<String> {
+            let admin = actor.role == Role::Admin;
+            match (integration, environment) {
+                (true, Environment::Production) if admin => None,
+                (true, Environment::Production) => Some("a production secret: only an admin pulls it".into()),
+                (true, _) => {
+                    Some(format!("the production Supabase project's secret: Slipway keeps it out of {environment}"))
+                }
+                (false, _) if admin => None,
+                (false, Environment::Development) => None,
+                (false, _) => Some(format!("a secret of {environment}: only an admin pulls it")),
+            }
+        };
+        let mut variables = Vec::new();
+        let mut disclosed = Vec::new();
+        for var in INTEGRATION {
+            let sealed = store.secret(venture_id, var.sealed_as).await?;
+            let (value, withheld) = match sealed {
+                None => (None, Some("not made yet: the venture's first apply makes it".to_string())),
+                Some(_) if var.secret && secret_withheld(true).is_some() => (None, secret_withheld(true)),
+                Some(sealed) => {
+                    if var.secret {
+                        disclosed.push((var.key.to_string(), 0));
+                    }
+                    (Some(self.open_sealed(venture_id, var.sealed_as, &sealed)?), None)
+                }
+            };
+            variables.push(PulledVariable {
+                key: var.key.into(),
+                description: var.description.into(),
+                secret: var.secret,
+                value,
+                withheld,
+            });
+        }
+        let current = store.env_current_values(venture_id).await?;
+        for var in store.env_vars(venture_id).await? {
+            let now = current.iter().find(|c| c.key == var.key && c.environment == environment && !c.removed);
+            let (value, withheld) = match now {
+                None => (None, Some(format!("not set for {environment}"))),
+                Some(_) if var.secret && secret_withheld(false).is_some() => (None, secret_withheld(false)),
+                Some(c) => {
+                    let name = sealed_name(environment, &var.key, c.version);
+                    let sealed = store.secret(venture_id, &name).await?.ok_or(EngineError::NotFound("value"))?;
+                    if var.secret {
+                        disclosed.push((var.key.clone(), c.version));
+                    }
+                    (Some(self.open_sealed(venture_id, &name, &sealed)?), None)
+                }
+            };
+            variables.push(PulledVariable {
+                key: var.key,
+                description: var.description,
+                secret: var.secret,
+                value,
+                withheld,
+            });
+        }
+        for (key, version) in &disclosed {
+            store.record_reveal(venture_id, key, environment, *version, &actor.username, Disclosure::Pull).await?;
+        }
+        let (level, message) = if disclosed.is_empty() {
+            (crate::events::Level::Info, format!("{} pulled {environment} (no secrets)", actor.username))
+        } else {
+            let keys: Vec<&str> = disclosed.iter().map(|(k, _)| k.as_str()).collect();
+            (
+                crate::events::Level::Warn,
+                format!("{} pulled {environment} with {} secrets ({})", actor.username, keys.len(), keys.join(", ")),
+            )
+        };
+        self.inner.events.emit(venture_id, None, "env", level, &message).await;
+        Ok(EnvPull { venture: venture.name, environment, variables })
+    }
+
     /// The venture's `.env.example`: every variable a developer needs locally, each under its
     /// description as a comment; secrets left empty, plain development values filled in (left
     /// empty for operators, who see no value).
@@ -463,9 +578,63 @@ impl Engine {
                 notes.push("from Supabase");
             }
             let notes = if notes.is_empty() { String::new() } else { format!(" ({})", notes.join(", ")) };
-            file.push_str(&format!("\n# {}{notes}\n{}={}\n", var.description, var.key, env::dotenv_quote(value)));
+            let line = match env::dotenv::quote(value) {
+                Some(quoted) => format!("{}={quoted}", var.key),
+                None => format!("# no dotenv quoting holds this value: set it in your shell\n{}=", var.key),
+            };
+            file.push_str(&format!("\n# {}{notes}\n{line}\n", var.description));
         }
         Ok(file)
+    }
+
+    /// Syncs the venture's variables to Vercel now, without deploying: a job of its own, much
+    /// shorter than an apply. Asked while an apply or a sync is queued or running, it is that
+    /// job (an apply syncs too). Creators and admins.
+    pub async fn sync_env(&self, actor: &User, venture_id: &str) -> Result<String, EngineError> {
+        if !actor.role.can_create_ventures() {
+            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "sync variables" });
+        }
+        let venture = self.live_venture(actor, venture_id).await?;
+        let note = format!("Sync of {}'s variables queued by {}", venture.name, actor.username);
+        match self.inner.store.queue_job(&venture.id, provision::SYNC_ENV, venture.status, &note).await? {
+            Ok(job) => Ok(job),
+            Err(active) if [provision::SYNC_ENV, APPLY_VENTURE].contains(&active.kind.as_str()) => Ok(active.id),
+            Err(active) => Err(busy(&venture, &active.kind)),
+        }
+    }
+
+    /// Redeploys production or staging so that their running deployments get the variables
+    /// as they are at Vercel now (a variable reaches a deployment only when it is built).
+    /// Creators and admins; the venture must be applied (production needs its first
+    /// deployment, staging its environment).
+    pub async fn redeploy(&self, actor: &User, venture_id: &str, environment: &str) -> Result<String, EngineError> {
+        if !actor.role.can_create_ventures() {
+            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "redeploy" });
+        }
+        let venture = self.live_venture(actor, venture_id).await?;
+        let spec = self.stored_spec(&venture).await?;
+        let environment = Environment::parse("environment", environment).map_err(|e| EngineError::Invalid(vec![e]))?;
+        let target = match environment {
+            Environment::Production => provision::RedeployTarget::Production,
+            Environment::Staging if spec.staging_branch.is_some() => provision::RedeployTarget::Staging,
+            Environment::Staging => return Err(EngineError::invalid("environment", "staging is off for this venture")),
+            other => {
+                return Err(EngineError::invalid(
+                    "environment",
+                    format!("{other} has no running deployment to redeploy (only production and staging have)"),
+                ));
+            }
+        };
+        if venture.vercel_project_id.is_none() {
+            return Err(EngineError::Conflict(format!("{} has no Vercel project yet: apply it first", venture.name)));
+        }
+        let kind = provision::Redeploy::kind_of(target);
+        let note = format!("Redeploy of {}'s {environment} queued by {}", venture.name, actor.username);
+        match self.inner.store.queue_job(&venture.id, kind, venture.status, &note).await? {
+            Ok(job) => Ok(job),
+            Err(active) if active.kind == kind => Ok(active.id),
+            Err(active) => Err(busy(&venture, &active.kind)),
+        }
     }
 
     /// The venture, refused once it is destroyed (nothing of it may change then).
@@ -520,4 +689,15 @@ pub(super) fn declared_in_spec(spec: &crate::venture::VentureSpec, set_by: &str)
             }
         })
         .collect()
+}
+
+/// The refusal for a job asked while another kind of job of the venture is queued or running.
+fn busy(venture: &Venture, active_kind: &str) -> EngineError {
+    let what = match active_kind {
+        APPLY_VENTURE => "an apply",
+        DESTROY_VENTURE => "a destroy",
+        provision::SYNC_ENV => "a sync of its variables",
+        _ => "a redeploy",
+    };
+    EngineError::Conflict(format!("{} has {what} under way; ask again when it is done", venture.name))
 }

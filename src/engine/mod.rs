@@ -34,9 +34,9 @@ use crate::vault::Vault;
 use crate::venture::{FieldError, NewVenture, Venture};
 
 pub use config::{EngineConfig, VaultSettings};
-pub use env::{EnvChange, EnvListing, EnvReveal, EnvValue, EnvVariable, EnvVersion};
-pub use secrets::ResealReport;
-pub use ventures::StepStatus;
+pub use env::{EnvChange, EnvListing, EnvPull, EnvReveal, EnvValue, EnvVariable, EnvVersion, PulledVariable};
+pub use secrets::{Leak, LeakReport, ResealReport};
+pub use ventures::{JobState, StepStatus};
 
 /// How long reads someone waits on (a plan, the env manager's sync states) may queue behind
 /// the rate limiter before the answer is "try again in n s".
@@ -93,8 +93,12 @@ impl Engine {
     pub fn runner(&self) -> Runner {
         let inner = &self.inner;
         let provisioner = self.provisioner();
-        let handlers =
-            Handlers::default().register(ApplyVenture(provisioner.clone())).register(DestroyVenture(provisioner));
+        let handlers = Handlers::default()
+            .register(ApplyVenture(provisioner.clone()))
+            .register(DestroyVenture(provisioner.clone()))
+            .register(provision::SyncEnv(provisioner.clone()))
+            .register(provision::Redeploy(provisioner.clone(), provision::RedeployTarget::Production))
+            .register(provision::Redeploy(provisioner, provision::RedeployTarget::Staging));
         Runner::new(inner.store.clone(), inner.events.clone(), handlers, inner.config.runner.clone())
     }
 

@@ -15,7 +15,76 @@ pub struct ResealReport {
     pub per_key: Vec<(String, i64)>,
 }
 
+/// A secret value found in clear where none may be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leak {
+    /// `db:table.column`, or the name a text was given.
+    pub source: String,
+    /// Line number in the text (1-based; 0 for a database cell).
+    pub line: usize,
+    /// The line with the value scrubbed, so the report can be read without leaking again.
+    pub excerpt: String,
+}
+
+/// What a leak scan looked at and found.
+#[derive(Debug, Clone, Default)]
+pub struct LeakReport {
+    pub texts: usize,
+    pub cells: usize,
+    pub leaks: Vec<Leak>,
+}
+
+/// The lines of `text` holding a value `redactor` knows.
+fn leaks_in(redactor: &crate::redact::Redactor, source: &str, text: &str, database: bool) -> Vec<Leak> {
+    text.lines()
+        .enumerate()
+        .filter_map(|(i, line)| match redactor.scrub(line) {
+            std::borrow::Cow::Borrowed(_) => None,
+            std::borrow::Cow::Owned(scrubbed) => Some(Leak {
+                source: source.to_string(),
+                line: if database { 0 } else { i + 1 },
+                excerpt: scrubbed.chars().take(240).collect(),
+            }),
+        })
+        .collect()
+}
+
 impl Engine {
+    /// Looks for every value this process's redactor knows (every sealed value, each of its
+    /// versions, every platform token and the master key, in their plain, URL-encoded and
+    /// base64 forms) in the database (every table but the vault's ciphertexts) and in `texts`
+    /// (name, content: log files, captured pages and streams). Plain variables' values are not
+    /// counted: they are shown on purpose. A local maintenance command,
+    /// for the operator of the machine; it reports where, never the value.
+    pub async fn leak_scan(&self, texts: &[(String, String)]) -> Result<LeakReport, EngineError> {
+        let store = &self.inner.store;
+        // Plain variables' values are shown on purpose (to creators and admins): not leaks.
+        let mut plain_keys = std::collections::BTreeSet::new();
+        for venture in store.list_ventures().await? {
+            for var in store.env_vars(&venture.id).await?.into_iter().filter(|v| !v.secret) {
+                plain_keys.insert((venture.id.clone(), var.key));
+            }
+        }
+        let mut plain_values = Vec::new();
+        for (venture_id, name, sealed) in store.all_secrets().await? {
+            let plain = crate::env::key_of_sealed(&name)
+                .is_some_and(|key| plain_keys.contains(&(venture_id.clone(), key.to_string())));
+            if plain && let Ok(value) = self.inner.vault.open(&venture_id, &name, &sealed) {
+                plain_values.push(value.expose_secret().to_string());
+            }
+        }
+        let redactor = crate::redact::redactor().without(plain_values.iter().map(String::as_str));
+        let cells = store.text_cells().await?;
+        let mut leaks: Vec<Leak> = Vec::new();
+        for (column, text) in &cells {
+            leaks.extend(leaks_in(&redactor, &format!("db:{column}"), text, true));
+        }
+        for (name, text) in texts {
+            leaks.extend(leaks_in(&redactor, name, text, false));
+        }
+        Ok(LeakReport { texts: texts.len(), cells: cells.len(), leaks })
+    }
+
     /// The names of the venture's sealed Supabase values (its own variables' values, sealed
     /// under `env/…`, are listed by [`env_listing`](Self::env_listing)).
     pub async fn secret_names(&self, actor: &User, venture_id: &str) -> Result<Vec<String>, EngineError> {

@@ -2,6 +2,20 @@
 
 use super::*;
 
+/// A job as a client follows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct JobState {
+    pub id: String,
+    /// `provision_venture`, `destroy_venture`, `sync_env`, `redeploy_production` or
+    /// `redeploy_staging`.
+    pub kind: String,
+    /// `queued`, `running`, `succeeded` or `failed`.
+    pub status: String,
+    /// Why it failed, or why its last attempt did.
+    #[schema(required = true)]
+    pub error: Option<String>,
+}
+
 /// One step of an apply, for the dashboard (`Step` in /api/v1's OpenAPI document).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[schema(as = Step)]
@@ -181,11 +195,19 @@ impl Engine {
         Ok(self.inner.store.resources(venture_id).await?)
     }
 
+    /// One of the venture's jobs (an apply, a destroy, a sync, a redeploy) and where it stands.
+    pub async fn venture_job(&self, actor: &User, venture_id: &str, job_id: &str) -> Result<JobState, EngineError> {
+        self.venture(actor, venture_id).await?;
+        let (kind, status, error) =
+            self.inner.store.venture_job(venture_id, job_id).await?.ok_or(EngineError::NotFound("job"))?;
+        Ok(JobState { id: job_id.to_string(), kind, status, error })
+    }
+
     /// Each step of the venture's latest apply and where it stands: `pending`, `running`
     /// (intent recorded), `done` or `failed`.
     pub async fn venture_steps(&self, actor: &User, venture_id: &str) -> Result<Vec<StepStatus>, EngineError> {
         self.venture(actor, venture_id).await?;
-        let recorded = self.inner.store.latest_job_steps(venture_id).await?;
+        let recorded = self.inner.store.latest_job_steps(venture_id, [APPLY_VENTURE, DESTROY_VENTURE]).await?;
         Ok(GRAPH
             .iter()
             .map(|step| {
@@ -217,7 +239,7 @@ impl Engine {
     pub async fn list_ventures_with_progress(&self, actor: &User) -> Result<Vec<(Venture, usize, usize)>, EngineError> {
         let ventures = self.list_ventures(actor).await?;
         let done: std::collections::HashMap<String, i64> =
-            self.inner.store.steps_done_per_venture().await?.into_iter().collect();
+            self.inner.store.steps_done_per_venture([APPLY_VENTURE, DESTROY_VENTURE]).await?.into_iter().collect();
         let total = GRAPH.len();
         Ok(ventures
             .into_iter()

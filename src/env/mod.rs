@@ -3,6 +3,8 @@
 //! store keeps the variables (`store/env.rs`), the vault seals their values, the facade
 //! (`engine/env.rs`) checks roles, and `vercel.env` syncs them.
 
+pub mod dotenv;
+
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -79,6 +81,29 @@ impl Source {
 
     pub fn parse(raw: &str) -> Option<Source> {
         [Source::Integration, Source::User, Source::Generated].into_iter().find(|s| s.as_str() == raw)
+    }
+}
+
+/// How a value left the vault in clear, as the audit list records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Disclosure {
+    /// An admin revealed this one value (dashboard, REST or CLI).
+    Reveal,
+    /// `slipway env pull` wrote it into a developer's file.
+    Pull,
+}
+
+impl Disclosure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disclosure::Reveal => "reveal",
+            Disclosure::Pull => "pull",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Disclosure> {
+        [Disclosure::Reveal, Disclosure::Pull].into_iter().find(|d| d.as_str() == raw)
     }
 }
 
@@ -349,6 +374,13 @@ pub fn sealed_name(environment: Environment, key: &str, version: i64) -> String 
     format!("{SEALED_PREFIX}{environment}/{key}/v{version}")
 }
 
+/// The key a [`sealed_name`] names, or `None` for another sealed value's name.
+pub fn key_of_sealed(name: &str) -> Option<&str> {
+    let mut parts = name.strip_prefix(SEALED_PREFIX)?.split('/');
+    let (_environment, key, version) = (parts.next()?, parts.next()?, parts.next()?);
+    (version.starts_with('v') && parts.next().is_none()).then_some(key)
+}
+
 /// What every [`sealed_name`] starts with.
 pub const SEALED_PREFIX: &str = "env/";
 
@@ -379,34 +411,6 @@ pub fn check_values(
     if errors.is_empty() { Ok(checked) } else { Err(errors) }
 }
 
-/// `value` as a dotenv file writes it. Single quotes when it holds no quote, backslash, `$`,
-/// backtick or line break: dotenv (npm, which Next.js reads `.env*` files with), dotenv-expand
-/// and python-dotenv all read that literally. Otherwise double quotes with `\\`, `"`, `$` and line
-/// breaks escaped, the shell's and python-dotenv's reading (npm's dotenv turns `\\n` into a line
-/// break but keeps the other escapes as written). Empty stays empty.
-pub fn dotenv_quote(value: &str) -> String {
-    if value.is_empty() {
-        return String::new();
-    }
-    let plain = !value.chars().any(|c| matches!(c, '\'' | '"' | '\\' | '$' | '\n' | '\r' | '`'));
-    if plain {
-        return format!("'{value}'");
-    }
-    let mut quoted = String::from("\"");
-    for c in value.chars() {
-        match c {
-            '\\' => quoted.push_str("\\\\"),
-            '"' => quoted.push_str("\\\""),
-            '$' => quoted.push_str("\\$"),
-            '\n' => quoted.push_str("\\n"),
-            '\r' => quoted.push_str("\\r"),
-            other => quoted.push(other),
-        }
-    }
-    quoted.push('"');
-    quoted
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,15 +433,6 @@ mod tests {
         }
         assert!(check_key("key", &"A".repeat(257)).unwrap_err().message.contains("at most 256"));
         assert!(check_key("key", &"A".repeat(256)).is_ok());
-    }
-
-    #[test]
-    fn dotenv_values_are_quoted_so_they_read_back_as_written() {
-        assert_eq!(dotenv_quote(""), "");
-        assert_eq!(dotenv_quote("on"), "'on'");
-        assert_eq!(dotenv_quote("https://x.supabase.co # not a comment"), "'https://x.supabase.co # not a comment'");
-        assert_eq!(dotenv_quote("it's"), r#""it's""#);
-        assert_eq!(dotenv_quote("a\"b\\c$HOME\nd"), r#""a\"b\\c\$HOME\nd""#);
     }
 
     #[test]

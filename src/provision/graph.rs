@@ -145,6 +145,7 @@ type DestroyFn = for<'a> fn(&'a Context) -> BoxFuture<'a, Result<(), StepError>>
 
 /// A resource in the graph: its name, what it depends on, and its operations with the types
 /// erased, so one executor runs them all.
+#[derive(Clone, Copy)]
 pub struct Node {
     pub name: &'static str,
     pub title: &'static str,
@@ -166,6 +167,18 @@ pub const fn node<R: Resource>(depends_on: &'static [&'static str]) -> Node {
         plan: plan_erased::<R>,
         destroy: destroy_erased::<R>,
     }
+}
+
+/// The node named `name` and everything it depends on, transitively, in graph order: the part
+/// of the graph an apply of that one resource needs (its upstream outputs come from the run).
+pub fn through(graph: &[Node], name: &str) -> Vec<Node> {
+    let mut wanted: BTreeSet<&str> = BTreeSet::from([name]);
+    for node in graph.iter().rev() {
+        if wanted.contains(node.name) {
+            wanted.extend(node.depends_on.iter().copied());
+        }
+    }
+    graph.iter().filter(|n| wanted.contains(n.name)).copied().collect()
 }
 
 fn to_value<T: Serialize>(output: &T) -> Value {
@@ -337,5 +350,16 @@ mod tests {
             }
             seen.push(node.name);
         }
+    }
+
+    #[test]
+    fn a_part_of_the_graph_is_a_node_and_all_it_depends_on() {
+        let names = |name: &str| super::through(GRAPH, name).iter().map(|n| n.name).collect::<Vec<_>>();
+        assert_eq!(names("vercel.staging"), ["vercel.project", "vercel.staging"]);
+        assert_eq!(
+            names("vercel.env"),
+            ["supabase.project", "supabase.ready", "supabase.keys", "vercel.project", "vercel.staging", "vercel.env"]
+        );
+        assert_eq!(names("vercel.deploy").len(), GRAPH.len());
     }
 }

@@ -2,10 +2,12 @@
 
 use std::sync::Arc;
 
+use super::resources::{EnvVars, RedeployTarget, redeploy};
 use super::{Context, GRAPH, JobLease, ProvisionConfig, StepError, graph};
 use crate::events::{EventLog, Level};
 use crate::jobs::{HandlerFuture, Job, JobError, JobHandler};
 use crate::platforms::Platforms;
+use crate::provision::graph::Resource;
 use crate::store::Store;
 use crate::vault::Vault;
 use crate::venture::{NewVenture, Venture, VentureSpec, VentureStatus};
@@ -14,6 +16,11 @@ use crate::venture::{NewVenture, Venture, VentureSpec, VentureStatus};
 pub const APPLY_VENTURE: &str = "provision_venture";
 /// Job kind: destroy what a venture's applies made.
 pub const DESTROY_VENTURE: &str = "destroy_venture";
+/// Job kind: sync the venture's variables to Vercel, without deploying.
+pub const SYNC_ENV: &str = "sync_env";
+/// Job kinds: redeploy production or staging, so their running deployments get the variables.
+pub const REDEPLOY_PRODUCTION: &str = "redeploy_production";
+pub const REDEPLOY_STAGING: &str = "redeploy_staging";
 
 /// What both handlers use.
 #[derive(Clone)]
@@ -160,5 +167,72 @@ impl JobHandler for DestroyVenture {
 
     fn failed<'a>(&'a self, job: &'a Job, _message: &'a str) -> HandlerFuture<'a, Result<(), JobError>> {
         Box::pin(self.0.mark_failed(job))
+    }
+}
+
+/// Syncs the venture's variables: the `vercel.env` resource and what it reads from, nothing
+/// after it (no deployment). The venture's status stays as it is; a refused variable shows in
+/// the env manager and the log.
+pub struct SyncEnv(pub Provisioner);
+
+impl SyncEnv {
+    async fn sync(&self, job: &Job) -> Result<(), StepError> {
+        let p = &self.0;
+        let venture = p.venture(job).await?;
+        let ctx = p.context(venture.clone(), lease(job)).await?;
+        ctx.emit("start", Level::Info, format!("Syncing {}'s variables to Vercel (on {})", venture.name, job.owner))
+            .await;
+        graph::apply(&ctx, &graph::through(GRAPH, EnvVars::NAME), p.config.schedule).await?;
+        let note = "Variables synced; running deployments get them when they are redeployed";
+        ctx.emit("done", Level::Info, note).await;
+        Ok(())
+    }
+}
+
+impl JobHandler for SyncEnv {
+    fn kind(&self) -> &'static str {
+        SYNC_ENV
+    }
+
+    fn run<'a>(&'a self, job: &'a Job) -> HandlerFuture<'a, Result<(), JobError>> {
+        Box::pin(async move { Ok(self.sync(job).await?) })
+    }
+
+    fn failed<'a>(&'a self, _job: &'a Job, _message: &'a str) -> HandlerFuture<'a, Result<(), JobError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// Redeploys production or staging (see [`redeploy`]); the venture's status stays as it is,
+/// and a failed build leaves the running deployment serving.
+pub struct Redeploy(pub Provisioner, pub RedeployTarget);
+
+impl Redeploy {
+    pub fn kind_of(target: RedeployTarget) -> &'static str {
+        match target {
+            RedeployTarget::Production => REDEPLOY_PRODUCTION,
+            RedeployTarget::Staging => REDEPLOY_STAGING,
+        }
+    }
+
+    async fn redeploy(&self, job: &Job) -> Result<(), StepError> {
+        let p = &self.0;
+        let venture = p.venture(job).await?;
+        let ctx = p.context(venture, lease(job)).await?;
+        redeploy(&ctx, self.1).await.map(|_| ())
+    }
+}
+
+impl JobHandler for Redeploy {
+    fn kind(&self) -> &'static str {
+        Redeploy::kind_of(self.1)
+    }
+
+    fn run<'a>(&'a self, job: &'a Job) -> HandlerFuture<'a, Result<(), JobError>> {
+        Box::pin(async move { Ok(self.redeploy(job).await?) })
+    }
+
+    fn failed<'a>(&'a self, _job: &'a Job, _message: &'a str) -> HandlerFuture<'a, Result<(), JobError>> {
+        Box::pin(async { Ok(()) })
     }
 }

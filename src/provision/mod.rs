@@ -26,9 +26,12 @@ use crate::vault::Vault;
 use crate::venture::{Venture, VentureSpec};
 
 pub use graph::{Action, Change, PlannedAction, Schedule};
-pub use handlers::{APPLY_VENTURE, ApplyVenture, DESTROY_VENTURE, DestroyVenture, Provisioner};
+pub use handlers::{
+    APPLY_VENTURE, ApplyVenture, DESTROY_VENTURE, DestroyVenture, Provisioner, REDEPLOY_PRODUCTION, REDEPLOY_STAGING,
+    Redeploy, SYNC_ENV, SyncEnv,
+};
 pub(crate) use resources::compare_env;
-pub use resources::{GRAPH, SyncState, kind};
+pub use resources::{GRAPH, RedeployTarget, SyncState, kind};
 
 /// How often long waits look again, and how long they wait at most.
 #[derive(Debug, Clone)]

@@ -5,7 +5,7 @@
 use super::*;
 use secrecy::SecretString;
 
-use crate::env::{Environment, Source, sealed_name};
+use crate::env::{Disclosure, Environment, Source, sealed_name};
 
 /// Versions kept per (variable, environment); older ones are dropped with their sealed value.
 const VERSIONS_KEPT: i64 = 10;
@@ -46,7 +46,7 @@ pub struct EnvWrite {
 /// Seals `value` for (venture id, sealed name).
 pub type Sealer<'a> = &'a (dyn Fn(&str, &str, &SecretString) -> Sealed + Sync);
 
-/// An admin's reveal of one value.
+/// One value disclosed in clear: an admin's reveal, or a value `env pull` handed out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevealRecord {
     pub key: String,
@@ -54,6 +54,7 @@ pub struct RevealRecord {
     pub version: i64,
     pub revealed_by: String,
     pub revealed_at: i64,
+    pub via: Disclosure,
 }
 
 /// What Slipway last wrote to Vercel for one (key, environment).
@@ -74,6 +75,11 @@ pub struct SyncRecord {
 fn environment(row: &AnyRow) -> Result<Environment, sqlx::Error> {
     let raw: String = row.try_get("environment")?;
     Environment::parse("environment", &raw).map_err(|e| sqlx::Error::Decode(e.to_string().into()))
+}
+
+fn disclosure(row: &AnyRow) -> Result<Disclosure, sqlx::Error> {
+    let raw: String = row.try_get("via")?;
+    Disclosure::parse(&raw).ok_or_else(|| sqlx::Error::Decode(format!("unknown disclosure {raw:?}").into()))
 }
 
 fn value_record(row: &AnyRow) -> Result<EnvValueRecord, sqlx::Error> {
@@ -191,10 +197,11 @@ impl Store {
         environment: Environment,
         version: i64,
         actor: &str,
+        via: Disclosure,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "INSERT INTO env_reveals (id, venture_id, key, environment, version, revealed_by, revealed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO env_reveals (id, venture_id, key, environment, version, revealed_by, revealed_at, via) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(uuid::Uuid::now_v7().to_string())
         .bind(venture_id)
@@ -203,6 +210,7 @@ impl Store {
         .bind(version)
         .bind(actor)
         .bind(now_ms())
+        .bind(via.as_str())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -211,7 +219,7 @@ impl Store {
     /// The venture's reveals, newest first.
     pub async fn env_reveals(&self, venture_id: &str) -> Result<Vec<RevealRecord>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT key, environment, version, revealed_by, revealed_at FROM env_reveals WHERE venture_id = $1 \
+            "SELECT key, environment, version, revealed_by, revealed_at, via FROM env_reveals WHERE venture_id = $1 \
              ORDER BY revealed_at DESC, id DESC",
         )
         .bind(venture_id)
@@ -225,6 +233,7 @@ impl Store {
                     version: row.try_get("version")?,
                     revealed_by: row.try_get("revealed_by")?,
                     revealed_at: row.try_get("revealed_at")?,
+                    via: disclosure(row)?,
                 })
             })
             .collect()

@@ -108,6 +108,21 @@ impl Store {
         Ok(())
     }
 
+    /// One of the venture's jobs: (kind, status, last error).
+    pub async fn venture_job(
+        &self,
+        venture_id: &str,
+        job_id: &str,
+    ) -> Result<Option<(String, String, Option<String>)>, sqlx::Error> {
+        sqlx::query("SELECT kind, status, last_error FROM jobs WHERE id = $1 AND venture_id = $2")
+            .bind(job_id)
+            .bind(venture_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| Ok((row.try_get("kind")?, row.try_get("status")?, row.try_get("last_error")?)))
+            .transpose()
+    }
+
     pub async fn job_status(&self, job_id: &str) -> Result<Option<String>, sqlx::Error> {
         sqlx::query("SELECT status FROM jobs WHERE id = $1")
             .bind(job_id)
@@ -126,13 +141,17 @@ impl Store {
         Ok(row.is_some())
     }
 
-    /// The steps recorded by the venture's newest job.
-    pub async fn latest_job_steps(&self, venture_id: &str) -> Result<Vec<StepTimes>, sqlx::Error> {
+    /// The steps recorded by the venture's newest job of one of the two `kinds` (its applies
+    /// and destroys: a sync runs only part of the graph and a redeploy none of it).
+    pub async fn latest_job_steps(&self, venture_id: &str, kinds: [&str; 2]) -> Result<Vec<StepTimes>, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT step, status, started_at, updated_at FROM job_steps WHERE job_id = \
-                 (SELECT id FROM jobs WHERE venture_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1)",
+                 (SELECT id FROM jobs WHERE venture_id = $1 AND kind IN ($2, $3) \
+                  ORDER BY created_at DESC, id DESC LIMIT 1)",
         )
         .bind(venture_id)
+        .bind(kinds[0])
+        .bind(kinds[1])
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -147,16 +166,19 @@ impl Store {
             .collect()
     }
 
-    /// For every venture with steps recorded: how many steps its newest job has done.
-    pub async fn steps_done_per_venture(&self) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    /// For every venture with steps recorded: how many steps its newest job of one of the two
+    /// `kinds` has done.
+    pub async fn steps_done_per_venture(&self, kinds: [&str; 2]) -> Result<Vec<(String, i64)>, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT j.venture_id AS venture_id, \
                  SUM(CASE WHEN s.status = 'done' THEN 1 ELSE 0 END) AS done \
              FROM jobs j JOIN job_steps s ON s.job_id = j.id \
              WHERE j.id = (SELECT j2.id FROM jobs j2 WHERE j2.venture_id = j.venture_id \
-                 ORDER BY j2.created_at DESC, j2.id DESC LIMIT 1) \
+                 AND j2.kind IN ($1, $2) ORDER BY j2.created_at DESC, j2.id DESC LIMIT 1) \
              GROUP BY j.venture_id",
         )
+        .bind(kinds[0])
+        .bind(kinds[1])
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|row| Ok((row.try_get("venture_id")?, row.try_get("done")?))).collect()

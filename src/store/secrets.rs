@@ -61,6 +61,36 @@ impl Store {
         rows.iter().map(sealed_row).collect()
     }
 
+    /// Every text cell of every table but `secrets` (the vault's ciphertexts), as
+    /// (`table.column`, text), for the leak scan. Migrations' bookkeeping is left out.
+    pub async fn text_cells(&self) -> Result<Vec<(String, String)>, sqlx::Error> {
+        use sqlx::Column;
+        let listing = if self.postgres_url.is_some() {
+            "SELECT table_name AS name FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
+        } else {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        };
+        let tables: Vec<String> = sqlx::query(listing)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|row| row.try_get("name"))
+            .collect::<Result<_, _>>()?;
+        let mut cells = Vec::new();
+        for table in tables.iter().filter(|t| !matches!(t.as_str(), "secrets" | "_sqlx_migrations")) {
+            // The name comes from the catalogue, not from input.
+            for row in sqlx::query(&format!("SELECT * FROM {table}")).fetch_all(&self.pool).await? {
+                for (i, column) in row.columns().iter().enumerate() {
+                    if let Ok(Some(text)) = row.try_get::<Option<String>, _>(i) {
+                        cells.push((format!("{table}.{}", column.name()), text));
+                    }
+                }
+            }
+        }
+        Ok(cells)
+    }
+
     /// How many sealed values each key id holds.
     pub async fn secrets_per_key(&self) -> Result<Vec<(String, i64)>, sqlx::Error> {
         let rows = sqlx::query("SELECT key_id, COUNT(*) AS n FROM secrets GROUP BY key_id ORDER BY key_id")

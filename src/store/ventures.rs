@@ -98,8 +98,8 @@ impl Store {
         Ok(Ok(job_id))
     }
 
-    /// Queues a destroy for the venture. An apply queued or running is stopped first: it is
-    /// marked failed, its runner finds out at its next lease renewal, stops and lets go of the
+    /// Queues a destroy for the venture. Any other job queued or running (an apply, a sync, a
+    /// redeploy) is stopped first: it is marked failed, its runner finds out at its next lease renewal, stops and lets go of the
     /// lease, and only then may the destroy be claimed (see `claim_job`), so no step of the
     /// apply is still under way when the destroy starts.
     /// Returns the destroy's job id, or the destroy already queued or running.
@@ -125,14 +125,19 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(id);
             }
-            if kind == apply_kind {
+            // Every other job (an apply, a sync, a redeploy) stops the same way.
+            {
                 sqlx::query("UPDATE jobs SET status = 'failed', last_error = $1, updated_at = $2 WHERE id = $3")
                     .bind("stopped: the venture is being destroyed")
                     .bind(now)
                     .bind(&id)
                     .execute(&mut *tx)
                     .await?;
-                let message = "The apply under way stops: the venture is being destroyed";
+                let message = if kind == apply_kind {
+                    "The apply under way stops: the venture is being destroyed"
+                } else {
+                    "The job under way stops: the venture is being destroyed"
+                };
                 insert_event(&mut tx, self.postgres_url.is_some(), venture_id, Some(&id), "cancelled", "warn", message)
                     .await?;
             }

@@ -382,3 +382,201 @@ async fn a_value_a_platform_echoes_in_an_error_is_stored_redacted() {
     assert!(log.iter().any(|e| e.message.contains("[redacted]")), "the refusal is in the log, scrubbed");
     assert!(log.iter().all(|e| !e.message.contains(value)), "{log:#?}");
 }
+
+#[tokio::test]
+async fn a_pull_hands_each_role_what_it_may_keeps_production_secrets_in_production_and_is_audited() {
+    let p = provisioned("pull-shop").await;
+    let (engine, user, id) = (&p.engine, &p.user, p.venture.id.as_str());
+    let admin =
+        engine.create_user_unchecked("ada", &SecretString::from("another long password"), Role::Admin).await.unwrap();
+    let operator = engine
+        .create_user_unchecked("otto", &SecretString::from("a third long password"), Role::Operator)
+        .await
+        .unwrap();
+    let change = EnvChange {
+        values: values(&[("development", Some("sk_test_local")), ("production", Some("sk_live_pull"))]),
+        ..EnvChange::default()
+    };
+    engine.put_env_var(user, id, "STRIPE_SECRET_KEY", &change).await.unwrap();
+    let value = |pull: &slipway_engine::engine::EnvPull, key: &str| {
+        let var = pull.variables.iter().find(|v| v.key == key).unwrap_or_else(|| panic!("{key} listed"));
+        (var.value.as_ref().map(|v| v.expose_secret().to_string()), var.withheld.clone())
+    };
+
+    // A creator's development pull: the venture's own secrets of development, plain values,
+    // the integration's public values, never the production project's secrets.
+    let development = engine.env_pull(user, id, "development").await.unwrap();
+    assert_eq!(value(&development, "STRIPE_SECRET_KEY").0.as_deref(), Some("sk_test_local"));
+    assert_eq!(value(&development, "FEATURE_CHECKOUT").0.as_deref(), Some("on"));
+    assert!(value(&development, "AUTH_SECRET").0.is_some_and(|v| v.len() >= 43), "generated");
+    assert!(value(&development, "NEXT_PUBLIC_SUPABASE_URL").0.is_some());
+    let (service_key, why) = value(&development, "SUPABASE_SERVICE_ROLE_KEY");
+    assert!(service_key.is_none() && why.unwrap().contains("keeps it out of development"));
+    assert!(value(&development, "POSTGRES_PASSWORD").0.is_none());
+
+    // Production: a creator gets plain values only; an admin who names it gets everything.
+    let as_creator = engine.env_pull(user, id, "production").await.unwrap();
+    let (stripe, why) = value(&as_creator, "STRIPE_SECRET_KEY");
+    assert!(stripe.is_none() && why.unwrap().contains("only an admin"));
+    assert!(value(&as_creator, "SUPABASE_SERVICE_ROLE_KEY").0.is_none());
+    let as_admin = engine.env_pull(&admin, id, "production").await.unwrap();
+    assert_eq!(value(&as_admin, "STRIPE_SECRET_KEY").0.as_deref(), Some("sk_live_pull"));
+    assert!(value(&as_admin, "SUPABASE_SERVICE_ROLE_KEY").0.is_some());
+    assert_eq!(value(&as_admin, "STRIPE_SECRET_KEY").1, None);
+    let preview = engine.env_pull(&admin, id, "preview").await.unwrap();
+    assert_eq!(value(&preview, "STRIPE_SECRET_KEY").1.as_deref(), Some("not set for preview"));
+
+    assert!(matches!(engine.env_pull(&operator, id, "development").await, Err(EngineError::Forbidden { .. })));
+    let staging = engine.env_pull(user, id, "staging").await.unwrap();
+    assert_eq!(value(&staging, "AUTH_SECRET").1.as_deref(), Some("a secret of staging: only an admin pulls it"));
+    assert_eq!(value(&staging, "FEATURE_CHECKOUT").0.as_deref(), Some("on"));
+    match engine.env_pull(user, id, "qa").await {
+        Err(EngineError::Invalid(errors)) => assert_eq!(errors[0].field, "environment"),
+        other => panic!("no such environment: {other:?}"),
+    }
+
+    // Every secret handed out is in the audit list, marked as pulled, and in the log by name.
+    let audit = engine.env_listing(&admin, id).await.unwrap().reveals;
+    let pulled: Vec<(String, Environment, String)> = audit
+        .iter()
+        .filter(|r| r.via == slipway_engine::env::Disclosure::Pull)
+        .map(|r| (r.key.clone(), r.environment, r.revealed_by.clone()))
+        .collect();
+    assert!(pulled.contains(&("STRIPE_SECRET_KEY".into(), Environment::Development, "casey".into())));
+    assert!(pulled.contains(&("AUTH_SECRET".into(), Environment::Development, "casey".into())));
+    assert!(pulled.contains(&("SUPABASE_SERVICE_ROLE_KEY".into(), Environment::Production, "ada".into())));
+    assert!(
+        !pulled.iter().any(|(k, e, by)| k == "STRIPE_SECRET_KEY" && *e == Environment::Production && by == "casey")
+    );
+    let log = engine.venture_events(&admin, id, 0, 1000).await.unwrap();
+    assert!(log.iter().any(|e| e.message.starts_with("casey pulled development with 2 secrets")), "{log:?}");
+    assert!(log.iter().all(|e| !e.message.contains("sk_live") && !e.message.contains("sk_test")));
+}
+
+/// Runs the queued `job` in a fresh process until it succeeds or fails.
+async fn finish_job(world: &World, db: &str, user: &User, id: &str, job: &str) -> slipway_engine::engine::JobState {
+    let engine = world.open_process(db, "runner").await;
+    let runner = engine.start_runner();
+    let mut state = None;
+    wait_for("the job to finish", async || {
+        let now = engine.venture_job(user, id, job).await.unwrap();
+        let finished = matches!(now.status.as_str(), "succeeded" | "failed");
+        state = Some(now);
+        finished
+    })
+    .await;
+    engine.shutdown();
+    runner.await.unwrap();
+    state.unwrap()
+}
+
+#[tokio::test]
+async fn a_sync_writes_only_the_variables_and_a_redeploy_builds_production_or_staging_with_them() {
+    let p = provisioned("redeploy-shop").await;
+    let (engine, user, id) = (&p.engine, &p.user, p.venture.id.as_str());
+    let change = EnvChange { values: values(&[("production", Some("off"))]), ..EnvChange::default() };
+    engine.put_env_var(user, id, "FEATURE_CHECKOUT", &change).await.unwrap();
+
+    // The sync: one write for the changed variable, no deployment, the status untouched.
+    let seen = p.world.vercel().requests().len();
+    let job = engine.sync_env(user, id).await.unwrap();
+    assert_eq!(engine.sync_env(user, id).await.unwrap(), job, "asked twice, it is the same job");
+    assert_eq!(finish_job(&p.world, &p.db, user, id, &job).await.status, "succeeded");
+    let (_, env_writes) = env_calls(&p.world, seen);
+    assert_eq!(env_writes.len(), 1, "{env_writes:?}");
+    let calls = p.world.vercel().requests()[seen..].to_vec();
+    assert!(!calls.iter().any(|r| r.path.contains("/deployments")), "a sync deploys nothing");
+    let listing = engine.env_listing(user, id).await.unwrap();
+    assert_eq!(state_of(&listing, "FEATURE_CHECKOUT", Environment::Production), Some(SyncState::InSync));
+    assert_eq!(engine.venture(user, id).await.unwrap().status, VentureStatus::Ready);
+
+    // Production is rebuilt from its running deployment, which the record then follows.
+    let recorded = async || {
+        let resources = engine.venture_resources(user, id).await.unwrap();
+        resources.into_iter().find(|(kind, _)| kind == "vercel_deployment").and_then(|(_, r)| r.external_id).unwrap()
+    };
+    let running = recorded().await;
+    let seen = p.world.vercel().requests().len();
+    let job = engine.redeploy(user, id, "production").await.unwrap();
+    assert_eq!(finish_job(&p.world, &p.db, user, id, &job).await.status, "succeeded");
+    let created: Vec<_> = p.world.vercel().requests()[seen..]
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/v13/deployments")
+        .filter_map(|r| r.body.clone())
+        .collect();
+    assert_eq!(created.len(), 1);
+    assert_eq!(
+        (created[0]["deploymentId"].as_str(), created[0]["target"].as_str()),
+        (Some(running.as_str()), Some("production"))
+    );
+    assert_ne!(recorded().await, running, "the new deployment is the one recorded");
+
+    // Staging is built from its branch into the staging environment.
+    let seen = p.world.vercel().requests().len();
+    let job = engine.redeploy(user, id, "staging").await.unwrap();
+    assert_eq!(finish_job(&p.world, &p.db, user, id, &job).await.status, "succeeded");
+    let created: Vec<_> = p.world.vercel().requests()[seen..]
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/v13/deployments")
+        .filter_map(|r| r.body.clone())
+        .collect();
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0]["gitSource"]["ref"], "staging");
+    assert!(created[0]["customEnvironmentSlugOrId"].as_str().is_some_and(|e| !e.is_empty()), "{}", created[0]);
+    let log = engine.venture_events(user, id, 0, 1000).await.unwrap();
+    assert!(log.iter().any(|e| e.message.starts_with("Staging is live at https://")), "{log:?}");
+
+    // The overview still shows the apply's steps, all done.
+    assert!(engine.venture_steps(user, id).await.unwrap().iter().all(|s| s.status == "done"));
+    match engine.redeploy(user, id, "preview").await {
+        Err(EngineError::Invalid(errors)) => {
+            assert_eq!(errors[0].field, "environment");
+            assert!(errors[0].message.contains("no running deployment"), "{}", errors[0].message);
+        }
+        other => panic!("previews deploy per pull request: {other:?}"),
+    }
+    let operator = engine
+        .create_user_unchecked("otto", &SecretString::from("a third long password"), Role::Operator)
+        .await
+        .unwrap();
+    assert!(matches!(engine.redeploy(&operator, id, "production").await, Err(EngineError::Forbidden { .. })));
+    assert!(matches!(engine.sync_env(&operator, id).await, Err(EngineError::Forbidden { .. })));
+}
+
+#[tokio::test]
+async fn the_leak_scan_finds_a_sealed_value_in_any_form_in_texts_and_database_rows_and_names_only_the_place() {
+    let p = provisioned("leaky-shop").await;
+    let (engine, user, id) = (&p.engine, &p.user, p.venture.id.as_str());
+    let secret = "sk_live/leak+scan=0123456789";
+    let change = EnvChange { values: values(&[("production", Some(secret))]), ..EnvChange::default() };
+    engine.put_env_var(user, id, "STRIPE_SECRET_KEY", &change).await.unwrap();
+
+    // A plain variable's value is shown on purpose: not a leak.
+    let plain = EnvChange {
+        description: Some("Which checkout the shop shows".into()),
+        values: values(&[("production", Some("embedded-checkout-v2"))]),
+        ..EnvChange::default()
+    };
+    engine.put_env_var(user, id, "CHECKOUT_MODE", &plain).await.unwrap();
+    let page = "all quiet\n<td>embedded-checkout-v2</td>\n".to_string();
+    let clean = engine.leak_scan(&[("server.log".into(), page)]).await.unwrap();
+    assert!(clean.leaks.is_empty(), "{:?}", clean.leaks);
+    assert!(clean.cells > 50, "the database is scanned: {} cells", clean.cells);
+
+    // A percent-encoded copy in a log line, and a plain one written into a row by a careless
+    // path (here: straight into the store, as no Slipway path does).
+    let encoded = "sk_live%2Fleak%2Bscan%3D0123456789";
+    let log = format!("started\nGET /callback?key={encoded} 200\n");
+    let store = slipway_engine::store::Store::open(&p.db).await.unwrap();
+    store.set_resource(id, "careless", None, &serde_json::json!({ "copied": secret })).await.unwrap();
+    let found = engine.leak_scan(&[("server.log".into(), log)]).await.unwrap();
+    let places: Vec<(String, usize)> = found.leaks.iter().map(|l| (l.source.clone(), l.line)).collect();
+    assert!(places.contains(&("server.log".into(), 2)), "{places:?}");
+    assert!(places.iter().any(|(source, _)| source == "db:venture_resources.data"), "{places:?}");
+    assert!(
+        found.leaks.iter().all(|l| !l.excerpt.contains(secret) && !l.excerpt.contains(encoded)),
+        "{:?}",
+        found.leaks
+    );
+    assert!(found.leaks.iter().all(|l| l.excerpt.contains("[redacted]")));
+}

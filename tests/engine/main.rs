@@ -2,6 +2,7 @@
 //! and linking is the slow part on two cores).
 
 mod contract;
+mod dotenv;
 mod env;
 mod layers;
 mod postgres;

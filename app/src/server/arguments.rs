@@ -37,6 +37,7 @@ pub const ARGUMENTS: &[(&str, Check)] = &[
     (SaveEnv::PATH, check::<SaveEnv>),
     (DeleteEnv::PATH, check::<DeleteEnv>),
     (RevealEnv::PATH, check::<RevealEnv>),
+    (EnvJob::PATH, check::<EnvJob>),
 ];
 
 /// Reads the form body as the server function will (serde_qs, as Leptos' URL encoding does),

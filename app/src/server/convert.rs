@@ -90,10 +90,14 @@ pub fn env_panel_view(listing: EnvListing, user: &User) -> EnvPanelView {
             .reveals
             .into_iter()
             .map(|r| RevealView {
-                key: r.key,
-                environment: r.environment.as_str().to_string(),
-                revealed_by: r.revealed_by,
-                revealed_at: r.revealed_at,
+                line: format!(
+                    "{} {} {} ({}) at {}",
+                    r.revealed_by,
+                    if r.via == slipway_engine::env::Disclosure::Pull { "pulled" } else { "revealed" },
+                    r.key,
+                    r.environment,
+                    crate::views::format_time(r.revealed_at)
+                ),
             })
             .collect(),
         can_edit: user.role.can_create_ventures(),

@@ -153,3 +153,68 @@ async fn variables_are_declared_in_the_spec_and_set_from_stdin_never_from_a_flag
     let (ok, _, err) = slipway_env(&server, &["reveal", "env-cli", "STRIPE_SECRET_KEY", "-e", "production"], "").await;
     assert!(!ok && err.contains("may not reveal values"), "creators do not reveal: {err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn env_pull_merges_into_a_local_file_keeping_its_own_keys_and_comments() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("venture.toml");
+    std::fs::write(
+        &spec,
+        "name = \"pull-cli\"\nrepository = \"acme/pull-cli\"\n\n\
+         [env.STRIPE_SECRET_KEY]\ndescription = \"Stripe API key\"\nsecret = true\n\n\
+         [env.FEATURE_CHECKOUT]\ndescription = \"Turns the new checkout on\"\nvalue = \"on\"\n",
+    )
+    .unwrap();
+    let (ok, out, err) = slipway(&server, &["apply", "-f", spec.to_str().unwrap()]).await;
+    assert!(ok, "{out}{err}");
+    let (ok, _, err) =
+        slipway_env(&server, &["set", "pull-cli", "STRIPE_SECRET_KEY", "-e", "development"], "sk_test_pulled").await;
+    assert!(ok, "{err}");
+
+    let local = dir.path().join(".env.local");
+    let own = "# my own settings\nLOCAL_ONLY=1 # not Slipway's\nFEATURE_CHECKOUT=off\n";
+    std::fs::write(&local, own).unwrap();
+    std::fs::set_permissions(&local, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let file = local.to_str().unwrap();
+
+    // Without --yes and without a terminal, it shows the diff and writes nothing.
+    let (ok, _, err) = slipway_env(&server, &["pull", "pull-cli", "--file", file], "").await;
+    assert!(!ok && err.contains("pass --yes"), "{err}");
+    assert!(err.contains("~ FEATURE_CHECKOUT: \"off\" -> \"on\""), "plain changes show old and new: {err}");
+    assert!(err.contains("+ STRIPE_SECRET_KEY (secret)"), "{err}");
+    assert!(err.contains("SUPABASE_SERVICE_ROLE_KEY: not written (the production Supabase project's secret"), "{err}");
+    assert!(err.contains("1 key(s) of your own"), "{err}");
+    assert!(!err.contains("sk_test_pulled"), "a secret is never printed: {err}");
+    assert_eq!(std::fs::read_to_string(&local).unwrap(), own);
+
+    let (ok, out, err) = slipway_env(&server, &["pull", "pull-cli", "--file", file, "--yes"], "").await;
+    assert!(ok, "{err}");
+    assert!(out.contains("1 changed"), "{out}");
+    assert!(err.contains("owner-only (0600) now"), "{err}");
+    let text = std::fs::read_to_string(&local).unwrap();
+    assert!(
+        text.starts_with("# my own settings\nLOCAL_ONLY=1 # not Slipway's\nFEATURE_CHECKOUT='on'\n"),
+        "kept in place: {text}"
+    );
+    assert!(text.contains("# Stripe API key\nSTRIPE_SECRET_KEY='sk_test_pulled'\n"), "{text}");
+    assert!(text.contains("NEXT_PUBLIC_SUPABASE_URL='https://"), "{text}");
+    assert!(!text.contains("SUPABASE_SERVICE_ROLE_KEY"), "{text}");
+    assert_eq!(std::fs::metadata(&local).unwrap().permissions().mode() & 0o777, 0o600);
+
+    let (ok, out, _) = slipway_env(&server, &["pull", "pull-cli", "--file", file], "").await;
+    assert!(ok && out.contains("up to date"), "a second pull changes nothing: {out}");
+
+    // A creator's production pull holds the secret back, and a new file is owner-only.
+    let production = dir.path().join(".env.production.local");
+    let (ok, _, err) = slipway_env(
+        &server,
+        &["pull", "pull-cli", "-e", "production", "--file", production.to_str().unwrap(), "--yes"],
+        "",
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(err.contains("STRIPE_SECRET_KEY: not written (not set for production)"), "{err}");
+    assert_eq!(std::fs::metadata(&production).unwrap().permissions().mode() & 0o777, 0o600);
+}

@@ -14,7 +14,7 @@ pub async fn fast_sandbox_engine(dir: &tempfile::TempDir) -> (Engine, Sandbox) {
         vercel_build_time: Duration::from_millis(200),
         ..SandboxConfig::default()
     };
-    let (sims, platforms) = slipway_app::sandbox::start(&sandbox).await.unwrap();
+    let (sims, platforms) = slipway_app::sandbox::start(&sandbox, None).await.unwrap();
     let mut config = EngineConfig::new(db, platforms, VaultSettings::Ephemeral);
     config.provision.polling.every = Duration::from_millis(50);
     config.runner.poll_interval = Duration::from_millis(50);

@@ -191,10 +191,14 @@ async fn the_openapi_document_is_served_and_every_operation_in_it_exists() {
     let generated: Value = serde_json::from_str(slipway_app::server::rest::openapi::document()).unwrap();
     assert_eq!(document, generated, "the served document is the one generated from the handlers");
     let paths = document["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 16, "{paths:?}");
+    assert_eq!(paths.len(), 20, "{paths:?}");
     let mut operations = 0;
     for (path, item) in paths {
-        let concrete = path.replace("{id}", "00000000-0000-0000-0000-000000000000").replace("{key}", "A_KEY");
+        let concrete = path
+            .replace("{id}", "00000000-0000-0000-0000-000000000000")
+            .replace("{key}", "A_KEY")
+            .replace("{environment}", "production")
+            .replace("{job_id}", "00000000-0000-0000-0000-000000000001");
         let methods = ["get", "post", "put", "delete"];
         for method in item.as_object().unwrap().keys().filter(|m| methods.contains(&m.as_str())) {
             operations += 1;
@@ -203,7 +207,7 @@ async fn the_openapi_document_is_served_and_every_operation_in_it_exists() {
             assert_eq!(status, expected, "{method} {path} is routed and asks for a token");
         }
     }
-    assert_eq!(operations, 18);
+    assert_eq!(operations, 22);
 }
 
 #[tokio::test]
@@ -374,6 +378,39 @@ async fn env_variables_are_declared_set_listed_revealed_and_removed_over_json() 
     assert!(file.contains("POSTGRES_URL=\n") && !file.contains("sk_live"), "{file}");
     let for_operator = example(api.operator.clone()).await;
     assert!(for_operator.contains("FEATURE_CHECKOUT=\n"), "operators get no value: {for_operator}");
+
+    // A pull: a creator gets development's values, secrets too; an operator none; bad input
+    // names the field.
+    let pull = format!("/api/v1/ventures/{id}/environments/development/pull");
+    let (status, pulled) = call(&api, "POST", &pull, Some(&api.creator), None, None).await;
+    assert_eq!(status, StatusCode::OK, "{pulled}");
+    let auth = pulled["variables"].as_array().unwrap().iter().find(|v| v["key"] == "AUTH_SECRET").unwrap();
+    assert!(auth["value"].as_str().is_some_and(|v| v.len() >= 43) && auth["withheld"].is_null(), "{auth}");
+    let (status, _) = call(&api, "POST", &pull, Some(&api.operator), None, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, refused) =
+        call(&api, "POST", &format!("/api/v1/ventures/{id}/environments/qa/pull"), Some(&admin), None, None).await;
+    assert_eq!(
+        (status, &refused["error"]["fields"][0]["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("environment"))
+    );
+    let (_, listing) = call(&api, "GET", &env, Some(&admin), None, None).await;
+    assert!(listing["reveals"].as_array().unwrap().iter().any(|r| r["via"] == "pull" && r["key"] == "AUTH_SECRET"));
+
+    // A sync asked while the first apply is still queued is that apply (it syncs too), followed
+    // by its id; a redeploy needs a deployment to renew.
+    let (status, queued) =
+        call(&api, "POST", &format!("/api/v1/ventures/{id}/sync-env"), Some(&api.creator), None, None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{queued}");
+    let job = queued["job_id"].as_str().unwrap();
+    let (status, state) =
+        call(&api, "GET", &format!("/api/v1/ventures/{id}/jobs/{job}"), Some(&api.operator), None, None).await;
+    assert_eq!((status, &state["kind"]), (StatusCode::OK, &json!("provision_venture")), "{state}");
+    let redeploy = |environment: &str| format!("/api/v1/ventures/{id}/environments/{environment}/redeploy");
+    let (status, refused) = call(&api, "POST", &redeploy("preview"), Some(&api.creator), None, None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    let (status, _) = call(&api, "POST", &redeploy("production"), Some(&api.operator), None, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 
     // Removing: the integration's variables are read-only.
     let (status, _) = call(&api, "DELETE", &format!("{env}/POSTGRES_URL"), Some(&api.creator), None, None).await;

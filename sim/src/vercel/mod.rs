@@ -1352,6 +1352,8 @@ struct SimDeployment {
     name: String,
     project_id: String,
     target: Option<String>,
+    /// The custom environment deployed into (`customEnvironmentSlugOrId`, as its id).
+    custom_environment: Option<String>,
     created: std::time::Instant,
     created_at: i64,
     build_time: std::time::Duration,
@@ -1408,6 +1410,9 @@ impl SimDeployment {
             "isInConcurrentBuildsQueue": false, "isInSystemBuildsQueue": false,
             "projectSettings": {},
         });
+        if let Some(environment) = &self.custom_environment {
+            body["customEnvironment"] = json!({ "id": environment });
+        }
         if state == "READY" {
             body["ready"] = json!(self.created_at + self.build_time.as_millis() as i64);
         }
@@ -1467,12 +1472,23 @@ async fn create_deployment(
         {
             return error(StatusCode::NOT_FOUND, "not_found", "Deployment not found");
         }
+        let custom_environment = match &body.custom_environment_slug_or_id {
+            Some(wanted) => {
+                let environments = s.custom_environments.get(&project_id).cloned().unwrap_or_default();
+                match environments.iter().find(|e| e["id"] == wanted.as_str() || e["slug"] == wanted.as_str()) {
+                    Some(environment) => environment["id"].as_str().map(str::to_string),
+                    None => return error(StatusCode::NOT_FOUND, "not_found", "Custom environment not found"),
+                }
+            }
+            None => None,
+        };
         let id = format!("dpl_Sim{:020}", s.next());
         let deployment = SimDeployment {
             id,
             name: body.name,
             project_id,
             target: body.target,
+            custom_environment,
             created: std::time::Instant::now(),
             created_at: s.stamp(),
             build_time: s.build_time,

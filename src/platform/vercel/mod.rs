@@ -562,6 +562,9 @@ pub struct CreateDeploymentRequest {
     pub target: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub git_source: Option<GitSource>,
+    /// A custom environment (`staging`), by id or slug, instead of `target`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_environment_slug_or_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deployment_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -103,20 +103,7 @@ impl Resource for ProductionDeployment {
                 deployment
             }
         };
-        let last = &std::sync::Mutex::new(None);
-        let id = deployment.id.as_str();
-        let finished = poll(ctx.polling.every, ctx.polling.deployment_ready_within, || async move {
-            let deployment = vercel.get_deployment(id).await?;
-            if *last.lock().unwrap() != Some(deployment.ready_state) {
-                *last.lock().unwrap() = Some(deployment.ready_state);
-                ctx.emit(Self::NAME, Level::Info, format!("Deployment {id}: {:?}", deployment.ready_state)).await;
-            }
-            Ok(deployment.ready_state.is_final().then_some(deployment))
-        })
-        .await?;
-        let Some(deployment) = finished else {
-            return Err(StepError::Transient(format!("deployment {id} is still building; will look again")));
-        };
+        let deployment = wait_until_built(ctx, Self::NAME, deployment).await?;
         let data = json!({ "url": deployment.url, "state": deployment.ready_state });
         ctx.store.set_resource(&ctx.venture.id, kind::VERCEL_DEPLOYMENT, Some(&deployment.id), &data).await?;
         match deployment.ready_state {
@@ -138,5 +125,108 @@ impl Resource for ProductionDeployment {
     /// It goes with the Vercel project; only the record is Slipway's to remove.
     async fn destroy(ctx: &Context) -> Result<(), StepError> {
         Ok(ctx.store.delete_resource(&ctx.venture.id, kind::VERCEL_DEPLOYMENT).await?)
+    }
+}
+
+/// Polls `deployment` until it is ready, failed or canceled, logging each state it passes
+/// through under `step`; one still building after the polling budget is a transient error
+/// (the job looks again).
+async fn wait_until_built(ctx: &Context, step: &str, deployment: Deployment) -> Result<Deployment, StepError> {
+    let vercel = &ctx.platforms.vercel;
+    let last = &std::sync::Mutex::new(None);
+    let id = deployment.id.as_str();
+    let finished = poll(ctx.polling.every, ctx.polling.deployment_ready_within, || async move {
+        let deployment = vercel.get_deployment(id).await?;
+        if *last.lock().unwrap() != Some(deployment.ready_state) {
+            *last.lock().unwrap() = Some(deployment.ready_state);
+            ctx.emit(step, Level::Info, format!("Deployment {id}: {:?}", deployment.ready_state)).await;
+        }
+        Ok(deployment.ready_state.is_final().then_some(deployment))
+    })
+    .await?;
+    finished.ok_or_else(|| StepError::Transient(format!("deployment {id} is still building; will look again")))
+}
+
+/// Which running deployment a redeploy renews.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedeployTarget {
+    Production,
+    Staging,
+}
+
+/// Builds `target` again so it runs with the variables as they are at Vercel now, and waits
+/// until it is live. Production is rebuilt from its recorded deployment (same commit, new
+/// variables, as Vercel's "Redeploy"); staging from its branch into the staging environment.
+pub async fn redeploy(ctx: &Context, target: RedeployTarget) -> Result<Deployment, StepError> {
+    let step = "redeploy";
+    let project = ctx
+        .store
+        .resource(&ctx.venture.id, kind::VERCEL_PROJECT)
+        .await?
+        .and_then(|r| r.external_id)
+        .ok_or_else(|| StepError::Permanent("the venture has no Vercel project yet: apply it first".into()))?;
+    let request = match target {
+        RedeployTarget::Production => {
+            let last = ctx.store.resource(&ctx.venture.id, kind::VERCEL_DEPLOYMENT).await?.and_then(|r| r.external_id);
+            let last = last.ok_or_else(|| {
+                StepError::Permanent("production has no deployment yet: apply the venture first".into())
+            })?;
+            ctx.emit(step, Level::Info, format!("Redeploying production ({last}) with the current variables")).await;
+            CreateDeploymentRequest {
+                name: ctx.spec.name.to_string(),
+                project: Some(project),
+                target: Some("production".into()),
+                deployment_id: Some(last),
+                ..CreateDeploymentRequest::default()
+            }
+        }
+        RedeployTarget::Staging => {
+            let branch = ctx
+                .spec
+                .staging_branch
+                .clone()
+                .ok_or_else(|| StepError::Permanent("staging is off for this venture".into()))?;
+            let environment =
+                ctx.store.resource(&ctx.venture.id, kind::VERCEL_STAGING).await?.and_then(|r| r.external_id);
+            let environment = environment.ok_or_else(|| {
+                StepError::Permanent("the staging environment is not made yet: apply the venture first".into())
+            })?;
+            ctx.emit(step, Level::Info, format!("Deploying staging from {branch} with the current variables")).await;
+            CreateDeploymentRequest {
+                name: ctx.spec.name.to_string(),
+                project: Some(project),
+                custom_environment_slug_or_id: Some(environment),
+                git_source: Some(GitSource {
+                    provider: GitProvider::Github,
+                    org: ctx.spec.repository.owner.clone(),
+                    repo: ctx.spec.repository.name.clone(),
+                    git_ref: branch,
+                    sha: None,
+                }),
+                ..CreateDeploymentRequest::default()
+            }
+        }
+    };
+    let deployment = ctx.platforms.vercel.create_deployment(&request).await?;
+    let deployment = wait_until_built(ctx, step, deployment).await?;
+    let name = match target {
+        RedeployTarget::Production => "Production",
+        RedeployTarget::Staging => "Staging",
+    };
+    match deployment.ready_state {
+        ReadyState::Ready => {
+            if target == RedeployTarget::Production {
+                let data = json!({ "url": deployment.url, "state": deployment.ready_state });
+                ctx.store.set_resource(&ctx.venture.id, kind::VERCEL_DEPLOYMENT, Some(&deployment.id), &data).await?;
+            }
+            ctx.emit(step, Level::Info, format!("{name} is live at https://{}", deployment.url)).await;
+            Ok(deployment)
+        }
+        state => Err(StepError::Permanent(format!(
+            "the {} deployment {} ended {state:?}{}: the running one stays as it was",
+            name.to_lowercase(),
+            deployment.id,
+            deployment.error_message.map(|m| format!(" ({m})")).unwrap_or_default()
+        ))),
     }
 }

@@ -17,7 +17,7 @@ mod vercel_staging;
 
 use super::graph::{Node, Resource, node};
 
-pub use deployment::ProductionDeployment;
+pub use deployment::{ProductionDeployment, RedeployTarget, redeploy};
 pub(crate) use env_vars::compare as compare_env;
 pub use env_vars::{EnvVars, SyncState};
 pub use supabase_keys::SupabaseKeys;

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use crate::components::{BUTTON, INPUT, SECONDARY};
-use crate::server_fns::{ApplyVenture, DeleteEnv, RevealEnv, SaveEnv, env_panel, error_message};
+use crate::server_fns::{DeleteEnv, EnvJob, RevealEnv, SaveEnv, env_panel, error_message};
 use crate::views::{EnvCellView, EnvForm, EnvPanelView, EnvSaveOutcome, FieldIssue};
 
 /// What a masked secret shows: the same for every value, so it does not tell the length.
@@ -16,13 +16,14 @@ const MASK: &str = "••••••••";
 pub fn EnvironmentPanel(venture_id: String, #[prop(into)] progress: Signal<usize>) -> impl IntoView {
     let save = ServerAction::<SaveEnv>::new();
     let delete = ServerAction::<DeleteEnv>::new();
-    let sync = ServerAction::<ApplyVenture>::new();
+    // "Sync now" and the redeploys: one action, so one failure message and one refetch.
+    let job = ServerAction::<EnvJob>::new();
     let reveal = ServerAction::<RevealEnv>::new();
     let id = venture_id.clone();
     // Read again after every change, a sync asked for, and a reveal (its audit line).
     let panel = Resource::new(
         move || {
-            let versions = (save.version().get(), delete.version().get(), sync.version().get(), reveal.version().get());
+            let versions = (save.version().get(), delete.version().get(), job.version().get(), reveal.version().get());
             (id.clone(), versions, progress.get())
         },
         |(id, ..)| env_panel(id),
@@ -41,7 +42,7 @@ pub fn EnvironmentPanel(venture_id: String, #[prop(into)] progress: Signal<usize
     let failure = move || {
         let failed = |r: Option<Result<(), ServerFnError>>| r.and_then(|r| r.err()).map(|e| error_message(&e));
         failed(delete.value().get())
-            .or_else(|| failed(sync.value().get()))
+            .or_else(|| failed(job.value().get()))
             .or_else(|| save.value().get().and_then(|r| r.err()).map(|e| error_message(&e)))
             .or_else(|| reveal.value().get().and_then(|r| r.err()).map(|e| error_message(&e)))
     };
@@ -60,8 +61,8 @@ pub fn EnvironmentPanel(venture_id: String, #[prop(into)] progress: Signal<usize
         <section data-testid="environment">
             <div class="mb-4 flex flex-wrap items-center gap-3">
                 <h2 class="text-lg font-semibold">"Environment variables"</h2>
-                <button type="button" class=SECONDARY disabled=move || sync.pending().get()
-                    on:click=move |_| { sync.dispatch(ApplyVenture { id: venture_id.get_value() }); }>
+                <button type="button" class=SECONDARY disabled=move || job.pending().get()
+                    on:click=move |_| { job.dispatch(EnvJob { id: venture_id.get_value(), job: "sync".into() }); }>
                     "Sync now"
                 </button>
                 <a class="text-sm text-indigo-700 hover:underline" href=example_href download=".env.example"
@@ -75,6 +76,9 @@ pub fn EnvironmentPanel(venture_id: String, #[prop(into)] progress: Signal<usize
                     match panel.await {
                         Err(e) => view! { <p class="text-rose-700">{error_message(&e)}</p> }.into_any(),
                         Ok(view) => view! {
+                            {view.can_edit.then(|| view! {
+                                <RedeployBar staging=view.environments.iter().any(|e| e == "staging") job venture_id />
+                            })}
                             <EnvTable view=view.clone() form asked revealed delete reveal venture_id />
                             {view.can_edit.then(|| view! {
                                 <EnvEditor environments=view.environments.clone() form issues save venture_id />
@@ -85,6 +89,25 @@ pub fn EnvironmentPanel(venture_id: String, #[prop(into)] progress: Signal<usize
                 })}
             </Transition>
         </section>
+    }
+}
+
+/// A synced variable reaches a running deployment only when it is built again.
+#[component]
+fn RedeployBar(staging: bool, job: ServerAction<EnvJob>, venture_id: StoredValue<String>) -> impl IntoView {
+    let environments: &[&str] = if staging { &["production", "staging"] } else { &["production"] };
+    view! {
+        <div class="mb-4 flex flex-wrap items-center gap-3 text-sm text-slate-600">
+            <span>"Running deployments get changed variables when they are built again:"</span>
+            {environments.iter().map(|&environment| view! {
+                <button type="button" class=SECONDARY disabled=move || job.pending().get()
+                    on:click=move |_| {
+                        job.dispatch(EnvJob { id: venture_id.get_value(), job: format!("redeploy-{environment}") });
+                    }>
+                    {format!("Redeploy {environment} now")}
+                </button>
+            }).collect_view()}
+        </div>
     }
 }
 
@@ -183,12 +206,11 @@ fn EnvTable(
                                             });
                                         }
                                     };
-                                    let title = shown.clone();
                                     let can_ask = can_reveal && var.secret && cell.set;
                                     view! {
                                         <td class="px-3 py-2 align-top" data-testid=format!("env-cell-{cell_key}-{}", cell.environment)
                                             data-state=cell.state.clone()>
-                                            <div class="max-w-[14rem] truncate font-mono text-xs" data-testid="env-value" title=title>{shown}</div>
+                                            <div class="max-w-[14rem] truncate font-mono text-xs" data-testid="env-value">{shown}</div>
                                             <div class=format!("text-xs {}", state_class(&cell.state)) title=cell.detail.clone().unwrap_or_default()>
                                                 {state_label(&cell)}
                                             </div>
@@ -319,15 +341,15 @@ fn RevealAudit(view: EnvPanelView) -> impl IntoView {
     view.can_reveal.then(|| {
         view! {
             <section class="mt-6" data-testid="reveal-audit">
-                <h3 class="mb-2 text-sm font-semibold">"Reveals"</h3>
+                <h3 class="mb-2 text-sm font-semibold">"Reveals and pulls"</h3>
                 {if view.reveals.is_empty() {
-                    view! { <p class="text-xs text-slate-500">"No value has been revealed."</p> }.into_any()
+                    view! { <p class="text-xs text-slate-500">"No secret has been revealed or pulled."</p> }.into_any()
                 } else {
                     view! {
                         <ul class="space-y-1 text-xs text-slate-600">
                             {view.reveals.into_iter().map(|r| view! {
                                 <li data-testid="reveal-line">
-                                    {format!("{} revealed {} ({}) at {}", r.revealed_by, r.key, r.environment, super::format_time(r.revealed_at))}
+                                    {r.line}
                                 </li>
                             }).collect_view()}
                         </ul>

@@ -163,7 +163,7 @@ fn VentureLive(venture: VentureView) -> impl IntoView {
             <ol class="max-h-96 overflow-y-auto rounded-xl bg-slate-900 p-4 font-mono text-xs text-slate-100" data-testid="live-log">
                 <For each=shown key=|line| line.id let:line>
                     <li class="py-0.5" data-level=line.level.clone()>
-                        <span class="text-slate-400">{format_time(line.at)}</span>
+                        <span class="text-slate-400">{crate::views::format_time(line.at)}</span>
                         " "
                         <span class=level_class(&line.level)>{line.level.to_uppercase()}</span>
                         " "
@@ -225,12 +225,6 @@ fn level_class(level: &str) -> &'static str {
         "warn" => "text-amber-300",
         _ => "text-emerald-300",
     }
-}
-
-/// `HH:MM:SS` (UTC) of an epoch-millisecond time.
-fn format_time(at_ms: i64) -> String {
-    let secs = at_ms.div_euclid(1000).rem_euclid(86_400);
-    format!("{:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
 /// In the browser: opens the venture's event stream and appends its lines as they arrive.

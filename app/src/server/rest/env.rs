@@ -14,6 +14,7 @@ use slipway_engine::engine::{EnvChange, EnvListing, EnvVariable, EnvVersion};
 use slipway_engine::env::Environment;
 
 use super::openapi::{BadBody, Conflict, ErrorBody, Forbidden, Invalid, NotFound, Unauthenticated};
+use super::ventures::{Job, accepted};
 use super::{Answer, AppState, VentureId, body, caller, engine_error, error};
 
 /// The path parameters of one variable.
@@ -48,6 +49,39 @@ pub struct Revealed {
     key: String,
     environment: Environment,
     value: String,
+}
+
+/// The path parameters of one of a venture's environments.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct EnvironmentPath {
+    /// The venture's id.
+    #[param(format = "uuid")]
+    id: String,
+    /// development, preview, staging (while it is enabled) or production.
+    #[param(value_type = Environment)]
+    environment: String,
+}
+
+/// One environment's values for a developer's local file.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Pulled {
+    venture: String,
+    environment: Environment,
+    variables: Vec<PulledValue>,
+}
+
+/// A variable of a pull: its value, or why it is held back.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PulledValue {
+    key: String,
+    description: String,
+    secret: bool,
+    #[schema(required = true)]
+    value: Option<String>,
+    /// Why `value` is null: not set in this environment, or not for this caller.
+    #[schema(required = true)]
+    withheld: Option<String>,
 }
 
 /// Which version to make current again.
@@ -186,6 +220,102 @@ pub async fn reveal_env(
     let mut response = Json(revealed).into_response();
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// One environment's values, for `slipway env pull`
+///
+/// Creators get every value of development and the plain values of the other environments;
+/// admins every value of the environment they name; operators none. The Supabase
+/// integration's secrets belong to production and come with production only. Every secret
+/// handed out is recorded in the audit list; the answer is never cached.
+#[utoipa::path(
+    post, path = "/api/v1/ventures/{id}/environments/{environment}/pull", operation_id = "pullEnv", tag = "env",
+    params(EnvironmentPath),
+    responses(
+        (status = 200, description = "The values, and the reasons for those held back.", body = Pulled),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 422, response = Invalid),
+    )
+)]
+pub async fn pull_env(
+    State(state): State<AppState>,
+    Path(EnvironmentPath { id, environment }): Path<EnvironmentPath>,
+    headers: HeaderMap,
+) -> Answer {
+    let user = caller(&state, &headers).await?;
+    let pull = state.engine.env_pull(&user, &id, &environment).await.map_err(engine_error)?;
+    let pulled = Pulled {
+        venture: pull.venture,
+        environment: pull.environment,
+        variables: pull
+            .variables
+            .into_iter()
+            .map(|v| PulledValue {
+                key: v.key,
+                description: v.description,
+                secret: v.secret,
+                value: v.value.map(|value| value.expose_secret().to_string()),
+                withheld: v.withheld,
+            })
+            .collect(),
+    };
+    let mut response = Json(pulled).into_response();
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// Sync the variables to Vercel now
+///
+/// A job that syncs the variables (by diff, one write at most for everything changed) and
+/// deploys nothing: running deployments get the new values when they are redeployed. Asked
+/// while an apply or a sync is under way, it is that job.
+#[utoipa::path(
+    post, path = "/api/v1/ventures/{id}/sync-env", operation_id = "syncEnv", tag = "env",
+    params(VentureId),
+    responses(
+        (status = 202, description = "The sync is queued.", body = Job),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    )
+)]
+pub async fn sync_env(
+    State(state): State<AppState>,
+    Path(VentureId { id }): Path<VentureId>,
+    headers: HeaderMap,
+) -> Answer {
+    let user = caller(&state, &headers).await?;
+    Ok(accepted(state.engine.sync_env(&user, &id).await.map_err(engine_error)?))
+}
+
+/// Redeploy production or staging
+///
+/// Builds the environment again so its running deployment gets the variables as they are at
+/// Vercel now: production from its current deployment (same commit), staging from its branch.
+/// A failed build leaves the running deployment serving.
+#[utoipa::path(
+    post, path = "/api/v1/ventures/{id}/environments/{environment}/redeploy", operation_id = "redeploy",
+    tag = "env",
+    params(EnvironmentPath),
+    responses(
+        (status = 202, description = "The redeploy is queued.", body = Job),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    )
+)]
+pub async fn redeploy(
+    State(state): State<AppState>,
+    Path(EnvironmentPath { id, environment }): Path<EnvironmentPath>,
+    headers: HeaderMap,
+) -> Answer {
+    let user = caller(&state, &headers).await?;
+    Ok(accepted(state.engine.redeploy(&user, &id, &environment).await.map_err(engine_error)?))
 }
 
 /// A value's kept versions

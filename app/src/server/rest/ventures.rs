@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use slipway_engine::engine::StepStatus;
+use slipway_engine::engine::{JobState, StepStatus};
 use slipway_engine::store::EventRecord;
 use slipway_engine::venture::{NewVenture, Venture};
 
@@ -51,7 +51,7 @@ pub struct Resource {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Job {
     #[schema(format = "uuid")]
-    job_id: String,
+    pub(super) job_id: String,
 }
 
 /// A page of a venture's log, oldest first.
@@ -170,7 +170,7 @@ pub async fn get_venture(
 }
 
 /// 202 with the id of the job that will do the work.
-fn accepted(job_id: String) -> Response {
+pub(super) fn accepted(job_id: String) -> Response {
     (StatusCode::ACCEPTED, Json(Job { job_id })).into_response()
 }
 
@@ -234,6 +234,39 @@ pub async fn destroy_venture(
     let user = caller(&state, &headers).await?;
     let request: DestroyBody = body(&raw)?;
     state.engine.destroy_venture(&user, &id, &request.confirm).await.map(accepted).map_err(engine_error)
+}
+
+/// The path parameters of one of a venture's jobs.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct JobPath {
+    /// The venture's id.
+    #[param(format = "uuid")]
+    id: String,
+    /// The job's id, as a 202 answer gives it.
+    #[param(format = "uuid")]
+    job_id: String,
+}
+
+/// One of the venture's jobs
+///
+/// Where an apply, destroy, sync or redeploy stands; its log lines are in the venture's log.
+#[utoipa::path(
+    get, path = "/api/v1/ventures/{id}/jobs/{job_id}", operation_id = "getJob", tag = "ventures",
+    params(JobPath),
+    responses(
+        (status = 200, description = "The job.", body = JobState),
+        (status = 401, response = Unauthenticated),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn get_job(
+    State(state): State<AppState>,
+    Path(JobPath { id, job_id }): Path<JobPath>,
+    headers: HeaderMap,
+) -> Answer {
+    let user = caller(&state, &headers).await?;
+    Ok(Json(state.engine.venture_job(&user, &id, &job_id).await.map_err(engine_error)?).into_response())
 }
 
 /// The venture's log, paged by event id
