@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the Playwright suite in Debian's headless Chromium against a fresh sandbox server
-# (its own SQLite database and simulators, a free port), then stops the server.
+# (its own SQLite database and simulators, a free port), then stops the server and scans the
+# database, the server's output and every page, answer and log stream the suite saved for any
+# secret value (`slipway vault leak-scan`). Arguments go to Playwright (a file, `file:line`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,11 +10,15 @@ work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 password=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
 creator_password=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
-SLIPWAY_ADDR=127.0.0.1:$port SLIPWAY_DATA_DIR=$work/data SLIPWAY_ADMIN_PASSWORD=$password \
-  SLIPWAY_SANDBOX_LATENCY_MS=300 VERCEL_TOKEN= SUPABASE_ACCESS_TOKEN= CLOUDFLARE_API_TOKEN= RUST_LOG=warn \
+# The simulators' token, so a test can change a variable "at Vercel" (drift) as a person would.
+sandbox_token=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')
+export SLIPWAY_DATA_DIR=$work/data SLIPWAY_SANDBOX_TOKEN=$sandbox_token VERCEL_TOKEN= SUPABASE_ACCESS_TOKEN= \
+  CLOUDFLARE_API_TOKEN=
+SLIPWAY_ADDR=127.0.0.1:$port SLIPWAY_ADMIN_PASSWORD=$password SLIPWAY_SANDBOX_LATENCY_MS=300 RUST_LOG=warn \
   target/debug/slipway serve >"$work/server.log" 2>&1 &
 server=$!
-cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"; }
+stop_server() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
+cleanup() { stop_server; rm -rf "$work"; }
 trap cleanup EXIT
 
 for _ in $(seq 1 100); do
@@ -22,14 +28,28 @@ for _ in $(seq 1 100); do
 done
 
 # The happy paths run as a creator, as the studio's people do.
-SLIPWAY_DATA_DIR=$work/data SLIPWAY_PASSWORD=$creator_password VERCEL_TOKEN= SUPABASE_ACCESS_TOKEN= \
-  CLOUDFLARE_API_TOKEN= RUST_LOG=warn target/debug/slipway user create --username casey --role creator >/dev/null
+SLIPWAY_PASSWORD=$creator_password RUST_LOG=warn target/debug/slipway user create --username casey --role creator >/dev/null
 # An operator watches: sees names and states, never a value.
-SLIPWAY_DATA_DIR=$work/data SLIPWAY_PASSWORD=$creator_password VERCEL_TOKEN= SUPABASE_ACCESS_TOKEN= \
-  CLOUDFLARE_API_TOKEN= RUST_LOG=warn target/debug/slipway user create --username otto --role operator >/dev/null
+SLIPWAY_PASSWORD=$creator_password RUST_LOG=warn target/debug/slipway user create --username otto --role operator >/dev/null
+# API tokens, for the capture of every REST answer each role gets.
+token() { RUST_LOG=warn target/debug/slipway token create --username "$1" --name e2e --role "$2" 2>/dev/null; }
+admin_token=$(token admin admin)
+creator_token=$(token casey creator)
+operator_token=$(token otto operator)
+capture=$work/capture
 
-cd end2end
-SLIPWAY_E2E_URL=http://127.0.0.1:$port SLIPWAY_E2E_ADMIN=admin SLIPWAY_E2E_PASSWORD=$password \
-  SLIPWAY_E2E_CREATOR=casey SLIPWAY_E2E_CREATOR_PASSWORD=$creator_password \
-  SLIPWAY_E2E_OPERATOR=otto SLIPWAY_E2E_OPERATOR_PASSWORD=$creator_password \
-  npx playwright test || { echo "--- server log"; cat "$work/server.log"; exit 1; }
+(
+  cd end2end
+  SLIPWAY_E2E_URL=http://127.0.0.1:$port SLIPWAY_E2E_ADMIN=admin SLIPWAY_E2E_PASSWORD=$password \
+    SLIPWAY_E2E_CREATOR=casey SLIPWAY_E2E_CREATOR_PASSWORD=$creator_password \
+    SLIPWAY_E2E_OPERATOR=otto SLIPWAY_E2E_OPERATOR_PASSWORD=$creator_password \
+    SLIPWAY_E2E_ADMIN_TOKEN=$admin_token SLIPWAY_E2E_CREATOR_TOKEN=$creator_token \
+    SLIPWAY_E2E_OPERATOR_TOKEN=$operator_token SLIPWAY_E2E_SANDBOX_TOKEN=$sandbox_token \
+    SLIPWAY_E2E_CAPTURE=$capture npx playwright test "$@"
+) || { echo "--- server log"; cat "$work/server.log"; exit 1; }
+
+# The leak scan: the server's whole output (stopped first, so it is complete), the database
+# and everything the suite saved. It names the place of a leak, never the value.
+stop_server
+echo "leak scan: $(find "$capture" -type f | wc -l) saved pages, answers and streams, $(wc -l <"$work/server.log") lines of server output"
+RUST_LOG=warn target/debug/slipway vault leak-scan "$work/server.log" "$capture"

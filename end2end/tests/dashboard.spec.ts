@@ -307,3 +307,55 @@ test('an operator sees masked names and cannot reveal; an admin reveals one valu
   await expect(adminCell.getByTestId('env-value')).toHaveText(secret);
   await expect(adminPage.getByTestId('reveal-line').first()).toContainText('admin revealed STRIPE_SECRET_KEY (production)');
 });
+
+test('a variable changed at Vercel shows as changed there, a sync repairs it, and production is redeployed', async ({ page }) => {
+  test.setTimeout(150_000);
+  const sandboxToken = process.env.SLIPWAY_E2E_SANDBOX_TOKEN ?? '';
+  const apiToken = process.env.SLIPWAY_E2E_ADMIN_TOKEN ?? '';
+  expect(sandboxToken && apiToken, 'e2e.sh passes the sandbox and API tokens').toBeTruthy();
+  await startVenture(page, 'drift', 'acme/drift');
+  await page.getByRole('button', { name: 'Create and provision' }).click();
+  await expect(page).toHaveURL(/\/ventures\/[0-9a-f-]+$/);
+  await expect(page.getByTestId('venture-status')).toHaveText('ready', { timeout: 60_000 });
+  await openTab(page, 'Environment');
+  const editor = page.getByTestId('env-editor');
+  await editor.getByLabel('Key').fill('CHECKOUT_MODE');
+  await editor.getByLabel('Description').fill('Which checkout the shop shows');
+  await editor.getByLabel('Value for production').fill('embedded-v2');
+  await editor.getByRole('button', { name: 'Save variable' }).click();
+  const cell = page.getByTestId('env-cell-CHECKOUT_MODE-production');
+  await expect(cell).toHaveAttribute('data-state', 'pending');
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  await expect(cell).toHaveAttribute('data-state', 'in_sync', { timeout: 60_000 });
+
+  // Someone edits it at Vercel (here: the sandbox's simulated Vercel, found on the Connections API).
+  const connections = await (await page.request.get('/api/v1/connections', { headers: { authorization: `Bearer ${apiToken}` } })).json();
+  const vercel = connections.connections.find((c: { platform: string }) => c.platform === 'Vercel').base_url;
+  const project = (await page.getByTestId('vercel-project-id').textContent())!.trim();
+  const team = 'teamId=team_sim0000000000000000000001';
+  const auth = { authorization: `Bearer ${sandboxToken}` };
+  const listed = await (await page.request.get(`${vercel}/v10/projects/${project}/env?${team}`, { headers: auth })).json();
+  const entry = listed.envs.find((e: { key: string; target: string[] }) => e.key === 'CHECKOUT_MODE' && e.target.includes('production'));
+  expect(entry, 'Slipway wrote the variable to Vercel').toBeTruthy();
+  const edited = await page.request.patch(`${vercel}/v9/projects/${project}/env/${entry.id}?${team}`, { headers: auth, data: { value: 'legacy' } });
+  expect(edited.ok()).toBeTruthy();
+
+  // The tab says so, and the next sync puts Slipway's value back.
+  await page.reload();
+  await hydrated(page);
+  await openTab(page, 'Environment');
+  await expect(cell).toHaveAttribute('data-state', 'drifted');
+  await expect(cell).toContainText('changed at Vercel');
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  await expect(cell).toHaveAttribute('data-state', 'in_sync', { timeout: 60_000 });
+  const after = await (await page.request.get(`${vercel}/v10/projects/${project}/env?${team}`, { headers: auth })).json();
+  const restored = after.envs.filter((e: { key: string; target: string[] }) => e.key === 'CHECKOUT_MODE' && e.target.includes('production'));
+  expect(restored.map((e: { value: string }) => e.value)).toEqual(['embedded-v2']);
+
+  // A redeploy builds production again with the variables; the log shows it live.
+  await page.getByRole('button', { name: 'Redeploy production now' }).click();
+  await openTab(page, 'Log');
+  const log = page.getByTestId('live-log');
+  await expect(log).toContainText('Redeploying production', { timeout: 30_000 });
+  await expect(log.locator('li', { hasText: 'Production is live at https://' })).toHaveCount(2, { timeout: 60_000 });
+});
