@@ -71,6 +71,27 @@ pub struct Pulled {
     variables: Vec<PulledValue>,
 }
 
+/// The environments with a running deployment to renew (previews deploy per pull request).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // Only its schema is used: the engine reads the path parameter.
+pub enum DeployedEnvironment {
+    Production,
+    Staging,
+}
+
+/// The path parameters of a redeploy.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct RedeployPath {
+    /// The venture's id.
+    #[param(format = "uuid")]
+    id: String,
+    /// production, or staging while it is enabled.
+    #[param(inline, value_type = DeployedEnvironment)]
+    environment: String,
+}
+
 /// A variable of a pull: its value, or why it is held back.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct PulledValue {
@@ -299,7 +320,7 @@ pub async fn sync_env(
 #[utoipa::path(
     post, path = "/api/v1/ventures/{id}/environments/{environment}/redeploy", operation_id = "redeploy",
     tag = "env",
-    params(EnvironmentPath),
+    params(RedeployPath),
     responses(
         (status = 202, description = "The redeploy is queued.", body = Job),
         (status = 401, response = Unauthenticated),
@@ -311,7 +332,7 @@ pub async fn sync_env(
 )]
 pub async fn redeploy(
     State(state): State<AppState>,
-    Path(EnvironmentPath { id, environment }): Path<EnvironmentPath>,
+    Path(RedeployPath { id, environment }): Path<RedeployPath>,
     headers: HeaderMap,
 ) -> Answer {
     let user = caller(&state, &headers).await?;
