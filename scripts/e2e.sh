@@ -14,7 +14,7 @@ creator_password=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
 sandbox_token=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')
 export SLIPWAY_DATA_DIR=$work/data SLIPWAY_SANDBOX_TOKEN=$sandbox_token VERCEL_TOKEN= SUPABASE_ACCESS_TOKEN= \
   CLOUDFLARE_API_TOKEN=
-SLIPWAY_ADDR=127.0.0.1:$port SLIPWAY_ADMIN_PASSWORD=$password SLIPWAY_SANDBOX_LATENCY_MS=300 RUST_LOG=warn \
+SLIPWAY_ADDR=127.0.0.1:$port SLIPWAY_ADMIN_PASSWORD=$password SLIPWAY_SANDBOX_LATENCY_MS=300 RUST_LOG=info \
   target/debug/slipway serve >"$work/server.log" 2>&1 &
 server=$!
 stop_server() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; }
