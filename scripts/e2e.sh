@@ -37,6 +37,7 @@ admin_token=$(token admin admin)
 creator_token=$(token casey creator)
 operator_token=$(token otto operator)
 capture=$work/capture
+mkdir -p "$capture"
 
 (
   cd end2end

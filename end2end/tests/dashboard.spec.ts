@@ -1,4 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
+import { Who, hydrated, signIn as signInAs } from './support';
 
 const admin = {
   username: process.env.SLIPWAY_E2E_ADMIN ?? 'admin',
@@ -15,18 +16,8 @@ const operator = {
   password: process.env.SLIPWAY_E2E_OPERATOR_PASSWORD ?? '',
 };
 
-async function hydrated(page: Page) {
-  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
-}
-
-async function signIn(page: Page, who = admin) {
-  await page.goto('/login');
-  await hydrated(page);
-  await page.getByLabel('Username').fill(who.username);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(/\/ventures$/);
-  await hydrated(page);
+async function signIn(page: Page, who: Who = admin) {
+  await signInAs(page, who);
 }
 
 test('a logged-out visitor is sent to the login page', async ({ page }) => {

@@ -2,7 +2,8 @@
 // live log stream each role sees, for the leak scan scripts/e2e.sh runs once the suite is over
 // (`slipway vault leak-scan` looks in them, in the database and in the server's output for
 // every sealed value, token and the master key). Nothing here reveals a value.
-import { test, expect, Browser, Page, APIRequestContext } from '@playwright/test';
+import { test, expect, Browser, APIRequestContext } from '@playwright/test';
+import { hydrated, signIn } from './support';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -16,10 +17,6 @@ const roles = [
 let saved = 0;
 function save(name: string, text: string) {
   writeFileSync(join(dir, `${String(saved++).padStart(4, '0')}-${name.replace(/[^A-Za-z0-9._-]+/g, '_')}.txt`), text);
-}
-
-async function hydrated(page: Page) {
-  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
 }
 
 /// Reads a stream for `ms` milliseconds (a live log stays open) and returns what came.
@@ -62,13 +59,7 @@ async function captureAs(browser: Browser, baseURL: string, who: typeof roles[nu
       // Redirects and streams have no body to read.
     }
   });
-  await page.goto('/login');
-  await hydrated(page);
-  await page.getByLabel('Username').fill(who.username);
-  await page.getByLabel('Password').fill(who.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(/\/ventures$/);
-  await hydrated(page);
+  await signIn(page, who);
   save(`${who.username}-page-ventures`, await page.content());
 
   const headers = { authorization: `Bearer ${who.token}` };

@@ -595,8 +595,12 @@ impl Engine {
             return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "sync variables" });
         }
         let venture = self.live_venture(actor, venture_id).await?;
+        // A sync writes variables; making the projects is an apply's work.
+        if venture.vercel_project_id.is_none() && !self.inner.store.has_active_job(venture_id).await? {
+            return Err(EngineError::Conflict(format!("{} has no Vercel project yet: apply it first", venture.name)));
+        }
         let note = format!("Sync of {}'s variables queued by {}", venture.name, actor.username);
-        match self.inner.store.queue_job(&venture.id, provision::SYNC_ENV, venture.status, &note).await? {
+        match self.inner.store.queue_job(&venture.id, provision::SYNC_ENV, None, &note).await? {
             Ok(job) => Ok(job),
             Err(active) if [provision::SYNC_ENV, APPLY_VENTURE].contains(&active.kind.as_str()) => Ok(active.id),
             Err(active) => Err(busy(&venture, &active.kind)),
@@ -630,7 +634,7 @@ impl Engine {
         }
         let kind = provision::Redeploy::kind_of(target);
         let note = format!("Redeploy of {}'s {environment} queued by {}", venture.name, actor.username);
-        match self.inner.store.queue_job(&venture.id, kind, venture.status, &note).await? {
+        match self.inner.store.queue_job(&venture.id, kind, None, &note).await? {
             Ok(job) => Ok(job),
             Err(active) if active.kind == kind => Ok(active.id),
             Err(active) => Err(busy(&venture, &active.kind)),
@@ -692,10 +696,10 @@ pub(super) fn declared_in_spec(spec: &crate::venture::VentureSpec, set_by: &str)
 }
 
 /// The refusal for a job asked while another kind of job of the venture is queued or running.
-fn busy(venture: &Venture, active_kind: &str) -> EngineError {
+pub(super) fn busy(venture: &Venture, active_kind: &str) -> EngineError {
     let what = match active_kind {
+        DESTROY_VENTURE => return EngineError::Conflict(format!("{} is being destroyed", venture.name)),
         APPLY_VENTURE => "an apply",
-        DESTROY_VENTURE => "a destroy",
         provision::SYNC_ENV => "a sync of its variables",
         _ => "a redeploy",
     };

@@ -162,11 +162,11 @@ impl Engine {
         }
         let note = format!("Apply of {} queued by {}", venture.name, actor.username);
         let status = crate::venture::VentureStatus::Provisioning;
-        match self.inner.store.queue_job(&venture.id, APPLY_VENTURE, status, &note).await? {
+        match self.inner.store.queue_job(&venture.id, APPLY_VENTURE, Some(status), &note).await? {
             Ok(job) => Ok(job),
             // Asking again while an apply is queued or running is the same request.
             Err(active) if active.kind == APPLY_VENTURE => Ok(active.id),
-            Err(_) => Err(EngineError::Conflict(format!("{} is being destroyed", venture.name))),
+            Err(active) => Err(super::env::busy(&venture, &active.kind)),
         }
     }
 

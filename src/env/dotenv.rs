@@ -22,6 +22,12 @@ pub fn quote(value: &str) -> Option<String> {
     }
     // dotenv-expand reads `\$` as `$`, in any quotes, and nothing else as an escape.
     let escaped = value.replace('$', "\\$");
+    // A backslash before a closing quote makes dotenv look for a later one, over the next
+    // lines; such a value can only stand unquoted, if it can at all.
+    if escaped.ends_with('\\') {
+        let bare = !escaped.contains(['#', '\n', '\r', '\'', '"', '`']) && escaped.trim() == escaped;
+        return bare.then_some(escaped);
+    }
     // dotenv turns every CR LF and lone CR of the file into LF before it parses, so a carriage
     // return survives only as the `\r` escape of double quotes.
     let has_cr = value.contains('\r');
@@ -47,7 +53,9 @@ pub fn unquote(raw: &str) -> String {
     let value = match raw.chars().next() {
         Some(q @ ('\'' | '"' | '`')) => match closing_quote(raw, q) {
             Some(end) => {
-                let inner = &raw[1..end];
+                // dotenv reads the file with every CR LF made LF.
+                let inner = raw[1..end].replace("\r\n", "\n");
+                let inner = inner.as_str();
                 if q == '"' { inner.replace("\\n", "\n").replace("\\r", "\r") } else { inner.to_string() }
             }
             None => unquoted(raw),
@@ -57,26 +65,40 @@ pub fn unquote(raw: &str) -> String {
     value.replace("\\$", "$")
 }
 
-/// An unquoted value: up to a `#`, trimmed.
+/// An unquoted value: up to a `#`, trimmed (a CR LF file's CR included).
 fn unquoted(raw: &str) -> String {
     let line = raw.lines().next().unwrap_or_default();
     line.split('#').next().unwrap_or_default().trim().to_string()
 }
 
-/// Where the quote opening `raw` closes: the first `q` not escaped by a backslash, else the
-/// last `q` (dotenv's pattern backtracks to it).
+/// Where the quote opening `raw` closes, as dotenv's pattern decides: its body runs up to the
+/// first `q` not escaped by a backslash, and the closing quote is the last candidate (that one,
+/// or an escaped `q` before it) followed only by blanks and a `#` comment on its line. `None`
+/// when there is none: dotenv then reads the line as an unquoted value.
 fn closing_quote(raw: &str, q: char) -> Option<usize> {
+    let mut candidates = Vec::new();
     let mut escaped = false;
     for (i, c) in raw.char_indices().skip(1) {
         if escaped {
             escaped = false;
+            if c == q {
+                candidates.push(i);
+            }
         } else if c == '\\' {
             escaped = true;
         } else if c == q {
-            return Some(i);
+            candidates.push(i);
+            break;
         }
     }
-    raw.rfind(q).filter(|&i| i > 0)
+    candidates.into_iter().rev().find(|&i| ends_line(&raw[i + q.len_utf8()..]))
+}
+
+/// Whether `rest` holds only blanks and maybe a `#` comment before its line ends.
+fn ends_line(rest: &str) -> bool {
+    let line = rest.split('\n').next().unwrap_or_default().trim_end_matches('\r');
+    let line = line.trim_start_matches([' ', '\t']);
+    line.is_empty() || line.starts_with('#')
 }
 
 /// One variable a pull writes: its value and the line of description that heads it when it
@@ -143,7 +165,6 @@ struct Entry {
     value_at: usize,
     /// The text after the value on its last line (a ` # comment`), kept when it is rewritten.
     trailer: String,
-    export: bool,
 }
 
 /// The assignments of `text` (`KEY=…` and `export KEY=…`, values over several lines when
@@ -154,7 +175,7 @@ fn entries(text: &str) -> Vec<Entry> {
     while at < text.len() {
         let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
         let line = &text[at..line_end];
-        let Some((key, export, value_offset)) = assignment(line) else {
+        let Some((key, value_offset)) = assignment(line) else {
             at = line_end + 1;
             continue;
         };
@@ -172,30 +193,31 @@ fn entries(text: &str) -> Vec<Entry> {
                 None => (line_end, String::new()),
             },
             _ => {
-                let trailer = line[value_offset..].find(" #").map(|i| line[value_offset + i..].to_string());
-                (line_end, trailer.unwrap_or_default())
+                // An unquoted value ends at `#`: the comment (and the blanks before it) stays.
+                let value = &line[value_offset..];
+                let trailer = value.find('#').map(|i| value[value[..i].trim_end().len()..].to_string());
+                (line_end, trailer.unwrap_or_else(|| if line.ends_with('\r') { "\r".into() } else { String::new() }))
             }
         };
-        found.push(Entry { key, span: at..end, value_at, trailer, export });
+        found.push(Entry { key, span: at..end, value_at, trailer });
         at = end + 1;
     }
     found
 }
 
-/// `KEY=`, optionally after `export `: the key, whether it is exported, and where its value
-/// starts in `line`.
-fn assignment(line: &str) -> Option<(String, bool, usize)> {
+/// `KEY=`, optionally after `export `: the key, and where its value starts in `line`.
+fn assignment(line: &str) -> Option<(String, usize)> {
     let body = line.trim_start();
-    let (body, export) = match body.strip_prefix("export") {
-        Some(rest) if rest.starts_with([' ', '\t']) => (rest.trim_start(), true),
-        _ => (body, false),
+    let body = match body.strip_prefix("export") {
+        Some(rest) if rest.starts_with([' ', '\t']) => rest.trim_start(),
+        _ => body,
     };
     let key_len = body.find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))?;
     if key_len == 0 {
         return None;
     }
     let after_eq = body[key_len..].trim_start_matches([' ', '\t']).strip_prefix('=')?;
-    Some((body[..key_len].to_string(), export, line.len() - after_eq.len()))
+    Some((body[..key_len].to_string(), line.len() - after_eq.len()))
 }
 
 /// `existing` with every key of `updates` set: a key already in the file is rewritten where
@@ -221,15 +243,15 @@ pub fn merge(existing: &str, updates: &[Update], header: &str) -> Merged {
             // The last occurrence is the one dotenv keeps.
             Some(last) => {
                 let old = unquote(&existing[last.value_at..last.span.end]);
-                let old = strip_trailer(&old, &last.trailer);
                 if old == update.value {
                     changes.push(Change::Unchanged { key: update.key.clone() });
                     continue;
                 }
                 changes.push(Change::Changed { key: update.key.clone(), old });
                 for entry in occurrences {
-                    let export = if entry.export { "export " } else { "" };
-                    rewrites.push((entry.span.clone(), format!("{export}{}={quoted}{}", entry.key, entry.trailer)));
+                    // Indentation, `export` and `KEY=` stay as the file has them.
+                    let head = &existing[entry.span.start..entry.value_at];
+                    rewrites.push((entry.span.clone(), format!("{head}{quoted}{}", entry.trailer)));
                 }
             }
         }
@@ -256,12 +278,6 @@ pub fn merge(existing: &str, updates: &[Update], header: &str) -> Merged {
     Merged { text, changes }
 }
 
-/// An unquoted value read with its trailing comment cut already; a quoted one may still carry
-/// the comment's text when the parser above saw none.
-fn strip_trailer(value: &str, trailer: &str) -> String {
-    if trailer.is_empty() { value.to_string() } else { value.strip_suffix(trailer.trim()).unwrap_or(value).to_string() }
-}
-
 /// The keys a file assigns.
 pub fn keys(text: &str) -> BTreeSet<String> {
     entries(text).into_iter().map(|e| e.key).collect()
@@ -285,7 +301,12 @@ mod tests {
         assert_eq!(quote("it's\n\"x\"").as_deref(), Some("`it's\n\"x\"`"));
         assert_eq!(quote("a\r\nb").as_deref(), Some(r#""a\r\nb""#));
         assert_eq!(quote("'\"`"), None);
-        for value in ["on", "a # b", "pa$word", "it's", "it's\n\"x\"", "a\r\nb", "multi\nline", r"back\slash"] {
+        assert_eq!(quote(r"C:\dir\").as_deref(), Some(r"C:\dir\"), "a trailing backslash stands unquoted");
+        assert_eq!(quote("a b\\").as_deref(), Some("a b\\"));
+        assert_eq!(quote("a#b\\"), None, "…when nothing there needs quotes");
+        for value in
+            ["on", "a # b", "pa$word", "it's", "it's\n\"x\"", "a\r\nb", "multi\nline", r"back\slash", r"C:\dir\"]
+        {
             assert_eq!(unquote(&quote(value).unwrap()), value, "{value:?}");
         }
     }
@@ -328,5 +349,27 @@ mod tests {
         );
         assert_eq!(merge("", &[update("A", "1")], "h").text, "# h\n# A's purpose\nA='1'\n");
         assert_eq!(keys("# c\nA=1\nexport B='x\ny'\nnot an entry\n"), ["A", "B"].map(String::from).into());
+    }
+
+    #[test]
+    fn a_value_ending_in_a_backslash_does_not_swallow_the_next_lines() {
+        let merged = merge("", &[update("A", r"C:\dir\"), update("B", "sk_test_1")], "h");
+        let again = merge(&merged.text, &[update("A", r"C:\dir\"), update("B", "sk_test_1")], "h");
+        assert!(!again.changes_anything(), "{:?}\n{}", again.changes, merged.text);
+        // A file's own `'…\'` line closes where dotenv closes it: at the quote ending the line.
+        let own = "A='x\\'\nB='y'\n";
+        assert_eq!(keys(own), ["A", "B"].map(String::from).into());
+        assert!(!merge(own, &[update("B", "y")], "h").changes_anything());
+    }
+
+    #[test]
+    fn crlf_files_indentation_and_comments_without_a_space_are_kept() {
+        let own = "  FLAG=off#why\r\nMULTI=\"one\r\ntwo\"\r\nLOCAL=1\r\n";
+        let merged = merge(own, &[update("FLAG", "on"), update("MULTI", "one\ntwo")], "h");
+        assert_eq!(merged.text, "  FLAG='on'#why\r\nMULTI=\"one\r\ntwo\"\r\nLOCAL=1\r\n");
+        assert_eq!(
+            merged.changes,
+            vec![Change::Changed { key: "FLAG".into(), old: "off".into() }, Change::Unchanged { key: "MULTI".into() }]
+        );
     }
 }

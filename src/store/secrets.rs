@@ -66,7 +66,7 @@ impl Store {
     pub async fn text_cells(&self) -> Result<Vec<(String, String)>, sqlx::Error> {
         use sqlx::Column;
         let listing = if self.postgres_url.is_some() {
-            "SELECT table_name AS name FROM information_schema.tables \
+            "SELECT table_name::text AS name FROM information_schema.tables \
              WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
         } else {
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"

@@ -76,7 +76,7 @@ impl Store {
         &self,
         venture_id: &str,
         kind: &str,
-        status: VentureStatus,
+        status: Option<VentureStatus>,
         note: &str,
     ) -> Result<Result<String, ActiveJob>, sqlx::Error> {
         let now = now_ms();
@@ -142,7 +142,8 @@ impl Store {
                     .await?;
             }
         }
-        let job_id = self.insert_job(&mut tx, venture_id, destroy_kind, VentureStatus::Destroying, now, note).await?;
+        let job_id =
+            self.insert_job(&mut tx, venture_id, destroy_kind, Some(VentureStatus::Destroying), now, note).await?;
         tx.commit().await?;
         Ok(job_id)
     }
@@ -154,7 +155,7 @@ impl Store {
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         venture_id: &str,
         kind: &str,
-        status: VentureStatus,
+        status: Option<VentureStatus>,
         run_after: i64,
         note: &str,
     ) -> Result<String, sqlx::Error> {
@@ -171,12 +172,15 @@ impl Store {
         .bind(now)
         .execute(&mut **tx)
         .await?;
-        sqlx::query("UPDATE ventures SET status = $1, updated_at = $2 WHERE id = $3")
-            .bind(status.as_str())
-            .bind(now)
-            .bind(venture_id)
-            .execute(&mut **tx)
-            .await?;
+        // A sync or a redeploy leaves the status alone (`None`).
+        if let Some(status) = status {
+            sqlx::query("UPDATE ventures SET status = $1, updated_at = $2 WHERE id = $3")
+                .bind(status.as_str())
+                .bind(now)
+                .bind(venture_id)
+                .execute(&mut **tx)
+                .await?;
+        }
         insert_event(tx, self.postgres_url.is_some(), venture_id, Some(&job_id), "queued", "info", note).await?;
         Ok(job_id)
     }

@@ -56,6 +56,7 @@ const VALUES: &[(&str, &str)] = &[
     ("JSON", r#"{"a":[1,2],"b":"c"}"#),
     ("UNICODE", "café ☕ 東京"),
     ("EQUALS", "a=b=c"),
+    ("TRAILING_BACKSLASH", r"C:\dir\"),
 ];
 
 /// Whether python-dotenv reads `value` as Next.js does (no `$`, `\`, `'` or line break).

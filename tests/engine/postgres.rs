@@ -286,6 +286,14 @@ async fn variables_are_declared_versioned_revealed_synced_and_removed_on_postgre
     let revealed = engine.reveal_env_value(&admin, &venture.id, "STRIPE_SECRET_KEY", "production").await.unwrap();
     assert_eq!(revealed.expose_secret(), "sk_live_pg_2");
     assert_eq!(engine.env_listing(&admin, &venture.id).await.unwrap().reveals.len(), 1);
+    // A pull's disclosures, and the leak scan's walk over every table, on PostgreSQL too.
+    let pull = engine.env_pull(&admin, &venture.id, "production").await.unwrap();
+    let secrets = pull.variables.iter().filter(|v| v.secret && v.value.is_some()).count();
+    assert!(secrets >= 1);
+    assert_eq!(engine.env_listing(&admin, &venture.id).await.unwrap().reveals.len(), 1 + secrets);
+    let scan = engine.leak_scan(&[("page".into(), "<td>sk_live_pg_2</td>".into())]).await.unwrap();
+    assert!(scan.cells > 20, "{} cells", scan.cells);
+    assert_eq!(scan.leaks.iter().map(|l| l.source.as_str()).collect::<Vec<_>>(), ["page"]);
     engine.rollback_env_value(&user, &venture.id, "STRIPE_SECRET_KEY", "production", 1).await.unwrap();
     let history = engine.env_value_history(&user, &venture.id, "STRIPE_SECRET_KEY", "production").await.unwrap();
     assert_eq!(history.iter().map(|v| v.version).collect::<Vec<_>>(), [3, 2, 1]);

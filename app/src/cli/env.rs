@@ -289,7 +289,8 @@ fn shown(value: &str) -> String {
 fn write_owner_only(file: &Path, text: &str) -> anyhow::Result<()> {
     let dir = file.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = file.file_name().context("the file needs a name")?.to_string_lossy();
-    let temporary = dir.join(format!(".{name}.slipway-{}", std::process::id()));
+    // `.env.local.slipway-…tmp`: still under the `.env*` a Next.js .gitignore ignores.
+    let temporary = dir.join(format!("{name}.slipway-{}.tmp", std::process::id()));
     let written = (|| {
         let mut out = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temporary)?;
         out.write_all(text.as_bytes())?;

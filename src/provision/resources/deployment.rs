@@ -207,7 +207,24 @@ pub async fn redeploy(ctx: &Context, target: RedeployTarget) -> Result<Deploymen
             }
         }
     };
-    let deployment = ctx.platforms.vercel.create_deployment(&request).await?;
+    // The build this job started, if an earlier attempt of it got that far: waited for again,
+    // never started twice.
+    let in_flight = match target {
+        RedeployTarget::Production => "redeploy_production",
+        RedeployTarget::Staging => "redeploy_staging",
+    };
+    let job = ctx.job.as_ref().map(|j| j.id.clone());
+    let started =
+        ctx.store.resource(&ctx.venture.id, in_flight).await?.filter(|r| r.data["job"].as_str() == job.as_deref());
+    let deployment = match started.and_then(|r| r.external_id) {
+        Some(id) => ctx.platforms.vercel.get_deployment(&id).await?,
+        None => {
+            let deployment = ctx.platforms.vercel.create_deployment(&request).await?;
+            let data = json!({ "job": job });
+            ctx.store.set_resource(&ctx.venture.id, in_flight, Some(&deployment.id), &data).await?;
+            deployment
+        }
+    };
     let deployment = wait_until_built(ctx, step, deployment).await?;
     let name = match target {
         RedeployTarget::Production => "Production",
