@@ -53,6 +53,17 @@ async fn provisioned(name: &str) -> Provisioned {
     Provisioned { _dir, db, world, engine, user, venture, project }
 }
 
+/// An admin (ada) and an operator (otto) beside the creator.
+async fn admin_and_operator(engine: &Engine) -> (User, User) {
+    let admin =
+        engine.create_user_unchecked("ada", &SecretString::from("another long password"), Role::Admin).await.unwrap();
+    let operator = engine
+        .create_user_unchecked("otto", &SecretString::from("a third long password"), Role::Operator)
+        .await
+        .unwrap();
+    (admin, operator)
+}
+
 /// Applies again in a fresh "process" (a settled engine's runner is stopped) until settled.
 async fn apply_again(world: &World, db: &str, user: &User, id: &str, instance: &str) -> VentureStatus {
     let engine = world.open_process(db, instance).await;
@@ -225,12 +236,7 @@ async fn each_role_sees_what_it_may_and_reveals_are_admin_only_and_audited() {
     let world = World::new(FaultPlan::default()).await;
     let engine = world.open_process(&db, "p1").await;
     let user = creator(&engine).await;
-    let admin =
-        engine.create_user_unchecked("ada", &SecretString::from("another long password"), Role::Admin).await.unwrap();
-    let operator = engine
-        .create_user_unchecked("otto", &SecretString::from("a third long password"), Role::Operator)
-        .await
-        .unwrap();
+    let (admin, operator) = admin_and_operator(&engine).await;
     let venture = engine.create_venture(&user, &spec_with_env("roles-shop")).await.unwrap();
     let set = |value: &str| EnvChange { values: values(&[("production", Some(value))]), ..EnvChange::default() };
     engine.put_env_var(&user, &venture.id, "STRIPE_SECRET_KEY", &set("sk_live_first")).await.unwrap();
@@ -387,12 +393,7 @@ async fn a_value_a_platform_echoes_in_an_error_is_stored_redacted() {
 async fn a_pull_hands_each_role_what_it_may_keeps_production_secrets_in_production_and_is_audited() {
     let p = provisioned("pull-shop").await;
     let (engine, user, id) = (&p.engine, &p.user, p.venture.id.as_str());
-    let admin =
-        engine.create_user_unchecked("ada", &SecretString::from("another long password"), Role::Admin).await.unwrap();
-    let operator = engine
-        .create_user_unchecked("otto", &SecretString::from("a third long password"), Role::Operator)
-        .await
-        .unwrap();
+    let (admin, operator) = admin_and_operator(engine).await;
     let change = EnvChange {
         values: values(&[("development", Some("sk_test_local")), ("production", Some("sk_live_pull"))]),
         ..EnvChange::default()
@@ -538,10 +539,7 @@ async fn a_sync_writes_only_the_variables_and_a_redeploy_builds_production_or_st
         }
         other => panic!("previews deploy per pull request: {other:?}"),
     }
-    let operator = engine
-        .create_user_unchecked("otto", &SecretString::from("a third long password"), Role::Operator)
-        .await
-        .unwrap();
+    let (_, operator) = admin_and_operator(engine).await;
     assert!(matches!(engine.redeploy(&operator, id, "production").await, Err(EngineError::Forbidden { .. })));
     assert!(matches!(engine.sync_env(&operator, id).await, Err(EngineError::Forbidden { .. })));
 }
