@@ -93,7 +93,23 @@ impl Store {
             tx.rollback().await?;
             return Ok(Err(active));
         }
-        let job_id = self.insert_job(&mut tx, venture_id, kind, status, now, note).await?;
+        let inserted = self.insert_job(&mut tx, venture_id, kind, status, now, note).await;
+        let job_id = match inserted {
+            Ok(job_id) => job_id,
+            // Another instance queued one between the check and the insert
+            // (`jobs_one_active_per_venture`): that one is the answer.
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                tx.rollback().await?;
+                let row = sqlx::query(
+                    "SELECT id, kind FROM jobs WHERE venture_id = $1 AND status IN ('queued', 'running') LIMIT 1",
+                )
+                .bind(venture_id)
+                .fetch_one(&self.pool)
+                .await?;
+                return Ok(Err(ActiveJob { id: row.try_get("id")?, kind: row.try_get("kind")? }));
+            }
+            Err(e) => return Err(e),
+        };
         tx.commit().await?;
         Ok(Ok(job_id))
     }

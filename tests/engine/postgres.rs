@@ -103,6 +103,37 @@ async fn instances_racing_for_jobs_each_claim_a_different_one() {
     assert_eq!(distinct, queued, "every job was claimed");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn instances_asking_for_jobs_of_one_venture_at_once_queue_exactly_one() {
+    let db = TestDatabase::create().await;
+    let store = Store::open(&db.url).await.unwrap();
+    queue_jobs(&store, 1).await;
+    let job = store.claim_job("instance-0", 60_000).await.unwrap().unwrap();
+    store.finish_job(&job.id, "instance-0", "succeeded", None, None).await.unwrap();
+    let venture_id = job.venture_id.clone();
+
+    // Eight instances, each with its own pool, ask for a sync or a redeploy at the same moment.
+    let mut askers = Vec::new();
+    for instance in 0..8 {
+        let store = Store::open(&db.url).await.unwrap();
+        let venture_id = venture_id.clone();
+        askers.push(tokio::spawn(async move {
+            let kind = if instance % 2 == 0 { "sync_env" } else { "redeploy_production" };
+            store.queue_job(&venture_id, kind, None, "asked").await.unwrap()
+        }));
+    }
+    let mut queued = Vec::new();
+    let mut answered = Vec::new();
+    for asker in askers {
+        match asker.await.unwrap() {
+            Ok(id) => queued.push(id),
+            Err(active) => answered.push(active.id),
+        }
+    }
+    assert_eq!(queued.len(), 1, "exactly one job queued: {queued:?}");
+    assert!(answered.iter().all(|id| *id == queued[0]), "the others are told which: {answered:?}");
+}
+
 #[tokio::test]
 async fn a_stalled_instance_whose_lease_passed_on_can_neither_start_a_step_nor_finish_the_job() {
     let db = TestDatabase::create().await;
