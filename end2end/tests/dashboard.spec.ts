@@ -16,6 +16,14 @@ const operator = {
   password: process.env.SLIPWAY_E2E_OPERATOR_PASSWORD ?? '',
 };
 
+// A page that never hydrates has usually panicked in the browser: say so in the report.
+test.beforeEach(({ page }) => {
+  page.on('pageerror', (error) => console.log(`pageerror on ${page.url()}: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') console.log(`console error on ${page.url()}: ${message.text()}`);
+  });
+});
+
 async function signIn(page: Page, who: Who = admin) {
   await signInAs(page, who);
 }
