@@ -632,7 +632,7 @@ impl Engine {
         if venture.vercel_project_id.is_none() {
             return Err(EngineError::Conflict(format!("{} has no Vercel project yet: apply it first", venture.name)));
         }
-        let kind = provision::Redeploy::kind_of(target);
+        let kind = target.kind();
         let note = format!("Redeploy of {}'s {environment} queued by {}", venture.name, actor.username);
         match self.inner.store.queue_job(&venture.id, kind, None, &note).await? {
             Ok(job) => Ok(job),

@@ -18,9 +18,7 @@ pub const APPLY_VENTURE: &str = "provision_venture";
 pub const DESTROY_VENTURE: &str = "destroy_venture";
 /// Job kind: sync the venture's variables to Vercel, without deploying.
 pub const SYNC_ENV: &str = "sync_env";
-/// Job kinds: redeploy production or staging, so their running deployments get the variables.
-pub const REDEPLOY_PRODUCTION: &str = "redeploy_production";
-pub const REDEPLOY_STAGING: &str = "redeploy_staging";
+// The redeploy jobs' kinds are `RedeployTarget::kind()`.
 
 /// What both handlers use.
 #[derive(Clone)]
@@ -208,13 +206,6 @@ impl JobHandler for SyncEnv {
 pub struct Redeploy(pub Provisioner, pub RedeployTarget);
 
 impl Redeploy {
-    pub fn kind_of(target: RedeployTarget) -> &'static str {
-        match target {
-            RedeployTarget::Production => REDEPLOY_PRODUCTION,
-            RedeployTarget::Staging => REDEPLOY_STAGING,
-        }
-    }
-
     async fn redeploy(&self, job: &Job) -> Result<(), StepError> {
         let p = &self.0;
         let venture = p.venture(job).await?;
@@ -225,7 +216,7 @@ impl Redeploy {
 
 impl JobHandler for Redeploy {
     fn kind(&self) -> &'static str {
-        Redeploy::kind_of(self.1)
+        self.1.kind()
     }
 
     fn run<'a>(&'a self, job: &'a Job) -> HandlerFuture<'a, Result<(), JobError>> {

@@ -27,8 +27,7 @@ use crate::venture::{Venture, VentureSpec};
 
 pub use graph::{Action, Change, PlannedAction, Schedule};
 pub use handlers::{
-    APPLY_VENTURE, ApplyVenture, DESTROY_VENTURE, DestroyVenture, Provisioner, REDEPLOY_PRODUCTION, REDEPLOY_STAGING,
-    Redeploy, SYNC_ENV, SyncEnv,
+    APPLY_VENTURE, ApplyVenture, DESTROY_VENTURE, DestroyVenture, Provisioner, Redeploy, SYNC_ENV, SyncEnv,
 };
 pub(crate) use resources::compare_env;
 pub use resources::{GRAPH, RedeployTarget, SyncState, kind};

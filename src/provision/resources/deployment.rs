@@ -154,6 +154,23 @@ pub enum RedeployTarget {
     Staging,
 }
 
+impl RedeployTarget {
+    /// Its redeploy's job kind, which also names the record of the build that job started.
+    pub const fn kind(self) -> &'static str {
+        match self {
+            RedeployTarget::Production => "redeploy_production",
+            RedeployTarget::Staging => "redeploy_staging",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            RedeployTarget::Production => "Production",
+            RedeployTarget::Staging => "Staging",
+        }
+    }
+}
+
 /// Builds `target` again so it runs with the variables as they are at Vercel now, and waits
 /// until it is live. Production is rebuilt from its recorded deployment (same commit, new
 /// variables, as Vercel's "Redeploy"); staging from its branch into the staging environment.
@@ -209,10 +226,7 @@ pub async fn redeploy(ctx: &Context, target: RedeployTarget) -> Result<Deploymen
     };
     // The build this job started, if an earlier attempt of it got that far: waited for again,
     // never started twice.
-    let in_flight = match target {
-        RedeployTarget::Production => "redeploy_production",
-        RedeployTarget::Staging => "redeploy_staging",
-    };
+    let in_flight = target.kind();
     let job = ctx.job.as_ref().map(|j| j.id.clone());
     let started =
         ctx.store.resource(&ctx.venture.id, in_flight).await?.filter(|r| r.data["job"].as_str() == job.as_deref());
@@ -226,10 +240,7 @@ pub async fn redeploy(ctx: &Context, target: RedeployTarget) -> Result<Deploymen
         }
     };
     let deployment = wait_until_built(ctx, step, deployment).await?;
-    let name = match target {
-        RedeployTarget::Production => "Production",
-        RedeployTarget::Staging => "Staging",
-    };
+    let name = target.label();
     match deployment.ready_state {
         ReadyState::Ready => {
             if target == RedeployTarget::Production {
