@@ -4,9 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n== %s\n' "$*"; }
+current_step=""
+step() { current_step=$*; printf '\n== %s\n' "$*"; }
 logs=$(mktemp -d)
-trap 'rm -rf "$logs"' EXIT
+# The last line of a failed run names the step, for reports that keep only the end.
+finish() {
+  local status=$?
+  rm -rf "$logs"
+  if [ "$status" -ne 0 ]; then echo "check: FAILED in step: $current_step (exit $status)"; fi
+}
+trap finish EXIT
 server_crates=(-p slipway-engine -p slipway-sim -p slipway-app --features slipway-app/ssr)
 
 step "set-up"

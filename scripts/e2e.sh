@@ -39,6 +39,7 @@ operator_token=$(token otto operator)
 capture=$work/capture
 mkdir -p "$capture"
 
+set +e
 (
   cd end2end
   SLIPWAY_E2E_URL=http://127.0.0.1:$port SLIPWAY_E2E_ADMIN=admin SLIPWAY_E2E_PASSWORD=$password \
@@ -47,7 +48,18 @@ mkdir -p "$capture"
     SLIPWAY_E2E_ADMIN_TOKEN=$admin_token SLIPWAY_E2E_CREATOR_TOKEN=$creator_token \
     SLIPWAY_E2E_OPERATOR_TOKEN=$operator_token SLIPWAY_E2E_SANDBOX_TOKEN=$sandbox_token \
     SLIPWAY_E2E_CAPTURE=$capture npx playwright test "$@"
-) || { echo "--- server log"; cat "$work/server.log"; exit 1; }
+) 2>&1 | tee "$work/playwright.log"
+status=${PIPESTATUS[0]}
+set -e
+if [ "$status" -ne 0 ]; then
+  # The server's log first and what failed last: a CI report that keeps only the end of the
+  # output still names the failing test and why.
+  echo "--- server log (the last 300 of $(wc -l <"$work/server.log") lines)"
+  tail -n 300 "$work/server.log"
+  echo "--- what failed (Playwright's report, again)"
+  grep -E '^\s+[0-9]+\) |Error:|expect\(|Expected|Received|Timeout|^\s+[0-9]+ (failed|passed|flaky)|›' "$work/playwright.log" | tail -n 60
+  exit 1
+fi
 
 # The leak scan: the server's whole output (stopped first, so it is complete), the database
 # and everything the suite saved. It names the place of a leak, never the value.

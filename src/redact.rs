@@ -83,6 +83,12 @@ impl Redactor {
         Redactor { needles: RwLock::new(needles) }
     }
 
+    /// Whether `text` holds a learnt value, in any of its forms.
+    pub fn finds(&self, text: &str) -> bool {
+        let needles = self.needles.read().unwrap_or_else(|e| e.into_inner());
+        needles.iter().any(|n| text.contains(n.as_str()))
+    }
+
     /// `text` with every learnt value replaced by [`REDACTED`].
     pub fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let needles = self.needles.read().unwrap_or_else(|e| e.into_inner());

@@ -205,6 +205,45 @@ pub struct SupabaseInput {
     #[serde(default = "default_region")]
     #[schema(schema_with = wire::regions)]
     pub region: String,
+    /// What staging, previews and development get for a database. Unset: `staging-project`
+    /// when staging is enabled, else `none`.
+    #[serde(default)]
+    pub non_production: Option<NonProductionDatabase>,
+}
+
+/// What the environments other than production get for a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum NonProductionDatabase {
+    /// A second Supabase project, `<name>-staging`, in the same organization and region (a
+    /// second project costs money at Supabase).
+    StagingProject,
+    /// No database variables outside production.
+    None,
+    /// The production project's values, secrets included, everywhere: an explicit opt-in that
+    /// lets any preview deployment read and write production data.
+    Production,
+}
+
+impl NonProductionDatabase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NonProductionDatabase::StagingProject => "staging-project",
+            NonProductionDatabase::None => "none",
+            NonProductionDatabase::Production => "production",
+        }
+    }
+
+    /// The Supabase project whose values `environment` gets, if any.
+    pub fn project_for(self, environment: crate::env::Environment) -> Option<crate::env::Tier> {
+        match (environment, self) {
+            (crate::env::Environment::Production, _) | (_, NonProductionDatabase::Production) => {
+                Some(crate::env::Tier::Production)
+            }
+            (_, NonProductionDatabase::StagingProject) => Some(crate::env::Tier::Staging),
+            (_, NonProductionDatabase::None) => None,
+        }
+    }
 }
 
 fn default_region() -> String {
@@ -213,7 +252,7 @@ fn default_region() -> String {
 
 impl Default for SupabaseInput {
     fn default() -> Self {
-        SupabaseInput { organization: None, region: default_region() }
+        SupabaseInput { organization: None, region: default_region(), non_production: None }
     }
 }
 
@@ -266,6 +305,8 @@ pub struct VentureSpec {
     pub supabase_region: SupabaseRegion,
     /// The staging branch, when staging is enabled.
     pub staging_branch: Option<String>,
+    /// What staging, previews and development get for a database (the default resolved).
+    pub non_production: NonProductionDatabase,
     /// The variables the spec declares, checked.
     pub env: Vec<crate::env::Declared>,
 }
@@ -383,6 +424,11 @@ impl NewVenture {
                 supabase_organization: self.supabase.organization.clone(),
                 supabase_region,
                 staging_branch: staging.enabled.then(|| staging.branch.clone()),
+                non_production: self.supabase.non_production.unwrap_or(if staging.enabled {
+                    NonProductionDatabase::StagingProject
+                } else {
+                    NonProductionDatabase::None
+                }),
                 env,
             }),
             _ => Err(errors),
@@ -604,6 +650,30 @@ mod tests {
         assert_eq!(valid.framework.node_version, "22.x");
         assert_eq!(valid.supabase_region, SupabaseRegion::Specific("us-east-1".into()));
         assert_eq!(valid.staging_branch.as_deref(), Some("staging"));
+        assert_eq!(valid.non_production, NonProductionDatabase::StagingProject, "a database of its own");
+        let mut no_staging = NewVenture::new("shop", "acme/shop");
+        no_staging.environments.staging.enabled = false;
+        assert_eq!(no_staging.validate().unwrap().non_production, NonProductionDatabase::None);
+    }
+
+    #[test]
+    fn each_environment_gets_the_project_the_choice_names() {
+        use crate::env::Environment::*;
+        use crate::env::Tier;
+        let projects =
+            |choice: NonProductionDatabase| [Development, Preview, Staging, Production].map(|e| choice.project_for(e));
+        let (p, s) = (Some(Tier::Production), Some(Tier::Staging));
+        assert_eq!(projects(NonProductionDatabase::StagingProject), [s, s, s, p]);
+        assert_eq!(projects(NonProductionDatabase::None), [None, None, None, p]);
+        assert_eq!(projects(NonProductionDatabase::Production), [p, p, p, p]);
+        let spec: NewVenture = serde_json::from_str(
+            r#"{"name": "a", "repository": "b/c", "supabase": {"non_production": "staging-project"}}"#,
+        )
+        .unwrap();
+        assert_eq!(spec.supabase.non_production, Some(NonProductionDatabase::StagingProject));
+        assert_eq!(Tier::of_sealed(&Tier::Staging.sealed("POSTGRES_URL")), (Tier::Staging, "POSTGRES_URL"));
+        assert_eq!(Tier::of_sealed("POSTGRES_URL"), (Tier::Production, "POSTGRES_URL"));
+        assert_eq!(Tier::Staging.project_name("shop"), "shop-staging");
     }
 
     #[test]

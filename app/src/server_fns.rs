@@ -68,7 +68,8 @@ pub async fn create_venture(venture: VentureForm) -> Result<CreateVentureOutcome
     use crate::server::session::{engine_result, require_user};
     use slipway_engine::EngineError;
     let (engine, user) = require_user().await?;
-    match engine.create_venture(&user, &crate::server::convert::venture_spec(venture)).await {
+    let spec = crate::server::convert::venture_spec(venture).map_err(|e| EngineError::Invalid(vec![e]));
+    match async { engine.create_venture(&user, &spec?).await }.await {
         Ok(venture) => Ok(CreateVentureOutcome::Created { id: venture.id }),
         Err(EngineError::Invalid(errors)) => Ok(CreateVentureOutcome::Invalid {
             issues: errors.into_iter().map(|e| FieldIssue { field: e.field, message: e.message }).collect(),
@@ -128,6 +129,9 @@ pub async fn venture_overview(id: String) -> Result<VentureDetail, ServerFnError
             let data = &record.data;
             Some(match kind.as_str() {
                 "supabase_project" => ("Supabase project".to_string(), format!("{id} ({})", text(data, "region"))),
+                "supabase_staging_project" => {
+                    ("Supabase staging project".to_string(), format!("{id} ({})", text(data, "region")))
+                }
                 "vercel_staging" => ("Staging".to_string(), format!("{id}, from branch {}", text(data, "branch"))),
                 "vercel_deployment" => ("Production deployment".to_string(), {
                     let state = text(data, "state");
@@ -171,7 +175,8 @@ pub async fn preview_plan(venture: VentureForm) -> Result<PlanOutcome, ServerFnE
     use crate::server::session::{engine_result, require_user};
     use slipway_engine::EngineError;
     let (engine, user) = require_user().await?;
-    match engine.plan_new_venture(&user, &crate::server::convert::venture_spec(venture)).await {
+    let spec = crate::server::convert::venture_spec(venture).map_err(|e| EngineError::Invalid(vec![e]));
+    match async { engine.plan_new_venture(&user, &spec?).await }.await {
         Ok(actions) => Ok(PlanOutcome::Planned {
             rows: actions
                 .into_iter()
@@ -182,6 +187,7 @@ pub async fn preview_plan(venture: VentureForm) -> Result<PlanOutcome, ServerFnE
                         .and_then(|v| v.as_str().map(str::to_string))
                         .unwrap_or_default(),
                     detail: a.detail,
+                    warning: a.warning,
                 })
                 .collect(),
         }),

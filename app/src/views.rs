@@ -46,6 +46,9 @@ pub struct VentureForm {
     pub staging_branch: String,
     #[serde(default)]
     pub region: String,
+    /// `supabase.non_production`: empty or `default` for the default.
+    #[serde(default)]
+    pub database: String,
     #[serde(default)]
     pub node_version: String,
     #[serde(default)]
@@ -125,6 +128,8 @@ pub struct PlanRow {
     /// `create`, `update`, `no_change` or `blocked`.
     pub action: String,
     pub detail: String,
+    /// A risk the spec accepts on purpose, named.
+    pub warning: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -100,7 +100,7 @@ test('a creator creates a venture and watches it provision live', async ({ page 
   await expect(page.getByTestId('venture-status')).toHaveText('ready');
   // Every step done, and what exists at the platforms.
   await openTab(page, 'Overview');
-  await expect(page.getByTestId('steps').locator('li[data-status="done"]')).toHaveCount(7);
+  await expect(page.getByTestId('steps').locator('li[data-status="done"]')).toHaveCount(10);
   await expect(page.getByTestId('resources')).toContainText('Supabase project');
   await expect(page.getByTestId('resources')).toContainText('(ready)');
   await expect(page.getByTestId('resources')).toContainText('eu-west-1');
@@ -119,7 +119,7 @@ test('a creator creates a venture and watches it provision live', async ({ page 
   // The list shows it too.
   await page.goto('/ventures');
   const row = page.getByTestId('venture-list').locator('li', { hasText: name });
-  await expect(row.getByTestId('venture-progress')).toHaveText('7/7 steps');
+  await expect(row.getByTestId('venture-progress')).toHaveText('10/10 steps');
 });
 
 test('an invalid name shows the rule next to the field and creates nothing', async ({ page }) => {

@@ -10,9 +10,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::*;
+use crate::env::Tier;
 use crate::env::{self, Disclosure, Environment, Generator, INTEGRATION, Source, sealed_name};
 use crate::provision::{SyncState, kind};
 use crate::store::{EnvVarRecord, EnvWrite};
+use crate::venture::NonProductionDatabase;
 
 /// A variable as the env manager shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -137,6 +139,7 @@ impl Engine {
         let venture = self.venture(actor, venture_id).await?;
         let spec = self.stored_spec(&venture).await?;
         let environments = Environment::of_venture(spec.staging_branch.is_some());
+        let spec_database = spec.non_production;
         let store = &self.inner.store;
         let (states, sync_error) = match self.env_sync_states(&venture, spec).await {
             Ok(states) => (states, None),
@@ -145,7 +148,7 @@ impl Engine {
         let state = |key: &str, environment: Environment| {
             states.as_ref().and_then(|s| s.get(&(key.to_string(), environment)).cloned())
         };
-        let mut variables = self.env_variables(actor, &venture.id, &environments).await?;
+        let mut variables = self.env_variables(actor, &venture.id, &environments, spec_database).await?;
         for var in &mut variables {
             for value in &mut var.values {
                 value.sync = state(&var.key, value.environment);
@@ -172,23 +175,42 @@ impl Engine {
     }
 
     /// The variables as [`env_listing`](Self::env_listing) shows them, without asking Vercel.
+    /// The integration's values per environment come from the Supabase project that
+    /// environment gets (`database`).
     async fn env_variables(
         &self,
         actor: &User,
         venture_id: &str,
         environments: &[Environment],
+        database: NonProductionDatabase,
     ) -> Result<Vec<EnvVariable>, EngineError> {
         let store = &self.inner.store;
         let reads_values = actor.role != Role::Operator;
         let mut variables = Vec::new();
         for var in INTEGRATION {
-            let value = store.secret(venture_id, var.sealed_as).await?;
-            let plain = match (&value, var.secret || !reads_values) {
-                (Some(sealed), false) => {
-                    Some(self.open_sealed(venture_id, var.sealed_as, sealed)?.expose_secret().to_string())
-                }
-                _ => None,
-            };
+            let mut values = Vec::new();
+            for &environment in environments {
+                let name = database.project_for(environment).map(|project| project.sealed(var.sealed_as));
+                let sealed = match &name {
+                    Some(name) => store.secret(venture_id, name).await?,
+                    None => None,
+                };
+                let value = match (&sealed, &name) {
+                    (Some(sealed), Some(name)) if !var.secret && reads_values => {
+                        Some(self.open_sealed(venture_id, name, sealed)?.expose_secret().to_string())
+                    }
+                    _ => None,
+                };
+                values.push(EnvValue {
+                    environment,
+                    set: sealed.is_some(),
+                    version: None,
+                    set_by: None,
+                    set_at: None,
+                    value,
+                    sync: None,
+                });
+            }
             variables.push(EnvVariable {
                 key: var.key.into(),
                 description: var.description.into(),
@@ -196,18 +218,7 @@ impl Engine {
                 source: Source::Integration,
                 generate: None,
                 from_spec: false,
-                values: environments
-                    .iter()
-                    .map(|&environment| EnvValue {
-                        environment,
-                        set: value.is_some(),
-                        version: None,
-                        set_by: None,
-                        set_at: None,
-                        value: plain.clone(),
-                        sync: None,
-                    })
-                    .collect(),
+                values,
             });
         }
         let current = store.env_current_values(venture_id).await?;
@@ -378,10 +389,14 @@ impl Engine {
         if actor.role != Role::Admin {
             return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "reveal values" });
         }
-        self.venture(actor, venture_id).await?;
+        let venture = self.venture(actor, venture_id).await?;
         let environment = Environment::parse("environment", environment).map_err(|e| EngineError::Invalid(vec![e]))?;
         let (name, version) = match env::integration(key) {
-            Some(var) => (var.sealed_as.to_string(), 0),
+            Some(var) => {
+                let spec = self.stored_spec(&venture).await?;
+                let project = spec.non_production.project_for(environment).ok_or(EngineError::NotFound("value"))?;
+                (project.sealed(var.sealed_as), 0)
+            }
             None => {
                 let current = self.inner.store.env_current_values(venture_id).await?;
                 let now = current
@@ -465,8 +480,9 @@ impl Engine {
 
     /// One environment's values for `slipway env pull`. Creators get every value of
     /// development, their local environment, and the plain values of the others; admins get
-    /// every value of the environment they name. The Supabase integration's secrets belong to
-    /// the production project and are handed out for production only. Every secret handed out
+    /// every value of the environment they name. The Supabase integration's values come from
+    /// the project that environment gets (development: the staging project's); the production
+    /// project's secrets go to admins only, whatever the environment. Every secret handed out
     /// is recorded as a disclosure (audit list and log); operators read no values.
     pub async fn env_pull(&self, actor: &User, venture_id: &str, environment: &str) -> Result<EnvPull, EngineError> {
         if actor.role == Role::Operator {
@@ -479,32 +495,40 @@ impl Engine {
             return Err(EngineError::invalid("environment", "staging is off for this venture"));
         }
         let store = &self.inner.store;
+        let admin = actor.role == Role::Admin;
         // Why a secret is held back from this caller, if it is.
-        let secret_withheld = |integration: bool| -> Option<String> {
-            let admin = actor.role == Role::Admin;
-            match (integration, environment) {
-                (true, Environment::Production) if admin => None,
-                (true, Environment::Production) => Some("a production secret: only an admin pulls it".into()),
-                (true, _) => {
-                    Some(format!("the production Supabase project's secret: Slipway keeps it out of {environment}"))
-                }
-                (false, _) if admin => None,
+        let secret_withheld = |production_project: bool| -> Option<String> {
+            match (production_project, environment) {
+                _ if admin => None,
+                (true, _) => Some("a secret of the production database: only an admin pulls it".into()),
                 (false, Environment::Development) => None,
                 (false, _) => Some(format!("a secret of {environment}: only an admin pulls it")),
             }
         };
+        let project = spec.non_production.project_for(environment);
         let mut variables = Vec::new();
         let mut disclosed = Vec::new();
         for var in INTEGRATION {
-            let sealed = store.secret(venture_id, var.sealed_as).await?;
-            let (value, withheld) = match sealed {
-                None => (None, Some("not made yet: the venture's first apply makes it".to_string())),
-                Some(_) if var.secret && secret_withheld(true).is_some() => (None, secret_withheld(true)),
-                Some(sealed) => {
+            let name = project.map(|p| p.sealed(var.sealed_as));
+            let sealed = match &name {
+                Some(name) => store.secret(venture_id, name).await?,
+                None => None,
+            };
+            let withheld = secret_withheld(project == Some(Tier::Production));
+            let (value, withheld) = match (sealed, name) {
+                (_, None) => (
+                    None,
+                    Some(format!(
+                        "no database outside production (supabase.non_production = none): {environment} has none"
+                    )),
+                ),
+                (None, Some(_)) => (None, Some("not made yet: the venture's first apply makes it".to_string())),
+                (Some(_), Some(_)) if var.secret && withheld.is_some() => (None, withheld),
+                (Some(sealed), Some(name)) => {
                     if var.secret {
                         disclosed.push((var.key.to_string(), 0));
                     }
-                    (Some(self.open_sealed(venture_id, var.sealed_as, &sealed)?), None)
+                    (Some(self.open_sealed(venture_id, &name, &sealed)?), None)
                 }
             };
             variables.push(PulledVariable {
@@ -561,7 +585,7 @@ impl Engine {
         let venture = self.venture(actor, venture_id).await?;
         let spec = self.stored_spec(&venture).await?;
         let environments = Environment::of_venture(spec.staging_branch.is_some());
-        let listing = self.env_variables(actor, venture_id, &environments).await?;
+        let listing = self.env_variables(actor, venture_id, &environments, spec.non_production).await?;
         let mut file = format!(
             "# {name}: the variables a local development server needs (generated by Slipway).\n\
              # Secrets are left empty: `slipway env pull {name}` writes them into .env.local.\n",

@@ -58,6 +58,58 @@ impl fmt::Display for Environment {
     }
 }
 
+/// One of a venture's Supabase projects: production's, or the staging project that staging,
+/// previews and development share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Production,
+    Staging,
+}
+
+impl Tier {
+    pub const ALL: [Tier; 2] = [Tier::Production, Tier::Staging];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Production => "production",
+            Tier::Staging => "staging",
+        }
+    }
+
+    /// The Supabase project's name for the venture `venture`.
+    pub fn project_name(self, venture: &str) -> String {
+        match self {
+            Tier::Production => venture.to_string(),
+            Tier::Staging => format!("{venture}-staging"),
+        }
+    }
+
+    /// The vault name of this project's value `name` (production's keep their original names).
+    pub fn sealed(self, name: &str) -> String {
+        match self {
+            Tier::Production => name.to_string(),
+            Tier::Staging => format!("{STAGING_SEALED_PREFIX}{name}"),
+        }
+    }
+
+    /// The project and the value a vault name names, for the Supabase values.
+    pub fn of_sealed(sealed: &str) -> (Tier, &str) {
+        match sealed.strip_prefix(STAGING_SEALED_PREFIX) {
+            Some(name) => (Tier::Staging, name),
+            None => (Tier::Production, sealed),
+        }
+    }
+}
+
+const STAGING_SEALED_PREFIX: &str = "staging/";
+
+impl fmt::Display for Tier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Where a variable's value comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -359,6 +411,7 @@ pub const INTEGRATION: &[IntegrationVar] = &[
 /// database's user, host and name). Those are not redacted: scrubbing `postgres` or the
 /// project's URL from every log line would hide what the log is for. Every other value is.
 pub fn public_by_design(name: &str) -> bool {
+    let (_project, name) = Tier::of_sealed(name);
     INTEGRATION.iter().any(|v| v.sealed_as == name && !v.secret)
         && !INTEGRATION.iter().any(|v| v.sealed_as == name && v.secret)
 }
@@ -437,10 +490,19 @@ mod tests {
 
     #[test]
     fn only_the_integration_s_public_values_are_public_by_design() {
-        for public in ["SUPABASE_URL", "SUPABASE_ANON_KEY", "POSTGRES_DATABASE", "POSTGRES_HOST"] {
+        for public in
+            ["SUPABASE_URL", "SUPABASE_ANON_KEY", "POSTGRES_DATABASE", "POSTGRES_HOST", "staging/SUPABASE_URL"]
+        {
             assert!(public_by_design(public), "{public}");
         }
-        for secret in ["POSTGRES_URL", "POSTGRES_PASSWORD", "SUPABASE_SECRET_KEY", "env/production/FLAG/v1"] {
+        for secret in [
+            "POSTGRES_URL",
+            "POSTGRES_PASSWORD",
+            "SUPABASE_SECRET_KEY",
+            "env/production/FLAG/v1",
+            "staging/POSTGRES_PASSWORD",
+            "staging/SUPABASE_DB_PASSWORD",
+        ] {
             assert!(!public_by_design(secret), "{secret}");
         }
     }

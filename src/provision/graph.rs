@@ -35,11 +35,18 @@ pub enum Action {
 pub struct Change {
     pub action: Action,
     pub detail: String,
+    /// A risk the spec accepts on purpose, named for whoever reads the plan.
+    pub warning: Option<String>,
 }
 
 impl Change {
     pub fn new(action: Action, detail: impl Into<String>) -> Self {
-        Change { action, detail: detail.into() }
+        Change { action, detail: detail.into(), warning: None }
+    }
+
+    pub fn warning(mut self, warning: impl Into<String>) -> Self {
+        self.warning = Some(warning.into());
+        self
     }
 
     /// Whether applying it writes at a platform.
@@ -55,6 +62,9 @@ pub struct PlannedAction {
     pub resource: String,
     pub action: Action,
     pub detail: String,
+    /// A risk the spec accepts on purpose (an opt-in), named; null when there is none.
+    #[schema(required = true)]
+    pub warning: Option<String>,
 }
 
 /// The schema of [`PlannedAction::resource`]: the title of every resource a plan lists.
@@ -227,7 +237,12 @@ pub async fn plan(ctx: &Context, graph: &[Node]) -> Result<Vec<PlannedAction>, S
         let (change, current) = (node.plan)(ctx, &upstream_of(node, &known)).await?;
         known.insert(node.name, Known { output: current, changed: change.writes() });
         if node.in_plan {
-            actions.push(PlannedAction { resource: node.title.into(), action: change.action, detail: change.detail });
+            actions.push(PlannedAction {
+                resource: node.title.into(),
+                action: change.action,
+                detail: change.detail,
+                warning: change.warning,
+            });
         }
     }
     Ok(actions)
@@ -358,7 +373,17 @@ mod tests {
         assert_eq!(names("vercel.staging"), ["vercel.project", "vercel.staging"]);
         assert_eq!(
             names("vercel.env"),
-            ["supabase.project", "supabase.ready", "supabase.keys", "vercel.project", "vercel.staging", "vercel.env"]
+            [
+                "supabase.project",
+                "supabase.ready",
+                "supabase.keys",
+                "supabase.staging_project",
+                "supabase.staging_ready",
+                "supabase.staging_keys",
+                "vercel.project",
+                "vercel.staging",
+                "vercel.env"
+            ]
         );
         assert_eq!(names("vercel.deploy").len(), GRAPH.len());
     }

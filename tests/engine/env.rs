@@ -187,8 +187,9 @@ async fn drift_at_vercel_shows_for_each_type_and_the_next_apply_repairs_it() {
 async fn entries_slipway_does_not_own_are_never_touched_and_a_refusal_fails_only_its_variable() {
     let Provisioned { _dir, db, world, engine, user, venture, project } = provisioned("owned-shop").await;
     // Another integration's variable, and one in the way of a variable Slipway is asked for.
-    let sentry = world.vercel().add_env_var(&project, "SENTRY_DSN", "production", "https://sentry.example/1");
-    let in_the_way = world.vercel().add_env_var(&project, "ANALYTICS_ID", "production", "theirs");
+    let sentry =
+        world.vercel().add_env_var(&project, "SENTRY_DSN", "production", "https://sentry.example/1", "encrypted");
+    let in_the_way = world.vercel().add_env_var(&project, "ANALYTICS_ID", "production", "theirs", "encrypted");
     let plain = |description: &str, value: &str| EnvChange {
         description: Some(description.into()),
         values: values(&[("production", Some(value))]),
@@ -405,21 +406,21 @@ async fn a_pull_hands_each_role_what_it_may_keeps_production_secrets_in_producti
     };
 
     // A creator's development pull: the venture's own secrets of development, plain values,
-    // the integration's public values, never the production project's secrets.
+    // and the integration's values, which are the staging project's (tests/engine/isolation.rs).
     let development = engine.env_pull(user, id, "development").await.unwrap();
     assert_eq!(value(&development, "STRIPE_SECRET_KEY").0.as_deref(), Some("sk_test_local"));
     assert_eq!(value(&development, "FEATURE_CHECKOUT").0.as_deref(), Some("on"));
     assert!(value(&development, "AUTH_SECRET").0.is_some_and(|v| v.len() >= 43), "generated");
     assert!(value(&development, "NEXT_PUBLIC_SUPABASE_URL").0.is_some());
-    let (service_key, why) = value(&development, "SUPABASE_SERVICE_ROLE_KEY");
-    assert!(service_key.is_none() && why.unwrap().contains("keeps it out of development"));
-    assert!(value(&development, "POSTGRES_PASSWORD").0.is_none());
+    assert!(value(&development, "SUPABASE_SERVICE_ROLE_KEY").0.is_some());
+    assert!(value(&development, "POSTGRES_PASSWORD").0.is_some());
 
     // Production: a creator gets plain values only; an admin who names it gets everything.
     let as_creator = engine.env_pull(user, id, "production").await.unwrap();
     let (stripe, why) = value(&as_creator, "STRIPE_SECRET_KEY");
     assert!(stripe.is_none() && why.unwrap().contains("only an admin"));
-    assert!(value(&as_creator, "SUPABASE_SERVICE_ROLE_KEY").0.is_none());
+    let (service_key, why) = value(&as_creator, "SUPABASE_SERVICE_ROLE_KEY");
+    assert!(service_key.is_none() && why.unwrap().contains("production database: only an admin"));
     let as_admin = engine.env_pull(&admin, id, "production").await.unwrap();
     assert_eq!(value(&as_admin, "STRIPE_SECRET_KEY").0.as_deref(), Some("sk_live_pull"));
     assert!(value(&as_admin, "SUPABASE_SERVICE_ROLE_KEY").0.is_some());
@@ -451,7 +452,10 @@ async fn a_pull_hands_each_role_what_it_may_keeps_production_secrets_in_producti
     );
     let log = engine.venture_events(&admin, id, 0, 1000).await.unwrap();
     let pulls: Vec<&str> = log.iter().filter(|e| e.message.contains(" pulled ")).map(|e| e.message.as_str()).collect();
-    assert!(pulls.contains(&"casey pulled development with 2 secrets (AUTH_SECRET, STRIPE_SECRET_KEY)"), "{pulls:?}");
+    let development_pull = "casey pulled development with 8 secrets (POSTGRES_URL, POSTGRES_PRISMA_URL, \
+        POSTGRES_URL_NON_POOLING, POSTGRES_PASSWORD, SUPABASE_SERVICE_ROLE_KEY, SUPABASE_SECRET_KEY, AUTH_SECRET, \
+        STRIPE_SECRET_KEY)";
+    assert!(pulls.contains(&development_pull), "{pulls:?}");
     assert!(pulls.contains(&"casey pulled production (no secrets)"), "{pulls:?}");
 }
 

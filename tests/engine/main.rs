@@ -4,6 +4,7 @@
 mod contract;
 mod dotenv;
 mod env;
+mod isolation;
 mod layers;
 mod postgres;
 mod provisioning;

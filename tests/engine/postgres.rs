@@ -198,15 +198,19 @@ async fn two_instances_share_the_ventures_and_make_each_resource_once() {
     }
     assert_eq!(instances.len(), 2, "both instances worked");
     let progress = a.list_ventures_with_progress(&user).await.unwrap();
-    assert!(progress.iter().all(|(_, done, total)| done == total && *total == 7), "{progress:?}");
+    assert!(progress.iter().all(|(_, done, total)| done == total && *total == 10), "{progress:?}");
     let posts = |requests: Vec<slipway_sim::RecordedRequest>, path: &str| {
         requests.iter().filter(|r| r.method == "POST" && r.path == path && r.status < 300).count()
     };
     assert_eq!(posts(world.vercel().requests(), "/v11/projects"), 8, "one Vercel project per venture");
-    assert_eq!(posts(world.supabase().requests(), "/v1/projects"), 8, "one Supabase project per venture");
+    assert_eq!(
+        posts(world.supabase().requests(), "/v1/projects"),
+        16,
+        "one Supabase project and its staging twin per venture"
+    );
     assert_eq!(posts(world.vercel().requests(), "/v13/deployments"), 8, "one production deployment per venture");
     assert_eq!(world.vercel().projects().len(), 8);
-    assert_eq!(world.supabase().projects().len(), 8);
+    assert_eq!(world.supabase().projects().len(), 16);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -242,7 +246,7 @@ async fn a_killed_instances_apply_is_taken_over_by_the_other_once_its_lease_expi
     // A renews a 900 ms lease every 300 ms, so at least 600 ms of it were left at the kill.
     assert!(resumed.created_at - killed_at >= 450, "B waited for the lease: {} ms", resumed.created_at - killed_at);
     assert_eq!(world.vercel().projects().len(), 1, "exactly one Vercel project");
-    assert_eq!(world.supabase().projects().len(), 1, "exactly one Supabase project");
+    assert_eq!(world.supabase().projects().len(), 2, "exactly one Supabase project, and its staging twin");
     assert!(log.iter().filter(|e| e.message.contains("Adopting")).count() >= 2, "{log:#?}");
 }
 

@@ -22,9 +22,12 @@ async fn a_venture_goes_from_spec_to_a_ready_deployment_and_applying_again_write
         (projects[0]["framework"].as_str(), projects[0]["nodeVersion"].as_str()),
         (Some("nextjs"), Some("20.x"))
     );
+    // The production project and, for staging, previews and development, its staging twin.
     let supabase = world.supabase().projects();
-    assert_eq!(supabase.len(), 1);
-    let reference = supabase[0]["ref"].as_str().unwrap();
+    let mut names: Vec<&str> = supabase.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["acme-shop", "acme-shop-staging"]);
+    let reference = supabase.iter().find(|p| p["name"] == "acme-shop").unwrap()["ref"].as_str().unwrap();
 
     // Every variable, with its value, type and targets.
     let vars = world.vercel().env_vars(project_id);
@@ -67,7 +70,8 @@ async fn a_venture_goes_from_spec_to_a_ready_deployment_and_applying_again_write
     assert!(url.contains(password.expose_secret()) && url.contains(":6543/") && url.contains(reference), "{url}");
     assert!(!url.contains("[YOUR-PASSWORD]"));
     assert!(entry("SUPABASE_SERVICE_ROLE_KEY").is_some() && entry("SUPABASE_SECRET_KEY").is_some());
-    let public = vars.iter().find(|v| v["key"] == "NEXT_PUBLIC_SUPABASE_URL").unwrap();
+    let public =
+        vars.iter().find(|v| v["key"] == "NEXT_PUBLIC_SUPABASE_URL" && v["target"][0] == "production").unwrap();
     assert_eq!(public["value"], format!("https://{reference}.supabase.co"));
     assert_eq!(public["type"], "plain");
 
@@ -114,12 +118,12 @@ async fn a_job_killed_mid_create_resumes_and_adopts_what_it_made() {
     let second = world.open_process(&db, "process-b").await;
     assert_eq!(settle(&second, &user, &venture.id).await, VentureStatus::Ready);
     assert_eq!(world.vercel().projects().len(), 1, "exactly one Vercel project");
-    assert_eq!(world.supabase().projects().len(), 1, "exactly one Supabase project");
+    assert_eq!(world.supabase().projects().len(), 2, "exactly one Supabase project, and its staging twin");
     let creates = |requests: Vec<slipway_sim::RecordedRequest>, path: &str| {
         requests.iter().filter(|r| r.method == "POST" && r.path == path).count()
     };
     assert_eq!(creates(world.vercel().requests(), "/v11/projects"), 1, "looked up, not created again");
-    assert_eq!(creates(world.supabase().requests(), "/v1/projects"), 1, "looked up, not created again");
+    assert_eq!(creates(world.supabase().requests(), "/v1/projects"), 2, "looked up, not created again");
     let log = second.venture_events(&user, &venture.id, 0, 1000).await.unwrap();
     assert!(log.iter().filter(|e| e.message.contains("Adopting")).count() >= 2, "{log:#?}");
     assert!(log.iter().any(|e| e.message.contains("attempt 2")), "{log:#?}");
@@ -144,8 +148,8 @@ async fn a_foreign_project_stops_its_branch_and_the_other_branch_still_finishes(
     let last = log.last().unwrap();
     assert_eq!(last.level, "error");
     assert!(last.message.contains("already exists") && last.message.contains("another name"), "{}", last.message);
-    // The Supabase branch went on and is recorded: applying again after a rename adopts it.
-    assert_eq!(world.supabase().projects().len(), 1);
+    // The Supabase branches went on and are recorded: applying again after a rename adopts them.
+    assert_eq!(world.supabase().projects().len(), 2);
     let resources = engine.venture_resources(&user, &taken.id).await.unwrap();
     let supabase =
         resources.iter().find(|(kind, _)| kind == slipway_engine::provision::kind::SUPABASE_PROJECT).unwrap();
@@ -168,7 +172,7 @@ async fn transient_failures_and_a_lost_answer_are_retried_until_ready() {
     let venture = engine.create_venture(&user, &NewVenture::new("flaky", "acme/flaky")).await.unwrap();
     assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
     assert_eq!(world.vercel().projects().len(), 1);
-    assert_eq!(world.supabase().projects().len(), 1);
+    assert_eq!(world.supabase().projects().len(), 2, "the project and its staging twin, once each");
     let log = engine.venture_events(&user, &venture.id, 0, 1000).await.unwrap();
     assert!(log.iter().any(|e| e.level == "warn" && e.message.contains("Retrying")), "{log:#?}");
     assert!(log.iter().any(|e| e.message.contains("Adopting")), "{log:#?}");
@@ -201,13 +205,13 @@ async fn the_plan_shows_creates_then_nothing_then_the_drift_an_apply_repairs() {
     let actions = |plan: &[slipway_engine::provision::PlannedAction]| plan.iter().map(|a| a.action).collect::<Vec<_>>();
 
     let before = engine.plan_new_venture(&user, &input).await.unwrap();
-    assert_eq!(actions(&before), [Action::Create; 5], "{before:#?}");
+    assert_eq!(actions(&before), [Action::Create; 6], "{before:#?}");
     assert!(writes(&world.vercel().requests()).is_empty(), "planning writes nothing");
 
     let venture = engine.create_venture(&user, &input).await.unwrap();
     assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
     let converged = engine.plan_venture(&user, &venture.id).await.unwrap();
-    assert_eq!(actions(&converged), [Action::NoChange; 5], "{converged:#?}");
+    assert_eq!(actions(&converged), [Action::NoChange; 6], "{converged:#?}");
 
     // Someone in the studio's team changes the build command and deletes a variable in Vercel's
     // dashboard.
@@ -244,7 +248,7 @@ async fn the_plan_shows_creates_then_nothing_then_the_drift_an_apply_repairs() {
     let engine = world.open_process(&db, "process-a2").await;
     assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
     let repaired = engine.plan_venture(&user, &venture.id).await.unwrap();
-    assert_eq!(actions(&repaired), [Action::NoChange; 5], "{repaired:#?}");
+    assert_eq!(actions(&repaired), [Action::NoChange; 6], "{repaired:#?}");
     assert!(world.vercel().projects()[0]["buildCommand"].is_null());
 
     // A name held by someone else's project is shown before anything is created.
@@ -268,7 +272,7 @@ async fn destroy_needs_the_name_repeated_and_removes_everything_it_made() {
     let user = creator(&engine).await;
     let venture = engine.create_venture(&user, &NewVenture::new("short-lived", "acme/short")).await.unwrap();
     assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
-    assert_eq!((world.vercel().projects().len(), world.supabase().projects().len()), (1, 1));
+    assert_eq!((world.vercel().projects().len(), world.supabase().projects().len()), (1, 2));
 
     match engine.destroy_venture(&user, &venture.id, "short-lived-typo").await {
         Err(slipway_engine::EngineError::Invalid(errors)) => assert_eq!(errors[0].field, "confirm"),
@@ -380,7 +384,8 @@ async fn fifty_ventures_converge_through_ten_percent_faults() {
     };
     let expected: Vec<String> = (0..50).map(|i| format!("drill-{i:02}")).collect();
     assert_eq!(names(world.vercel().projects()), expected, "one Vercel project per venture, none orphaned");
-    assert_eq!(names(world.supabase().projects()), expected, "one Supabase project per venture, none orphaned");
+    let twins: Vec<String> = expected.iter().flat_map(|n| [n.clone(), format!("{n}-staging")]).collect();
+    assert_eq!(names(world.supabase().projects()), twins, "two Supabase projects per venture, none orphaned");
     let failed = |requests: Vec<slipway_sim::RecordedRequest>| requests.iter().filter(|r| r.status >= 429).count();
     assert!(failed(world.vercel().requests()) + failed(world.supabase().requests()) >= 50, "faults happened");
 }

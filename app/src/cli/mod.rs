@@ -183,6 +183,9 @@ pub async fn run(server: ServerArgs, command: VentureCommand) -> anyhow::Result<
                         action["resource"].as_str().unwrap_or("?"),
                         action["detail"].as_str().unwrap_or("")
                     );
+                    if let Some(warning) = action["warning"].as_str() {
+                        println!("{:<12} {:<24} {warning}", "WARNING", "");
+                    }
                 }
             }
             Ok(())

@@ -142,7 +142,10 @@ fn NewVentureForm(choices: Option<VentureFormChoices>) -> impl IntoView {
                                 <tr data-testid="plan-row" data-action=row.action.clone()>
                                     <td class="py-1 pr-4 font-medium">{row.resource}</td>
                                     <td class=format!("py-1 pr-4 {}", action_class(&row.action))>{row.action.replace('_', " ")}</td>
-                                    <td class="py-1 text-slate-600">{row.detail}</td>
+                                    <td class="py-1 text-slate-600">
+                                        {row.detail}
+                                        {row.warning.map(|w| view! { <p class="text-amber-700" data-testid="plan-warning">{w}</p> })}
+                                    </td>
                                 </tr>
                             }).collect_view()}
                         </tbody>
@@ -233,6 +236,15 @@ fn VentureSettings(
             <div>
                 {select("Supabase region", "region", choices.regions, choices.default_region, |f, v| f.region = v)}
                 {field_error("supabase.region")}
+            </div>
+            <div>
+                {select("Database for staging, previews and development", "database",
+                    ["default", "staging-project", "none", "production"].map(String::from).to_vec(), "default".into(),
+                    |f, v| f.database = v)}
+                <p class="mt-1 text-xs text-slate-500">
+                    "default: a second Supabase project (billed by Supabase) when staging is on, else none. production: every preview can read and write production data."
+                </p>
+                {field_error("supabase.non_production")}
             </div>
             {select("Node.js version", "node_version", choices.node_versions, choices.default_node_version, |f, v| f.node_version = v)}
             <div>

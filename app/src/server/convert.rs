@@ -5,7 +5,7 @@ use secrecy::SecretString;
 use slipway_engine::auth::User;
 use slipway_engine::engine::{EnvChange, EnvListing};
 use slipway_engine::provision::SyncState;
-use slipway_engine::venture::{NewVenture, Venture};
+use slipway_engine::venture::{FieldError, NewVenture, Venture};
 
 use crate::views::{EnvCellView, EnvForm, EnvPanelView, EnvVarView, RevealView, UserView, VentureForm, VentureView};
 
@@ -26,8 +26,9 @@ pub fn venture_view(venture: &Venture) -> VentureView {
     }
 }
 
-/// The venture spec the one-click form describes; the engine checks its rules.
-pub fn venture_spec(form: VentureForm) -> NewVenture {
+/// The venture spec the one-click form describes; the engine checks its rules (the form's
+/// one closed choice, the database, is checked here).
+pub fn venture_spec(form: VentureForm) -> Result<NewVenture, FieldError> {
     let given = |value: String| Some(value.trim().to_string()).filter(|v| !v.is_empty());
     let mut spec = NewVenture::new(&form.name, &form.repository);
     if let Some(branch) = given(form.production_branch) {
@@ -40,6 +41,12 @@ pub fn venture_spec(form: VentureForm) -> NewVenture {
     if let Some(region) = given(form.region) {
         spec.supabase.region = region;
     }
+    if let Some(database) = given(form.database).filter(|d| d != "default") {
+        let choice = serde_json::from_value(serde_json::Value::String(database));
+        spec.supabase.non_production = Some(choice.map_err(|_| {
+            FieldError::new("supabase.non_production", "must be one of staging-project, none, production")
+        })?);
+    }
     if let Some(version) = given(form.node_version) {
         spec.framework.node_version = version;
     }
@@ -47,7 +54,7 @@ pub fn venture_spec(form: VentureForm) -> NewVenture {
     spec.framework.install_command = given(form.install_command);
     spec.framework.output_directory = given(form.output_directory);
     spec.framework.root_directory = given(form.root_directory);
-    spec
+    Ok(spec)
 }
 
 /// The Environment tab's view of the engine's listing.

@@ -81,7 +81,7 @@ async fn a_venture_is_planned_applied_followed_and_destroyed_from_the_command_li
 
     let (ok, out, err) = slipway(&server, &["apply", "-f", file]).await;
     assert!(ok, "{out}{err}");
-    assert!(out.contains("[#######] 7/7 ready"), "progress ends complete: {out}");
+    assert!(out.contains("[##########] 10/10 ready"), "progress ends complete: {out}");
 
     let (ok, out, _) = slipway(&server, &["status", "cli-shop", "--json"]).await;
     assert!(ok);
@@ -94,7 +94,7 @@ async fn a_venture_is_planned_applied_followed_and_destroyed_from_the_command_li
 
     // Applying the same file again changes nothing, and the plan says so first.
     let (_, out, _) = slipway(&server, &["plan", "-f", file]).await;
-    assert_eq!(out.lines().filter(|l| l.starts_with("no change")).count(), 5, "{out}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("no change")).count(), 6, "{out}");
     let (ok, out, err) = slipway(&server, &["apply", "-f", file, "--json"]).await;
     assert!(ok, "{err}");
     assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["venture"]["status"], "ready");
@@ -184,7 +184,7 @@ async fn env_pull_merges_into_a_local_file_keeping_its_own_keys_and_comments() {
     assert!(!ok && err.contains("pass --yes"), "{err}");
     assert!(err.contains("~ FEATURE_CHECKOUT: \"off\" -> \"on\""), "plain changes show old and new: {err}");
     assert!(err.contains("+ STRIPE_SECRET_KEY (secret)"), "{err}");
-    assert!(err.contains("SUPABASE_SERVICE_ROLE_KEY: not written (the production Supabase project's secret"), "{err}");
+    assert!(err.contains("+ SUPABASE_SERVICE_ROLE_KEY (secret)"), "the staging project's, for development: {err}");
     assert!(err.contains("1 key(s) of your own"), "{err}");
     assert!(!err.contains("sk_test_pulled"), "a secret is never printed: {err}");
     assert_eq!(std::fs::read_to_string(&local).unwrap(), own);
@@ -200,7 +200,7 @@ async fn env_pull_merges_into_a_local_file_keeping_its_own_keys_and_comments() {
     );
     assert!(text.contains("# Stripe API key\nSTRIPE_SECRET_KEY='sk_test_pulled'\n"), "{text}");
     assert!(text.contains("NEXT_PUBLIC_SUPABASE_URL='https://"), "{text}");
-    assert!(!text.contains("SUPABASE_SERVICE_ROLE_KEY"), "{text}");
+    assert!(text.contains("SUPABASE_SERVICE_ROLE_KEY='"), "{text}");
     assert_eq!(std::fs::metadata(&local).unwrap().permissions().mode() & 0o777, 0o600);
 
     let (ok, out, _) = slipway_env(&server, &["pull", "pull-cli", "--file", file], "").await;
@@ -216,5 +216,9 @@ async fn env_pull_merges_into_a_local_file_keeping_its_own_keys_and_comments() {
     .await;
     assert!(ok, "{err}");
     assert!(err.contains("STRIPE_SECRET_KEY: not written (not set for production)"), "{err}");
+    assert!(
+        err.contains("SUPABASE_SERVICE_ROLE_KEY: not written (a secret of the production database: only an admin"),
+        "{err}"
+    );
     assert_eq!(std::fs::metadata(&production).unwrap().permissions().mode() & 0o777, 0o600);
 }

@@ -173,7 +173,9 @@ async fn ten_sigkills_at_random_moments_leave_no_duplicate_and_no_lost_secret() 
         names
     };
     assert_eq!(names(setup.sims.vercel.projects()), Vec::from_iter(expected.clone()), "one Vercel project each");
-    assert_eq!(names(setup.sims.supabase.projects()), Vec::from_iter(expected.clone()), "one Supabase project each");
+    // Each venture has staging (the default), so its previews get a database of their own.
+    let with_staging: BTreeSet<String> = expected.iter().flat_map(|n| [n.clone(), format!("{n}-staging")]).collect();
+    assert_eq!(names(setup.sims.supabase.projects()), Vec::from_iter(with_staging), "two Supabase projects each");
 
     // No lost secret: the store opens with the same master key, and the password it sealed is
     // the one each Supabase project was created with and the one Vercel was given.
@@ -202,12 +204,20 @@ async fn ten_sigkills_at_random_moments_leave_no_duplicate_and_no_lost_secret() 
         adopted += log.iter().filter(|e| e.message.starts_with("Adopting")).count();
         let resources = engine.venture_resources(&admin, id).await.unwrap();
         let project = |kind: &str| resources.iter().find(|(k, _)| k == kind).unwrap().1.external_id.clone().unwrap();
-        let reference = project("supabase_project");
-        let password = engine.reveal_secret(&admin, id, "SUPABASE_DB_PASSWORD").await.unwrap();
-        assert_eq!(Some(password.expose_secret()), created_with.get(&reference).map(String::as_str), "{venture}");
         let in_vercel: Vec<Value> = setup.sims.vercel.env_vars(&project("vercel_project"));
-        let pooled = in_vercel.iter().find(|v| v["key"] == "POSTGRES_PASSWORD").expect("POSTGRES_PASSWORD");
-        assert_eq!(pooled["value"].as_str(), Some(password.expose_secret()), "{venture}");
+        for (kind, sealed, target) in [
+            ("supabase_project", "SUPABASE_DB_PASSWORD", "production"),
+            ("supabase_staging_project", "staging/SUPABASE_DB_PASSWORD", "preview"),
+        ] {
+            let password = engine.reveal_secret(&admin, id, sealed).await.unwrap();
+            let created = created_with.get(&project(kind)).map(String::as_str);
+            assert_eq!(Some(password.expose_secret()), created, "{kind} of {venture}");
+            let pooled = in_vercel
+                .iter()
+                .find(|v| v["key"] == "POSTGRES_PASSWORD" && v["target"][0] == target)
+                .expect("POSTGRES_PASSWORD");
+            assert_eq!(pooled["value"].as_str(), Some(password.expose_secret()), "{target} of {venture}");
+        }
         for name in engine.secret_names(&admin, id).await.unwrap() {
             engine.reveal_secret(&admin, id, &name).await.unwrap_or_else(|e| panic!("{name} of {venture}: {e}"));
         }

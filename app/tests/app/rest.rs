@@ -131,7 +131,7 @@ async fn a_venture_is_planned_applied_followed_and_destroyed_over_json() {
     assert_eq!(status, StatusCode::OK);
     let actions: Vec<&str> =
         plan["actions"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["create"; 5]);
+    assert_eq!(actions, ["create"; 6], "the staging project too");
 
     let (_, created) = call(&api, "POST", "/api/v1/ventures", Some(&api.creator), Some(spec), None).await;
     let id = created["venture"]["id"].as_str().unwrap().to_string();

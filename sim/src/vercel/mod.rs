@@ -255,13 +255,14 @@ impl VercelSim {
         }
     }
 
-    /// Someone adds a variable at Vercel (Slipway does not own it); returns its id.
-    pub fn add_env_var(&self, project_id: &str, key: &str, target: &str, value: &str) -> String {
+    /// Someone adds a variable at Vercel (Slipway does not own it) of `var_type` (`plain`,
+    /// `encrypted` or `sensitive`); returns its id.
+    pub fn add_env_var(&self, project_id: &str, key: &str, target: &str, value: &str, var_type: &str) -> String {
         let mut state = self.state.lock().unwrap();
         let id = format!("env_sim{:016}", state.next());
         let stamp = state.stamp();
         state.envs.entry(project_id.to_string()).or_default().push(json!({
-            "id": id, "key": key, "value": value, "type": "encrypted", "target": [target],
+            "id": id, "key": key, "value": value, "type": var_type, "target": [target],
             "customEnvironmentIds": [], "configurationId": null, "createdAt": stamp, "updatedAt": stamp,
             "createdBy": USER_ID, "updatedBy": null, "decrypted": false, "securityIssues": [],
         }));

@@ -8,6 +8,12 @@
 //! `sensitive` (write-only) to production, preview and staging and `encrypted` to development,
 //! where Vercel allows no sensitive variable; the others go `plain`, so they can be read back.
 //!
+//! Isolation: each environment gets the values of the Supabase project the spec names for it
+//! (`supabase.non_production`). Unless the spec opts in to production's everywhere, no entry
+//! outside production may hold a production secret: one Slipway would write is blocked, and
+//! one wired by hand at Vercel (readable, so recognised by its value, never shown) blocks the
+//! sync until it is removed there.
+//!
 //! Drift: a readable entry is compared by value; a write-only one by Vercel's `updatedAt`
 //! against the one recorded when Slipway wrote it. A change made in Slipway shows as a new
 //! keyed fingerprint (never a plain digest, which could be brute-forced from a copy of the
@@ -18,13 +24,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use super::{StagingEnvironment, SupabaseKeys, VercelProject, kind};
+use super::{Production, Staging, StagingEnvironment, SupabaseKeys, VercelProject, kind, supabase_project};
+use crate::env::Tier;
 use crate::env::{Environment, INTEGRATION, sealed_name};
 use crate::events::Level;
 use crate::platform::vercel::{EnvTarget, EnvVar, EnvVarInput, EnvVarType};
 use crate::provision::graph::{Action, Applied, Change, Resource, Upstream};
 use crate::provision::{Context, StepError};
+use crate::redact::Redactor;
 use crate::store::SyncRecord;
+use crate::venture::NonProductionDatabase;
 
 /// The comment every entry Slipway writes carries after its description.
 const MANAGED: &str = "managed by Slipway";
@@ -73,6 +82,9 @@ pub enum Observed {
         unwanted: Vec<(String, Environment, Option<String>)>,
         /// Entries written by Slipway before it recorded ownership, to be replaced.
         legacy: Vec<String>,
+        /// Entries outside production that Slipway does not own and that hold a production
+        /// secret (what, where, which entry): the sync stops until they are gone.
+        exposed: Vec<String>,
     },
 }
 
@@ -109,22 +121,29 @@ struct Wanted {
     value: SecretString,
 }
 
-/// Everything the venture's variables want, per (key, environment): the integration's for
-/// every environment, the venture's own where they have a current value.
+/// Everything the venture's variables want, per (key, environment): the integration's from
+/// the Supabase project each environment gets, the venture's own where they have a current
+/// value.
 async fn wanted(ctx: &Context, staging: bool) -> Result<Option<Vec<Wanted>>, StepError> {
     let environments = Environment::of_venture(staging);
     let mut wanted = Vec::new();
     for var in INTEGRATION {
-        let Some(value) = ctx.secret(var.sealed_as).await? else {
-            return Ok(None);
-        };
+        let mut opened: BTreeMap<Tier, SecretString> = BTreeMap::new();
         for environment in &environments {
+            let Some(tier) = ctx.spec.non_production.project_for(*environment) else { continue };
+            let value = match opened.get(&tier) {
+                Some(value) => value.clone(),
+                None => match ctx.secret(&tier.sealed(var.sealed_as)).await? {
+                    Some(value) => opened.entry(tier).or_insert(value).clone(),
+                    None => return Ok(None),
+                },
+            };
             wanted.push(Wanted {
                 key: var.key.into(),
                 environment: *environment,
                 secret: var.secret,
                 description: var.description.into(),
-                value: value.clone(),
+                value,
             });
         }
     }
@@ -184,11 +203,47 @@ fn comment(description: &str) -> String {
     comment
 }
 
-/// Compares what the venture wants with what Vercel holds (one read).
+/// A redactor that knows the production project's secrets (what must stay in production), or
+/// none when the spec opts in to production's values everywhere.
+async fn production_secrets(ctx: &Context) -> Result<Option<Redactor>, StepError> {
+    if ctx.spec.non_production == NonProductionDatabase::Production {
+        return Ok(None);
+    }
+    let secrets = Redactor::default();
+    let names = INTEGRATION.iter().filter(|v| v.secret).map(|v| v.sealed_as);
+    for name in names.chain([supabase_project::DB_PASSWORD]) {
+        if let Some(value) = ctx.secret(&Tier::Production.sealed(name)).await? {
+            secrets.learn(value.expose_secret());
+        }
+    }
+    Ok(Some(secrets))
+}
+
+/// Where an entry at Vercel applies, outside production: its environments, for a person.
+fn outside_production(entry: &EnvVar, staging_id: Option<&str>) -> Vec<&'static str> {
+    let mut places: Vec<&'static str> = entry
+        .target
+        .iter()
+        .filter_map(|t| match t {
+            EnvTarget::Development => Some("development"),
+            EnvTarget::Preview => Some("preview"),
+            _ => None,
+        })
+        .collect();
+    if !entry.custom_environment_ids.is_empty() {
+        let staging = staging_id.is_some_and(|id| entry.custom_environment_ids.iter().any(|c| c == id));
+        places.push(if staging { "staging" } else { "a custom environment" });
+    }
+    places
+}
+
+/// Compares what the venture wants with what Vercel holds (one read, and one more for each
+/// encrypted entry outside production that Slipway does not own: its value, to check it).
 pub async fn compare(ctx: &Context, project: &str, staging_id: Option<&str>) -> Result<Observed, StepError> {
     let Some(wanted) = wanted(ctx, staging_id.is_some()).await? else {
         return Ok(Observed::Pending("the Supabase values are missing from the vault"));
     };
+    let guard = production_secrets(ctx).await?;
     let at_vercel = ctx.platforms.vercel.list_env_vars(project).await?;
     let by_id: BTreeMap<&str, &EnvVar> = at_vercel.iter().filter_map(|e| Some((e.id.as_deref()?, e))).collect();
     let records: BTreeMap<(String, Environment), SyncRecord> = ctx
@@ -212,6 +267,9 @@ pub async fn compare(ctx: &Context, project: &str, staging_id: Option<&str>) -> 
 
     let mut entries = Vec::new();
     for want in wanted {
+        let carries_production_secret = guard.as_ref().is_some_and(|secrets| {
+            want.environment != Environment::Production && secrets.finds(want.value.expose_secret())
+        });
         let (target, custom_environment_ids) = placement(want.environment, staging_id);
         let var_type = var_type(want.secret, want.environment);
         let type_name = format!("{var_type:?}");
@@ -287,6 +345,15 @@ pub async fn compare(ctx: &Context, project: &str, staging_id: Option<&str>) -> 
                 }
             }
         };
+        let state = if carries_production_secret {
+            SyncState::Blocked(format!(
+                "{} for {} would hold a production secret of the database: production secrets stay in \
+                     production; give {} its own value (or opt in with supabase.non_production = production)",
+                want.key, want.environment, want.environment
+            ))
+        } else {
+            state
+        };
         entries.push(Entry {
             key: want.key,
             environment: want.environment,
@@ -295,6 +362,40 @@ pub async fn compare(ctx: &Context, project: &str, staging_id: Option<&str>) -> 
             fingerprint,
             owned_id: present.and_then(|p| p.id.clone()).or(adopted),
         });
+    }
+    let mut exposed = Vec::new();
+    if let Some(secrets) = &guard {
+        // Slipway's own entries (recorded, adopted, or legacy ones this sync replaces) are not
+        // foreign: what they hold is what it wants, checked above.
+        let ours: BTreeSet<&str> = owned_ids
+            .iter()
+            .copied()
+            .chain(legacy.iter().map(String::as_str))
+            .chain(entries.iter().filter_map(|e| e.owned_id.as_deref()))
+            .collect();
+        let foreign = at_vercel.iter().filter(|e| e.id.as_deref().is_none_or(|id| !ours.contains(id)));
+        for entry in foreign {
+            let places = outside_production(entry, staging_id);
+            if places.is_empty() {
+                continue;
+            }
+            let value = match (entry.var_type, &entry.id) {
+                (EnvVarType::Plain, _) => entry.value.clone(),
+                // Listed encrypted values are not readable; one read of the entry decrypts it.
+                (EnvVarType::Encrypted, Some(id)) => ctx.platforms.vercel.get_env_var(project, id).await?.value,
+                // Sensitive entries are write-only: nobody can read them back, Slipway neither.
+                _ => None,
+            };
+            if value.is_some_and(|v| secrets.finds(v.expose_secret())) {
+                exposed.push(format!(
+                    "{} ({}), set at Vercel outside Slipway (entry {}), holds a production secret of the database: \
+                     delete it at Vercel, then sync",
+                    entry.key,
+                    places.join(", "),
+                    entry.id.as_deref().unwrap_or("without id")
+                ));
+            }
+        }
     }
     let wanted_places: BTreeSet<(String, Environment)> =
         entries.iter().map(|e| (e.key.clone(), e.environment)).collect();
@@ -306,7 +407,7 @@ pub async fn compare(ctx: &Context, project: &str, staging_id: Option<&str>) -> 
             (r.key, r.environment, id)
         })
         .collect();
-    Ok(Observed::Compared { project: project.to_string(), entries, unwanted, legacy })
+    Ok(Observed::Compared { project: project.to_string(), entries, unwanted, legacy, exposed })
 }
 
 impl Resource for EnvVars {
@@ -319,17 +420,24 @@ impl Resource for EnvVars {
         let Some(project) = upstream.get::<VercelProject>() else {
             return Ok(Observed::Pending("the Vercel project id is missing"));
         };
-        if upstream.get::<SupabaseKeys>().is_none() {
+        if upstream.get::<SupabaseKeys<Production>>().flatten().is_none() {
             return Ok(Observed::Pending("the Supabase values are missing from the vault"));
+        }
+        if supabase_project::wanted::<Staging>(ctx) && upstream.get::<SupabaseKeys<Staging>>().flatten().is_none() {
+            return Ok(Observed::Pending("the staging project's Supabase values are missing from the vault"));
         }
         let staging = upstream.get::<StagingEnvironment>().and_then(|s| s.id);
         compare(ctx, &project.id, staging.as_deref()).await
     }
 
     fn diff(_ctx: &Context, _upstream: &Upstream, observed: &Observed) -> Change {
-        let Observed::Compared { entries, unwanted, legacy, .. } = observed else {
+        let Observed::Compared { entries, unwanted, legacy, exposed, .. } = observed else {
             return Change::new(Action::Create, format!("{} variables from Supabase", INTEGRATION.len()));
         };
+        if let Some(first) = exposed.first() {
+            let more = if exposed.len() > 1 { format!(" (and {} more)", exposed.len() - 1) } else { String::new() };
+            return Change::new(Action::Blocked, format!("{first}{more}"));
+        }
         let blocked: Vec<&Entry> = entries.iter().filter(|e| matches!(e.state, SyncState::Blocked(_))).collect();
         if let Some(first) = blocked.first()
             && let SyncState::Blocked(why) = &first.state
@@ -358,10 +466,11 @@ impl Resource for EnvVars {
 
     fn current(observed: &Observed) -> Option<Wired> {
         match observed {
-            Observed::Compared { entries, unwanted, legacy, .. }
+            Observed::Compared { entries, unwanted, legacy, exposed, .. }
                 if observed.writes().next().is_none()
                     && unwanted.iter().all(|(_, _, id)| id.is_none())
                     && legacy.is_empty()
+                    && exposed.is_empty()
                     && entries.iter().all(|e| e.state == SyncState::InSync) =>
             {
                 Some(wired(entries))
@@ -380,10 +489,13 @@ impl Resource for EnvVars {
         _change: &Change,
     ) -> Result<Applied<Wired>, StepError> {
         let writes: Vec<&Entry> = observed.writes().collect();
-        let Observed::Compared { project, entries, unwanted, legacy } = &observed else {
+        let Observed::Compared { project, entries, unwanted, legacy, exposed } = &observed else {
             let Observed::Pending(why) = observed else { unreachable!() };
             return Err(StepError::Permanent(why.into()));
         };
+        if let Some(first) = exposed.first() {
+            return Err(StepError::Permanent(first.clone()));
+        }
         if let Some(blocked) = entries.iter().find_map(|e| match &e.state {
             SyncState::Blocked(why) => Some(why.clone()),
             _ => None,

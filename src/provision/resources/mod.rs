@@ -2,9 +2,9 @@
 //! Adding a resource: its file here, and one line in [`GRAPH`].
 //!
 //! ```text
-//! supabase.project ─▶ supabase.ready ─▶ supabase.keys ─┐
-//!                                                      ├─▶ vercel.env ─▶ vercel.deploy
-//! vercel.project ───▶ vercel.staging ──────────────────┘
+//! supabase.project ─────────▶ supabase.ready ─────────▶ supabase.keys ─────────┐
+//! supabase.staging_project ─▶ supabase.staging_ready ─▶ supabase.staging_keys ─┼─▶ vercel.env ─▶ vercel.deploy
+//! vercel.project ───────────▶ vercel.staging ──────────────────────────────────┘
 //! ```
 
 mod deployment;
@@ -21,25 +21,34 @@ pub use deployment::{ProductionDeployment, RedeployTarget, redeploy};
 pub(crate) use env_vars::compare as compare_env;
 pub use env_vars::{EnvVars, SyncState};
 pub use supabase_keys::SupabaseKeys;
-pub use supabase_project::SupabaseProject;
+pub use supabase_project::{Production, Staging, SupabaseProject};
 pub use supabase_ready::SupabaseReady;
 pub use vercel_project::VercelProject;
 pub use vercel_staging::StagingEnvironment;
 
 /// Every resource, after the ones it depends on; listed in this order in the dashboard.
 pub const GRAPH: &[Node] = &[
-    node::<SupabaseProject>(&[]),
-    node::<SupabaseReady>(&[SupabaseProject::NAME]),
-    node::<SupabaseKeys>(&[SupabaseReady::NAME]),
+    node::<SupabaseProject<Production>>(&[]),
+    node::<SupabaseReady<Production>>(&[SupabaseProject::<Production>::NAME]),
+    node::<SupabaseKeys<Production>>(&[SupabaseReady::<Production>::NAME]),
+    node::<SupabaseProject<Staging>>(&[]),
+    node::<SupabaseReady<Staging>>(&[SupabaseProject::<Staging>::NAME]),
+    node::<SupabaseKeys<Staging>>(&[SupabaseReady::<Staging>::NAME]),
     node::<VercelProject>(&[]),
     node::<StagingEnvironment>(&[VercelProject::NAME]),
-    node::<EnvVars>(&[SupabaseKeys::NAME, VercelProject::NAME, StagingEnvironment::NAME]),
+    node::<EnvVars>(&[
+        SupabaseKeys::<Production>::NAME,
+        SupabaseKeys::<Staging>::NAME,
+        VercelProject::NAME,
+        StagingEnvironment::NAME,
+    ]),
     node::<ProductionDeployment>(&[EnvVars::NAME, VercelProject::NAME]),
 ];
 
 /// Kinds of resources recorded per venture (`venture_resources.kind`).
 pub mod kind {
     pub const SUPABASE_PROJECT: &str = "supabase_project";
+    pub const SUPABASE_STAGING_PROJECT: &str = "supabase_staging_project";
     pub const VERCEL_PROJECT: &str = "vercel_project";
     pub const VERCEL_STAGING: &str = "vercel_staging";
     pub const VERCEL_ENV: &str = "vercel_env";

@@ -1,36 +1,40 @@
-//! `supabase.keys`: reads the API keys (revealed) and the pooler settings, builds the
-//! connection strings with the real password, and seals every value. Only values that changed
-//! are re-sealed. Local writes only, so the plan does not list it.
+//! `supabase.keys` (and staging's): reads the API keys (revealed) and the pooler settings,
+//! builds the connection strings with the real password, and seals every value under its
+//! project's names (`Tier::sealed`). Only values that changed are re-sealed. Local writes only,
+//! so the plan does not list it.
+
+use std::marker::PhantomData;
 
 use secrecy::{ExposeSecret, SecretString};
 
 use super::SupabaseReady;
-use super::supabase_project::{DB_PASSWORD, ProjectRef};
+use super::supabase_project::{DB_PASSWORD, ForTier, ProjectRef, wanted};
 use crate::events::Level;
 use crate::platform::supabase::{ApiKey, ApiKeyType};
 use crate::provision::graph::{Action, Applied, Change, Resource, Upstream};
 use crate::provision::{Context, StepError};
 
-pub struct SupabaseKeys;
+pub struct SupabaseKeys<T>(PhantomData<T>);
 
-impl Resource for SupabaseKeys {
-    const NAME: &'static str = "supabase.keys";
-    const TITLE: &'static str = "Supabase keys and connection strings";
+impl<T: ForTier> Resource for SupabaseKeys<T> {
+    const NAME: &'static str = T::KEYS.0;
+    const TITLE: &'static str = T::KEYS.1;
     const IN_PLAN: bool = false;
-    type Output = ProjectRef;
+    /// `None`: the spec wants no such project.
+    type Output = Option<ProjectRef>;
     /// The healthy project to read the keys of, once it exists.
     type Observed = Option<ProjectRef>;
 
     async fn observe(_ctx: &Context, upstream: &Upstream) -> Result<Option<ProjectRef>, StepError> {
-        Ok(upstream.get::<SupabaseReady>())
+        Ok(upstream.get::<SupabaseReady<T>>().flatten())
     }
 
     fn diff(_ctx: &Context, _upstream: &Upstream, _observed: &Option<ProjectRef>) -> Change {
         Change::new(Action::NoChange, "reads the keys and seals the values that changed")
     }
 
-    fn current(observed: &Option<ProjectRef>) -> Option<ProjectRef> {
-        observed.clone()
+    fn current(observed: &Option<ProjectRef>) -> Option<Option<ProjectRef>> {
+        observed.clone().map(Some)
     }
 
     async fn apply(
@@ -38,7 +42,10 @@ impl Resource for SupabaseKeys {
         _upstream: &Upstream,
         observed: Option<ProjectRef>,
         _change: &Change,
-    ) -> Result<Applied<ProjectRef>, StepError> {
+    ) -> Result<Applied<Option<ProjectRef>>, StepError> {
+        if !wanted::<T>(ctx) {
+            return Ok(Applied { changed: false, output: None });
+        }
         let project =
             observed.ok_or_else(|| StepError::Permanent("the Supabase project reference is missing".into()))?;
         let reference = project.reference.as_str();
@@ -60,7 +67,7 @@ impl Resource for SupabaseKeys {
             .find(|p| p.database_type == "PRIMARY")
             .ok_or_else(|| StepError::Permanent(format!("Supabase project {reference} has no primary pooler")))?;
         let password = ctx
-            .secret(DB_PASSWORD)
+            .secret(&T::TIER.sealed(DB_PASSWORD))
             .await?
             .ok_or_else(|| StepError::Permanent("the database password is missing from the vault".into()))?;
         let pw = password.expose_secret();
@@ -86,18 +93,19 @@ impl Resource for SupabaseKeys {
         ];
         let mut changed = 0;
         for (name, value) in &values {
-            let same = ctx.secret(name).await?.is_some_and(|stored| stored.expose_secret() == value.expose_secret());
+            let name = T::TIER.sealed(name);
+            let same = ctx.secret(&name).await?.is_some_and(|stored| stored.expose_secret() == value.expose_secret());
             if !same {
-                ctx.put_secret(name, value).await?;
+                ctx.put_secret(&name, value).await?;
                 changed += 1;
             }
         }
         if changed > 0 {
-            let note = format!("Stored {changed} Supabase value(s), sealed, for the environment");
+            let note = format!("Stored {changed} Supabase value(s) of the {} project, sealed", T::TIER);
             ctx.emit(Self::NAME, Level::Info, note).await;
         }
         // Local writes only: nothing changed at a platform.
-        Ok(Applied { changed: false, output: project })
+        Ok(Applied { changed: false, output: Some(project) })
     }
 
     /// The sealed values go with the venture's others once every resource is destroyed.

@@ -1,33 +1,35 @@
-//! `supabase.ready`: waits until the project is `ACTIVE_HEALTHY` and every service is healthy.
-//! A wait, not a change: the plan does not list it.
+//! `supabase.ready` (and staging's): waits until the project is `ACTIVE_HEALTHY` and every
+//! service is healthy. A wait, not a change: the plan does not list it.
 
-use super::SupabaseProject;
-use super::supabase_project::ProjectRef;
+use std::marker::PhantomData;
+
+use super::supabase_project::{ForTier, ProjectRef, SupabaseProject, wanted};
 use crate::events::Level;
 use crate::platform::supabase::{HEALTH_SERVICES, ProjectStatus};
 use crate::provision::graph::{Action, Applied, Change, Resource, Upstream};
 use crate::provision::{Context, StepError, poll};
 
-pub struct SupabaseReady;
+pub struct SupabaseReady<T>(PhantomData<T>);
 
-impl Resource for SupabaseReady {
-    const NAME: &'static str = "supabase.ready";
-    const TITLE: &'static str = "Supabase project healthy";
+impl<T: ForTier> Resource for SupabaseReady<T> {
+    const NAME: &'static str = T::READY.0;
+    const TITLE: &'static str = T::READY.1;
     const IN_PLAN: bool = false;
-    type Output = ProjectRef;
-    /// The project to wait for, once it exists.
+    /// `None`: the spec wants no such project.
+    type Output = Option<ProjectRef>;
+    /// The project to wait for, once it exists (`None` also when there is none to wait for).
     type Observed = Option<ProjectRef>;
 
     async fn observe(_ctx: &Context, upstream: &Upstream) -> Result<Option<ProjectRef>, StepError> {
-        Ok(upstream.get::<SupabaseProject>())
+        Ok(upstream.get::<SupabaseProject<T>>().flatten())
     }
 
     fn diff(_ctx: &Context, _upstream: &Upstream, _observed: &Option<ProjectRef>) -> Change {
         Change::new(Action::NoChange, "waits until every Supabase service is healthy")
     }
 
-    fn current(observed: &Option<ProjectRef>) -> Option<ProjectRef> {
-        observed.clone()
+    fn current(observed: &Option<ProjectRef>) -> Option<Option<ProjectRef>> {
+        observed.clone().map(Some)
     }
 
     async fn apply(
@@ -35,7 +37,10 @@ impl Resource for SupabaseReady {
         _upstream: &Upstream,
         observed: Option<ProjectRef>,
         _change: &Change,
-    ) -> Result<Applied<ProjectRef>, StepError> {
+    ) -> Result<Applied<Option<ProjectRef>>, StepError> {
+        if !wanted::<T>(ctx) {
+            return Ok(Applied { changed: false, output: None });
+        }
         let project =
             observed.ok_or_else(|| StepError::Permanent("the Supabase project reference is missing".into()))?;
         let supabase = &ctx.platforms.supabase;
@@ -63,7 +68,7 @@ impl Resource for SupabaseReady {
         match healthy {
             Some(()) => {
                 ctx.emit(Self::NAME, Level::Info, "Every Supabase service is healthy").await;
-                Ok(Applied { changed: false, output: project })
+                Ok(Applied { changed: false, output: Some(project) })
             }
             None => Err(StepError::Transient(format!(
                 "Supabase project {reference} is not healthy after {} s; will look again",
