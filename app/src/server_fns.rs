@@ -15,6 +15,10 @@ pub async fn form_choices() -> Result<VentureFormChoices, ServerFnError> {
     Ok(VentureFormChoices {
         regions: SMART_GROUPS.iter().chain(REGIONS).map(|r| r.to_string()).collect(),
         default_region: defaults.supabase.region,
+        databases: ["default", "staging-project", "none", "production"].map(String::from).to_vec(),
+        databases_hint: "default: a second Supabase project (billed by Supabase) when staging is on, else none. \
+                         production: every preview can read and write production data."
+            .into(),
         node_versions: NODE_VERSIONS.iter().map(|v| v.to_string()).collect(),
         default_node_version: defaults.framework.node_version,
         default_production_branch: defaults.production_branch,

@@ -66,6 +66,9 @@ pub struct VentureForm {
 pub struct VentureFormChoices {
     pub regions: Vec<String>,
     pub default_region: String,
+    /// `supabase.non_production`'s choices (`default` first) and what they mean.
+    pub databases: Vec<String>,
+    pub databases_hint: String,
     pub node_versions: Vec<String>,
     pub default_node_version: String,
     pub default_production_branch: String,

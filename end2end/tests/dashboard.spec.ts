@@ -163,16 +163,24 @@ test('the plan is previewed before anything is created', async ({ page }) => {
   await page.getByLabel('Supabase region').selectOption('emea');
   await page.getByRole('button', { name: 'Preview plan' }).click();
   const rows = page.getByTestId('plan-row');
-  await expect(rows).toHaveCount(5);
+  await expect(rows).toHaveCount(6);
   await expect(page.getByTestId('plan')).toContainText('region emea (nearest available)');
-  await expect(page.locator('[data-testid="plan-row"][data-action="create"]')).toHaveCount(5);
+  await expect(page.locator('[data-testid="plan-row"][data-action="create"]')).toHaveCount(6);
   await expect(page.getByTestId('plan')).toContainText('Supabase project');
+  // Previews get a database of their own by default, and the form says it is billed.
+  await expect(rows.filter({ hasText: 'Supabase staging project' })).toContainText(`${name}-staging`);
+  await expect(page.getByTestId('settings')).toContainText('billed by Supabase');
   await expect(page.getByTestId('venture-list')).not.toContainText(name);
   // Turning staging off takes it out of the plan.
   await page.getByLabel('Staging environment, deployed from branch').uncheck();
   await page.getByRole('button', { name: 'Preview plan' }).click();
   await expect(page.getByTestId('plan')).toContainText('disabled in the spec');
   await expect(page.locator('[data-testid="plan-row"][data-action="create"]')).toHaveCount(4);
+  await expect(page.getByTestId('plan')).toContainText('no database variables');
+  // Sharing production's database is an opt-in the plan names as a risk.
+  await page.getByLabel('Database for staging, previews and development').selectOption('production');
+  await page.getByRole('button', { name: 'Preview plan' }).click();
+  await expect(page.getByTestId('plan-warning')).toContainText('read and write production data');
 });
 
 test('a venture is destroyed from its page once its name is typed, even mid-apply', async ({ page }) => {

@@ -238,12 +238,9 @@ fn VentureSettings(
                 {field_error("supabase.region")}
             </div>
             <div>
-                {select("Database for staging, previews and development", "database",
-                    ["default", "staging-project", "none", "production"].map(String::from).to_vec(), "default".into(),
+                {select("Database for staging, previews and development", "database", choices.databases, String::new(),
                     |f, v| f.database = v)}
-                <p class="mt-1 text-xs text-slate-500">
-                    "default: a second Supabase project (billed by Supabase) when staging is on, else none. production: every preview can read and write production data."
-                </p>
+                <p class="mt-1 text-xs text-slate-500">{choices.databases_hint}</p>
                 {field_error("supabase.non_production")}
             </div>
             {select("Node.js version", "node_version", choices.node_versions, choices.default_node_version, |f, v| f.node_version = v)}
