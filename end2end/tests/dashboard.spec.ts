@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { Who, hydrated, signIn as signInAs } from './support';
+import { Who, hydrated, reportErrors, signIn as signInAs } from './support';
 
 const admin = {
   username: process.env.SLIPWAY_E2E_ADMIN ?? 'admin',
@@ -16,13 +16,7 @@ const operator = {
   password: process.env.SLIPWAY_E2E_OPERATOR_PASSWORD ?? '',
 };
 
-// A page that never hydrates has usually panicked in the browser: say so in the report.
-test.beforeEach(({ page }) => {
-  page.on('pageerror', (error) => console.log(`pageerror on ${page.url()}: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') console.log(`console error on ${page.url()}: ${message.text()}`);
-  });
-});
+test.beforeEach(({ page }) => reportErrors(page));
 
 async function signIn(page: Page, who: Who = admin) {
   await signInAs(page, who);

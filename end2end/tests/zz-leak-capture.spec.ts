@@ -3,7 +3,7 @@
 // (`slipway vault leak-scan` looks in them, in the database and in the server's output for
 // every sealed value, token and the master key). Nothing here reveals a value.
 import { test, expect, Browser, APIRequestContext } from '@playwright/test';
-import { hydrated, signIn } from './support';
+import { hydrated, reportErrors, signIn } from './support';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -52,6 +52,7 @@ async function captureAs(browser: Browser, baseURL: string, who: typeof roles[nu
   expect(who.token, `an API token for ${who.username}`).not.toBe('');
   const context = await browser.newContext({ baseURL });
   const page = await context.newPage();
+  reportErrors(page, who.username);
   page.on('response', async (response) => {
     try {
       save(`${who.username}-answer-${new URL(response.url()).pathname}`, `${response.url()}\n${await response.text()}`);

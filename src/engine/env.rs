@@ -492,7 +492,8 @@ impl Engine {
         let spec = self.stored_spec(&venture).await?;
         let environment = Environment::parse("environment", environment).map_err(|e| EngineError::Invalid(vec![e]))?;
         if !Environment::of_venture(spec.staging_branch.is_some()).contains(&environment) {
-            return Err(EngineError::invalid("environment", "staging is off for this venture"));
+            // The path names an environment this venture does not have: absent, not malformed.
+            return Err(EngineError::NotFound("staging environment"));
         }
         let store = &self.inner.store;
         let admin = actor.role == Role::Admin;
@@ -645,7 +646,7 @@ impl Engine {
         let target = match environment {
             Environment::Production => provision::RedeployTarget::Production,
             Environment::Staging if spec.staging_branch.is_some() => provision::RedeployTarget::Staging,
-            Environment::Staging => return Err(EngineError::invalid("environment", "staging is off for this venture")),
+            Environment::Staging => return Err(EngineError::NotFound("staging environment")),
             other => {
                 return Err(EngineError::invalid(
                     "environment",

@@ -337,6 +337,11 @@ async fn bad_input_names_the_field_and_the_rule_and_writes_nothing() {
     let listing = engine.env_listing(&user, &venture.id).await.unwrap();
     assert!(listing.variables.iter().all(|v| v.source == slipway_engine::env::Source::Integration), "nothing written");
     assert!(!listing.environments.contains(&Environment::Staging));
+    // An environment the venture does not have is absent, not malformed (a 404, not a 422).
+    let pull = engine.env_pull(&user, &venture.id, "staging").await;
+    assert!(matches!(pull, Err(EngineError::NotFound("staging environment"))), "{pull:?}");
+    let redeploy = engine.redeploy(&user, &venture.id, "staging").await;
+    assert!(matches!(redeploy, Err(EngineError::NotFound("staging environment"))), "{redeploy:?}");
 
     // A spec that declares a key twice is refused, not silently cut to one.
     let twice = r#"{"name": "twice", "repository": "acme/shop", "env": {
