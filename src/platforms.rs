@@ -170,6 +170,15 @@ impl Platforms {
         })
     }
 
+    /// The scope Vercel names in generated deployment URLs (`<project>-<hash>-<scope>.vercel.app`):
+    /// the team's slug, or the personal account's username.
+    pub async fn vercel_scope_slug(&self) -> Result<String, ApiError> {
+        match &self.vercel_team_id {
+            Some(team) => Ok(self.vercel.get_team(team).await?.slug),
+            None => Ok(self.vercel.current_user().await?.username),
+        }
+    }
+
     /// Asks each platform whether the token works and whose it is.
     pub async fn check(&self) -> Vec<ConnectionStatus> {
         let vercel = async {

@@ -133,6 +133,10 @@ pub struct NewVenture {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "crate::env::unique_keys")]
     #[schema(example = json!({"STRIPE_SECRET_KEY": {"description": "Stripe API key", "secret": true}}))]
     pub env: BTreeMap<String, crate::env::EnvDeclaration>,
+    /// Sign-in providers and redirect URLs, on every Supabase project the venture has. Client
+    /// secrets are never here (`PUT /api/v1/ventures/{id}/auth/{provider}/secret`).
+    #[serde(default, skip_serializing_if = "crate::signin::AuthInput::is_unset")]
+    pub auth: crate::signin::AuthInput,
 }
 
 fn default_production_branch() -> String {
@@ -309,6 +313,7 @@ pub struct VentureSpec {
     pub non_production: NonProductionDatabase,
     /// The variables the spec declares, checked.
     pub env: Vec<crate::env::Declared>,
+    pub sign_in: crate::signin::SignInSpec,
 }
 
 /// A Supabase region choice: one region, or a group Supabase picks within.
@@ -338,6 +343,7 @@ impl NewVenture {
             supabase: SupabaseInput::default(),
             environments: EnvironmentsInput::default(),
             env: BTreeMap::new(),
+            auth: crate::signin::AuthInput::default(),
         }
     }
 
@@ -415,22 +421,26 @@ impl NewVenture {
                 Err(broken) => errors.extend(broken),
             }
         }
-        match (name, repository, supabase_region) {
-            (Some(name), Some(repository), Some(supabase_region)) if errors.is_empty() => Ok(VentureSpec {
-                name,
-                repository,
-                production_branch: self.production_branch.clone(),
-                framework: self.framework.clone(),
-                supabase_organization: self.supabase.organization.clone(),
-                supabase_region,
-                staging_branch: staging.enabled.then(|| staging.branch.clone()),
-                non_production: self.supabase.non_production.unwrap_or(if staging.enabled {
-                    NonProductionDatabase::StagingProject
-                } else {
-                    NonProductionDatabase::None
-                }),
-                env,
-            }),
+        let sign_in = self.auth.check().map_err(|broken| errors.extend(broken)).ok();
+        match (name, repository, supabase_region, sign_in) {
+            (Some(name), Some(repository), Some(supabase_region), Some(sign_in)) if errors.is_empty() => {
+                Ok(VentureSpec {
+                    name,
+                    repository,
+                    production_branch: self.production_branch.clone(),
+                    framework: self.framework.clone(),
+                    supabase_organization: self.supabase.organization.clone(),
+                    supabase_region,
+                    staging_branch: staging.enabled.then(|| staging.branch.clone()),
+                    non_production: self.supabase.non_production.unwrap_or(if staging.enabled {
+                        NonProductionDatabase::StagingProject
+                    } else {
+                        NonProductionDatabase::None
+                    }),
+                    env,
+                    sign_in,
+                })
+            }
             _ => Err(errors),
         }
     }

@@ -64,6 +64,14 @@ enum Command {
         #[command(subcommand)]
         command: cli::EnvCommand,
     },
+    /// A venture's sign-in on a running Slipway: each Supabase project's providers and URLs,
+    /// and a provider app's client secret (on stdin).
+    Auth {
+        #[command(flatten)]
+        server: cli::ServerArgs,
+        #[command(subcommand)]
+        command: cli::AuthCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -339,6 +347,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Sim(args) => return simulate(args).await,
         Command::Venture { server, command } => return cli::run(server, command).await,
         Command::Env { server, command } => return cli::run_env(server, command).await,
+        Command::Auth { server, command } => return cli::run_auth(server, command).await,
         Command::Vault { command: VaultCommand::NewKey } => {
             println!("{}", secrecy::ExposeSecret::expose_secret(&slipway_engine::vault::generate_key()));
             return Ok(());
@@ -351,6 +360,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Sim(_)
         | Command::Venture { .. }
         | Command::Env { .. }
+        | Command::Auth { .. }
         | Command::Vault { command: VaultCommand::NewKey } => {
             unreachable!("handled above")
         }

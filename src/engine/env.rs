@@ -667,7 +667,7 @@ impl Engine {
     }
 
     /// The venture, refused once it is destroyed (nothing of it may change then).
-    async fn live_venture(&self, actor: &User, venture_id: &str) -> Result<Venture, EngineError> {
+    pub(super) async fn live_venture(&self, actor: &User, venture_id: &str) -> Result<Venture, EngineError> {
         let venture = self.venture(actor, venture_id).await?;
         if venture.status == crate::venture::VentureStatus::Destroyed {
             return Err(EngineError::Conflict(format!("{} was destroyed", venture.name)));

@@ -11,6 +11,7 @@
 mod config;
 mod env;
 mod secrets;
+mod signin;
 mod users;
 mod ventures;
 
@@ -36,6 +37,7 @@ use crate::venture::{FieldError, NewVenture, Venture};
 pub use config::{EngineConfig, VaultSettings};
 pub use env::{EnvChange, EnvListing, EnvPull, EnvReveal, EnvValue, EnvVariable, EnvVersion, PulledVariable};
 pub use secrets::{Leak, LeakReport, ResealReport};
+pub use signin::{SignInOverview, SignInProject, SignInProvider};
 pub use ventures::{JobState, StepStatus};
 
 /// How long reads someone waits on (a plan, the env manager's sync states) may queue behind

@@ -8,4 +8,5 @@ mod isolation;
 mod layers;
 mod postgres;
 mod provisioning;
+mod signin;
 mod support;

@@ -205,13 +205,13 @@ async fn the_plan_shows_creates_then_nothing_then_the_drift_an_apply_repairs() {
     let actions = |plan: &[slipway_engine::provision::PlannedAction]| plan.iter().map(|a| a.action).collect::<Vec<_>>();
 
     let before = engine.plan_new_venture(&user, &input).await.unwrap();
-    assert_eq!(actions(&before), [Action::Create; 6], "{before:#?}");
+    assert_eq!(actions(&before), [Action::Create; 8], "{before:#?}");
     assert!(writes(&world.vercel().requests()).is_empty(), "planning writes nothing");
 
     let venture = engine.create_venture(&user, &input).await.unwrap();
     assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
     let converged = engine.plan_venture(&user, &venture.id).await.unwrap();
-    assert_eq!(actions(&converged), [Action::NoChange; 6], "{converged:#?}");
+    assert_eq!(actions(&converged), [Action::NoChange; 8], "{converged:#?}");
 
     // Someone in the studio's team changes the build command and deletes a variable in Vercel's
     // dashboard.
@@ -248,7 +248,7 @@ async fn the_plan_shows_creates_then_nothing_then_the_drift_an_apply_repairs() {
     let engine = world.open_process(&db, "process-a2").await;
     assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
     let repaired = engine.plan_venture(&user, &venture.id).await.unwrap();
-    assert_eq!(actions(&repaired), [Action::NoChange; 6], "{repaired:#?}");
+    assert_eq!(actions(&repaired), [Action::NoChange; 8], "{repaired:#?}");
     assert!(world.vercel().projects()[0]["buildCommand"].is_null());
 
     // A name held by someone else's project is shown before anything is created.

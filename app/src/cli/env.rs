@@ -81,7 +81,7 @@ pub enum EnvCommand {
 }
 
 /// The value on stdin: everything up to EOF, without the one line break a shell adds.
-fn value_from_stdin() -> anyhow::Result<String> {
+pub(super) fn value_from_stdin() -> anyhow::Result<String> {
     let mut value = String::new();
     std::io::stdin().read_to_string(&mut value).context("reading the value from stdin")?;
     let value = value.strip_suffix('\n').map(|v| v.strip_suffix('\r').unwrap_or(v)).unwrap_or(&value).to_string();

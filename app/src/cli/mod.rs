@@ -1,9 +1,11 @@
-//! `slipway venture …` and `slipway env …`: the command line over the REST API of a running
+//! `slipway venture …`, `slipway env …` and `slipway auth …`: the command line over the REST API of a running
 //! Slipway (`SLIPWAY_SERVER`, `SLIPWAY_TOKEN`). Specs are TOML files with the fields of the JSON
 //! spec.
 
+mod auth;
 mod env;
 
+pub use auth::{AuthCommand, run as run_auth};
 pub use env::{EnvCommand, run as run_env};
 
 use std::io::{IsTerminal, Write};

@@ -81,7 +81,7 @@ async fn a_venture_is_planned_applied_followed_and_destroyed_from_the_command_li
 
     let (ok, out, err) = slipway(&server, &["apply", "-f", file]).await;
     assert!(ok, "{out}{err}");
-    assert!(out.contains("[##########] 10/10 ready"), "progress ends complete: {out}");
+    assert!(out.contains("[############] 12/12 ready"), "progress ends complete: {out}");
 
     let (ok, out, _) = slipway(&server, &["status", "cli-shop", "--json"]).await;
     assert!(ok);
@@ -94,7 +94,7 @@ async fn a_venture_is_planned_applied_followed_and_destroyed_from_the_command_li
 
     // Applying the same file again changes nothing, and the plan says so first.
     let (_, out, _) = slipway(&server, &["plan", "-f", file]).await;
-    assert_eq!(out.lines().filter(|l| l.starts_with("no change")).count(), 6, "{out}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("no change")).count(), 8, "{out}");
     let (ok, out, err) = slipway(&server, &["apply", "-f", file, "--json"]).await;
     assert!(ok, "{err}");
     assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["venture"]["status"], "ready");
@@ -109,6 +109,45 @@ async fn a_venture_is_planned_applied_followed_and_destroyed_from_the_command_li
     std::fs::write(&spec, "name = \"x\"\nrepository = \"acme/x\"\nregoin = \"emea\"\n").unwrap();
     let (ok, _, err) = slipway(&server, &["apply", "-f", file]).await;
     assert!(!ok && err.contains("regoin"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_waits_for_its_secret_from_stdin_and_the_next_apply_turns_it_on() {
+    let server = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("venture.toml");
+    std::fs::write(
+        &spec,
+        "name = \"auth-cli\"\nrepository = \"acme/auth-cli\"\n\n[auth.github]\nclient_id = \"Iv1.production\"\nstaging_client_id = \"Iv1.staging\"\n",
+    )
+    .unwrap();
+    let file = spec.to_str().unwrap();
+    let (ok, out, err) = slipway(&server, &["apply", "-f", file]).await;
+    assert!(ok, "{out}{err}");
+    let (ok, out, _) = run(&server, "auth", &["show", "auth-cli"], "").await;
+    assert!(ok && out.contains("github        waiting for its client secret, client Iv1.production"), "{out}");
+    let (_, out, _) = slipway(&server, &["plan", "-f", file]).await;
+    let warned = out
+        .lines()
+        .any(|l| l.starts_with("WARNING") && l.contains("GitHub sign-in stays off until its client secret is set"));
+    assert!(warned, "{out}");
+
+    let (ok, _, err) = run(&server, "auth", &["secret", "auth-cli", "gitlab"], "s3cret").await;
+    assert!(!ok && err.contains("provider: must be one of google, github, microsoft"), "{err}");
+    let (ok, out, err) = run(&server, "auth", &["secret", "auth-cli", "github"], "gh-cli-production\n").await;
+    assert!(ok && !out.contains("gh-cli-production"), "{out}{err}");
+    let (ok, _, err) = run(&server, "auth", &["secret", "auth-cli", "github", "--staging"], "gh-cli-staging").await;
+    assert!(ok, "{err}");
+    let (_, out, _) = slipway(&server, &["plan", "-f", file]).await;
+    assert!(out.contains("GitHub on, client id, client secret"), "{out}");
+    let (ok, out, err) = slipway(&server, &["apply", "-f", file]).await;
+    assert!(ok, "{out}{err}");
+    let (ok, out, _) = run(&server, "auth", &["show", "auth-cli"], "").await;
+    assert!(ok, "{out}");
+    assert!(out.contains("github        on, client Iv1.production (production app)"), "{out}");
+    assert!(out.contains("github        on, client Iv1.staging (staging app)"), "{out}");
+    assert!(out.contains(".supabase.co/auth/v1/callback") && out.contains("http://localhost:3000/**"), "{out}");
+    assert!(!out.contains("gh-cli"), "no secret is shown: {out}");
 }
 
 /// Runs `slipway env <args>` with `stdin` piped in.

@@ -131,7 +131,7 @@ async fn a_venture_is_planned_applied_followed_and_destroyed_over_json() {
     assert_eq!(status, StatusCode::OK);
     let actions: Vec<&str> =
         plan["actions"].as_array().unwrap().iter().map(|a| a["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["create"; 6], "the staging project too");
+    assert_eq!(actions, ["create"; 8], "the staging project too");
 
     let (_, created) = call(&api, "POST", "/api/v1/ventures", Some(&api.creator), Some(spec), None).await;
     let id = created["venture"]["id"].as_str().unwrap().to_string();
@@ -191,13 +191,14 @@ async fn the_openapi_document_is_served_and_every_operation_in_it_exists() {
     let generated: Value = serde_json::from_str(slipway_app::server::rest::openapi::document()).unwrap();
     assert_eq!(document, generated, "the served document is the one generated from the handlers");
     let paths = document["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 20, "{paths:?}");
+    assert_eq!(paths.len(), 22, "{paths:?}");
     let mut operations = 0;
     for (path, item) in paths {
         let concrete = path
             .replace("{id}", "00000000-0000-0000-0000-000000000000")
             .replace("{key}", "A_KEY")
             .replace("{environment}", "production")
+            .replace("{provider}", "github")
             .replace("{job_id}", "00000000-0000-0000-0000-000000000001");
         let methods = ["get", "post", "put", "delete"];
         for method in item.as_object().unwrap().keys().filter(|m| methods.contains(&m.as_str())) {
@@ -207,7 +208,7 @@ async fn the_openapi_document_is_served_and_every_operation_in_it_exists() {
             assert_eq!(status, expected, "{method} {path} is routed and asks for a token");
         }
     }
-    assert_eq!(operations, 22);
+    assert_eq!(operations, 24);
 }
 
 #[tokio::test]

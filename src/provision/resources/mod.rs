@@ -5,10 +5,13 @@
 //! supabase.project ─────────▶ supabase.ready ─────────▶ supabase.keys ─────────┐
 //! supabase.staging_project ─▶ supabase.staging_ready ─▶ supabase.staging_keys ─┼─▶ vercel.env ─▶ vercel.deploy
 //! vercel.project ───────────▶ vercel.staging ──────────────────────────────────┘
+//! supabase.ready + vercel.project ─────────────────▶ supabase.auth
+//! supabase.staging_ready + vercel.project, .staging ▶ supabase.staging_auth
 //! ```
 
 mod deployment;
 mod env_vars;
+mod supabase_auth;
 mod supabase_keys;
 mod supabase_project;
 mod supabase_ready;
@@ -20,6 +23,7 @@ use super::graph::{Node, Resource, node};
 pub use deployment::{ProductionDeployment, RedeployTarget, redeploy};
 pub(crate) use env_vars::compare as compare_env;
 pub use env_vars::{EnvVars, SyncState};
+pub use supabase_auth::{SupabaseAuth, Written as SignInWritten};
 pub use supabase_keys::SupabaseKeys;
 pub use supabase_project::{Production, Staging, SupabaseProject};
 pub use supabase_ready::SupabaseReady;
@@ -36,6 +40,9 @@ pub const GRAPH: &[Node] = &[
     node::<SupabaseKeys<Staging>>(&[SupabaseReady::<Staging>::NAME]),
     node::<VercelProject>(&[]),
     node::<StagingEnvironment>(&[VercelProject::NAME]),
+    // Sign-in reads the venture's URLs at Vercel; staging's waits for the staging environment.
+    node::<SupabaseAuth<Production>>(&[SupabaseReady::<Production>::NAME, VercelProject::NAME]),
+    node::<SupabaseAuth<Staging>>(&[SupabaseReady::<Staging>::NAME, VercelProject::NAME, StagingEnvironment::NAME]),
     node::<EnvVars>(&[
         SupabaseKeys::<Production>::NAME,
         SupabaseKeys::<Staging>::NAME,
@@ -49,6 +56,8 @@ pub const GRAPH: &[Node] = &[
 pub mod kind {
     pub const SUPABASE_PROJECT: &str = "supabase_project";
     pub const SUPABASE_STAGING_PROJECT: &str = "supabase_staging_project";
+    pub const SUPABASE_AUTH: &str = "supabase_auth";
+    pub const SUPABASE_STAGING_AUTH: &str = "supabase_staging_auth";
     pub const VERCEL_PROJECT: &str = "vercel_project";
     pub const VERCEL_STAGING: &str = "vercel_staging";
     pub const VERCEL_ENV: &str = "vercel_env";

@@ -30,8 +30,11 @@ pub trait ForTier: Send + Sync + 'static {
     const PROJECT: (&'static str, &'static str);
     const READY: (&'static str, &'static str);
     const KEYS: (&'static str, &'static str);
+    const AUTH: (&'static str, &'static str);
     /// `venture_resources.kind` of the project.
     const KIND: &'static str;
+    /// `venture_resources.kind` of its sign-in settings (what Slipway wrote there).
+    const AUTH_KIND: &'static str;
 }
 
 pub struct Production;
@@ -42,7 +45,9 @@ impl ForTier for Production {
     const PROJECT: (&'static str, &'static str) = ("supabase.project", "Supabase project");
     const READY: (&'static str, &'static str) = ("supabase.ready", "Supabase project healthy");
     const KEYS: (&'static str, &'static str) = ("supabase.keys", "Supabase keys and connection strings");
+    const AUTH: (&'static str, &'static str) = ("supabase.auth", "Supabase sign-in");
     const KIND: &'static str = kind::SUPABASE_PROJECT;
+    const AUTH_KIND: &'static str = kind::SUPABASE_AUTH;
 }
 
 impl ForTier for Staging {
@@ -51,7 +56,9 @@ impl ForTier for Staging {
     const READY: (&'static str, &'static str) = ("supabase.staging_ready", "Supabase staging project healthy");
     const KEYS: (&'static str, &'static str) =
         ("supabase.staging_keys", "Supabase staging keys and connection strings");
+    const AUTH: (&'static str, &'static str) = ("supabase.staging_auth", "Supabase staging sign-in");
     const KIND: &'static str = kind::SUPABASE_STAGING_PROJECT;
+    const AUTH_KIND: &'static str = kind::SUPABASE_STAGING_AUTH;
 }
 
 /// Whether the venture has this project: production always; staging when its spec says

@@ -10,6 +10,7 @@ mod env;
 mod meta;
 pub mod openapi;
 mod plan;
+mod signin;
 mod ventures;
 
 use axum::Router;
@@ -52,6 +53,8 @@ where
         .routes(routes!(env::redeploy))
         .routes(routes!(env::env_history))
         .routes(routes!(env::rollback_env))
+        .routes(routes!(signin::get_sign_in))
+        .routes(routes!(signin::put_sign_in_secret))
         .routes(routes!(plan::plan_new))
         .routes(routes!(meta::connections))
         .routes(routes!(meta::openapi))
