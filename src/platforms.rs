@@ -123,6 +123,8 @@ pub struct Platforms {
     /// The Vercel team in use, if any.
     pub vercel_team_id: Option<String>,
     pub endpoints: Endpoints,
+    /// The scope slug, once read: a team's slug is fixed while the token is.
+    scope_slug: Arc<tokio::sync::OnceCell<String>>,
 }
 
 /// The base URLs in use, for the dashboard's connection panel.
@@ -161,6 +163,7 @@ impl Platforms {
             cloudflare: cloudflare_client,
             supabase_organization: settings.supabase_organization.clone(),
             vercel_team_id: settings.vercel_team_id.clone(),
+            scope_slug: Arc::default(),
             endpoints: Endpoints {
                 sandbox: settings.sandbox,
                 vercel: vercel.base_url.clone(),
@@ -173,10 +176,16 @@ impl Platforms {
     /// The scope Vercel names in generated deployment URLs (`<project>-<hash>-<scope>.vercel.app`):
     /// the team's slug, or the personal account's username.
     pub async fn vercel_scope_slug(&self) -> Result<String, ApiError> {
-        match &self.vercel_team_id {
-            Some(team) => Ok(self.vercel.get_team(team).await?.slug),
-            None => Ok(self.vercel.current_user().await?.username),
-        }
+        let slug = self
+            .scope_slug
+            .get_or_try_init(|| async {
+                match &self.vercel_team_id {
+                    Some(team) => Ok::<_, ApiError>(self.vercel.get_team(team).await?.slug),
+                    None => Ok(self.vercel.current_user().await?.username),
+                }
+            })
+            .await?;
+        Ok(slug.clone())
     }
 
     /// Asks each platform whether the token works and whose it is.

@@ -217,6 +217,23 @@ impl SignInSpec {
     }
 }
 
+/// The `auth` section from JSON or TOML, refusing an array where a section belongs (serde
+/// would read a struct from a sequence, and every field here has a default).
+pub fn deserialize_section<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<AuthInput, D::Error> {
+    use serde::de::Error;
+    let value = serde_json::Value::deserialize(deserializer)?;
+    let table = |value: &serde_json::Value, field: &str| {
+        if value.is_object() { Ok(()) } else { Err(D::Error::custom(format!("{field} must be a table (an object)"))) }
+    };
+    table(&value, "auth")?;
+    for field in ["google", "github", "microsoft", "redirect_urls"] {
+        if let Some(inner) = value.get(field).filter(|v| !v.is_null()) {
+            table(inner, &format!("auth.{field}"))?;
+        }
+    }
+    serde_json::from_value(value).map_err(D::Error::custom)
+}
+
 impl AuthInput {
     pub fn is_unset(&self) -> bool {
         *self == AuthInput::default()
@@ -463,6 +480,19 @@ mod tests {
         let empty = AuthInput { github: Some(provider(" ")), ..AuthInput::default() }.check().unwrap_err();
         assert_eq!(empty[0].field, "auth.github.client_id");
         assert!(empty[0].message.contains("is required"));
+    }
+
+    #[test]
+    fn a_section_is_a_table_never_an_array() {
+        let read = |auth: &str| {
+            let json = format!(r#"{{"name": "a", "repository": "a/b", "auth": {auth}}}"#);
+            serde_json::from_str::<crate::venture::NewVenture>(&json).map(|v| v.auth).map_err(|e| e.to_string())
+        };
+        assert!(read("[null]").unwrap_err().contains("auth must be a table"));
+        assert!(read(r#"{"github": ["Iv1.x"]}"#).unwrap_err().contains("auth.github must be a table"));
+        assert!(read(r#"{"gitlab": {}}"#).unwrap_err().contains("unknown field"));
+        let github = read(r#"{"github": {"client_id": "Iv1.x"}}"#).unwrap().github.unwrap();
+        assert!(github.enabled && github.client_id == "Iv1.x");
     }
 
     #[test]

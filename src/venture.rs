@@ -135,7 +135,11 @@ pub struct NewVenture {
     pub env: BTreeMap<String, crate::env::EnvDeclaration>,
     /// Sign-in providers and redirect URLs, on every Supabase project the venture has. Client
     /// secrets are never here (`PUT /api/v1/ventures/{id}/auth/{provider}/secret`).
-    #[serde(default, skip_serializing_if = "crate::signin::AuthInput::is_unset")]
+    #[serde(
+        default,
+        skip_serializing_if = "crate::signin::AuthInput::is_unset",
+        deserialize_with = "crate::signin::deserialize_section"
+    )]
     pub auth: crate::signin::AuthInput,
 }
 
