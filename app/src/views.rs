@@ -218,3 +218,36 @@ pub fn format_time(at_ms: i64) -> String {
     let secs = at_ms.div_euclid(1000).rem_euclid(86_400);
     format!("{:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
 }
+
+/// The Database & Auth tab: each Supabase project, the environments it serves and its sign-in.
+/// Rendered on the server only (it adds nothing to the browser bundle).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInView {
+    pub projects: Vec<SignInProjectView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInProjectView {
+    /// `production` or `staging`.
+    pub tier: String,
+    pub name: String,
+    pub reference: Option<String>,
+    pub used_by: Vec<String>,
+    pub callback_url: Option<String>,
+    pub site_url: Option<String>,
+    pub redirect_urls: Vec<String>,
+    pub providers: Vec<SignInProviderView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInProviderView {
+    /// `google`, `github` or `microsoft`.
+    pub provider: String,
+    pub title: String,
+    pub enabled: bool,
+    pub client_id: String,
+    /// Whose app: `production` or `staging`.
+    pub app: String,
+    pub secret_set: bool,
+    pub tenant: Option<String>,
+}

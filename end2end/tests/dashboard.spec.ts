@@ -49,7 +49,7 @@ test('signing out ends the session', async ({ page }) => {
 });
 
 /// Opens one of the venture page's tabs.
-async function openTab(page: Page, name: 'Overview' | 'Log') {
+async function openTab(page: Page, name: 'Overview' | 'Environment' | 'Database & Auth' | 'Log') {
   await page.getByRole('tab', { name }).click();
   await expect(page.getByRole('tab', { name })).toHaveAttribute('aria-selected', 'true');
 }
@@ -113,7 +113,7 @@ test('a creator creates a venture and watches it provision live', async ({ page 
   // The list shows it too.
   await page.goto('/ventures');
   const row = page.getByTestId('venture-list').locator('li', { hasText: name });
-  await expect(row.getByTestId('venture-progress')).toHaveText('10/10 steps');
+  await expect(row.getByTestId('venture-progress')).toHaveText('12/12 steps');
 });
 
 test('an invalid name shows the rule next to the field and creates nothing', async ({ page }) => {
@@ -169,7 +169,7 @@ test('the plan is previewed before anything is created', async ({ page }) => {
   await page.getByLabel('Staging environment, deployed from branch').uncheck();
   await page.getByRole('button', { name: 'Preview plan' }).click();
   await expect(page.getByTestId('plan')).toContainText('disabled in the spec');
-  await expect(page.locator('[data-testid="plan-row"][data-action="create"]')).toHaveCount(4);
+  await expect(page.locator('[data-testid="plan-row"][data-action="create"]')).toHaveCount(5);
   await expect(page.getByTestId('plan')).toContainText('no database variables');
   // Sharing production's database is an opt-in the plan names as a risk.
   await page.getByLabel('Database for staging, previews and development').selectOption('production');
@@ -359,4 +359,66 @@ test('a variable changed at Vercel shows as changed there, a sync repairs it, an
   const log = page.getByTestId('live-log');
   await expect(log).toContainText('Redeploying production', { timeout: 30_000 });
   await expect(log.locator('li', { hasText: 'Production is live at https://' })).toHaveCount(2, { timeout: 60_000 });
+});
+
+test('sign-in: the Database & Auth tab shows both projects, and the secrets set there turn GitHub on for each', async ({ page }) => {
+  test.setTimeout(150_000);
+  const token = process.env.SLIPWAY_E2E_CREATOR_TOKEN ?? '';
+  expect(token, 'e2e.sh passes the creator\'s API token').not.toBe('');
+  await signIn(page, creator);
+  // The venture generator's way: a spec over REST naming the GitHub apps (never a secret).
+  const name = `signin-${Date.now().toString(36)}`;
+  const created = await page.request.post('/api/v1/ventures', {
+    headers: { authorization: `Bearer ${token}` },
+    data: { name, repository: 'acme/signin', auth: { github: { client_id: 'Iv1.e2eproduction', staging_client_id: 'Iv1.e2estaging' } } },
+  });
+  expect(created.status()).toBe(201);
+  const id: string = (await created.json()).venture.id;
+  await page.goto(`/ventures/${id}`);
+  await hydrated(page);
+  await expect(page.getByTestId('venture-status')).toHaveText('ready', { timeout: 60_000 });
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId('signin-panel')).toBeHidden();
+  await openTab(page, 'Database & Auth');
+  const production = page.getByTestId('signin-project-production');
+  const staging = page.getByTestId('signin-project-staging');
+  await expect(production.getByTestId('signin-callback')).toHaveText(/^https:\/\/[a-z]{20}\.supabase\.co\/auth\/v1\/callback$/);
+  await expect(staging.getByTestId('signin-callback')).toHaveText(/^https:\/\/[a-z]{20}\.supabase\.co\/auth\/v1\/callback$/);
+  await expect(production.getByTestId('signin-used-by')).toHaveText('production');
+  await expect(staging.getByTestId('signin-used-by')).toHaveText('development, preview, staging');
+  await expect(production.getByTestId('signin-redirects')).toContainText(`https://${name}.vercel.app/**`);
+  await expect(production.getByTestId('signin-redirects')).not.toContainText('localhost');
+  await expect(staging.getByTestId('signin-redirects')).toContainText(`https://${name}-*-`);
+  await expect(staging.getByTestId('signin-redirects')).toContainText('http://localhost:3000/**');
+  for (const project of [production, staging]) {
+    await expect(project.getByTestId('signin-provider-github')).toHaveAttribute('data-state', 'waiting for its client secret');
+  }
+
+  // Each app's secret through its form; the page comes back on the tab and never shows it.
+  for (const [project, app, secret] of [[production, 'production', 'gh-e2e-production-secret'], [staging, 'staging', 'gh-e2e-staging-secret']] as const) {
+    const form = project.getByTestId(`signin-secret-github-${app}`);
+    await form.getByLabel(`GitHub client secret (${app} app)`).fill(secret);
+    await form.getByRole('button', { name: 'Set secret' }).click();
+    await expect(page).toHaveURL(/tab=auth/);
+    await hydrated(page);
+    await expect(page.getByTestId('signin-notice')).toContainText(`github client secret of the ${app} app is sealed`);
+    await expect(page.getByTestId('signin-panel')).toBeVisible();
+    expect(await page.content()).not.toContain(secret);
+  }
+  // Applied again, GitHub is on at both projects and the plan has nothing left to do.
+  await page.getByRole('button', { name: 'Apply again' }).click();
+  const auth = { authorization: `Bearer ${token}` };
+  await expect.poll(async () => {
+    const plan = await (await page.request.get(`/api/v1/ventures/${id}/plan`, { headers: auth })).json();
+    return (plan.actions ?? []).filter((a: { resource: string; action: string }) => a.resource.includes('sign-in')).map((a: { action: string }) => a.action);
+  }, { timeout: 60_000 }).toEqual(['no_change', 'no_change']);
+  await page.goto(`/ventures/${id}?tab=auth`);
+  await hydrated(page);
+  for (const project of [production, staging]) {
+    await expect(project.getByTestId('signin-provider-github')).toHaveAttribute('data-state', 'on');
+  }
+  await expect(staging.getByTestId('signin-providers')).toContainText('Iv1.e2estaging');
+  const shots = process.env.SLIPWAY_E2E_SCREENSHOTS;
+  if (shots) await page.screenshot({ path: `${shots}/database-and-auth.png`, fullPage: true });
 });

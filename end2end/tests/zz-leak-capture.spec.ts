@@ -71,7 +71,7 @@ async function captureAs(browser: Browser, baseURL: string, who: typeof roles[nu
     await page.goto(`/ventures/${id}`);
     await hydrated(page);
     // Each tab once it has loaded (the live log keeps the network busy: no idle to wait for).
-    for (const tab of ['Overview', 'Environment', 'Log']) {
+    for (const tab of ['Overview', 'Environment', 'Database & Auth', 'Log']) {
       await page.getByRole('tab', { name: tab }).click();
       await expect(page.getByRole('tab', { name: tab })).toHaveAttribute('aria-selected', 'true');
       await expect(page.getByText('Loading…')).toHaveCount(0, { timeout: 15_000 });

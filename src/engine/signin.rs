@@ -18,6 +18,8 @@ pub struct SignInProject {
     pub project: Tier,
     /// The project's name at Supabase.
     pub name: String,
+    /// The environments whose database and sign-in this project is.
+    pub used_by: Vec<crate::env::Environment>,
     /// Its reference, once it exists.
     #[schema(required = true)]
     pub reference: Option<String>,
@@ -90,8 +92,13 @@ impl Engine {
                     tenant: provider.tenant.as_ref().map(signin::Tenant::url),
                 });
             }
+            let used_by = crate::env::Environment::of_venture(spec.staging_branch.is_some())
+                .into_iter()
+                .filter(|e| spec.non_production.project_for(*e) == Some(tier))
+                .collect();
             projects.push(SignInProject {
                 project: tier,
+                used_by,
                 name: tier.project_name(&venture.name),
                 callback_url: reference.as_deref().map(signin::callback_url),
                 reference,

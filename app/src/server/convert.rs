@@ -129,3 +129,35 @@ pub fn env_change(form: EnvForm) -> (String, EnvChange) {
     let change = EnvChange { description, secret: Some(form.secret.is_some()), generate: None, values };
     (form.key.trim().to_string(), change)
 }
+
+pub fn sign_in_view(overview: slipway_engine::engine::SignInOverview) -> crate::views::SignInView {
+    use crate::views::{SignInProjectView, SignInProviderView, SignInView};
+    SignInView {
+        projects: overview
+            .projects
+            .into_iter()
+            .map(|p| SignInProjectView {
+                tier: p.project.as_str().into(),
+                name: p.name,
+                reference: p.reference,
+                used_by: p.used_by.iter().map(|e| e.as_str().to_string()).collect(),
+                callback_url: p.callback_url,
+                site_url: p.site_url,
+                redirect_urls: p.redirect_urls,
+                providers: p
+                    .providers
+                    .into_iter()
+                    .map(|v| SignInProviderView {
+                        provider: v.provider.as_str().into(),
+                        title: v.provider.title().into(),
+                        enabled: v.enabled,
+                        client_id: v.client_id,
+                        app: v.app.as_str().into(),
+                        secret_set: v.secret_set,
+                        tenant: v.tenant,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}

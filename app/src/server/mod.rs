@@ -5,6 +5,7 @@ pub mod arguments;
 pub mod convert;
 pub mod errors;
 mod files;
+mod forms;
 pub mod middleware;
 // REST handlers refuse a request by returning the whole HTTP response as the error value.
 #[allow(clippy::result_large_err)]
@@ -47,6 +48,7 @@ pub fn router(app: AppState, leptos_options: LeptosOptions) -> Router {
     Router::new()
         .route("/api/ventures/{id}/events", get(sse::venture_events))
         .route("/api/ventures/{id}/env.example", get(files::env_example))
+        .route("/ventures/{id}/auth/secret", axum::routing::post(forms::sign_in_secret))
         .merge(rest::routes())
         .leptos_routes_with_context(&state, routes, context, {
             let options = leptos_options.clone();

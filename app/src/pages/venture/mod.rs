@@ -1,30 +1,47 @@
 //! One venture: its state, what an apply did and made (Overview), its variables
-//! (Environment), and the live log (Log).
+//! (Environment), its Supabase projects and sign-in (Database & Auth), and the live log (Log).
 
 mod environment;
+mod signin;
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{DANGER, Layout, SECONDARY, StatusBadge};
-use crate::server_fns::{ApplyVenture, DestroyVenture, error_message, get_venture, venture_overview};
+use crate::server_fns::{ApplyVenture, DestroyVenture, error_message, get_venture, venture_overview, venture_sign_in};
 use crate::views::{LogLine, VentureState, VentureView};
 use environment::EnvironmentPanel;
+use signin::SignInPanel;
 
 /// The venture page's tabs: (key, label). A capability adds its tab here and its panel below.
-const TABS: &[(&str, &str)] = &[("overview", "Overview"), ("environment", "Environment"), ("log", "Log")];
+const TABS: &[(&str, &str)] =
+    &[("overview", "Overview"), ("environment", "Environment"), ("auth", "Database & Auth"), ("log", "Log")];
 
 #[component]
 pub fn VenturePage() -> impl IntoView {
     let params = use_params_map();
-    let venture = Resource::new(move || params.read().get("id").unwrap_or_default(), get_venture);
+    let query = use_query_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let venture = Resource::new(id, get_venture);
+    let sign_in = Resource::new(id, venture_sign_in);
     view! {
         <Layout>
             <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match venture.await {
-                        Err(e) => view! { <p class="text-rose-700">{error_message(&e)}</p> }.into_any(),
-                        Ok(venture) => view! { <VentureLive venture /> }.into_any(),
+                    match (venture.await, sign_in.await) {
+                        (Err(e), _) | (_, Err(e)) => view! { <p class="text-rose-700">{error_message(&e)}</p> }.into_any(),
+                        (Ok(venture), Ok(sign_in)) => {
+                            // A form's answer names the tab to come back to (`?tab=auth`).
+                            let wanted = query.read().get("tab").unwrap_or_default();
+                            let tab = TABS.iter().find(|(key, _)| *key == wanted).map_or("overview", |(key, _)| key);
+                            let notice = query.read().get("notice");
+                            let venture_id = venture.id.clone();
+                            view! {
+                                <VentureLive venture tab=tab.to_string() />
+                                <SignInPanel venture_id view=sign_in notice hidden=tab != "auth" />
+                            }
+                            .into_any()
+                        }
                     }
                 })}
             </Suspense>
@@ -33,9 +50,10 @@ pub fn VenturePage() -> impl IntoView {
 }
 
 /// Everything on the venture page follows its event stream, so the whole page but the
-/// navigation is one island: the state, the actions, the tabs and their panels.
+/// navigation is one island: the state, the actions, the tabs and their panels. The Database &
+/// Auth panel is rendered on the server, after the island, which only shows or hides it.
 #[island]
-fn VentureLive(venture: VentureView) -> impl IntoView {
+fn VentureLive(venture: VentureView, tab: String) -> impl IntoView {
     let id = venture.id.clone();
     let venture_id = StoredValue::new(venture.id.clone());
     let lines = RwSignal::new(Vec::<LogLine>::new());
@@ -63,7 +81,13 @@ fn VentureLive(venture: VentureView) -> impl IntoView {
         })
     };
     // The tab shown; the log is followed whichever it is, so no line is missed.
-    let tab = RwSignal::new("overview");
+    let tab = RwSignal::new(tab);
+    Effect::new(move |_| {
+        let hide = tab.with(|t| t != "auth");
+        if let Some(panel) = document().get_element_by_id(signin::PANEL_ID) {
+            let _ = panel.toggle_attribute_with_force("hidden", hide);
+        }
+    });
     // Steps and resources are read again whenever the log grows.
     let overview = Resource::new(move || (id.clone(), lines.with(Vec::len)), |(id, _)| venture_overview(id));
     let initial = VentureState { status: venture.status.clone(), vercel_project_id: venture.vercel_project_id.clone() };
@@ -90,9 +114,9 @@ fn VentureLive(venture: VentureView) -> impl IntoView {
         <VentureActions id=venture.id.clone() name=venture.name.clone() />
         <div role="tablist" aria-label="Venture" class="mb-6 flex gap-1 border-b border-slate-200" data-testid="venture-tabs">
             {TABS.iter().map(|&(key, label)| view! {
-                <button type="button" role="tab" aria-selected=move || (tab.get() == key).to_string()
+                <button type="button" role="tab" aria-selected=move || tab.with(|t| t == key).to_string()
                     class="-mb-px border-b-2 border-transparent px-4 py-2 text-sm font-medium text-slate-500 hover:text-slate-900 aria-selected:border-indigo-600 aria-selected:text-indigo-700"
-                    on:click=move |_| tab.set(key)>
+                    on:click=move |_| tab.set(key.to_string())>
                     {label}
                 </button>
             }).collect_view()}

@@ -1,0 +1,61 @@
+//! Plain HTML forms of server-rendered panels (no browser code): each posts here, the engine
+//! checks the caller's role, and the answer sends the browser back to the page with a notice.
+//! Cross-site posts are refused by `middleware::refuse_cross_site`.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::session::user_from_headers;
+
+/// The Database & Auth tab's "set the client secret" form.
+#[derive(Deserialize)]
+pub struct SignInSecretForm {
+    provider: String,
+    /// `production` or `staging`.
+    app: String,
+    value: SecretString,
+}
+
+/// Where the browser goes back to: the venture's page on `tab`, with what happened.
+#[derive(Serialize)]
+struct BackTo<'a> {
+    tab: &'a str,
+    notice: &'a str,
+}
+
+fn back(venture_id: &str, tab: &str, notice: &str) -> Response {
+    let query = serde_qs::to_string(&BackTo { tab, notice }).unwrap_or_default();
+    Redirect::to(&format!("/ventures/{venture_id}?{query}")).into_response()
+}
+
+/// `POST /ventures/{id}/auth/secret`: seals a provider app's client secret. The value is never
+/// echoed: the notice names the provider and the app, or the rule broken.
+pub async fn sign_in_secret(
+    State(state): State<AppState>,
+    Path(venture_id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<SignInSecretForm>,
+) -> Response {
+    let Some(user) = user_from_headers(&state.engine, &headers).await else {
+        return Redirect::to("/login").into_response();
+    };
+    let staging = form.app == "staging";
+    let outcome = state.engine.set_sign_in_secret(&user, &venture_id, &form.provider, staging, &form.value).await;
+    let notice = match outcome {
+        Ok(()) => format!(
+            "The {} client secret of the {} app is sealed; apply again to set it at Supabase.",
+            form.provider,
+            if staging { "staging" } else { "production" }
+        ),
+        Err(slipway_engine::EngineError::Invalid(errors)) => {
+            errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+        }
+        Err(err) => err.to_string(),
+    };
+    back(&venture_id, "auth", &notice)
+}
