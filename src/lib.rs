@@ -1,6 +1,6 @@
 //! Slipway engine: everything that provisions a venture, with no knowledge of the web UI.
 //!
-//! - [`venture`], [`env`], [`signin`] and [`auth`]: the domain model and its validation rules.
+//! - [`venture`], [`env`], [`signin`], [`rls`] and [`auth`]: the domain model and its validation rules.
 //! - [`store`]: SQL storage (SQLite by default; the SQL is portable to PostgreSQL).
 //! - [`events`]: the provisioning log that the dashboard tails live.
 //! - [`jobs`]: the durable, lease-based job runner.
@@ -20,6 +20,7 @@ pub mod platform;
 pub mod platforms;
 pub mod provision;
 pub mod redact;
+pub mod rls;
 pub mod signin;
 pub mod store;
 pub mod time;

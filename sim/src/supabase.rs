@@ -8,6 +8,10 @@
 //! ranges. Unknown fields are refused only where the spec says `additionalProperties: false`;
 //! elsewhere they are ignored, as the API's schema validation strips what it does not know.
 
+/// The shape of a Supabase project's database (roles, `auth` functions, default grants,
+/// `pgrst.db_schemas`) for running a project's SQL on real PostgreSQL; idempotent.
+pub const DATABASE_SHAPE: &str = include_str!("../sql/supabase_shape.sql");
+
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

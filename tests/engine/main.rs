@@ -8,5 +8,6 @@ mod isolation;
 mod layers;
 mod postgres;
 mod provisioning;
+mod rls;
 mod signin;
 mod support;

@@ -18,14 +18,14 @@ use slipway_engine::venture::{NewVenture, VentureStatus};
 use slipway_sim::faults::FaultPlan;
 
 /// A database of its own on the test server, dropped (connections and all) when this is.
-struct TestDatabase {
+pub struct TestDatabase {
     server: String,
     name: String,
-    url: String,
+    pub url: String,
 }
 
 impl TestDatabase {
-    async fn create() -> TestDatabase {
+    pub async fn create() -> TestDatabase {
         let server = std::env::var("SLIPWAY_TEST_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
         let name = format!("slipway_test_{}", uuid::Uuid::new_v4().simple());
