@@ -28,7 +28,8 @@ fn spec(name: &str) -> NewVenture {
 }
 
 fn supabase(world: &World) -> SupabaseClient {
-    SupabaseClient::new(SupabaseConfig::new(world.supabase().base_url(), SecretString::from(TOKEN))).unwrap()
+    SupabaseClient::new(SupabaseConfig::new(world.supabase().base_url(), SecretString::from(world.token.clone())))
+        .unwrap()
 }
 
 fn row<'a>(plan: &'a [PlannedAction], resource: &str) -> &'a PlannedAction {
@@ -67,7 +68,7 @@ async fn applied(world: &World, db: &str, name: &str) -> (Engine, slipway_engine
 #[tokio::test]
 async fn each_project_gets_its_apps_its_urls_and_the_secrets_from_the_vault() {
     let (_dir, db) = database();
-    let world = World::new(FaultPlan::default()).await;
+    let world = World::with_token(FaultPlan::default(), "signin-token-1").await;
     let (_plan_dir, plan_db) = database();
     let planner = world.open_process(&plan_db, "p0").await;
     let someone = creator(&planner).await;
@@ -146,7 +147,7 @@ async fn each_project_gets_its_apps_its_urls_and_the_secrets_from_the_vault() {
 #[tokio::test]
 async fn hand_added_redirects_stay_and_a_provider_changed_at_supabase_is_drift_the_apply_repairs() {
     let (_dir, db) = database();
-    let world = World::new(FaultPlan::default()).await;
+    let world = World::with_token(FaultPlan::default(), "signin-token-2").await;
     let (engine, user, id) = applied(&world, &db, "drift-shop").await;
     let (production, staging) = references(&engine.sign_in(&user, &id).await.unwrap());
     let client = supabase(&world);
@@ -187,7 +188,7 @@ async fn hand_added_redirects_stay_and_a_provider_changed_at_supabase_is_drift_t
 #[tokio::test]
 async fn a_secret_is_refused_with_its_rule_and_only_creators_and_admins_set_one() {
     let (_dir, db) = database();
-    let world = World::new(FaultPlan::default()).await;
+    let world = World::with_token(FaultPlan::default(), "signin-token-3").await;
     let engine = world.open_process(&db, "p1").await;
     let user = creator(&engine).await;
     let mut one = spec("rule-shop");

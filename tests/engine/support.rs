@@ -25,10 +25,17 @@ pub struct World {
     pub polling: Duration,
     /// Jobs each process works on at once.
     pub concurrency: usize,
+    /// The platform token: the client's rate limiters are per token and shared by every
+    /// engine of the test binary, so a world of its own token has budgets of its own.
+    pub token: String,
 }
 
 impl World {
     pub async fn new(faults: FaultPlan) -> World {
+        World::with_token(faults, TOKEN).await
+    }
+
+    pub async fn with_token(faults: FaultPlan, token: &str) -> World {
         let settings = SandboxConfig {
             faults,
             supabase_ready_after: Duration::from_millis(300),
@@ -36,10 +43,11 @@ impl World {
             ..SandboxConfig::default()
         };
         World {
-            sims: Sandbox::start(&settings, TOKEN).await.unwrap(),
+            sims: Sandbox::start(&settings, token).await.unwrap(),
             key: slipway_engine::vault::generate_key(),
             polling: Duration::from_millis(50),
             concurrency: 4,
+            token: token.to_string(),
         }
     }
 
@@ -65,7 +73,7 @@ impl World {
             supabase: self.sims.supabase.base_url(),
             cloudflare: self.sims.cloudflare.base_url(),
             organization: SANDBOX_ORGANIZATION.into(),
-            token: SecretString::from(TOKEN),
+            token: SecretString::from(self.token.clone()),
         });
         let mut config = EngineConfig::new(db_url, platforms, vault);
         config.runner.instance_id = instance.into();

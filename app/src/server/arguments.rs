@@ -31,6 +31,7 @@ pub const ARGUMENTS: &[(&str, Check)] = &[
     (ApplyVenture::PATH, check::<ApplyVenture>),
     (DestroyVenture::PATH, check::<DestroyVenture>),
     (VentureOverview::PATH, check::<VentureOverview>),
+    (VentureSignIn::PATH, check::<VentureSignIn>),
     (Connections::PATH, check::<Connections>),
     (PreviewPlan::PATH, check::<PreviewPlan>),
     (EnvPanel::PATH, check::<EnvPanel>),
