@@ -19,7 +19,7 @@ use crate::platform::api::ErrorKind;
 use crate::platform::supabase::{AuthConfig, AuthConfigUpdate};
 use crate::provision::graph::{Action, Applied, Change, Resource, Upstream};
 use crate::provision::{Context, StepError};
-use crate::signin::{self, Provider, ProviderSpec};
+use crate::signin::{self, Provider, ProviderSpec, Tenant};
 use crate::venture::NonProductionDatabase;
 
 /// What Slipway wrote at Supabase last: the allow-list entries that are its own and the
@@ -225,10 +225,31 @@ pub struct Convergence {
     pub warnings: Vec<String>,
 }
 
+/// The risks of the providers as the spec wants them: a secret not set yet (with the command
+/// that sets it), a tenant with a known defect. The same whether the project exists or not.
+fn provider_warnings(wanted: &Wanted, venture: &str) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for want in wanted.providers.iter().filter(|p| p.spec.enabled) {
+        if want.secret.is_none() {
+            let app = match want.app {
+                Tier::Production => "",
+                Tier::Staging => " --staging",
+            };
+            warnings.push(format!(
+                "{} sign-in stays off until its client secret is set: slipway auth secret {venture} {}{app}",
+                want.spec.provider,
+                want.spec.provider.as_str()
+            ));
+        }
+        warnings.extend(want.spec.tenant.as_ref().and_then(Tenant::warning));
+    }
+    warnings
+}
+
 fn converge(config: &AuthConfig, wanted: &Wanted, written: &Written, venture: &str) -> Convergence {
     let mut update = AuthConfigUpdate::default();
     let mut changes = Vec::new();
-    let mut warnings = Vec::new();
+    let mut warnings = provider_warnings(wanted, venture);
     if config.site_url.as_deref() != Some(wanted.site_url.as_str()) {
         let was = config.site_url.as_deref().map(|url| format!(" (was {url})")).unwrap_or_default();
         changes.push(format!("site URL {}{was}", wanted.site_url));
@@ -281,25 +302,13 @@ fn converge(config: &AuthConfig, wanted: &Wanted, written: &Written, venture: &s
             fields.push(if digest.is_some() { "client secret (changed at Supabase)" } else { "client secret" }.into());
             set_secret = Some(secret.clone());
         }
-        if provider == Provider::Microsoft
-            && on
+        // The tenant is Microsoft's only; `tenant` is unset for the others.
+        if on
             && let Some(tenant) = &want.spec.tenant
+            && config.external_azure_url.as_deref() != Some(tenant.url().as_str())
         {
-            if config.external_azure_url.as_deref() != Some(tenant.url().as_str()) {
-                fields.push(format!("tenant {}", tenant.url()));
-                update.external_azure_url = Some(tenant.url());
-            }
-            warnings.extend(tenant.warning());
-        }
-        if want.spec.enabled && want.secret.is_none() {
-            let app = match want.app {
-                Tier::Production => "",
-                Tier::Staging => " --staging",
-            };
-            warnings.push(format!(
-                "{provider} sign-in stays off until its client secret is set: slipway auth secret {venture} {}{app}",
-                provider.as_str()
-            ));
+            fields.push(format!("tenant {}", tenant.url()));
+            update.external_azure_url = Some(tenant.url());
         }
         if !fields.is_empty() {
             changes.push(format!("{provider} {}", fields.join(", ")));
@@ -354,16 +363,10 @@ impl<T: ForTier> Resource for SupabaseAuth<T> {
     fn diff(ctx: &Context, _upstream: &Upstream, observed: &Observed) -> Change {
         match observed {
             Observed::NotWanted => Change::new(Action::NoChange, "none: there is no staging project"),
-            Observed::Pending(wanted) => {
-                let warnings: Vec<String> = wanted
-                    .providers
-                    .iter()
-                    .filter(|p| p.spec.enabled && p.secret.is_none())
-                    .map(|p| format!("{} sign-in stays off until its client secret is set", p.spec.provider))
-                    .chain(wanted.providers.iter().filter_map(|p| p.spec.tenant.as_ref()?.warning()))
-                    .collect();
-                with_warnings(Change::new(Action::Create, summary(wanted)), &warnings)
-            }
+            Observed::Pending(wanted) => with_warnings(
+                Change::new(Action::Create, summary(wanted)),
+                &provider_warnings(wanted, ctx.spec.name.as_str()),
+            ),
             Observed::Live { config, wanted, written, .. } => {
                 let convergence = converge(config, wanted, written, ctx.spec.name.as_str());
                 let change = match convergence.update {
