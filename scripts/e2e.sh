@@ -14,6 +14,9 @@ creator_password=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
 sandbox_token=$(head -c 24 /dev/urandom | base64 | tr '+/' '-_')
 export SLIPWAY_DATA_DIR=$work/data SLIPWAY_SANDBOX_TOKEN=$sandbox_token VERCEL_TOKEN= SUPABASE_ACCESS_TOKEN= \
   CLOUDFLARE_API_TOKEN=
+# The sandbox's Supabase projects run their SQL on this PostgreSQL (a database each, dropped on
+# exit), so row-level security is proven and linted as at Supabase.
+export SLIPWAY_SANDBOX_POSTGRES_URL=${SLIPWAY_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
 SLIPWAY_ADDR=127.0.0.1:$port SLIPWAY_ADMIN_PASSWORD=$password SLIPWAY_SANDBOX_LATENCY_MS=300 RUST_LOG=info \
   target/debug/slipway serve >"$work/server.log" 2>&1 &
 server=$!

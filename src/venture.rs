@@ -141,6 +141,13 @@ pub struct NewVenture {
         deserialize_with = "crate::signin::deserialize_section"
     )]
     pub auth: crate::signin::AuthInput,
+    /// Tables and the row-level security template each gets, on every Supabase project.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::rls::DatabaseInput::is_unset",
+        deserialize_with = "crate::rls::deserialize_section"
+    )]
+    pub database: crate::rls::DatabaseInput,
 }
 
 fn default_production_branch() -> String {
@@ -318,6 +325,8 @@ pub struct VentureSpec {
     /// The variables the spec declares, checked.
     pub env: Vec<crate::env::Declared>,
     pub sign_in: crate::signin::SignInSpec,
+    /// The tables whose row-level security Slipway writes, in name order.
+    pub tables: Vec<crate::rls::TableRule>,
 }
 
 /// A Supabase region choice: one region, or a group Supabase picks within.
@@ -348,6 +357,7 @@ impl NewVenture {
             environments: EnvironmentsInput::default(),
             env: BTreeMap::new(),
             auth: crate::signin::AuthInput::default(),
+            database: crate::rls::DatabaseInput::default(),
         }
     }
 
@@ -426,8 +436,9 @@ impl NewVenture {
             }
         }
         let sign_in = self.auth.check().map_err(|broken| errors.extend(broken)).ok();
-        match (name, repository, supabase_region, sign_in) {
-            (Some(name), Some(repository), Some(supabase_region), Some(sign_in)) if errors.is_empty() => {
+        let tables = self.database.check().map_err(|broken| errors.extend(broken)).ok();
+        match (name, repository, supabase_region, sign_in, tables) {
+            (Some(name), Some(repository), Some(supabase_region), Some(sign_in), Some(tables)) if errors.is_empty() => {
                 Ok(VentureSpec {
                     name,
                     repository,
@@ -443,6 +454,7 @@ impl NewVenture {
                     }),
                     env,
                     sign_in,
+                    tables,
                 })
             }
             _ => Err(errors),
@@ -470,6 +482,8 @@ fn check_branch(branch: &str) -> Result<(), &'static str> {
 pub enum VentureStatus {
     Provisioning,
     Ready,
+    /// Applied, but the database linter found an error (a table exposed without protection).
+    NeedsAttention,
     Failed,
     Destroying,
     /// Its resources are gone; its record and log stay.
@@ -481,6 +495,7 @@ impl VentureStatus {
         match self {
             VentureStatus::Provisioning => "provisioning",
             VentureStatus::Ready => "ready",
+            VentureStatus::NeedsAttention => "needs_attention",
             VentureStatus::Failed => "failed",
             VentureStatus::Destroying => "destroying",
             VentureStatus::Destroyed => "destroyed",
@@ -490,6 +505,7 @@ impl VentureStatus {
     pub fn parse(raw: &str) -> Self {
         match raw {
             "ready" => VentureStatus::Ready,
+            "needs_attention" => VentureStatus::NeedsAttention,
             "failed" => VentureStatus::Failed,
             "destroying" => VentureStatus::Destroying,
             "destroyed" => VentureStatus::Destroyed,

@@ -146,6 +146,9 @@ struct SimArgs {
     /// Seconds a new Supabase project takes to become healthy.
     #[arg(long, default_value_t = 5)]
     supabase_ready_secs: u64,
+    /// A PostgreSQL server URL on which each project's `database/query` runs for real.
+    #[arg(long, env = "SLIPWAY_SIM_POSTGRES_URL")]
+    postgres_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -218,6 +221,11 @@ struct Settings {
     /// Sandbox: share (0..1) of simulator calls that fail transiently (429 or 5xx).
     #[arg(long, env = "SLIPWAY_SANDBOX_FAULT_SHARE", default_value_t = 0.0, global = true)]
     sandbox_fault_share: f64,
+    /// Sandbox: a PostgreSQL server URL on which each simulated Supabase project's SQL runs for
+    /// real (a database per project), so row-level security is proven and linted. Unset, the
+    /// SQL is only recorded and the Database & Auth tab says the policies are unproven.
+    #[arg(long, env = "SLIPWAY_SANDBOX_POSTGRES_URL", global = true)]
+    sandbox_postgres_url: Option<String>,
     /// How long a job claimed by a crashed process stays locked before another run resumes it.
     #[arg(long, env = "SLIPWAY_JOB_LEASE_SECS", global = true)]
     job_lease_secs: Option<u64>,
@@ -268,7 +276,11 @@ impl Settings {
                     retry_after_secs: 1,
                     ..FaultPlan::default()
                 };
-                let config = SandboxConfig { faults, ..SandboxConfig::default() };
+                let config = SandboxConfig {
+                    faults,
+                    supabase_database_server: self.sandbox_postgres_url.clone(),
+                    ..SandboxConfig::default()
+                };
                 let (sandbox, platforms) = slipway_app::sandbox::start(&config, secret(&self.sandbox_token))
                     .await
                     .context("starting the sandbox simulators")?;
@@ -500,6 +512,7 @@ async fn simulate(args: SimArgs) -> anyhow::Result<()> {
         faults,
         supabase_ready_after: Duration::from_secs(args.supabase_ready_secs),
         vercel_build_time: Duration::from_millis(1500),
+        supabase_database_server: args.postgres_url.clone(),
     };
     let sandbox = Sandbox::start(&config, &args.token).await.context("starting the simulators")?;
     println!("Vercel API:      {}", sandbox.vercel.base_url());

@@ -67,12 +67,15 @@ pub async fn get_venture(id: String) -> Result<VentureView, ServerFnError> {
     Ok(venture_view(&engine_result(engine.venture(&user, &id).await)?))
 }
 
-/// The Database & Auth tab's data (no secret: client secrets only as set or not).
+/// The Database & Auth tab's data: sign-in, tables and lints (no secret: client secrets only
+/// as set or not).
 #[server(endpoint = "venture_sign_in")]
 pub async fn venture_sign_in(id: String) -> Result<SignInView, ServerFnError> {
     use crate::server::session::{engine_result, require_user};
     let (engine, user) = require_user().await?;
-    Ok(crate::server::convert::sign_in_view(engine_result(engine.sign_in(&user, &id).await)?))
+    let sign_in = engine_result(engine.sign_in(&user, &id).await)?;
+    let database = engine_result(engine.database(&user, &id).await)?;
+    Ok(crate::server::convert::sign_in_view(sign_in, database))
 }
 
 #[server(endpoint = "create_venture")]

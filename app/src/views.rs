@@ -224,6 +224,8 @@ pub fn format_time(at_ms: i64) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignInView {
     pub projects: Vec<SignInProjectView>,
+    /// Error findings over every project's last lint.
+    pub lint_errors: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -237,6 +239,37 @@ pub struct SignInProjectView {
     pub site_url: Option<String>,
     pub redirect_urls: Vec<String>,
     pub providers: Vec<SignInProviderView>,
+    pub tables: Vec<TableView>,
+    pub lint: Option<LintView>,
+}
+
+/// A table of the spec and the row-level security template it gets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableView {
+    pub table: String,
+    pub template: String,
+    pub column: Option<String>,
+    pub membership_table: Option<String>,
+    pub applied: bool,
+}
+
+/// A project's last lint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LintView {
+    /// `HH:MM:SS` UTC.
+    pub at: String,
+    pub proven: bool,
+    pub reason: Option<String>,
+    pub findings: Vec<FindingView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingView {
+    pub rule: String,
+    pub level: String,
+    pub object: String,
+    pub detail: String,
+    pub fix: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

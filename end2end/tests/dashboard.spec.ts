@@ -113,7 +113,7 @@ test('a creator creates a venture and watches it provision live', async ({ page 
   // The list shows it too.
   await page.goto('/ventures');
   const row = page.getByTestId('venture-list').locator('li', { hasText: name });
-  await expect(row.getByTestId('venture-progress')).toHaveText('12/12 steps');
+  await expect(row.getByTestId('venture-progress')).toHaveText('14/14 steps');
 });
 
 test('an invalid name shows the rule next to the field and creates nothing', async ({ page }) => {
@@ -361,7 +361,7 @@ test('a variable changed at Vercel shows as changed there, a sync repairs it, an
   await expect(log.locator('li', { hasText: 'Production is live at https://' })).toHaveCount(2, { timeout: 60_000 });
 });
 
-test('sign-in: the Database & Auth tab shows both projects, and the secrets set there turn GitHub on for each', async ({ page }) => {
+test('sign-in and RLS: the Database & Auth tab shows both projects, their tables linted clean, and the secrets set there turn GitHub on for each', async ({ page }) => {
   test.setTimeout(150_000);
   const token = process.env.SLIPWAY_E2E_CREATOR_TOKEN ?? '';
   expect(token, 'e2e.sh passes the creator\'s API token').not.toBe('');
@@ -370,7 +370,12 @@ test('sign-in: the Database & Auth tab shows both projects, and the secrets set 
   const name = `signin-${Date.now().toString(36)}`;
   const created = await page.request.post('/api/v1/ventures', {
     headers: { authorization: `Bearer ${token}` },
-    data: { name, repository: 'acme/signin', auth: { github: { client_id: 'Iv1.e2eproduction', staging_client_id: 'Iv1.e2estaging' } } },
+    data: {
+      name,
+      repository: 'acme/signin',
+      auth: { github: { client_id: 'Iv1.e2eproduction', staging_client_id: 'Iv1.e2estaging' } },
+      database: { tables: { notes: { template: 'owner' }, projects: { template: 'team' } } },
+    },
   });
   expect(created.status()).toBe(201);
   const id: string = (await created.json()).venture.id;
@@ -393,7 +398,33 @@ test('sign-in: the Database & Auth tab shows both projects, and the secrets set 
   await expect(staging.getByTestId('signin-redirects')).toContainText('http://localhost:3000/**');
   for (const project of [production, staging]) {
     await expect(project.getByTestId('signin-provider-github')).toHaveAttribute('data-state', 'waiting for its client secret');
+    // Both tables have their templates on both projects, and the linter (on real PostgreSQL
+    // behind the sandbox's Supabase) finds nothing exposed.
+    await expect(project.getByTestId('db-table-notes')).toHaveAttribute('data-applied', 'true');
+    await expect(project.getByTestId('db-table-notes')).toContainText('owner');
+    await expect(project.getByTestId('db-table-projects')).toContainText('team_id (members in team_members)');
+    await expect(project.getByTestId('db-lint')).toHaveAttribute('data-state', 'clean');
   }
+  await expect(page.getByTestId('lint-errors')).toHaveAttribute('data-errors', '0');
+  await page.getByRole('button', { name: 'Lint the databases now' }).click();
+  await expect(page).toHaveURL(/tab=auth/);
+  await hydrated(page);
+  await expect(page.getByTestId('signin-notice')).toHaveText('The linter found no error.');
+
+  // At the simulated Vercel, no preview entry holds a value of the production project.
+  const productionRef = (await production.getByTestId('signin-callback').textContent())!.trim().slice(8, 28);
+  const stagingRef = (await staging.getByTestId('signin-callback').textContent())!.trim().slice(8, 28);
+  const connections = await (await page.request.get('/api/v1/connections', { headers: { authorization: `Bearer ${token}` } })).json();
+  const vercel = connections.connections.find((c: { platform: string }) => c.platform === 'Vercel').base_url;
+  const sandboxAuth = { authorization: `Bearer ${process.env.SLIPWAY_E2E_SANDBOX_TOKEN ?? ''}` };
+  const team = 'teamId=team_sim0000000000000000000001';
+  const project = (await (await page.request.get(`/api/v1/ventures/${id}`, { headers: { authorization: `Bearer ${token}` } })).json()).venture.vercel_project_id;
+  const envs = (await (await page.request.get(`${vercel}/v10/projects/${project}/env?${team}&decrypt=true`, { headers: sandboxAuth })).json()).envs;
+  const previews = envs.filter((e: { target: string[] }) => e.target.includes('preview'));
+  expect(previews.length).toBeGreaterThan(0);
+  for (const entry of previews) expect(String(entry.value ?? ''), entry.key).not.toContain(productionRef);
+  const previewUrl = previews.find((e: { key: string }) => e.key === 'NEXT_PUBLIC_SUPABASE_URL');
+  expect(previewUrl.value).toContain(stagingRef);
 
   // Each app's secret through its form; the page comes back on the tab and never shows it.
   for (const [project, app, secret] of [[production, 'production', 'gh-e2e-production-secret'], [staging, 'staging', 'gh-e2e-staging-secret']] as const) {

@@ -7,6 +7,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod cloudflare;
+mod database;
 pub mod dns;
 pub mod faults;
 pub mod sandbox;

@@ -31,6 +31,9 @@ pub struct SandboxConfig {
     pub supabase_ready_after: Duration,
     /// How long a Vercel deployment takes from QUEUED to READY.
     pub vercel_build_time: Duration,
+    /// A PostgreSQL server on which each Supabase project's SQL runs for real (see
+    /// [`SupabaseSimConfig::database_server`]); unset, SQL is only recorded.
+    pub supabase_database_server: Option<String>,
 }
 
 impl Default for SandboxConfig {
@@ -43,6 +46,7 @@ impl Default for SandboxConfig {
             faults: FaultPlan::default(),
             supabase_ready_after: Duration::from_secs(4),
             vercel_build_time: Duration::from_secs(3),
+            supabase_database_server: None,
         }
     }
 }
@@ -69,6 +73,7 @@ impl Sandbox {
                 faults: config.faults.clone(),
                 ready_after: config.supabase_ready_after,
                 organizations: vec![(SANDBOX_ORGANIZATION.into(), "Sandbox organization".into())],
+                database_server: config.supabase_database_server.clone(),
                 ..SupabaseSimConfig::new(token)
             },
         )

@@ -1,16 +1,14 @@
 //! Supabase Management API simulator: organizations and their paginated project lists, projects
 //! that come up slowly (`UNKNOWN` → `COMING_UP` → `ACTIVE_HEALTHY`, or `INIT_FAILED`), per-service
 //! health, available regions, API keys (new-style and legacy), JWT signing keys, pooler settings,
-//! SQL (recorded, not executed), the database password, auth config, backups and PITR, with
+//! SQL (recorded, and run on real PostgreSQL when given a server), the database password, auth config, backups and PITR, with
 //! Supabase's error bodies and its per-scope rate limit headers.
 //!
 //! Bodies are validated like the official spec: required fields, enums, lengths, patterns and
 //! ranges. Unknown fields are refused only where the spec says `additionalProperties: false`;
 //! elsewhere they are ignored, as the API's schema validation strips what it does not know.
 
-/// The shape of a Supabase project's database (roles, `auth` functions, default grants,
-/// `pgrst.db_schemas`) for running a project's SQL on real PostgreSQL; idempotent.
-pub const DATABASE_SHAPE: &str = include_str!("../sql/supabase_shape.sql");
+pub use crate::database::DATABASE_SHAPE;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -45,6 +43,9 @@ pub struct SupabaseSimConfig {
     pub organizations: Vec<(String, String)>,
     /// Whether projects have point-in-time recovery (a paid add-on, so off by default).
     pub pitr_enabled: bool,
+    /// A PostgreSQL server URL: each project's `database/query` then runs its SQL for real, in a
+    /// database of its own there. Unset, SQL is recorded and answered `[]`.
+    pub database_server: Option<String>,
 }
 
 impl SupabaseSimConfig {
@@ -56,6 +57,7 @@ impl SupabaseSimConfig {
             rate_limit_per_minute: 120,
             organizations: vec![("sandbox-org".into(), "Sandbox organization".into())],
             pitr_enabled: false,
+            database_server: None,
         }
     }
 }
@@ -132,6 +134,7 @@ impl super::VendorErrors for SimState {
 
 struct SimState {
     common: SimCommon,
+    databases: Option<Arc<crate::database::Databases>>,
     config: SupabaseSimConfig,
     projects: Vec<SimProject>,
     /// Rate-limit windows per scope.
@@ -213,6 +216,7 @@ impl SupabaseSim {
     pub async fn start_on(addr: SocketAddr, config: SupabaseSimConfig) -> std::io::Result<Self> {
         let state = Arc::new(Mutex::new(SimState {
             common: SimCommon::new(&config.token, config.faults.clone()),
+            databases: config.database_server.clone().map(|url| Arc::new(crate::database::Databases::new(url))),
             config,
             projects: Vec::new(),
             windows: RateWindows::default(),
@@ -258,8 +262,7 @@ impl SupabaseSim {
         state.projects.iter().map(|p| state.project_json(p, true)).collect()
     }
 
-    /// The SQL texts `POST …/database/query` received for `reference`, in order. The simulator
-    /// runs none of them; see [`run_query`].
+    /// The SQL texts `POST …/database/query` (and `…/read-only`) received for `reference`, in order.
     pub fn queries(&self, reference: &str) -> Vec<String> {
         let state = self.state.lock().unwrap();
         state.projects.iter().find(|p| p.reference == reference).map(|p| p.queries.clone()).unwrap_or_default()
@@ -326,21 +329,50 @@ async fn respond(
     body: Option<&str>,
     handle: impl FnOnce(&mut SimState) -> Response,
 ) -> Response {
-    let response = {
-        let mut guard = state.lock().unwrap();
-        match admit(&mut guard, headers, scope) {
-            Err(refusal) => refusal,
-            Ok(rate_headers) => {
-                let mut response = handle(&mut guard);
-                for (name, value) in rate_headers {
-                    response
-                        .headers_mut()
-                        .insert(name.parse::<axum::http::HeaderName>().unwrap(), value.parse().unwrap());
+    respond_later(state, method, uri, headers, scope, body, |s| Reply::Now(handle(s))).await
+}
+
+/// What a handler answers: at once, or after SQL it runs with the state unlocked.
+enum Reply {
+    Now(Response),
+    Sql { databases: Arc<crate::database::Databases>, reference: String, query: String, read_only: bool },
+}
+
+impl Reply {
+    async fn into_response(self) -> Response {
+        match self {
+            Reply::Now(response) => response,
+            Reply::Sql { databases, reference, query, read_only } => {
+                match databases.run(&reference, &query, read_only).await {
+                    Ok(rows) => (StatusCode::CREATED, Json(rows)).into_response(),
+                    Err(text) => bad_request(text),
                 }
-                response
             }
         }
+    }
+}
+
+/// [`respond`] for handlers whose answer may need the state unlocked first.
+async fn respond_later(
+    state: &Shared,
+    method: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+    scope: &str,
+    body: Option<&str>,
+    handle: impl FnOnce(&mut SimState) -> Reply,
+) -> Response {
+    let (reply, rate_headers) = {
+        let mut guard = state.lock().unwrap();
+        match admit(&mut guard, headers, scope) {
+            Err(refusal) => (Reply::Now(refusal), None),
+            Ok(rate_headers) => (handle(&mut guard), Some(rate_headers)),
+        }
     };
+    let mut response = reply.into_response().await;
+    for (name, value) in rate_headers.into_iter().flatten() {
+        response.headers_mut().insert(name.parse::<axum::http::HeaderName>().unwrap(), value.parse().unwrap());
+    }
     super::deliver(state, method, uri, body, response).await
 }
 
@@ -583,6 +615,9 @@ async fn delete_project(
         s.next_id += 1;
         let answer = json!({ "id": s.next_id, "ref": reference_out, "name": name });
         s.projects.retain(|p| p.reference != reference);
+        if let Some(databases) = s.databases.clone() {
+            tokio::spawn(async move { databases.drop_database(&reference).await });
+        }
         Json(answer).into_response()
     })
     .await
@@ -1734,16 +1769,44 @@ async fn update_database_password(
 #[derive(Deserialize)]
 struct RunQueryBody {
     query: String,
-    #[allow(dead_code)] // validated only: nothing runs
+    #[allow(dead_code)] // validated only: Slipway's SQL takes no parameters
     parameters: Option<Vec<Value>>,
-    #[allow(dead_code)]
     read_only: Option<bool>,
 }
 
-/// `POST …/database/query` → 201 with the rows as a JSON array. The simulator runs no SQL: it
-/// records each query (see [`SupabaseSim::queries`]) and answers `[]`, except the `select 1`
-/// probe, which gets the real answer `[{"?column?": 1}]`. A project that is not
-/// `ACTIVE_HEALTHY` has no database to run on: 400 naming its status (not retried, unlike 5xx).
+/// Records `query` for `reference` and says how to answer it: run on the project's real
+/// database when the simulator has a server, else `[]` (the `select 1` probe gets its real
+/// answer `[{"?column?": 1}]`). A project that is not `ACTIVE_HEALTHY` has no database to run
+/// on: 400 naming its status (not retried, unlike 5xx).
+fn take_query(s: &mut SimState, reference: &str, query: String, read_only: bool) -> Reply {
+    if query.is_empty() {
+        return Reply::Now(bad_request("query must be at least 1 character"));
+    }
+    let databases = s.databases.clone();
+    let (project, status) = match find_mut(s, reference) {
+        Ok(found) => found,
+        Err(refusal) => return Reply::Now(refusal),
+    };
+    if status != "ACTIVE_HEALTHY" {
+        return Reply::Now(bad_request(format!("Project is not ready to run queries (status {status}).")));
+    }
+    if read_only && databases.is_none() && !reads_only(&query) {
+        let statement = query.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
+        return Reply::Now(bad_request(format!("ERROR: 25006: cannot execute {statement} in a read-only transaction")));
+    }
+    project.queries.push(query.clone());
+    match databases {
+        Some(databases) => Reply::Sql { databases, reference: reference.to_string(), query, read_only },
+        None => {
+            let probe = query.trim().trim_end_matches(';').trim().eq_ignore_ascii_case("select 1");
+            let rows = if probe { json!([{ "?column?": 1 }]) } else { json!([]) };
+            Reply::Now((StatusCode::CREATED, Json(rows)).into_response())
+        }
+    }
+}
+
+/// `POST …/database/query` → 201 with the last statement's rows as a JSON array (see
+/// [`take_query`]); a failed statement is 400 with PostgreSQL's code and message.
 async fn run_query(
     State(state): State<Shared>,
     Path(reference): Path<String>,
@@ -1751,25 +1814,11 @@ async fn run_query(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    respond(&state, "POST", &uri, &headers, &format!("database-query:{reference}"), Some(&body), |s| {
-        let body: RunQueryBody = match parse_body(&body, &["query", "parameters", "read_only"]) {
-            Ok(body) => body,
-            Err(refusal) => return refusal,
-        };
-        if body.query.is_empty() {
-            return bad_request("query must be at least 1 character");
+    respond_later(&state, "POST", &uri, &headers, &format!("database-query:{reference}"), Some(&body), |s| {
+        match parse_body::<RunQueryBody>(&body, &["query", "parameters", "read_only"]) {
+            Ok(body) => take_query(s, &reference, body.query, body.read_only == Some(true)),
+            Err(refusal) => Reply::Now(refusal),
         }
-        let (project, status) = match find_mut(s, &reference) {
-            Ok(found) => found,
-            Err(refusal) => return refusal,
-        };
-        if status != "ACTIVE_HEALTHY" {
-            return bad_request(format!("Project is not ready to run queries (status {status})."));
-        }
-        let probe = body.query.trim().trim_end_matches(';').trim().eq_ignore_ascii_case("select 1");
-        project.queries.push(body.query);
-        let rows = if probe { json!([{ "?column?": 1 }]) } else { json!([]) };
-        (StatusCode::CREATED, Json(rows)).into_response()
     })
     .await
 }
@@ -1778,20 +1827,31 @@ async fn run_query(
 #[derive(Deserialize)]
 struct ReadOnlyQueryBody {
     query: String,
-    #[allow(dead_code)] // validated only: nothing runs
+    #[allow(dead_code)] // validated only: Slipway's SQL takes no parameters
     parameters: Option<Vec<Value>>,
 }
 
 /// The statements a read-only transaction runs; anything else would write.
 fn reads_only(query: &str) -> bool {
-    let first = query.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or_default();
+    // The first keyword, after any leading comments.
+    let mut rest = query.trim_start();
+    loop {
+        if let Some(line) = rest.strip_prefix("--") {
+            rest = line.split_once('\n').map(|(_, after)| after).unwrap_or_default().trim_start();
+        } else if let Some(block) = rest.strip_prefix("/*") {
+            rest = block.split_once("*/").map(|(_, after)| after).unwrap_or_default().trim_start();
+        } else {
+            break;
+        }
+    }
+    let first = rest.split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or_default();
     ["select", "with", "show", "explain", "values", "table"].iter().any(|k| first.eq_ignore_ascii_case(k))
 }
 
 /// `POST …/database/query/read-only` ("Run a sql query as supabase_read_only_user") → 201 with
-/// the rows, like [`run_query`] (recorded, not run). A statement that would write is refused as
-/// PostgreSQL refuses it in a read-only transaction (the message text is PostgreSQL's; the spec
-/// documents no error body).
+/// the rows, like [`run_query`], in a read-only transaction. Without a server, a statement that
+/// would write is refused as PostgreSQL refuses it there (the message text is PostgreSQL's;
+/// the spec documents no error body).
 async fn run_read_only_query(
     State(state): State<Shared>,
     Path(reference): Path<String>,
@@ -1799,29 +1859,12 @@ async fn run_read_only_query(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    respond(&state, "POST", &uri, &headers, &format!("database-query-read-only:{reference}"), Some(&body), |s| {
+    respond_later(&state, "POST", &uri, &headers, &format!("database-query-read-only:{reference}"), Some(&body), |s| {
         let body: ReadOnlyQueryBody = match parse_body(&body, &["query", "parameters"]) {
             Ok(body) => body,
-            Err(refusal) => return refusal,
+            Err(refusal) => return Reply::Now(refusal),
         };
-        if body.query.is_empty() {
-            return bad_request("query must be at least 1 character");
-        }
-        let (project, status) = match find_mut(s, &reference) {
-            Ok(found) => found,
-            Err(refusal) => return refusal,
-        };
-        if status != "ACTIVE_HEALTHY" {
-            return bad_request(format!("Project is not ready to run queries (status {status})."));
-        }
-        if !reads_only(&body.query) {
-            let statement = body.query.split_whitespace().next().unwrap_or_default().to_ascii_uppercase();
-            return bad_request(format!("ERROR: 25006: cannot execute {statement} in a read-only transaction"));
-        }
-        let probe = body.query.trim().trim_end_matches(';').trim().eq_ignore_ascii_case("select 1");
-        project.queries.push(body.query);
-        let rows = if probe { json!([{ "?column?": 1 }]) } else { json!([]) };
-        (StatusCode::CREATED, Json(rows)).into_response()
+        take_query(s, &reference, body.query, true)
     })
     .await
 }

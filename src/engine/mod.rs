@@ -9,6 +9,7 @@
 //! `config.rs`.
 
 mod config;
+mod database;
 mod env;
 mod secrets;
 mod signin;
@@ -35,6 +36,7 @@ use crate::vault::Vault;
 use crate::venture::{FieldError, NewVenture, Venture};
 
 pub use config::{EngineConfig, VaultSettings};
+pub use database::{DatabaseOverview, DatabaseProject, DatabaseTable};
 pub use env::{EnvChange, EnvListing, EnvPull, EnvReveal, EnvValue, EnvVariable, EnvVersion, PulledVariable};
 pub use secrets::{Leak, LeakReport, ResealReport};
 pub use signin::{SignInOverview, SignInProject, SignInProvider};

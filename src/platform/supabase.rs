@@ -811,6 +811,18 @@ impl SupabaseClient {
         self.core.send(call).await
     }
 
+    /// `POST /v1/projects/{ref}/database/query/read-only` (201): the rows of a query run as
+    /// `supabase_read_only_user`, in a transaction that cannot write (for catalog reads and lints).
+    pub async fn run_read_only_query(&self, reference: &str, query: &str) -> Result<Vec<Row>, ApiError> {
+        if query.trim().is_empty() {
+            return Err(ApiError::invalid_input(Vendor::Supabase, "query", "must not be empty"));
+        }
+        let body = serde_json::json!({ "query": query });
+        let call = project_call("v1-read-only-query", Method::POST, reference, &["database", "query", "read-only"])?
+            .json(&body);
+        self.core.send(call).await
+    }
+
     /// `GET /v1/projects/{ref}/config/auth`.
     pub async fn auth_config(&self, reference: &str) -> Result<AuthConfig, ApiError> {
         let call = project_call("v1-get-auth-service-config", Method::GET, reference, &["config", "auth"])?;
@@ -1404,12 +1416,23 @@ mod tests {
         let probe = client.run_query(&created.reference, &QueryRequest::new("SELECT 1")).await.unwrap();
         assert_eq!(probe.len(), 1);
         assert_eq!(probe[0]["?column?"], 1);
-        let read_only =
-            QueryRequest { read_only: Some(true), parameters: vec![serde_json::json!(7)], ..QueryRequest::new(policy) };
-        assert!(client.run_query(&created.reference, &read_only).await.unwrap().is_empty());
-        assert_eq!(sim.queries(&created.reference), ["SELECT 1", policy]);
+        let read_only = |query: &str| QueryRequest {
+            read_only: Some(true),
+            parameters: vec![serde_json::json!(7)],
+            ..QueryRequest::new(query)
+        };
+        let select = "select $1::int as n";
+        assert!(client.run_query(&created.reference, &read_only(select)).await.unwrap().is_empty());
         let sent_body = sim.requests().last().unwrap().body.clone().unwrap();
-        assert_eq!(sent_body, serde_json::json!({"query": policy, "parameters": [7], "read_only": true}));
+        assert_eq!(sent_body, serde_json::json!({"query": select, "parameters": [7], "read_only": true}));
+        let err = client.run_query(&created.reference, &read_only(policy)).await.unwrap_err();
+        assert!(err.message.contains("cannot execute CREATE in a read-only transaction"), "{err}");
+        let err = client.run_read_only_query(&created.reference, policy).await.unwrap_err();
+        assert!(err.message.contains("cannot execute CREATE in a read-only transaction"), "{err}");
+        let commented = "-- the preflight\nselect 1 as one";
+        assert!(client.run_read_only_query(&created.reference, commented).await.unwrap().is_empty());
+        assert_eq!(sim.queries(&created.reference), ["SELECT 1", select, commented]);
+        assert!(client.run_query(&created.reference, &QueryRequest::new(policy)).await.unwrap().is_empty());
 
         let err = client.run_query(MISSING_REF, &QueryRequest::new("select 1")).await.unwrap_err();
         assert!(err.is(ErrorKind::NotFound), "{err}");

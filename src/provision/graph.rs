@@ -385,9 +385,11 @@ mod tests {
                 "vercel.env"
             ]
         );
-        // The deployment waits for everything but sign-in, which no build reads.
+        // The deployment waits for everything but sign-in and row-level security, which no build reads.
         let deploy = names("vercel.deploy");
-        assert_eq!(deploy.len(), GRAPH.len() - 2);
-        assert!(!deploy.contains(&"supabase.auth") && !deploy.contains(&"supabase.staging_auth"));
+        assert_eq!(deploy.len(), GRAPH.len() - 4);
+        for step in ["supabase.auth", "supabase.staging_auth", "supabase.policies", "supabase.staging_policies"] {
+            assert!(!deploy.contains(&step), "{step}");
+        }
     }
 }

@@ -106,8 +106,18 @@ impl ApplyVenture {
         ctx.emit("start", Level::Info, &note).await;
         p.store.set_venture_status(&venture.id, VentureStatus::Provisioning).await?;
         graph::apply(&ctx, GRAPH, p.config.schedule).await?;
-        p.store.set_venture_status(&venture.id, VentureStatus::Ready).await?;
-        ctx.emit("done", Level::Info, format!("{} is ready", venture.name)).await;
+        let errors = super::lint_errors(&p.store, &venture.id).await?;
+        if errors > 0 {
+            p.store.set_venture_status(&venture.id, VentureStatus::NeedsAttention).await?;
+            let note = format!(
+                "{} is applied but needs attention: the database linter found {errors} error(s) (see the Database & Auth tab)",
+                venture.name
+            );
+            ctx.emit("done", Level::Warn, note).await;
+        } else {
+            p.store.set_venture_status(&venture.id, VentureStatus::Ready).await?;
+            ctx.emit("done", Level::Info, format!("{} is ready", venture.name)).await;
+        }
         Ok(())
     }
 }

@@ -30,7 +30,9 @@ pub use handlers::{
     APPLY_VENTURE, ApplyVenture, DESTROY_VENTURE, DestroyVenture, Provisioner, Redeploy, SYNC_ENV, SyncEnv,
 };
 pub(crate) use resources::compare_env;
-pub use resources::{GRAPH, RedeployTarget, SignInWritten, SyncState, kind};
+pub use resources::{
+    GRAPH, PoliciesWritten, RedeployTarget, SignInWritten, SyncState, kind, lint_errors, lint_note, record_lint,
+};
 
 /// How often long waits look again, and how long they wait at most.
 #[derive(Debug, Clone)]

@@ -9,9 +9,147 @@
 //! template's, so re-running it leaves the same policies and a changed template replaces the
 //! old ones by name. Policies anyone else wrote are left alone.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::FieldError;
+
+/// The most tables one spec may name (each adds statements to one transaction).
+pub const MAX_TABLES: usize = 100;
+
+/// The spec's `database` section: the tables in `public` whose row-level security Slipway
+/// writes, on every Supabase project the venture has.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseInput {
+    /// Each table by name, with its template. A table that does not exist yet is created with
+    /// an `id`, the template's column and `created_at`; an existing one must have the column.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty", deserialize_with = "crate::env::unique_keys")]
+    #[schema(value_type = BTreeMap<wire::Identifier, TableInput>, example = json!({"notes": {"template": "owner"}}))]
+    pub tables: BTreeMap<String, TableInput>,
+}
+
+/// One table's template and the columns it reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TableInput {
+    #[schema(value_type = Template)]
+    pub template: String,
+    /// The `uuid` column holding the owner's user id (owner, public-read, authenticated-read);
+    /// default `user_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<wire::Identifier>)]
+    pub owner_column: Option<String>,
+    /// The `uuid` column holding the row's team (team only); default `team_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<wire::Identifier>)]
+    pub team_column: Option<String>,
+    /// The membership table (`team_id`, `user_id`), created if missing (team only); default
+    /// `team_members`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<wire::Identifier>)]
+    pub membership_table: Option<String>,
+}
+
+/// The `database` section from JSON or TOML, refusing an array where a table belongs (serde
+/// would read a struct from a sequence).
+pub fn deserialize_section<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<DatabaseInput, D::Error> {
+    use serde::de::Error;
+    let value = serde_json::Value::deserialize(deserializer)?;
+    if !value.is_object() {
+        return Err(D::Error::custom("database must be a table (an object)"));
+    }
+    if let Some(tables) = value.get("tables").and_then(|t| t.as_object()) {
+        for (name, table) in tables {
+            if !table.is_object() {
+                return Err(D::Error::custom(format!("database.tables.{name} must be a table (an object)")));
+            }
+        }
+    }
+    serde_json::from_value(value).map_err(D::Error::custom)
+}
+
+impl DatabaseInput {
+    pub fn is_unset(&self) -> bool {
+        self.tables.is_empty()
+    }
+
+    /// Every broken rule, each naming its field (`database.tables.notes.template`).
+    pub fn check(&self) -> Result<Vec<TableRule>, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut rules = Vec::new();
+        if self.tables.len() > MAX_TABLES {
+            errors.push(FieldError::new("database.tables", format!("must name at most {MAX_TABLES} tables")));
+        }
+        for (name, input) in &self.tables {
+            let field = format!("database.tables.{name}");
+            let mut broken = false;
+            if let Err(e) = check_identifier(&field, name) {
+                errors.push(e);
+                broken = true;
+            }
+            let template = match Template::parse(&format!("{field}.template"), &input.template) {
+                Ok(template) => template,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            let mut rule = TableRule::new(name, template);
+            let reads_owner = matches!(template, Template::Owner | Template::PublicRead | Template::AuthenticatedRead);
+            for (key, value, read, target) in [
+                ("owner_column", &input.owner_column, reads_owner, &mut rule.owner_column),
+                ("team_column", &input.team_column, template == Template::Team, &mut rule.team_column),
+                ("membership_table", &input.membership_table, template == Template::Team, &mut rule.membership_table),
+            ] {
+                let Some(value) = value else { continue };
+                let field = format!("{field}.{key}");
+                if !read {
+                    errors
+                        .push(FieldError::new(&field, format!("the {} template does not read it", template.as_str())));
+                    broken = true;
+                } else if let Err(e) = check_identifier(&field, value) {
+                    errors.push(e);
+                    broken = true;
+                } else {
+                    *target = value.clone();
+                }
+            }
+            if template == Template::Team && rule.membership_table == rule.table {
+                errors.push(FieldError::new(&format!("{field}.membership_table"), "must be another table"));
+                broken = true;
+            }
+            if !broken {
+                rules.push(rule);
+            }
+        }
+        for rule in rules.iter().filter(|r| r.template == Template::Team) {
+            if self.tables.contains_key(&rule.membership_table) {
+                errors.push(FieldError::new(
+                    &format!("database.tables.{}", rule.membership_table),
+                    format!(
+                        "is the membership table of {} (team template): Slipway writes its policies, so it takes no template",
+                        rule.table
+                    ),
+                ));
+            }
+        }
+        if errors.is_empty() { Ok(rules) } else { Err(errors) }
+    }
+}
+
+/// The shapes the OpenAPI document gives the section's names; schema only.
+pub mod wire {
+    /// A PostgreSQL identifier Slipway writes (see [`super::check_identifier`]).
+    #[derive(utoipa::ToSchema)]
+    #[schema(
+        description = "Lowercase letters, digits and '_', not starting with a digit or pg_, at most 63 characters.",
+        pattern = "^(?:[a-oq-z_][a-z0-9_]{0,62}|p|p[a-fh-z0-9_][a-z0-9_]{0,61}|pg|pg[a-z0-9][a-z0-9_]{0,60})$",
+        example = "notes"
+    )]
+    pub struct Identifier(pub String);
+}
 
 /// Who may do what with a table's rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -98,6 +236,76 @@ impl TableRule {
         format!("private.\"slipway_teams_of_{}\"", self.membership_table)
     }
 
+    /// The column the template's policies read, if any.
+    pub fn policy_column(&self) -> Option<&str> {
+        match self.template {
+            Template::Owner | Template::PublicRead | Template::AuthenticatedRead => Some(&self.owner_column),
+            Template::Team => Some(&self.team_column),
+            Template::Private => None,
+        }
+    }
+
+    /// Creates the table when it does not exist yet, and refuses one without the column the
+    /// policies read (a policy on a missing column would fail with a less helpful message).
+    fn table_sql(&self) -> String {
+        let table = self.qualified();
+        let mut columns = Vec::new();
+        match self.policy_column() {
+            Some("id") if self.template != Template::Team => columns.push(
+                "\"id\" uuid primary key default auth.uid() references auth.users (id) on delete cascade".to_string(),
+            ),
+            Some(column) => {
+                columns.push("\"id\" uuid primary key default gen_random_uuid()".into());
+                if column != "id" {
+                    columns.push(match self.template {
+                        Template::Team => format!("\"{column}\" uuid not null"),
+                        _ => format!(
+                            "\"{column}\" uuid not null default auth.uid() references auth.users (id) on delete cascade"
+                        ),
+                    });
+                }
+            }
+            None => columns.push("\"id\" uuid primary key default gen_random_uuid()".into()),
+        }
+        columns.push("\"created_at\" timestamptz not null default now()".into());
+        let mut sql = format!("create table if not exists {table} (\n  {}\n);\n", columns.join(",\n  "));
+        if let Some(column) = self.policy_column() {
+            let setting = match self.template {
+                Template::Team => "team_column",
+                _ => "owner_column",
+            };
+            sql.push_str(&format!(
+                "do $slipway$ begin\n  if not exists (select 1 from information_schema.columns where table_schema = '{schema}' \
+                 and table_name = '{name}' and column_name = '{column}' and data_type = 'uuid') then\n    \
+                 raise exception 'table {schema}.{name} has no uuid column {column}, which the {template} template reads: \
+                 add it, or name another with database.tables.{name}.{setting}';\n  end if;\nend $slipway$;\n",
+                schema = self.schema,
+                name = self.table,
+                template = self.template.as_str(),
+            ));
+        }
+        sql
+    }
+
+    /// The membership table `team` reads: created when missing, readable by each member for
+    /// their own memberships only, written by the service role (server code).
+    fn membership_sql(&self) -> String {
+        let members = format!("\"{}\".\"{}\"", self.schema, self.membership_table);
+        format!(
+            "create table if not exists {members} (\n  \"team_id\" uuid not null,\n  \
+             \"user_id\" uuid not null references auth.users (id) on delete cascade,\n  \
+             primary key (\"team_id\", \"user_id\")\n);\n\
+             revoke all on table {members} from anon, authenticated;\n\
+             grant select on table {members} to authenticated;\n\
+             alter table {members} enable row level security;\n\
+             drop policy if exists \"slipway_member_select\" on {members};\n\
+             create policy \"slipway_member_select\" on {members} for select to authenticated \
+             using ((select auth.uid()) = \"user_id\");\n\
+             create index if not exists \"{name}_user_id_slipway_idx\" on {members} (\"user_id\");\n",
+            name = self.membership_table,
+        )
+    }
+
     /// Who may do what: (command, roles, using, with check) per policy.
     fn policies(&self) -> Vec<(&'static str, &'static str, Option<String>, Option<String>)> {
         let owner = format!("(select auth.uid()) = \"{}\"", self.owner_column);
@@ -146,6 +354,10 @@ impl TableRule {
     pub fn sql(&self) -> String {
         let table = self.qualified();
         let mut sql = format!("-- slipway: {table} is {}\n", self.template.as_str());
+        sql.push_str(&self.table_sql());
+        if self.template == Template::Team {
+            sql.push_str(&self.membership_sql());
+        }
         sql.push_str(&format!("revoke all on table {table} from anon, authenticated;\n"));
         for (role, privileges) in self.grants() {
             sql.push_str(&format!("grant {privileges} on table {table} to {role};\n"));
@@ -185,12 +397,7 @@ impl TableRule {
             }
             sql.push_str(";\n");
         }
-        let column = match self.template {
-            Template::Owner | Template::PublicRead | Template::AuthenticatedRead => Some(&self.owner_column),
-            Template::Team => Some(&self.team_column),
-            Template::Private => None,
-        };
-        if let Some(column) = column {
+        if let Some(column) = self.policy_column() {
             // The policy's column leads a btree index, so the filter is an index lookup.
             sql.push_str(&format!(
                 "create index if not exists \"{}_{column}_slipway_idx\" on {table} (\"{column}\");\n",
@@ -199,6 +406,25 @@ impl TableRule {
         }
         sql
     }
+}
+
+/// One row per listed table that exists: `table`, and `state`, a digest of what its template
+/// sets (RLS on or off, the API roles' privileges, Slipway's policies as PostgreSQL deparsed
+/// them). Equal states mean nothing changed since Slipway last looked; read-only.
+pub fn observe_sql(rules: &[TableRule]) -> String {
+    let names: Vec<String> = rules.iter().map(|r| format!("'{}'", r.table)).collect();
+    format!(
+        "select c.relname as \"table\", md5(concat_ws(' | ', c.relrowsecurity::text,
+  (select string_agg(r || '=' || array_to_string(array(select x from unnest(array['select', 'insert', 'update', 'delete']) x
+     where has_table_privilege(r, c.oid, x)), ','), ' ' order by r) from unnest(array['anon', 'authenticated']) r),
+  (select string_agg(concat_ws(':', p.policyname, p.cmd, array_to_string(p.roles, ','), p.qual, p.with_check), ' | '
+     order by p.policyname) from pg_policies p
+     where p.schemaname = n.nspname and p.tablename = c.relname and p.policyname like 'slipway\\_%'))) as state
+from pg_class c join pg_namespace n on n.oid = c.relnamespace
+where n.nspname = 'public' and c.relkind in ('r', 'p') and c.relname in ({})
+order by c.relname",
+        if names.is_empty() { "''".to_string() } else { names.join(", ") }
+    )
 }
 
 /// The lints' preconditions, one row: `api_roles` (of anon, authenticated, service_role) and
@@ -214,6 +440,16 @@ pub enum Level {
     Error,
     Warn,
     Info,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warn => "warn",
+            Level::Info => "info",
+        }
+    }
 }
 
 /// One thing the linter found.
@@ -255,6 +491,52 @@ pub fn check_preflight(row: &serde_json::Value) -> Result<(), LintError> {
     Ok(())
 }
 
+/// The last lint of one project: its findings, or why they could not be proven.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct LintReport {
+    /// Milliseconds since the Unix epoch.
+    pub at: i64,
+    /// Whether the lints ran; when not, `reason` says why and `findings` is empty.
+    pub proven: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+}
+
+impl LintReport {
+    pub fn errors(&self) -> usize {
+        self.findings.iter().filter(|f| f.level == Level::Error).count()
+    }
+}
+
+/// Runs the preflight and then the lints on a project through the read-only query endpoint.
+/// A database whose preconditions are missing (or that answers no preflight row at all, as a
+/// sandbox without PostgreSQL does) gives an unproven report, never an empty one.
+pub async fn lint_project(
+    supabase: &crate::platform::supabase::SupabaseClient,
+    reference: &str,
+) -> Result<LintReport, crate::platform::api::ApiError> {
+    let at = crate::time::now_ms();
+    let unproven = |reason: String| LintReport { at, proven: false, reason: Some(reason), findings: Vec::new() };
+    let preflight = supabase.run_read_only_query(reference, PREFLIGHT_SQL).await?;
+    let Some(row) = preflight.first() else {
+        return Ok(unproven(
+            "the database answered the preflight with no row: its SQL is not run here (a sandbox without \
+             PostgreSQL), so the policies could not be proven"
+                .into(),
+        ));
+    };
+    if let Err(e) = check_preflight(&serde_json::Value::Object(row.clone())) {
+        return Ok(unproven(e.to_string()));
+    }
+    let rows = supabase.run_read_only_query(reference, LINT_SQL).await?;
+    match findings(rows.into_iter().map(serde_json::Value::Object).collect()) {
+        Ok(findings) => Ok(LintReport { at, proven: true, reason: None, findings }),
+        Err(e) => Ok(unproven(e.to_string())),
+    }
+}
+
 /// [`LINT_SQL`]'s rows as findings.
 pub fn findings(rows: Vec<serde_json::Value>) -> Result<Vec<Finding>, LintError> {
     rows.into_iter().map(|row| serde_json::from_value(row).map_err(|e| LintError::Answer(e.to_string()))).collect()
@@ -272,7 +554,10 @@ mod tests {
         let enable = sql.find("enable row level security").unwrap();
         assert!(revoke < grant && grant < enable, "grants first, then RLS: {sql}");
         assert!(sql.contains("(select auth.uid()) = \"user_id\""));
-        assert!(!sql.replace("(select auth.uid())", "").contains("auth.uid()"), "never a bare auth.uid(): {sql}");
+        let policies: String = sql.lines().filter(|l| l.starts_with("create policy")).collect();
+        assert!(!policies.replace("(select auth.uid())", "").contains("auth.uid()"), "never a bare auth.uid(): {sql}");
+        assert!(sql.starts_with("-- slipway") && sql.contains("create table if not exists \"public\".\"notes\" ("));
+        assert!(sql.contains("has no uuid column user_id, which the owner template reads"), "{sql}");
         assert_eq!(sql.matches("create policy \"slipway_owner_").count(), 4);
         assert!(sql.contains("to authenticated") && !sql.contains("to anon"));
         assert!(sql.contains("create index if not exists \"notes_user_id_slipway_idx\""));
@@ -285,6 +570,55 @@ mod tests {
         assert!(public.contains("for select to anon, authenticated using (true)"));
         let private = TableRule::new("audit", Template::Private).sql();
         assert!(!private.contains("create policy") && !private.contains("grant "), "{private}");
+    }
+
+    fn section(json: serde_json::Value) -> Result<Vec<TableRule>, Vec<FieldError>> {
+        let input: DatabaseInput = serde_json::from_value(json).unwrap();
+        input.check()
+    }
+
+    #[test]
+    fn the_database_section_names_each_broken_field_and_reads_tables_only() {
+        let rules = section(serde_json::json!({"tables": {
+            "notes": {"template": "owner"},
+            "profiles": {"template": "authenticated-read", "owner_column": "id"},
+            "projects": {"template": "team", "team_column": "org_id", "membership_table": "org_members"},
+        }}))
+        .unwrap();
+        assert_eq!(rules.iter().map(|r| r.table.as_str()).collect::<Vec<_>>(), ["notes", "profiles", "projects"]);
+        assert_eq!(rules[1].policy_column(), Some("id"));
+        assert!(rules[1].sql().contains("\"id\" uuid primary key default auth.uid() references auth.users"));
+        assert_eq!((rules[2].team_column.as_str(), rules[2].membership_table.as_str()), ("org_id", "org_members"));
+
+        let errors = section(serde_json::json!({"tables": {
+            "Notes": {"template": "owner"},
+            "posts": {"template": "everyone"},
+            "audit": {"template": "private", "owner_column": "user_id"},
+            "docs": {"template": "owner", "team_column": "team_id"},
+            "projects": {"template": "team"},
+            "team_members": {"template": "owner"},
+            "loop": {"template": "team", "membership_table": "loop"},
+        }}))
+        .unwrap_err();
+        let fields: Vec<(&str, &str)> = errors.iter().map(|e| (e.field.as_str(), e.message.as_str())).collect();
+        for (field, rule) in [
+            ("database.tables.Notes", "must match ^[a-z_][a-z0-9_]*$"),
+            ("database.tables.posts.template", "must be one of owner, public-read"),
+            ("database.tables.audit.owner_column", "the private template does not read it"),
+            ("database.tables.docs.team_column", "the owner template does not read it"),
+            ("database.tables.team_members", "is the membership table of projects"),
+            ("database.tables.loop.membership_table", "must be another table"),
+        ] {
+            assert!(fields.iter().any(|(f, m)| *f == field && m.starts_with(rule)), "{field}: {fields:?}");
+        }
+        assert_eq!(fields.len(), 6, "{fields:?}");
+
+        // An array where a table belongs is refused, not read as a struct.
+        let spec = serde_json::json!({"name": "a", "repository": "a/b", "database": {"tables": {"notes": ["owner"]}}});
+        let refused = serde_json::from_value::<crate::venture::NewVenture>(spec).unwrap_err().to_string();
+        assert!(refused.contains("database.tables.notes must be a table"), "{refused}");
+        let spec = serde_json::json!({"name": "a", "repository": "a/b", "database": [{"tables": {}}]});
+        assert!(serde_json::from_value::<crate::venture::NewVenture>(spec).is_err());
     }
 
     #[test]

@@ -228,6 +228,20 @@ impl Store {
         Ok(())
     }
 
+    /// Moves a settled venture between ready and needs-attention; one that is being applied
+    /// or destroyed keeps its status (its job sets the outcome).
+    pub async fn settle_venture_status(&self, id: &str, status: VentureStatus) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE ventures SET status = $1, updated_at = $2 WHERE id = $3 AND status IN ($4, $5)")
+            .bind(status.as_str())
+            .bind(now_ms())
+            .bind(id)
+            .bind(VentureStatus::Ready.as_str())
+            .bind(VentureStatus::NeedsAttention.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn set_vercel_project(&self, id: &str, project_id: &str) -> Result<(), sqlx::Error> {
         sqlx::query("UPDATE ventures SET vercel_project_id = $1, updated_at = $2 WHERE id = $3")
             .bind(project_id)

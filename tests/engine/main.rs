@@ -2,6 +2,7 @@
 //! and linking is the slow part on two cores).
 
 mod contract;
+mod database;
 mod dotenv;
 mod env;
 mod isolation;

@@ -61,6 +61,13 @@ pub enum VentureCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Run the database linter on each Supabase project now; exits non-zero on an error
+    /// finding (a table the API exposes without row-level security, and the like).
+    Lint {
+        venture: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove the venture's projects and sealed values; --confirm must repeat its name.
     Destroy {
         venture: String,
@@ -215,7 +222,22 @@ pub async fn run(server: ServerArgs, command: VentureCommand) -> anyhow::Result<
                 }
                 return Ok(());
             }
-            finish(&api, &id, json, &["ready", "failed"]).await
+            finish(&api, &id, json, &["ready", "needs_attention", "failed"]).await
+        }
+        VentureCommand::Lint { venture, json } => {
+            let id = api.require_venture(&venture).await?;
+            let path = format!("/api/v1/ventures/{id}/database/lint");
+            let overview = api.call(reqwest::Method::POST, &path, None, None).await?;
+            if json {
+                print_json(&overview);
+            } else {
+                print_lint(&overview);
+            }
+            let errors = overview["errors"].as_u64().unwrap_or(0);
+            if errors > 0 {
+                bail!("the linter found {errors} error(s) in {venture}'s databases");
+            }
+            Ok(())
         }
         VentureCommand::Status { venture, json } => {
             let id = api.require_venture(&venture).await?;
@@ -291,6 +313,36 @@ pub async fn run(server: ServerArgs, command: VentureCommand) -> anyhow::Result<
     }
 }
 
+/// Each project's lint: its findings with their fixes, or why it could not be proven.
+fn print_lint(overview: &Value) {
+    let text = |v: &Value| v.as_str().unwrap_or("-").to_string();
+    for project in overview["projects"].as_array().into_iter().flatten() {
+        println!("{} project {} ({})", text(&project["project"]), text(&project["name"]), text(&project["reference"]));
+        for table in project["tables"].as_array().into_iter().flatten() {
+            let applied = if table["applied"] == true { "" } else { " (not applied yet)" };
+            println!("  table {:<24} {}{applied}", text(&table["table"]), text(&table["template"]));
+        }
+        let lint = &project["lint"];
+        if lint.is_null() {
+            println!("  lint: not run yet");
+        } else if lint["proven"] == false {
+            println!("  lint: UNPROVEN: {}", text(&lint["reason"]));
+        } else if lint["findings"].as_array().is_none_or(Vec::is_empty) {
+            println!("  lint: clean");
+        }
+        for finding in lint["findings"].as_array().into_iter().flatten() {
+            println!(
+                "  {:<5} {} on {}: {}",
+                text(&finding["level"]),
+                text(&finding["rule"]),
+                text(&finding["object"]),
+                text(&finding["detail"])
+            );
+            println!("        fix: {}", text(&finding["fix"]));
+        }
+    }
+}
+
 /// Waits until the venture reaches one of `ends`, drawing the steps' progress on a terminal.
 async fn finish(api: &Api, id: &str, json: bool, ends: &[&str]) -> anyhow::Result<()> {
     let tty = std::io::stdout().is_terminal() && !json;
@@ -322,6 +374,9 @@ async fn finish(api: &Api, id: &str, json: bool, ends: &[&str]) -> anyhow::Resul
             }
             if status == "failed" {
                 bail!("the venture failed: see `slipway venture logs {id}`");
+            }
+            if status == "needs_attention" {
+                bail!("the venture is applied but its database linter found errors: see `slipway venture lint {id}`");
             }
             return Ok(());
         }

@@ -86,7 +86,7 @@ pub fn StatusBadge(#[prop(into)] status: Signal<String>) -> impl IntoView {
     let class = move || {
         let colour = match status.get().as_str() {
             "ready" => "bg-emerald-100 text-emerald-800",
-            "failed" => "bg-rose-100 text-rose-800",
+            "failed" | "needs_attention" => "bg-rose-100 text-rose-800",
             _ => "bg-amber-100 text-amber-800",
         };
         format!("inline-block rounded-full px-2 py-0.5 text-xs font-medium {colour}")

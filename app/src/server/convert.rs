@@ -130,13 +130,49 @@ pub fn env_change(form: EnvForm) -> (String, EnvChange) {
     (form.key.trim().to_string(), change)
 }
 
-pub fn sign_in_view(overview: slipway_engine::engine::SignInOverview) -> crate::views::SignInView {
-    use crate::views::{SignInProjectView, SignInProviderView, SignInView};
+/// The Database & Auth tab: each project's sign-in with its tables and last lint.
+pub fn sign_in_view(
+    overview: slipway_engine::engine::SignInOverview,
+    database: slipway_engine::engine::DatabaseOverview,
+) -> crate::views::SignInView {
+    use crate::views::{FindingView, LintView, SignInProjectView, SignInProviderView, SignInView, TableView};
+    let database_of = |tier| database.projects.iter().find(|d| d.project == tier);
     SignInView {
+        lint_errors: database.errors,
         projects: overview
             .projects
             .into_iter()
             .map(|p| SignInProjectView {
+                tables: database_of(p.project)
+                    .map(|d| {
+                        d.tables
+                            .iter()
+                            .map(|t| TableView {
+                                table: t.table.clone(),
+                                template: t.template.as_str().into(),
+                                column: t.column.clone(),
+                                membership_table: t.membership_table.clone(),
+                                applied: t.applied,
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                lint: database_of(p.project).and_then(|d| d.lint.as_ref()).map(|l| LintView {
+                    at: crate::views::format_time(l.at),
+                    proven: l.proven,
+                    reason: l.reason.clone(),
+                    findings: l
+                        .findings
+                        .iter()
+                        .map(|f| FindingView {
+                            rule: f.rule.clone(),
+                            level: f.level.as_str().into(),
+                            object: f.object.clone(),
+                            detail: f.detail.clone(),
+                            fix: f.fix.clone(),
+                        })
+                        .collect(),
+                }),
                 tier: p.project.as_str().into(),
                 name: p.name,
                 reference: p.reference,

@@ -59,3 +59,26 @@ pub async fn sign_in_secret(
     };
     back(&venture_id, "auth", &notice)
 }
+
+/// `POST /ventures/{id}/database/lint`: runs the database linter on each Supabase project now;
+/// the notice says how many errors it found, or why it could not run.
+pub async fn lint_database(
+    State(state): State<AppState>,
+    Path(venture_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(user) = user_from_headers(&state.engine, &headers).await else {
+        return Redirect::to("/login").into_response();
+    };
+    let notice = match state.engine.lint_venture(&user, &venture_id).await {
+        Ok(overview) if overview.errors > 0 => {
+            format!("The linter found {} error(s): the venture needs attention.", overview.errors)
+        }
+        Ok(overview) if overview.projects.iter().any(|p| p.lint.as_ref().is_some_and(|l| !l.proven)) => {
+            "The linter ran, but the policies could not be proven here (see each project).".to_string()
+        }
+        Ok(_) => "The linter found no error.".to_string(),
+        Err(err) => err.to_string(),
+    };
+    back(&venture_id, "auth", &notice)
+}

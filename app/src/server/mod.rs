@@ -49,6 +49,7 @@ pub fn router(app: AppState, leptos_options: LeptosOptions) -> Router {
         .route("/api/ventures/{id}/events", get(sse::venture_events))
         .route("/api/ventures/{id}/env.example", get(files::env_example))
         .route("/ventures/{id}/auth/secret", axum::routing::post(forms::sign_in_secret))
+        .route("/ventures/{id}/database/lint", axum::routing::post(forms::lint_database))
         .merge(rest::routes())
         .leptos_routes_with_context(&state, routes, context, {
             let options = leptos_options.clone();

@@ -18,7 +18,11 @@ struct Server {
 
 async fn server() -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let (engine, sims) = common::fast_sandbox_engine(&dir).await;
+    let started = common::fast_sandbox_engine(&dir).await;
+    serve(dir, started).await
+}
+
+async fn serve(dir: tempfile::TempDir, (engine, sims): (slipway_engine::Engine, slipway_sim::Sandbox)) -> Server {
     engine.create_user_unchecked("casey", &SecretString::from("a password long enough"), Role::Creator).await.unwrap();
     let token = engine.create_api_token_unchecked("casey", "ci", Role::Creator).await.unwrap();
     let _runner = engine.start_runner();
@@ -77,11 +81,15 @@ async fn a_venture_is_planned_applied_followed_and_destroyed_from_the_command_li
     let (ok, out, err) = slipway(&server, &["plan", "-f", file, "--json"]).await;
     assert!(ok, "{err}");
     let plan: Value = serde_json::from_str(&out).unwrap();
-    assert!(plan["actions"].as_array().unwrap().iter().all(|a| a["action"] == "create"), "{plan}");
+    // Everything is made but row-level security, for which the spec names no table.
+    let rls = |a: &&Value| a["resource"].as_str().unwrap().ends_with("row-level security");
+    let actions = plan["actions"].as_array().unwrap();
+    assert!(actions.iter().filter(|a| !rls(a)).all(|a| a["action"] == "create"), "{plan}");
+    assert!(actions.iter().filter(rls).all(|a| a["action"] == "no_change"), "{plan}");
 
     let (ok, out, err) = slipway(&server, &["apply", "-f", file]).await;
     assert!(ok, "{out}{err}");
-    assert!(out.contains("[############] 12/12 ready"), "progress ends complete: {out}");
+    assert!(out.contains("[##############] 14/14 ready"), "progress ends complete: {out}");
 
     let (ok, out, _) = slipway(&server, &["status", "cli-shop", "--json"]).await;
     assert!(ok);
@@ -94,7 +102,7 @@ async fn a_venture_is_planned_applied_followed_and_destroyed_from_the_command_li
 
     // Applying the same file again changes nothing, and the plan says so first.
     let (_, out, _) = slipway(&server, &["plan", "-f", file]).await;
-    assert_eq!(out.lines().filter(|l| l.starts_with("no change")).count(), 8, "{out}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("no change")).count(), 10, "{out}");
     let (ok, out, err) = slipway(&server, &["apply", "-f", file, "--json"]).await;
     assert!(ok, "{err}");
     assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["venture"]["status"], "ready");
@@ -260,4 +268,52 @@ async fn env_pull_merges_into_a_local_file_keeping_its_own_keys_and_comments() {
         "{err}"
     );
     assert_eq!(std::fs::metadata(&production).unwrap().permissions().mode() & 0o777, 0o600);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lint_exits_non_zero_while_a_table_is_exposed_and_zero_once_it_is_fixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = common::postgres_sandbox_engine(&dir).await;
+    let server = serve(dir, started).await;
+    let spec_dir = tempfile::tempdir().unwrap();
+    let spec = spec_dir.path().join("venture.toml");
+    std::fs::write(
+        &spec,
+        "name = \"lint-cli\"\nrepository = \"acme/lint-cli\"\n\n[environments.staging]\nenabled = false\n\n\
+         [database.tables.notes]\ntemplate = \"owner\"\n",
+    )
+    .unwrap();
+    let (ok, out, err) = slipway(&server, &["apply", "-f", spec.to_str().unwrap()]).await;
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = slipway(&server, &["lint", "lint-cli"]).await;
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("table notes") && out.contains("owner") && out.contains("lint: clean"), "{out}");
+
+    // Someone makes a table at Supabase and forgets RLS: the lint fails, naming it and the fix.
+    let (_, out, _) = slipway(&server, &["status", "lint-cli", "--json"]).await;
+    let status: Value = serde_json::from_str(&out).unwrap();
+    let reference = status["resources"]["supabase_project"]["id"].as_str().unwrap().to_string();
+    let query = |sql: &str| {
+        let url = format!("{}/v1/projects/{reference}/database/query", server._sims.supabase.base_url());
+        let body = serde_json::json!({ "query": sql });
+        async move {
+            let sent =
+                reqwest::Client::new().post(url).bearer_auth(common::SIM_TOKEN).json(&body).send().await.unwrap();
+            assert!(sent.status().is_success(), "{}", sent.text().await.unwrap());
+        }
+    };
+    query("create table public.orders (id int primary key)").await;
+    let (ok, out, err) = slipway(&server, &["lint", "lint-cli"]).await;
+    assert!(!ok, "errors exit non-zero: {out}");
+    assert!(out.contains("error rls_disabled_in_public on public.orders"), "{out}");
+    assert!(out.contains("fix: alter table public.orders enable row level security"), "{out}");
+    assert!(err.contains("the linter found 1 error(s) in lint-cli's databases"), "{err}");
+    let (_, out, _) = slipway(&server, &["status", "lint-cli"]).await;
+    assert!(out.contains("needs_attention"), "{out}");
+
+    query("alter table public.orders enable row level security").await;
+    let (ok, out, err) = slipway(&server, &["lint", "lint-cli"]).await;
+    assert!(ok, "{out}{err}");
+    let (_, out, _) = slipway(&server, &["status", "lint-cli"]).await;
+    assert!(out.contains(": ready"), "{out}");
 }

@@ -8,13 +8,32 @@ use slipway_sim::{Sandbox, SandboxConfig};
 
 /// The engine, and the simulators it talks to (they stop when dropped).
 pub async fn fast_sandbox_engine(dir: &tempfile::TempDir) -> (Engine, Sandbox) {
+    fast_sandbox_engine_with(dir, SandboxConfig::default(), None).await
+}
+
+/// The token the simulators of [`postgres_sandbox_engine`] accept, for a test to act "at Supabase".
+pub const SIM_TOKEN: &str = "sbp_0123456789abcdef0123456789abcdef01234567";
+
+/// [`fast_sandbox_engine`] whose Supabase projects run their SQL on the test PostgreSQL server.
+pub async fn postgres_sandbox_engine(dir: &tempfile::TempDir) -> (Engine, Sandbox) {
+    let server =
+        std::env::var("SLIPWAY_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let config = SandboxConfig { supabase_database_server: Some(server), ..SandboxConfig::default() };
+    fast_sandbox_engine_with(dir, config, Some(secrecy::SecretString::from(SIM_TOKEN))).await
+}
+
+async fn fast_sandbox_engine_with(
+    dir: &tempfile::TempDir,
+    sandbox: SandboxConfig,
+    token: Option<secrecy::SecretString>,
+) -> (Engine, Sandbox) {
     let db = format!("sqlite://{}/slipway.db?mode=rwc", dir.path().display());
     let sandbox = SandboxConfig {
         supabase_ready_after: Duration::from_millis(200),
         vercel_build_time: Duration::from_millis(200),
-        ..SandboxConfig::default()
+        ..sandbox
     };
-    let (sims, platforms) = slipway_app::sandbox::start(&sandbox, None).await.unwrap();
+    let (sims, platforms) = slipway_app::sandbox::start(&sandbox, token).await.unwrap();
     let mut config = EngineConfig::new(db, platforms, VaultSettings::Ephemeral);
     config.provision.polling.every = Duration::from_millis(50);
     config.runner.poll_interval = Duration::from_millis(50);

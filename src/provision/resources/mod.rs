@@ -7,12 +7,15 @@
 //! vercel.project ───────────▶ vercel.staging ──────────────────────────────────┘
 //! supabase.ready + vercel.project ─────────────────▶ supabase.auth
 //! supabase.staging_ready + vercel.project, .staging ▶ supabase.staging_auth
+//! supabase.ready ──────────▶ supabase.policies (then the lint)
+//! supabase.staging_ready ──▶ supabase.staging_policies
 //! ```
 
 mod deployment;
 mod env_vars;
 mod supabase_auth;
 mod supabase_keys;
+mod supabase_policies;
 mod supabase_project;
 mod supabase_ready;
 mod vercel_project;
@@ -25,6 +28,7 @@ pub(crate) use env_vars::compare as compare_env;
 pub use env_vars::{EnvVars, SyncState};
 pub use supabase_auth::{SupabaseAuth, Written as SignInWritten};
 pub use supabase_keys::SupabaseKeys;
+pub use supabase_policies::{SupabasePolicies, Written as PoliciesWritten, lint_errors, lint_note, record_lint};
 pub use supabase_project::{Production, Staging, SupabaseProject};
 pub use supabase_ready::SupabaseReady;
 pub use vercel_project::VercelProject;
@@ -43,6 +47,8 @@ pub const GRAPH: &[Node] = &[
     // Sign-in reads the venture's URLs at Vercel; staging's waits for the staging environment.
     node::<SupabaseAuth<Production>>(&[SupabaseReady::<Production>::NAME, VercelProject::NAME]),
     node::<SupabaseAuth<Staging>>(&[SupabaseReady::<Staging>::NAME, VercelProject::NAME, StagingEnvironment::NAME]),
+    node::<SupabasePolicies<Production>>(&[SupabaseReady::<Production>::NAME]),
+    node::<SupabasePolicies<Staging>>(&[SupabaseReady::<Staging>::NAME]),
     node::<EnvVars>(&[
         SupabaseKeys::<Production>::NAME,
         SupabaseKeys::<Staging>::NAME,
@@ -58,6 +64,8 @@ pub mod kind {
     pub const SUPABASE_STAGING_PROJECT: &str = "supabase_staging_project";
     pub const SUPABASE_AUTH: &str = "supabase_auth";
     pub const SUPABASE_STAGING_AUTH: &str = "supabase_staging_auth";
+    pub const SUPABASE_POLICIES: &str = "supabase_policies";
+    pub const SUPABASE_STAGING_POLICIES: &str = "supabase_staging_policies";
     pub const VERCEL_PROJECT: &str = "vercel_project";
     pub const VERCEL_STAGING: &str = "vercel_staging";
     pub const VERCEL_ENV: &str = "vercel_env";

@@ -31,10 +31,13 @@ pub trait ForTier: Send + Sync + 'static {
     const READY: (&'static str, &'static str);
     const KEYS: (&'static str, &'static str);
     const AUTH: (&'static str, &'static str);
+    const POLICIES: (&'static str, &'static str);
     /// `venture_resources.kind` of the project.
     const KIND: &'static str;
     /// `venture_resources.kind` of its sign-in settings (what Slipway wrote there).
     const AUTH_KIND: &'static str;
+    /// `venture_resources.kind` of its row-level security and last lint.
+    const POLICIES_KIND: &'static str;
 }
 
 pub struct Production;
@@ -46,8 +49,10 @@ impl ForTier for Production {
     const READY: (&'static str, &'static str) = ("supabase.ready", "Supabase project healthy");
     const KEYS: (&'static str, &'static str) = ("supabase.keys", "Supabase keys and connection strings");
     const AUTH: (&'static str, &'static str) = ("supabase.auth", "Supabase sign-in");
+    const POLICIES: (&'static str, &'static str) = ("supabase.policies", "Supabase row-level security");
     const KIND: &'static str = kind::SUPABASE_PROJECT;
     const AUTH_KIND: &'static str = kind::SUPABASE_AUTH;
+    const POLICIES_KIND: &'static str = kind::SUPABASE_POLICIES;
 }
 
 impl ForTier for Staging {
@@ -57,8 +62,10 @@ impl ForTier for Staging {
     const KEYS: (&'static str, &'static str) =
         ("supabase.staging_keys", "Supabase staging keys and connection strings");
     const AUTH: (&'static str, &'static str) = ("supabase.staging_auth", "Supabase staging sign-in");
+    const POLICIES: (&'static str, &'static str) = ("supabase.staging_policies", "Supabase staging row-level security");
     const KIND: &'static str = kind::SUPABASE_STAGING_PROJECT;
     const AUTH_KIND: &'static str = kind::SUPABASE_STAGING_AUTH;
+    const POLICIES_KIND: &'static str = kind::SUPABASE_STAGING_POLICIES;
 }
 
 /// Whether the venture has this project: production always; staging when its spec says

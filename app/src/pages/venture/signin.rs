@@ -1,12 +1,13 @@
-//! The Database & Auth tab: each Supabase project, the environments it serves, its sign-in
-//! providers, the callback URL to register at each provider and Slipway's redirect URLs; and a
-//! form per provider app to seal its client secret. Rendered on the server only: the island
+//! The Database & Auth tab: each Supabase project, the environments it serves, its tables with
+//! their row-level security templates and the linter's last findings, its sign-in providers,
+//! the callback URL to register at each provider and Slipway's redirect URLs; a form to lint
+//! now, and a form per provider app to seal its client secret. Rendered on the server only: the island
 //! around it just shows or hides it, so it adds nothing to the browser bundle.
 
 use leptos::prelude::*;
 
 use crate::components::{INPUT, SECONDARY};
-use crate::views::{SignInProjectView, SignInProviderView, SignInView};
+use crate::views::{LintView, SignInProjectView, SignInProviderView, SignInView, TableView};
 
 /// The panel's element id, by which the venture page's island shows and hides it.
 pub const PANEL_ID: &str = "signin-panel";
@@ -16,6 +17,16 @@ pub fn SignInPanel(venture_id: String, view: SignInView, notice: Option<String>,
     view! {
         <section id=PANEL_ID hidden=hidden data-testid="signin-panel">
             {notice.map(|n| view! { <p role="status" class="mb-4 rounded bg-slate-100 px-3 py-2 text-sm" data-testid="signin-notice">{n}</p> })}
+            <form method="post" action=format!("/ventures/{venture_id}/database/lint")
+                class="mb-4 flex flex-wrap items-center gap-3" data-testid="lint-form">
+                <button type="submit" class=SECONDARY>"Lint the databases now"</button>
+                <span class="text-sm" data-testid="lint-errors" data-errors=view.lint_errors.to_string()>
+                    {match view.lint_errors {
+                        0 => "No error finding in the last lints.".to_string(),
+                        n => format!("{n} error finding(s): the venture needs attention."),
+                    }}
+                </span>
+            </form>
             <p class="mb-4 text-sm text-slate-600">
                 "Client secrets are sealed in Slipway's vault and never shown; a spec file names the apps' client ids only. \
                  Supabase keeps the redirect URLs someone added there by hand: Slipway replaces only its own."
@@ -54,6 +65,8 @@ fn ProjectCard(venture_id: String, project: SignInProjectView) -> impl IntoView 
                     </ul>
                 </dd>
             </dl>
+            <Tables tables=project.tables.clone() />
+            <Lint lint=project.lint.clone() />
             <p class="mb-2 text-xs text-slate-500">
                 "Register the callback URL with each provider's app. Previews match a pattern scoped to this project and team; \
                  a Vercel Preview Deployment Suffix on your own domain narrows it to hosts you control."
@@ -93,4 +106,83 @@ fn ProjectCard(venture_id: String, project: SignInProjectView) -> impl IntoView 
             }).collect_view()}
         </article>
     }
+}
+
+#[component]
+fn Tables(tables: Vec<TableView>) -> impl IntoView {
+    if tables.is_empty() {
+        return view! {
+            <p class="mb-3 text-sm text-slate-500" data-testid="db-tables">
+                "No table in the spec: name tables under [database.tables] to give each a row-level security template."
+            </p>
+        }
+        .into_any();
+    }
+    view! {
+        <table class="mb-3 w-full text-left text-sm" data-testid="db-tables">
+            <thead class="text-slate-500"><tr><th>"Table"</th><th>"Template"</th><th>"Column"</th><th>"State"</th></tr></thead>
+            <tbody>
+                {tables.into_iter().map(|t| {
+                    let column = match (&t.column, &t.membership_table) {
+                        (Some(c), Some(m)) => format!("{c} (members in {m})"),
+                        (Some(c), None) => c.clone(),
+                        _ => "service role only".into(),
+                    };
+                    view! {
+                        <tr data-testid=format!("db-table-{}", t.table) data-applied=t.applied.to_string()>
+                            <td class="font-mono">{t.table.clone()}</td>
+                            <td>{t.template.clone()}</td>
+                            <td class="font-mono text-xs">{column}</td>
+                            <td>{if t.applied { "applied" } else { "applied by the next apply" }}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+fn Lint(lint: Option<LintView>) -> impl IntoView {
+    let Some(lint) = lint else {
+        return view! { <p class="mb-3 text-sm text-slate-500" data-testid="db-lint" data-state="none">"Not linted yet: the linter runs after each apply."</p> }.into_any();
+    };
+    if !lint.proven {
+        return view! {
+            <p class="mb-3 rounded bg-amber-50 px-3 py-2 text-sm text-amber-900" data-testid="db-lint" data-state="unproven">
+                {format!("Lint at {} UTC: the policies could not be proven here: {}", lint.at, lint.reason.unwrap_or_default())}
+            </p>
+        }
+        .into_any();
+    }
+    let state = if lint.findings.iter().any(|f| f.level == "error") {
+        "errors"
+    } else if lint.findings.is_empty() {
+        "clean"
+    } else {
+        "findings"
+    };
+    view! {
+        <div class="mb-3 text-sm" data-testid="db-lint" data-state=state>
+            <p class="mb-1">{if lint.findings.is_empty() {
+                format!("Lint at {} UTC: clean, no table exposed without protection.", lint.at)
+            } else {
+                format!("Lint at {} UTC: {} finding(s).", lint.at, lint.findings.len())
+            }}</p>
+            <ul>
+                {lint.findings.into_iter().map(|f| {
+                    let colour = match f.level.as_str() { "error" => "text-rose-800", "warn" => "text-amber-800", _ => "text-slate-600" };
+                    view! {
+                        <li class=format!("mb-1 {colour}") data-testid="db-finding" data-rule=f.rule.clone()>
+                            <span class="font-semibold">{f.level.clone()}</span> " " <span class="font-mono">{f.rule.clone()}</span>
+                            " on " <span class="font-mono">{f.object.clone()}</span> ": " {f.detail.clone()}
+                            <div class="font-mono text-xs text-slate-500">"fix: " {f.fix.clone()}</div>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </div>
+    }
+    .into_any()
 }

@@ -6,6 +6,7 @@
 //! the router and the OpenAPI document served at `/api/v1/openapi.json` come from one list
 //! ([`openapi`] holds the document's frame and the shared error responses).
 
+mod database;
 mod env;
 mod meta;
 pub mod openapi;
@@ -55,6 +56,8 @@ where
         .routes(routes!(env::rollback_env))
         .routes(routes!(signin::get_sign_in))
         .routes(routes!(signin::put_sign_in_secret))
+        .routes(routes!(database::get_database))
+        .routes(routes!(database::lint_database))
         .routes(routes!(plan::plan_new))
         .routes(routes!(meta::connections))
         .routes(routes!(meta::openapi))
