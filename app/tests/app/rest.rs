@@ -100,6 +100,17 @@ async fn bad_input_names_the_field_and_creates_nothing() {
     let (status, body) = call(&api, "POST", "/api/v1/ventures", Some(&api.creator), Some(typo), None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body["error"]["message"].as_str().unwrap().contains("unknown field `regoin`"), "{body}");
+    // The database section: every broken table rule named, and still nothing created.
+    let tables = json!({"name": "shop", "repository": "acme/shop", "database": {"tables": {
+        "Orders": {"template": "owner"},
+        "notes": {"template": "owners"},
+        "audit": {"template": "private", "owner_column": "user_id"},
+    }}});
+    let (status, body) = call(&api, "POST", "/api/v1/ventures", Some(&api.creator), Some(tables), None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let fields: Vec<&str> =
+        body["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["database.tables.Orders", "database.tables.audit.owner_column", "database.tables.notes.template"]);
     let (_, list) = call(&api, "GET", "/api/v1/ventures", Some(&api.creator), None, None).await;
     assert_eq!(list["ventures"].as_array().unwrap().len(), 0);
 }
