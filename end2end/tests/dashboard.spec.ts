@@ -453,3 +453,54 @@ test('sign-in and RLS: the Database & Auth tab shows both projects, their tables
   const shots = process.env.SLIPWAY_E2E_SCREENSHOTS;
   if (shots) await page.screenshot({ path: `${shots}/database-and-auth.png`, fullPage: true });
 });
+
+test('RLS: a table someone made at Supabase without RLS is found by the lint button, and the venture needs attention until it is fixed', async ({ page }) => {
+  test.setTimeout(120_000);
+  const token = process.env.SLIPWAY_E2E_CREATOR_TOKEN ?? '';
+  const sandboxToken = process.env.SLIPWAY_E2E_SANDBOX_TOKEN ?? '';
+  expect(token && sandboxToken, 'e2e.sh passes the API and sandbox tokens').toBeTruthy();
+  const auth = { authorization: `Bearer ${token}` };
+  await signIn(page, creator);
+  const name = `lint-${Date.now().toString(36)}`;
+  const created = await page.request.post('/api/v1/ventures', {
+    headers: auth,
+    data: { name, repository: 'acme/lint', environments: { staging: { enabled: false } }, database: { tables: { notes: { template: 'owner' } } } },
+  });
+  expect(created.status()).toBe(201);
+  const id: string = (await created.json()).venture.id;
+  await page.goto(`/ventures/${id}`);
+  await hydrated(page);
+  await expect(page.getByTestId('venture-status')).toHaveText('ready', { timeout: 60_000 });
+
+  // At the sandbox's Supabase (its URL is on the Connections API), a table without RLS.
+  const connections = await (await page.request.get('/api/v1/connections', { headers: auth })).json();
+  const supabase = connections.connections.find((c: { platform: string }) => c.platform === 'Supabase').base_url;
+  const database = await (await page.request.get(`/api/v1/ventures/${id}/database`, { headers: auth })).json();
+  const reference = database.projects[0].reference;
+  const query = async (sql: string) => {
+    const sent = await page.request.post(`${supabase}/v1/projects/${reference}/database/query`, { headers: { authorization: `Bearer ${sandboxToken}` }, data: { query: sql } });
+    expect(sent.status(), await sent.text()).toBe(201);
+  };
+  await query('create table public.orders (id int primary key)');
+
+  await page.goto(`/ventures/${id}?tab=auth`);
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Lint the databases now' }).click();
+  await expect(page).toHaveURL(/tab=auth/);
+  await hydrated(page);
+  await expect(page.getByTestId('signin-notice')).toHaveText('The linter found 1 error(s): the venture needs attention.');
+  await expect(page.getByTestId('venture-status')).toHaveText('needs_attention');
+  const production = page.getByTestId('signin-project-production');
+  await expect(production.getByTestId('db-lint')).toHaveAttribute('data-state', 'errors');
+  const finding = production.locator('[data-testid="db-finding"][data-rule="rls_disabled_in_public"]');
+  await expect(finding).toContainText('public.orders');
+  await expect(finding).toContainText('fix: alter table public.orders enable row level security');
+  const shots = process.env.SLIPWAY_E2E_SCREENSHOTS;
+  if (shots) await page.screenshot({ path: `${shots}/database-needs-attention.png`, fullPage: true });
+
+  await query('alter table public.orders enable row level security');
+  await page.getByRole('button', { name: 'Lint the databases now' }).click();
+  await hydrated(page);
+  await expect(page.getByTestId('signin-notice')).toHaveText('The linter found no error.');
+  await expect(page.getByTestId('venture-status')).toHaveText('ready');
+});

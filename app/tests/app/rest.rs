@@ -110,7 +110,10 @@ async fn bad_input_names_the_field_and_creates_nothing() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     let fields: Vec<&str> =
         body["error"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["database.tables.Orders", "database.tables.audit.owner_column", "database.tables.notes.template"]);
+    assert_eq!(
+        fields,
+        ["database.tables.Orders", "database.tables.audit.owner_column", "database.tables.notes.template"]
+    );
     let (_, list) = call(&api, "GET", "/api/v1/ventures", Some(&api.creator), None, None).await;
     assert_eq!(list["ventures"].as_array().unwrap().len(), 0);
 }

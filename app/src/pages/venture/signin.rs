@@ -71,7 +71,12 @@ fn ProjectCard(venture_id: String, project: SignInProjectView) -> impl IntoView 
                 "Register the callback URL with each provider's app. Previews match a pattern scoped to this project and team; \
                  a Vercel Preview Deployment Suffix on your own domain narrows it to hosts you control."
             </p>
-            <table class="mb-3 w-full text-left text-sm" data-testid="signin-providers">
+            {project.providers.is_empty().then(|| view! {
+                <p class="mb-3 text-sm text-slate-500" data-testid="signin-no-providers">
+                    "Email sign-in only: name providers under [auth] (google, github, microsoft) to add them."
+                </p>
+            })}
+            <table class="mb-3 w-full text-left text-sm" data-testid="signin-providers" class:hidden=project.providers.is_empty()>
                 <thead class="text-slate-500"><tr><th>"Provider"</th><th>"State"</th><th>"Client id"</th><th>"App"</th></tr></thead>
                 <tbody>
                     {project.providers.iter().map(|p| {
