@@ -1404,6 +1404,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_lint_the_database_refuses_is_unproven_with_the_reason_and_one_without_sql_is_too() {
+        let (_sim, client) = setup(Duration::from_millis(300)).await;
+        let created = client.create_project(&new_project("lint")).await.unwrap();
+        // Not up yet: the query endpoint answers 400, which is a reason, not a failed apply.
+        let early = crate::rls::lint_project(&client, &created.reference).await.unwrap();
+        assert!(!early.proven && early.findings.is_empty(), "{early:?}");
+        assert!(early.reason.as_deref().unwrap().contains("refused the lint's SQL: Project is not ready"), "{early:?}");
+        wait_until_healthy(&client, &created.reference).await;
+        // Up, but this simulator runs no SQL: no preflight row, so nothing is claimed.
+        let recorded = crate::rls::lint_project(&client, &created.reference).await.unwrap();
+        assert!(
+            !recorded.proven && recorded.reason.as_deref().unwrap().contains("could not be proven"),
+            "{recorded:?}"
+        );
+    }
+
+    #[tokio::test]
     async fn queries_are_recorded_not_run_and_wait_for_a_healthy_project() {
         let (sim, client) = setup(Duration::from_millis(200)).await;
         let created = client.create_project(&new_project("sql")).await.unwrap();

@@ -519,7 +519,19 @@ pub async fn lint_project(
 ) -> Result<LintReport, crate::platform::api::ApiError> {
     let at = crate::time::now_ms();
     let unproven = |reason: String| LintReport { at, proven: false, reason: Some(reason), findings: Vec::new() };
-    let preflight = supabase.run_read_only_query(reference, PREFLIGHT_SQL).await?;
+    // A database that refuses the lint's SQL (a permission, a missing catalog) is unproven,
+    // said with its reason; it does not fail the apply. Outages and rate limits still do.
+    let refused = |err: crate::platform::api::ApiError| {
+        if err.is(crate::platform::api::ErrorKind::BadRequest) {
+            Ok(unproven(format!("the database refused the lint's SQL: {}", err.message)))
+        } else {
+            Err(err)
+        }
+    };
+    let preflight = match supabase.run_read_only_query(reference, PREFLIGHT_SQL).await {
+        Ok(rows) => rows,
+        Err(err) => return refused(err),
+    };
     let Some(row) = preflight.first() else {
         return Ok(unproven(
             "the database answered the preflight with no row: its SQL is not run here (a sandbox without \
@@ -530,7 +542,10 @@ pub async fn lint_project(
     if let Err(e) = check_preflight(&serde_json::Value::Object(row.clone())) {
         return Ok(unproven(e.to_string()));
     }
-    let rows = supabase.run_read_only_query(reference, LINT_SQL).await?;
+    let rows = match supabase.run_read_only_query(reference, LINT_SQL).await {
+        Ok(rows) => rows,
+        Err(err) => return refused(err),
+    };
     match findings(rows.into_iter().map(serde_json::Value::Object).collect()) {
         Ok(findings) => Ok(LintReport { at, proven: true, reason: None, findings }),
         Err(e) => Ok(unproven(e.to_string())),

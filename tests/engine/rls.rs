@@ -281,3 +281,34 @@ async fn off_supabase_the_linter_fails_loudly_instead_of_passing() {
         other => panic!("expected a refusal to lint, got {other:?}"),
     }
 }
+
+/// Supabase's PostgREST reads `pgrst.db_schemas` from the `authenticator` role's settings; the
+/// linter finds it there too when the database has none of its own.
+#[tokio::test]
+async fn the_exposed_schemas_are_read_where_postgrest_reads_them_too() {
+    let database = TestDatabase::create().await;
+    let mut db = PgConnection::connect(&database.url).await.unwrap();
+    db.execute(slipway_sim::supabase::DATABASE_SHAPE).await.unwrap();
+    let name: String = sqlx::query_scalar("select current_database()::text").fetch_one(&mut db).await.unwrap();
+    db.execute(format!("alter database {name} reset pgrst.db_schemas").as_str()).await.unwrap();
+    db.execute("do $$ begin create role authenticator nologin noinherit; exception when duplicate_object or unique_violation then null; end $$")
+        .await
+        .unwrap();
+    let mut db = PgConnection::connect(&database.url).await.unwrap();
+    db.execute("create table public.wide_open (id int)").await.unwrap();
+    match lint(&mut db).await {
+        Err(rls::LintError::Preconditions(message)) => assert!(message.contains("pgrst.db_schemas"), "{message}"),
+        other => panic!("no exposed schema anywhere is a refusal, got {other:?}"),
+    }
+    // Set for this database only: other databases on the server keep their own.
+    db.execute(
+        format!("alter role authenticator in database {name} set pgrst.db_schemas = 'public, graphql_public'").as_str(),
+    )
+    .await
+    .unwrap();
+    let findings = lint(&mut db).await.unwrap();
+    assert!(
+        findings.iter().any(|f| f.rule == "rls_disabled_in_public" && f.object == "public.wide_open"),
+        "{findings:?}"
+    );
+}
