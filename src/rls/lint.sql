@@ -2,16 +2,7 @@
 -- Supabase's advisors so findings can be cross-checked in Studio). One row per finding:
 -- rule, level (error | warn | info), object, detail, fix. Run after preflight.sql passed.
 with exposed as (
-  select trim(s) as schema from unnest(string_to_array(coalesce(
-        nullif(current_setting('pgrst.db_schemas', true), ''),
-        -- Where Supabase's PostgREST reads it: the authenticator role's setting.
-        (select substr(c, length('pgrst.db_schemas=') + 1)
-         from pg_db_role_setting s cross join unnest(s.setconfig) c
-         where s.setrole = (select oid from pg_roles where rolname = 'authenticator')
-           and s.setdatabase in (0, (select oid from pg_database where datname = current_database()))
-           and c like 'pgrst.db\_schemas=%'
-         order by s.setdatabase desc limit 1),
-        ''), ',')) s
+  select trim(s) as schema from unnest(string_to_array(EXPOSED_SCHEMAS, ',')) s
 ),
 tables as (
   select c.oid, n.nspname as schema, c.relname as name, c.relrowsecurity as rls,

@@ -429,9 +429,17 @@ order by c.relname",
 
 /// The lints' preconditions, one row: `api_roles` (of anon, authenticated, service_role) and
 /// `exposed_schemas` (`pgrst.db_schemas`).
-pub const PREFLIGHT_SQL: &str = include_str!("preflight.sql");
+pub static PREFLIGHT_SQL: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| with_exposed(include_str!("preflight.sql")));
 /// The lints: one row per finding (`rule`, `level`, `object`, `detail`, `fix`), worst first.
-pub const LINT_SQL: &str = include_str!("lint.sql");
+pub static LINT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| with_exposed(include_str!("lint.sql")));
+
+/// Splices the one definition of the exposed schemas into a script.
+fn with_exposed(script: &str) -> String {
+    let expression = include_str!("exposed_schemas.sql");
+    let expression: String = expression.lines().filter(|l| !l.starts_with("--")).collect::<Vec<_>>().join("\n");
+    script.replace("EXPOSED_SCHEMAS", expression.trim())
+}
 
 /// How much a finding matters: an error marks the venture "needs attention".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
@@ -528,7 +536,7 @@ pub async fn lint_project(
             Err(err)
         }
     };
-    let preflight = match supabase.run_read_only_query(reference, PREFLIGHT_SQL).await {
+    let preflight = match supabase.run_read_only_query(reference, &PREFLIGHT_SQL).await {
         Ok(rows) => rows,
         Err(err) => return refused(err),
     };
@@ -542,7 +550,7 @@ pub async fn lint_project(
     if let Err(e) = check_preflight(&serde_json::Value::Object(row.clone())) {
         return Ok(unproven(e.to_string()));
     }
-    let rows = match supabase.run_read_only_query(reference, LINT_SQL).await {
+    let rows = match supabase.run_read_only_query(reference, &LINT_SQL).await {
         Ok(rows) => rows,
         Err(err) => return refused(err),
     };

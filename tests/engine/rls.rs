@@ -170,13 +170,13 @@ async fn a_changed_template_replaces_slipways_policies_by_name_and_keeps_anyone_
 /// The linter's answer on `db` (its rows as JSON, as the query endpoint returns them).
 async fn lint(db: &mut PgConnection) -> Result<Vec<rls::Finding>, rls::LintError> {
     let preflight: serde_json::Value =
-        sqlx::query_scalar(&format!("select row_to_json(p) from ({}) p", rls::PREFLIGHT_SQL))
+        sqlx::query_scalar(&format!("select row_to_json(p) from ({}) p", *rls::PREFLIGHT_SQL))
             .fetch_one(&mut *db)
             .await
             .unwrap();
     rls::check_preflight(&preflight)?;
     let rows: serde_json::Value =
-        sqlx::query_scalar(&format!("select coalesce(json_agg(f), '[]'::json) from ({}) f", rls::LINT_SQL))
+        sqlx::query_scalar(&format!("select coalesce(json_agg(f), '[]'::json) from ({}) f", *rls::LINT_SQL))
             .fetch_one(&mut *db)
             .await
             .unwrap();
