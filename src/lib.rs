@@ -11,6 +11,7 @@
 
 pub mod auth;
 pub mod digest;
+pub mod domains;
 pub mod engine;
 pub mod env;
 pub mod error;

@@ -6,6 +6,10 @@
 pub fn to_ascii_domain(input: &str) -> Result<String, String> {
     let ascii = convert(input)?;
     check_labels(&ascii, false)?;
+    // An ASCII `xn--` label passes the label rules as it is; only decoding proves it Punycode.
+    if ascii.split('.').any(|label| label.starts_with("xn--")) && idna::domain_to_ascii_strict(&ascii).is_err() {
+        return Err("holds an xn-- label that is not valid Punycode".into());
+    }
     if ascii.split('.').count() < 2 {
         return Err("must have at least two labels, like example.com".into());
     }
@@ -60,21 +64,29 @@ fn check_labels(ascii: &str, record_name: bool) -> Result<(), String> {
     Ok(())
 }
 
-/// Second-level suffixes under which registrations sit one level deeper (`shop.co.uk`). A short
-/// list rather than the whole public suffix list: the platforms report the apex themselves,
-/// this is only for where they do not (the simulators).
-const TWO_LEVEL_SUFFIXES: &[&str] =
-    &["co.uk", "org.uk", "ac.uk", "com.au", "net.au", "org.au", "co.nz", "co.jp", "com.br", "co.za", "com.mx"];
+/// Where a name sits in the public suffix list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registrable {
+    /// A domain someone registers (`example.co.uk`), or a name under one: its registrable domain.
+    Domain(String),
+    /// Under a suffix a company hands out (`vercel.app`, `github.io`): the suffix.
+    Shared(String),
+    /// A public suffix itself (`co.uk`), or under a top-level domain the list does not know.
+    NotRegistrable,
+}
 
-/// The registrable domain (`www.shop.example.com` → `example.com`) of an ASCII domain name.
-pub fn apex_of(domain: &str) -> String {
-    let labels: Vec<&str> = domain.split('.').collect();
-    let take = if labels.len() >= 3 && TWO_LEVEL_SUFFIXES.contains(&labels[labels.len() - 2..].join(".").as_str()) {
-        3
-    } else {
-        2
-    };
-    labels[labels.len().saturating_sub(take)..].join(".")
+/// The registrable domain of an ASCII domain name, by the public suffix list.
+pub fn registrable(domain: &str) -> Registrable {
+    let Some(found) = psl::domain(domain.as_bytes()) else { return Registrable::NotRegistrable };
+    let suffix = found.suffix();
+    if !suffix.is_known() {
+        return Registrable::NotRegistrable;
+    }
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    match suffix.typ() {
+        Some(psl::Type::Private) => Registrable::Shared(text(suffix.as_bytes())),
+        _ => Registrable::Domain(text(found.as_bytes())),
+    }
 }
 
 #[cfg(test)]
@@ -106,9 +118,22 @@ mod tests {
     }
 
     #[test]
-    fn apex_handles_two_level_suffixes() {
-        assert_eq!(apex_of("www.example.com"), "example.com");
-        assert_eq!(apex_of("example.com"), "example.com");
-        assert_eq!(apex_of("a.b.shop.co.uk"), "shop.co.uk");
+    fn the_registrable_domain_comes_from_the_public_suffix_list() {
+        let domain = |d: &str| Registrable::Domain(d.into());
+        assert_eq!(registrable("www.example.com"), domain("example.com"));
+        assert_eq!(registrable("example.com"), domain("example.com"));
+        assert_eq!(registrable("a.b.shop.co.uk"), domain("shop.co.uk"));
+        assert_eq!(registrable("www.example.com.au"), domain("example.com.au"));
+        assert_eq!(registrable("my-app.vercel.app"), Registrable::Shared("vercel.app".into()));
+        assert_eq!(registrable("co.uk"), Registrable::NotRegistrable);
+        assert_eq!(registrable("example.notatld"), Registrable::NotRegistrable);
+    }
+
+    #[test]
+    fn an_xn_label_must_be_punycode() {
+        assert_eq!(to_ascii_domain("xn--bcher-kva.example").unwrap(), "xn--bcher-kva.example");
+        for bad in ["xn--a.com", "xn--9999999999.com"] {
+            assert!(to_ascii_domain(bad).unwrap_err().contains("Punycode"), "{bad}");
+        }
     }
 }

@@ -1,0 +1,213 @@
+//! A venture's custom domain: the spec's `domain` section, checked. The apex and its `www` name
+//! (one primary, the other redirecting to it with 308), where the zone's DNS lives, and an
+//! optional staging name inside the same zone.
+//!
+//! Not yet part of the venture spec: the resources that apply it (project domains, records,
+//! verification, certificates) and the DNS doctor come next, and a section accepted before they
+//! exist would be one that silently does nothing.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::FieldError;
+use crate::platform::domain::{Registrable, registrable, to_ascii_domain};
+
+/// Which of the two names visitors stay on; the other answers 308 to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Primary {
+    Apex,
+    Www,
+}
+
+/// Where the zone's DNS records live, so Slipway knows whom to ask to write them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DnsProvider {
+    /// Vercel DNS (the zone's nameservers are Vercel's).
+    Vercel,
+    /// A Cloudflare zone.
+    Cloudflare,
+    /// Any server taking RFC 2136 dynamic updates signed with TSIG (BIND, Knot, PowerDNS).
+    Rfc2136,
+    /// Nobody Slipway can write to: it shows the exact records to add, then checks for them.
+    Manual,
+}
+
+impl DnsProvider {
+    pub const ALL: [DnsProvider; 4] =
+        [DnsProvider::Vercel, DnsProvider::Cloudflare, DnsProvider::Rfc2136, DnsProvider::Manual];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DnsProvider::Vercel => "vercel",
+            DnsProvider::Cloudflare => "cloudflare",
+            DnsProvider::Rfc2136 => "rfc2136",
+            DnsProvider::Manual => "manual",
+        }
+    }
+}
+
+/// The section as written (JSON or TOML).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainInput {
+    /// `acme.com`, or `www.acme.com` to make www the primary; a trailing dot and an
+    /// internationalised name are accepted.
+    pub name: String,
+    /// Unset: the name given (`www.` makes www primary, otherwise the apex is).
+    #[serde(default)]
+    pub primary: Option<String>,
+    /// `vercel`, `cloudflare`, `rfc2136` or `manual`.
+    pub dns: String,
+    /// A name inside the zone for the staging environment (`staging.acme.com`).
+    #[serde(default)]
+    pub staging: Option<String>,
+}
+
+/// The checked section: every name in IDNA ASCII, lowercase, without a trailing dot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainSpec {
+    /// The registrable domain (`example.co.uk`), by the public suffix list.
+    pub apex: String,
+    pub primary: Primary,
+    pub dns: DnsProvider,
+    pub staging: Option<String>,
+}
+
+impl DomainSpec {
+    pub fn www(&self) -> String {
+        format!("www.{}", self.apex)
+    }
+
+    /// (primary name, the name that redirects to it).
+    pub fn names(&self) -> (String, String) {
+        match self.primary {
+            Primary::Apex => (self.apex.clone(), self.www()),
+            Primary::Www => (self.www(), self.apex.clone()),
+        }
+    }
+}
+
+impl DomainInput {
+    /// Every broken rule, each naming its field (`domain.name`, `domain.staging`, …).
+    pub fn check(&self) -> Result<DomainSpec, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let named = name_and_apex(&self.name).map_err(|rule| errors.push(FieldError::new("domain.name", rule))).ok();
+        let dns = DnsProvider::ALL.into_iter().find(|p| p.as_str() == self.dns);
+        if dns.is_none() {
+            errors.push(FieldError::new("domain.dns", "must be one of vercel, cloudflare, rfc2136, manual"));
+        }
+        let primary = match self.primary.as_deref() {
+            None => named.as_ref().map(|(name, apex)| if name == apex { Primary::Apex } else { Primary::Www }),
+            Some("apex") => Some(Primary::Apex),
+            Some("www") => Some(Primary::Www),
+            Some(_) => {
+                errors.push(FieldError::new("domain.primary", "must be apex or www"));
+                None
+            }
+        };
+        let mut staging = None;
+        if let (Some(raw), Some((_, apex))) = (&self.staging, &named) {
+            match to_ascii_domain(raw) {
+                Err(rule) => errors.push(FieldError::new("domain.staging", rule)),
+                Ok(name) if name == *apex || name == format!("www.{apex}") => errors.push(FieldError::new(
+                    "domain.staging",
+                    "must differ from the production names (the apex and its www)",
+                )),
+                Ok(name) if !name.ends_with(&format!(".{apex}")) => errors.push(FieldError::new(
+                    "domain.staging",
+                    format!("must be inside the production domain's zone, like staging.{apex}"),
+                )),
+                Ok(name) => staging = Some(name),
+            }
+        }
+        match (named, primary, dns) {
+            (Some((_, apex)), Some(primary), Some(dns)) if errors.is_empty() => {
+                Ok(DomainSpec { apex, primary, dns, staging })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// The name in ASCII and its registrable domain, which it must be or be the www of.
+fn name_and_apex(raw: &str) -> Result<(String, String), String> {
+    let name = to_ascii_domain(raw)?;
+    match registrable(&name) {
+        Registrable::Shared(suffix) if suffix == "vercel.app" => {
+            Err("is a name Vercel gives every deployment (under vercel.app): it needs no custom domain".into())
+        }
+        Registrable::Shared(suffix) => Err(format!(
+            "is under {suffix}, a suffix its company hands out: a custom domain must be one you register"
+        )),
+        Registrable::NotRegistrable => Err(
+            "is not a domain anyone registers (a public suffix, or a top-level domain the public suffix list does not know)"
+                .into(),
+        ),
+        Registrable::Domain(apex) if name == apex || name == format!("www.{apex}") => Ok((name, apex)),
+        Registrable::Domain(apex) => Err(format!(
+            "must be the registered domain ({apex}) or its www name; other names in the zone are for staging"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(name: &str, dns: &str) -> DomainInput {
+        DomainInput { name: name.into(), primary: None, dns: dns.into(), staging: None }
+    }
+
+    fn rule(input: &DomainInput, field: &str) -> String {
+        let errors = input.check().unwrap_err();
+        let found = errors.iter().find(|e| e.field == field);
+        found.unwrap_or_else(|| panic!("no {field} in {errors:?}")).message.clone()
+    }
+
+    #[test]
+    fn names_are_normalised_and_the_primary_follows_the_name_given() {
+        let spec = input("Acme.COM.", "vercel").check().unwrap();
+        assert_eq!((spec.apex.as_str(), spec.primary), ("acme.com", Primary::Apex));
+        assert_eq!(spec.names(), ("acme.com".into(), "www.acme.com".into()));
+        let spec = input("www.example.co.uk", "cloudflare").check().unwrap();
+        assert_eq!((spec.apex.as_str(), spec.primary), ("example.co.uk", Primary::Www));
+        assert_eq!(spec.names(), ("www.example.co.uk".into(), "example.co.uk".into()));
+        let spec = DomainInput { staging: Some("Staging.Bücher.example.".into()), ..input("bücher.de", "manual") };
+        assert!(spec.check().is_err(), "staging outside bücher.de's zone");
+        let spec = DomainInput { staging: Some("staging.bücher.de".into()), ..input("bücher.de", "rfc2136") };
+        let spec = spec.check().unwrap();
+        assert_eq!(
+            (spec.apex.as_str(), spec.staging.as_deref()),
+            ("xn--bcher-kva.de", Some("staging.xn--bcher-kva.de"))
+        );
+        let spec = DomainInput { primary: Some("www".into()), ..input("acme.com", "vercel") }.check().unwrap();
+        assert_eq!(spec.primary, Primary::Www);
+    }
+
+    #[test]
+    fn bad_names_and_choices_say_which_rule_they_break() {
+        assert!(rule(&input("exa mple.com", "vercel"), "domain.name").contains("label"));
+        assert!(rule(&input("a..b", "vercel"), "domain.name").contains("label \"\""));
+        let long = format!("{}.com", "a".repeat(64));
+        assert!(rule(&input(&long, "vercel"), "domain.name").contains("1 to 63"));
+        assert!(rule(&input("xn--a.com", "vercel"), "domain.name").contains("Punycode"));
+        assert!(rule(&input("my-app.vercel.app", "vercel"), "domain.name").contains("needs no custom domain"));
+        assert!(rule(&input("me.github.io", "vercel"), "domain.name").contains("github.io"));
+        assert!(rule(&input("co.uk", "vercel"), "domain.name").contains("not a domain anyone registers"));
+        assert!(rule(&input("shop.acme.com", "vercel"), "domain.name").contains("(acme.com) or its www name"));
+        assert_eq!(
+            rule(&input("acme.com", "route53"), "domain.dns"),
+            "must be one of vercel, cloudflare, rfc2136, manual"
+        );
+        let primary = DomainInput { primary: Some("both".into()), ..input("acme.com", "vercel") };
+        assert_eq!(rule(&primary, "domain.primary"), "must be apex or www");
+        let outside = DomainInput { staging: Some("staging.other.com".into()), ..input("acme.com", "vercel") };
+        assert!(rule(&outside, "domain.staging").contains("inside the production domain's zone"));
+        let same = DomainInput { staging: Some("www.acme.com".into()), ..input("acme.com", "vercel") };
+        assert!(rule(&same, "domain.staging").contains("must differ"));
+        // Every broken field at once.
+        let all = DomainInput { staging: Some("x..y".into()), ..input("exa mple.com", "nope") };
+        assert_eq!(all.check().unwrap_err().len(), 2, "the staging name is checked only against a valid zone");
+    }
+}
