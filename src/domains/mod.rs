@@ -6,6 +6,8 @@
 //! verification, certificates) and the DNS doctor come next, and a section accepted before they
 //! exist would be one that silently does nothing.
 
+pub mod caa;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::FieldError;
