@@ -7,6 +7,7 @@
 //! exist would be one that silently does nothing.
 
 pub mod caa;
+pub mod doctor;
 
 use serde::{Deserialize, Serialize};
 
