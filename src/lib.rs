@@ -16,6 +16,7 @@ pub mod engine;
 pub mod env;
 pub mod error;
 pub mod events;
+pub mod finding;
 pub mod jobs;
 pub mod platform;
 pub mod platforms;
