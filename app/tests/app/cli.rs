@@ -298,7 +298,7 @@ async fn the_lint_exits_non_zero_while_a_table_is_exposed_and_zero_once_it_is_fi
         let body = serde_json::json!({ "query": sql });
         async move {
             let sent =
-                reqwest::Client::new().post(url).bearer_auth(common::SIM_TOKEN).json(&body).send().await.unwrap();
+                reqwest::Client::new().post(url).bearer_auth(common::sim_token()).json(&body).send().await.unwrap();
             assert!(sent.status().is_success(), "{}", sent.text().await.unwrap());
         }
     };

@@ -11,15 +11,19 @@ pub async fn fast_sandbox_engine(dir: &tempfile::TempDir) -> (Engine, Sandbox) {
     fast_sandbox_engine_with(dir, SandboxConfig::default(), None).await
 }
 
-/// The token the simulators of [`postgres_sandbox_engine`] accept, for a test to act "at Supabase".
-pub const SIM_TOKEN: &str = "sbp_0123456789abcdef0123456789abcdef01234567";
+/// The token the simulators of [`postgres_sandbox_engine`] accept, for a test to act "at
+/// Supabase": generated once per test run.
+pub fn sim_token() -> &'static str {
+    static TOKEN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TOKEN.get_or_init(|| secrecy::ExposeSecret::expose_secret(&slipway_engine::auth::new_token()).to_string())
+}
 
 /// [`fast_sandbox_engine`] whose Supabase projects run their SQL on the test PostgreSQL server.
 pub async fn postgres_sandbox_engine(dir: &tempfile::TempDir) -> (Engine, Sandbox) {
     let server =
         std::env::var("SLIPWAY_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let config = SandboxConfig { supabase_database_server: Some(server), ..SandboxConfig::default() };
-    fast_sandbox_engine_with(dir, config, Some(secrecy::SecretString::from(SIM_TOKEN))).await
+    fast_sandbox_engine_with(dir, config, Some(secrecy::SecretString::from(sim_token()))).await
 }
 
 async fn fast_sandbox_engine_with(
