@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::*;
 use crate::env::Tier;
-use crate::provision::{PoliciesWritten, kind};
+use crate::provision::kind;
 use crate::rls::{LintReport, Template};
 use crate::venture::{NonProductionDatabase, VentureStatus};
 
@@ -64,10 +64,7 @@ impl Engine {
                 continue;
             }
             let reference = store.resource(venture_id, project_kind).await?.and_then(|r| r.external_id);
-            let written: PoliciesWritten = match store.resource(venture_id, policies_kind).await? {
-                Some(record) => serde_json::from_value(record.data).unwrap_or_default(),
-                None => PoliciesWritten::default(),
-            };
+            let written = crate::provision::read_written(store, venture_id, policies_kind).await?;
             let tables = spec
                 .tables
                 .iter()

@@ -28,7 +28,9 @@ pub(crate) use env_vars::compare as compare_env;
 pub use env_vars::{EnvVars, SyncState};
 pub use supabase_auth::{SupabaseAuth, Written as SignInWritten};
 pub use supabase_keys::SupabaseKeys;
-pub use supabase_policies::{SupabasePolicies, Written as PoliciesWritten, lint_errors, lint_note, record_lint};
+pub use supabase_policies::{
+    SupabasePolicies, Written as PoliciesWritten, lint_errors, lint_note, read_written, record_lint,
+};
 pub use supabase_project::{Production, Staging, SupabaseProject};
 pub use supabase_ready::SupabaseReady;
 pub use vercel_project::VercelProject;

@@ -123,8 +123,9 @@ async fn observe_states(
         .collect())
 }
 
-async fn written<T: ForTier>(store: &Store, venture_id: &str) -> Result<Written, StepError> {
-    Ok(match store.resource(venture_id, T::POLICIES_KIND).await? {
+/// What the record of `kind` (`supabase_policies` or `supabase_staging_policies`) holds.
+pub async fn read_written(store: &Store, venture_id: &str, kind: &str) -> Result<Written, sqlx::Error> {
+    Ok(match store.resource(venture_id, kind).await? {
         Some(record) => serde_json::from_value(record.data).unwrap_or_default(),
         None => Written::default(),
     })
@@ -134,10 +135,7 @@ async fn written<T: ForTier>(store: &Store, venture_id: &str) -> Result<Written,
 pub async fn lint_errors(store: &Store, venture_id: &str) -> Result<usize, sqlx::Error> {
     let mut errors = 0;
     for kind in [super::kind::SUPABASE_POLICIES, super::kind::SUPABASE_STAGING_POLICIES] {
-        if let Some(record) = store.resource(venture_id, kind).await? {
-            let written: Written = serde_json::from_value(record.data).unwrap_or_default();
-            errors += written.lint.map(|l| l.errors()).unwrap_or(0);
-        }
+        errors += read_written(store, venture_id, kind).await?.lint.map(|l| l.errors()).unwrap_or(0);
     }
     Ok(errors)
 }
@@ -150,10 +148,7 @@ pub async fn record_lint(
     reference: &str,
     lint: &LintReport,
 ) -> Result<(), sqlx::Error> {
-    let mut written: Written = match store.resource(venture_id, kind).await? {
-        Some(record) => serde_json::from_value(record.data).unwrap_or_default(),
-        None => Written::default(),
-    };
+    let mut written = read_written(store, venture_id, kind).await?;
     written.lint = Some(lint.clone());
     store.set_resource(venture_id, kind, Some(reference), &json!(written)).await
 }
@@ -171,7 +166,7 @@ impl<T: ForTier> Resource for SupabasePolicies<T> {
         }
         let Some(project) = upstream.get::<SupabaseReady<T>>().flatten() else { return Ok(Observed::Pending) };
         let states = observe_states(ctx, &project.reference, &ctx.spec.tables).await?;
-        let written = written::<T>(&ctx.store, &ctx.venture.id).await?;
+        let written = read_written(&ctx.store, &ctx.venture.id, T::POLICIES_KIND).await?;
         Ok(Observed::Live { reference: project.reference, states, written })
     }
 
