@@ -47,6 +47,15 @@ pinned_venv openapi-python-client 0.29.1
 # python-dotenv: the tests read Slipway's dotenv files with it (its command is `dotenv`).
 pinned_venv python-dotenv 1.2.1 dotenv
 
+# Knot, a real authoritative DNS server, for the RFC 2136 and DNS doctor tests (started by the
+# tests on a free local port; the package's own service is never used).
+if ! command -v knotd >/dev/null; then
+  step "apt-get install knot"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends knot=3.2.6-1 >/dev/null
+fi
+
 if $want_browser; then
   if [ ! -x end2end/node_modules/.bin/playwright ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
     step "npm ci in end2end (Playwright test runner, which uses Debian's Chromium; the official Vercel and Supabase CLIs; @next/env, which reads dotenv files as Next.js does)"

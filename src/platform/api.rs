@@ -21,6 +21,8 @@ pub enum Vendor {
     Vercel,
     Supabase,
     Cloudflare,
+    /// An authoritative DNS server taking RFC 2136 updates.
+    DnsServer,
 }
 
 impl fmt::Display for Vendor {
@@ -29,6 +31,7 @@ impl fmt::Display for Vendor {
             Vendor::Vercel => "Vercel",
             Vendor::Supabase => "Supabase",
             Vendor::Cloudflare => "Cloudflare",
+            Vendor::DnsServer => "the DNS server",
         })
     }
 }

@@ -8,5 +8,6 @@ pub mod cloudflare;
 pub mod domain;
 pub mod ratelimit;
 pub mod retry;
+pub mod rfc2136;
 pub mod supabase;
 pub mod vercel;

@@ -87,8 +87,10 @@ impl From<ApiError> for StepError {
                 Vendor::Vercel => "Check that VERCEL_TOKEN is valid and has access to the configured team.",
                 Vendor::Supabase => "Check that SUPABASE_ACCESS_TOKEN is valid and has access to the organization.",
                 Vendor::Cloudflare => "Check that the Cloudflare API token may edit DNS in this zone.",
+                // The DNS server's refusal already names the key and the ACL to check.
+                Vendor::DnsServer => "",
             };
-            StepError::Permanent(format!("{err}. {hint}"))
+            StepError::Permanent(if hint.is_empty() { err.to_string() } else { format!("{err}. {hint}") })
         } else if err.is_retryable() || err.is(ErrorKind::Unconfirmed) {
             // An unconfirmed create is retried by the step, which looks up before it creates.
             StepError::Transient(err.to_string())
