@@ -264,15 +264,31 @@ async fn get_zone(State(state): State<Shared>, Path(zone_id): Path<String>, uri:
     .await
 }
 
-/// Makes a record resolvable in the simulated public DNS.
+/// Addresses of Cloudflare's proxy, which a proxied record resolves to instead of its content.
+pub const PROXY_IPV4: &str = "104.21.48.1";
+pub const PROXY_IPV6: &str = "2606:4700:3030::6815:3001";
+
+/// Makes a record resolvable in the simulated public DNS. A proxied A, AAAA or CNAME answers
+/// with Cloudflare's own addresses, as the real proxy does.
 fn publish(dns: &SimDns, record: &Value) {
     let text = |key: &str| record[key].as_str().unwrap_or_default().to_string();
+    let (record_type, value) = match (text("type").as_str(), record["proxied"] == true) {
+        ("A" | "CNAME", true) => ("A".to_string(), PROXY_IPV4.to_string()),
+        ("AAAA", true) => ("AAAA".to_string(), PROXY_IPV6.to_string()),
+        _ => (text("type"), text("content")),
+    };
     dns.publish(DnsRecord {
         provider: DnsProvider::Cloudflare,
         id: text("id"),
         name: text("name"),
-        record_type: text("type"),
-        value: text("content"),
+        record_type,
+        value,
+        // 1 is Cloudflare's "automatic", which it serves as 300 s.
+        ttl: match record["ttl"].as_u64() {
+            Some(1) | None => 300,
+            Some(ttl) => u32::try_from(ttl).unwrap_or(u32::MAX),
+        },
+        system: false,
     });
 }
 

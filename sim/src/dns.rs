@@ -1,9 +1,10 @@
 //! The simulated public DNS that the simulators share: each zone is served by one provider
 //! (Vercel DNS or Cloudflare), and only the records that provider publishes for it resolve.
 //! The Vercel simulator reads it to decide domain verification (the `_vercel` TXT challenge)
-//! and configuration (apex A / www CNAME), like the real platform reads the public DNS.
+//! and configuration (apex A / www CNAME), like the real platform reads the public DNS, and
+//! [`crate::dns_server`] serves it as real DNS on a local port.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 
 /// Who answers for a zone.
@@ -11,6 +12,16 @@ use std::sync::{Arc, Mutex};
 pub enum DnsProvider {
     Vercel,
     Cloudflare,
+}
+
+impl DnsProvider {
+    /// The nameservers a zone at this provider is delegated to.
+    pub fn nameservers(self) -> [&'static str; 2] {
+        match self {
+            DnsProvider::Vercel => ["ns1.vercel-dns.com", "ns2.vercel-dns.com"],
+            DnsProvider::Cloudflare => ["ada.ns.cloudflare.com", "bob.ns.cloudflare.com"],
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +33,10 @@ pub struct DnsRecord {
     pub name: String,
     pub record_type: String,
     pub value: String,
+    pub ttl: u32,
+    /// A record the provider adds by itself (Vercel DNS's CAA and its answers for project
+    /// domains): a user's record of the same name and type takes precedence.
+    pub system: bool,
 }
 
 #[derive(Debug, Default)]
@@ -29,6 +44,9 @@ struct Inner {
     /// Zone apex → the provider its nameservers point at.
     zones: BTreeMap<String, DnsProvider>,
     records: Vec<DnsRecord>,
+    /// Zones whose DNSSEC signatures fail validation (a fault): validating resolvers answer
+    /// SERVFAIL for them unless asked with checking disabled.
+    bogus: BTreeSet<String>,
 }
 
 /// Cheap to clone; clones share one DNS.
@@ -76,22 +94,64 @@ impl SimDns {
         inner.records.push(record);
     }
 
+    /// Withdraws every record of `provider` whose id starts with `prefix`.
+    pub fn withdraw_prefixed(&self, provider: DnsProvider, prefix: &str) {
+        self.inner.lock().unwrap().records.retain(|r| !(r.provider == provider && r.id.starts_with(prefix)));
+    }
+
     pub fn withdraw(&self, provider: DnsProvider, id: &str) {
         self.inner.lock().unwrap().records.retain(|r| !(r.provider == provider && r.id == id));
     }
 
     /// What a resolver gets for `name` and `record_type`: the authoritative provider's records.
     pub fn lookup(&self, name: &str, record_type: &str) -> Vec<String> {
+        self.records(name, record_type).into_iter().map(|r| r.value).collect()
+    }
+
+    /// The records behind [`SimDns::lookup`], with their TTLs. A provider's own records give
+    /// way to a user's of the same name and type.
+    pub fn records(&self, name: &str, record_type: &str) -> Vec<DnsRecord> {
         let Some((_, provider)) = self.authority(name) else { return Vec::new() };
         let name = normalize(name);
-        self.inner
-            .lock()
-            .unwrap()
+        let inner = self.inner.lock().unwrap();
+        let matching: Vec<&DnsRecord> = inner
             .records
             .iter()
             .filter(|r| r.provider == provider && r.name == name && r.record_type.eq_ignore_ascii_case(record_type))
-            .map(|r| r.value.clone())
-            .collect()
+            .collect();
+        let users = matching.iter().any(|r| !r.system);
+        matching.into_iter().filter(|r| !(users && r.system)).cloned().collect()
+    }
+
+    /// Whether any record of any type exists at `name` (else the name does not exist).
+    pub fn name_exists(&self, name: &str) -> bool {
+        let Some((zone, provider)) = self.authority(name) else { return false };
+        let name = normalize(name);
+        let suffix = format!(".{name}");
+        // A name with records below it exists too (an empty non-terminal).
+        name == zone
+            || self
+                .inner
+                .lock()
+                .unwrap()
+                .records
+                .iter()
+                .any(|r| r.provider == provider && (r.name == name || r.name.ends_with(&suffix)))
+    }
+
+    /// Breaks (or repairs) DNSSEC validation for `zone`.
+    pub fn set_dnssec_bogus(&self, zone: &str, bogus: bool) {
+        let mut inner = self.inner.lock().unwrap();
+        if bogus {
+            inner.bogus.insert(normalize(zone));
+        } else {
+            inner.bogus.remove(&normalize(zone));
+        }
+    }
+
+    /// Whether validation fails for `name` (it is in a zone set bogus).
+    pub fn dnssec_bogus(&self, name: &str) -> bool {
+        self.authority(name).is_some_and(|(zone, _)| self.inner.lock().unwrap().bogus.contains(&zone))
     }
 }
 
@@ -100,7 +160,15 @@ mod tests {
     use super::*;
 
     fn record(provider: DnsProvider, id: &str, name: &str, value: &str) -> DnsRecord {
-        DnsRecord { provider, id: id.into(), name: name.into(), record_type: "TXT".into(), value: value.into() }
+        DnsRecord {
+            provider,
+            id: id.into(),
+            name: name.into(),
+            record_type: "TXT".into(),
+            value: value.into(),
+            ttl: 60,
+            system: false,
+        }
     }
 
     #[test]
@@ -122,5 +190,21 @@ mod tests {
         dns.claim_zone("example.com", DnsProvider::Vercel);
         assert_eq!(dns.lookup("_vercel.example.com", "TXT"), ["vercel"]);
         assert_eq!(dns.authority("a.b.example.com"), Some(("example.com".into(), DnsProvider::Vercel)));
+    }
+
+    #[test]
+    fn a_users_record_shadows_the_providers_own() {
+        let dns = SimDns::default();
+        dns.claim_zone("example.com", DnsProvider::Vercel);
+        dns.publish(DnsRecord { system: true, ..record(DnsProvider::Vercel, "s", "example.com", "system") });
+        assert_eq!(dns.lookup("example.com", "TXT"), ["system"]);
+        dns.publish(record(DnsProvider::Vercel, "u", "example.com", "user"));
+        assert_eq!(dns.lookup("example.com", "TXT"), ["user"]);
+        assert!(dns.name_exists("example.com") && !dns.name_exists("www.example.com"));
+        dns.publish(record(DnsProvider::Vercel, "d", "_x.deep.example.com", "v"));
+        assert!(dns.name_exists("deep.example.com"), "an empty non-terminal exists");
+        assert!(!dns.dnssec_bogus("www.example.com"));
+        dns.set_dnssec_bogus("example.com", true);
+        assert!(dns.dnssec_bogus("www.example.com"));
     }
 }

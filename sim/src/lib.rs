@@ -9,6 +9,7 @@
 pub mod cloudflare;
 mod database;
 pub mod dns;
+pub mod dns_server;
 pub mod faults;
 pub mod sandbox;
 pub mod supabase;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::cloudflare::{CloudflareSim, CloudflareSimConfig};
 use crate::dns::SimDns;
+use crate::dns_server::DnsServer;
 use crate::faults::FaultPlan;
 use crate::supabase::{SupabaseSim, SupabaseSimConfig};
 use crate::vercel::VercelSim;
@@ -26,6 +27,8 @@ pub struct SandboxConfig {
     pub vercel_port: u16,
     pub supabase_port: u16,
     pub cloudflare_port: u16,
+    /// The port the simulated public DNS answers on (UDP and TCP).
+    pub dns_port: u16,
     pub faults: FaultPlan,
     /// How long a new Supabase project takes to become healthy.
     pub supabase_ready_after: Duration,
@@ -43,6 +46,7 @@ impl Default for SandboxConfig {
             vercel_port: 0,
             supabase_port: 0,
             cloudflare_port: 0,
+            dns_port: 0,
             faults: FaultPlan::default(),
             supabase_ready_after: Duration::from_secs(4),
             vercel_build_time: Duration::from_secs(3),
@@ -56,11 +60,14 @@ pub struct Sandbox {
     pub vercel: VercelSim,
     pub supabase: SupabaseSim,
     pub cloudflare: CloudflareSim,
+    /// The public DNS the three share, served as real DNS.
+    pub dns: DnsServer,
 }
 
 impl Sandbox {
     /// Starts the three simulators; each accepts only `token`. Records made at the Cloudflare
-    /// simulator resolve in the DNS the Vercel simulator verifies domains against.
+    /// simulator resolve in the DNS the Vercel simulator verifies domains against, which is
+    /// served as real DNS too.
     pub async fn start(config: &SandboxConfig, token: &str) -> std::io::Result<Sandbox> {
         let dns = SimDns::default();
         let at = |port| SocketAddr::new(config.host, port);
@@ -80,9 +87,10 @@ impl Sandbox {
         .await?;
         let cloudflare = CloudflareSim::start_on(
             at(config.cloudflare_port),
-            CloudflareSimConfig { faults: config.faults.clone(), dns, ..CloudflareSimConfig::new(token) },
+            CloudflareSimConfig { faults: config.faults.clone(), dns: dns.clone(), ..CloudflareSimConfig::new(token) },
         )
         .await?;
-        Ok(Sandbox { vercel, supabase, cloudflare })
+        let dns = DnsServer::start(at(config.dns_port), dns).await?;
+        Ok(Sandbox { vercel, supabase, cloudflare, dns })
     }
 }

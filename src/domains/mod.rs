@@ -7,7 +7,9 @@
 //! exist would be one that silently does nothing.
 
 pub mod caa;
+pub mod diagnosis;
 pub mod doctor;
+pub mod resolve;
 
 use serde::{Deserialize, Serialize};
 

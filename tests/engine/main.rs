@@ -3,6 +3,7 @@
 
 mod contract;
 mod database;
+mod doctor;
 mod dotenv;
 mod env;
 mod isolation;

@@ -20,7 +20,6 @@ use crate::rules::{apex_of, now_ms, to_ascii_domain};
 /// Where Vercel asks apex domains (A) and subdomains (CNAME) to point.
 pub const RECOMMENDED_IPV4: &str = "76.76.21.21";
 pub const RECOMMENDED_CNAME: &str = "cname.vercel-dns.com.";
-const VERCEL_NAMESERVERS: [&str; 2] = ["ns1.vercel-dns.com", "ns2.vercel-dns.com"];
 
 pub(super) fn routes(router: Router<Shared>) -> Router<Shared> {
     use axum::routing::{delete, get, patch, post};
@@ -150,6 +149,8 @@ impl VercelRecord {
             name: self.fqdn(),
             record_type: self.record_type.clone(),
             value: self.value.clone(),
+            ttl: u32::try_from(self.ttl).unwrap_or(u32::MAX),
+            system: false,
         });
     }
 }
@@ -193,7 +194,27 @@ struct AddProjectDomainBody {
     redirect_status_code: Option<Option<u16>>,
 }
 
+/// The id prefix of the answers Vercel DNS gives by itself for project domains.
+const EDGE_ANSWER: &str = "system-edge-";
+
 impl SimState {
+    /// Republishes Vercel DNS's own answers for project domains (an A to the edge), which
+    /// resolve wherever Vercel DNS serves the zone; called after project domains change.
+    pub(super) fn refresh_edge_answers(&self) {
+        self.dns.withdraw_prefixed(DnsProvider::Vercel, EDGE_ANSWER);
+        for domain in &self.project_domains {
+            self.dns.publish(DnsRecord {
+                provider: DnsProvider::Vercel,
+                id: format!("{EDGE_ANSWER}{}", domain.name),
+                name: domain.name.clone(),
+                record_type: "A".into(),
+                value: self.edge_ipv4.clone(),
+                ttl: 60,
+                system: true,
+            });
+        }
+    }
+
     /// Whether the DNS (or Vercel's own knowledge of the apex) proves ownership now.
     fn ownership_proven(&self, team: &Option<String>, apex: &str, challenge: &str) -> bool {
         let at_vercel_dns = self.team_domains.iter().any(|d| d.team == *team && d.name == apex)
@@ -290,6 +311,7 @@ fn add_to_project(
     };
     let answer = domain.json();
     s.project_domains.push(domain);
+    s.refresh_edge_answers();
     Ok(answer)
 }
 
@@ -494,6 +516,7 @@ async fn remove_project_domain(
             s.project_domains.insert(index, removed);
             return bad_request(&format!("Other domains redirect to {name}; remove them first or set removeRedirects"));
         }
+        s.refresh_edge_answers();
         Json(json!({})).into_response()
     })
     .await
@@ -558,12 +581,11 @@ struct AddDomainBody {
 
 fn domain_json(state: &SimState, domain: &TeamDomain) -> Value {
     let at_vercel = state.dns.authority(&domain.name).map(|(_, p)| p) == Some(DnsProvider::Vercel);
-    let nameservers: Vec<&str> =
-        if at_vercel { VERCEL_NAMESERVERS.to_vec() } else { vec!["ada.ns.cloudflare.com", "bob.ns.cloudflare.com"] };
+    let nameservers = if at_vercel { DnsProvider::Vercel.nameservers() } else { DnsProvider::Cloudflare.nameservers() };
     json!({
         "id": domain.id, "name": domain.name, "verified": at_vercel, "suffix": false,
         "serviceType": if at_vercel { "zeit.world" } else { "external" },
-        "nameservers": nameservers, "intendedNameservers": VERCEL_NAMESERVERS, "customNameservers": [],
+        "nameservers": nameservers, "intendedNameservers": DnsProvider::Vercel.nameservers(), "customNameservers": [],
         "creator": { "id": super::USER_ID, "username": "slipway-sandbox", "email": "sandbox@slipway.test" },
         "userId": super::USER_ID, "teamId": domain.team, "boughtAt": null, "createdAt": domain.created_at,
         "expiresAt": null, "renew": false, "transferredAt": null,
@@ -611,6 +633,16 @@ async fn add_domain(
         // Without another DNS provider answering for it, the sandbox assumes the nameservers
         // were pointed at Vercel, so Vercel DNS serves the zone.
         s.dns.claim_zone(&name, DnsProvider::Vercel);
+        // Vercel DNS's own CAA, so Let's Encrypt may issue for the zone (a user's CAA wins).
+        s.dns.publish(DnsRecord {
+            provider: DnsProvider::Vercel,
+            id: format!("system-caa-{name}"),
+            name: name.clone(),
+            record_type: "CAA".into(),
+            value: "0 issue \"letsencrypt.org\"".into(),
+            ttl: 60,
+            system: true,
+        });
         let domain =
             TeamDomain { team: team.clone(), id: format!("dom_sim{:016}", s.next()), name, created_at: now_ms() };
         let answer = domain_json(s, &domain);
@@ -670,6 +702,7 @@ async fn delete_domain(
             s.dns.withdraw(DnsProvider::Vercel, &record.id);
         }
         s.records.retain(|r| r.domain != removed.name);
+        s.dns.withdraw(DnsProvider::Vercel, &format!("system-caa-{}", removed.name));
         s.dns.release_zone(&removed.name, DnsProvider::Vercel);
         Json(json!({ "uid": removed.id })).into_response()
     })
@@ -686,7 +719,7 @@ fn configured_by(state: &SimState, name: &str) -> Option<&'static str> {
     if cname_ok && apex_of(name) != name {
         return Some("CNAME");
     }
-    state.dns.lookup(name, "A").iter().any(|v| v == RECOMMENDED_IPV4).then_some("A")
+    state.dns.lookup(name, "A").contains(&state.edge_ipv4).then_some("A")
 }
 
 #[derive(Deserialize)]
@@ -712,7 +745,7 @@ async fn domain_config(
         let configured = configured_by(s, &name);
         Json(json!({
             "configuredBy": configured, "acceptedChallenges": ["dns-01", "http-01"],
-            "recommendedIPv4": [{ "rank": 1, "value": [RECOMMENDED_IPV4] }],
+            "recommendedIPv4": [{ "rank": 1, "value": [s.edge_ipv4] }],
             "recommendedCNAME": [{ "rank": 1, "value": RECOMMENDED_CNAME }],
             "misconfigured": configured.is_none(),
         }))

@@ -54,6 +54,9 @@ struct SimState {
     windows: RateWindows,
     /// The public DNS that domain verification and configuration checks read.
     dns: SimDns,
+    /// The address Vercel recommends for apex domains (`recommendedIPv4`) and Vercel DNS
+    /// answers with: where the sandbox's simulated edge listens.
+    edge_ipv4: String,
     teams: Vec<SimTeam>,
     project_domains: Vec<domains::ProjectDomain>,
     team_domains: Vec<domains::TeamDomain>,
@@ -157,6 +160,7 @@ impl VercelSim {
             next_id: 1,
             last_stamp: 0,
             rate_limit_per_minute: DEFAULT_RATE_LIMIT_PER_MINUTE,
+            edge_ipv4: RECOMMENDED_IPV4.into(),
             windows: RateWindows::default(),
             dns,
             teams: vec![SimTeam::sandbox()],
@@ -218,6 +222,14 @@ impl VercelSim {
     }
 
     /// How long new deployments take from QUEUED to READY.
+    /// Where Vercel's edge is for this simulator: the address recommended for apex domains
+    /// and given by Vercel DNS (the sandbox points it at its local HTTPS edge).
+    pub fn set_edge_address(&self, address: std::net::Ipv4Addr) {
+        let mut state = self.state.lock().unwrap();
+        state.edge_ipv4 = address.to_string();
+        state.refresh_edge_answers();
+    }
+
     pub fn set_build_time(&self, duration: std::time::Duration) {
         self.state.lock().unwrap().build_time = duration;
     }
@@ -942,6 +954,7 @@ async fn delete_project(
         // Its domains go with it (they may be added to another project at once), and so do
         // its deployments.
         s.project_domains.retain(|d| d.project_id() != project);
+        s.refresh_edge_answers();
         s.deployments.retain(|d| d.project_id != project);
         StatusCode::NO_CONTENT.into_response()
     })
