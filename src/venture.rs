@@ -148,6 +148,10 @@ pub struct NewVenture {
         deserialize_with = "crate::rls::deserialize_section"
     )]
     pub database: crate::rls::DatabaseInput,
+    /// The custom domain: apex and www (one redirecting to the other), where its DNS lives,
+    /// and an optional staging name. Without it the venture lives on its `.vercel.app` names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<crate::domains::DomainInput>,
 }
 
 fn default_production_branch() -> String {
@@ -327,6 +331,7 @@ pub struct VentureSpec {
     pub sign_in: crate::signin::SignInSpec,
     /// The tables whose row-level security Slipway writes, in name order.
     pub tables: Vec<crate::rls::TableRule>,
+    pub domain: Option<crate::domains::DomainSpec>,
 }
 
 /// A Supabase region choice: one region, or a group Supabase picks within.
@@ -358,6 +363,7 @@ impl NewVenture {
             env: BTreeMap::new(),
             auth: crate::signin::AuthInput::default(),
             database: crate::rls::DatabaseInput::default(),
+            domain: None,
         }
     }
 
@@ -437,8 +443,20 @@ impl NewVenture {
         }
         let sign_in = self.auth.check().map_err(|broken| errors.extend(broken)).ok();
         let tables = self.database.check().map_err(|broken| errors.extend(broken)).ok();
-        match (name, repository, supabase_region, sign_in, tables) {
-            (Some(name), Some(repository), Some(supabase_region), Some(sign_in), Some(tables)) if errors.is_empty() => {
+        let domain = match &self.domain {
+            None => Some(None),
+            Some(input) => input.check().map(Some).map_err(|broken| errors.extend(broken)).ok(),
+        };
+        if self.domain.as_ref().is_some_and(|d| d.staging.is_some()) && !staging.enabled {
+            errors.push(FieldError::new(
+                "domain.staging",
+                "needs the staging environment: set environments.staging.enabled to true",
+            ));
+        }
+        match (name, repository, supabase_region, sign_in, tables, domain) {
+            (Some(name), Some(repository), Some(supabase_region), Some(sign_in), Some(tables), Some(domain))
+                if errors.is_empty() =>
+            {
                 Ok(VentureSpec {
                     name,
                     repository,
@@ -455,6 +473,7 @@ impl NewVenture {
                     env,
                     sign_in,
                     tables,
+                    domain,
                 })
             }
             _ => Err(errors),

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::caa::{self, CaaRecord, Verdict};
 use super::doctor::{Answers, Finding, Level, Recommended, check_name};
+use super::records::caa_record;
 use super::resolve::{DnsSettings, Outcome, Server, addresses};
 
 /// The certificate authority Vercel's certificates come from.
@@ -133,15 +134,6 @@ fn cloudflare_proxy(address: &Ipv4Addr) -> bool {
     ];
     let bits = u32::from(*address);
     ranges.iter().any(|(base, prefix)| bits >> (32 - prefix) == u32::from(*base) >> (32 - prefix))
-}
-
-/// A CAA answer value (`0 issue "letsencrypt.org"`) as a record.
-fn caa_record(value: &str) -> Option<CaaRecord> {
-    let mut parts = value.splitn(3, ' ');
-    let flags = parts.next()?.parse().ok()?;
-    let tag = parts.next()?;
-    let value = parts.next().unwrap_or_default().trim().trim_matches('"');
-    Some(CaaRecord::new(flags, tag, value))
 }
 
 /// Runs every check on `expected`'s domain.
@@ -463,12 +455,5 @@ mod tests {
         assert!(cloudflare_proxy(&"104.21.48.1".parse().unwrap()));
         assert!(cloudflare_proxy(&"172.67.1.1".parse().unwrap()));
         assert!(!cloudflare_proxy(&"76.76.21.21".parse().unwrap()));
-    }
-
-    #[test]
-    fn caa_values_parse_as_answers_print_them() {
-        assert_eq!(caa_record("0 issue \"letsencrypt.org\""), Some(CaaRecord::new(0, "issue", "letsencrypt.org")));
-        assert_eq!(caa_record("128 tbs \"x y\""), Some(CaaRecord::new(128, "tbs", "x y")), "values may hold spaces");
-        assert_eq!(caa_record("nonsense"), None);
     }
 }

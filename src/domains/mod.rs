@@ -1,20 +1,18 @@
 //! A venture's custom domain: the spec's `domain` section, checked. The apex and its `www` name
-//! (one primary, the other redirecting to it with 308), where the zone's DNS lives, and an
-//! optional staging name inside the same zone.
-//!
-//! Not yet part of the venture spec: the resources that apply it (project domains, records,
-//! verification, certificates) and the DNS doctor come next, and a section accepted before they
-//! exist would be one that silently does nothing.
+//! (one primary, the other redirecting to it with 308), where the zone's DNS lives, an optional
+//! staging name inside the same zone, and the existing records Slipway may replace.
 
 pub mod caa;
 pub mod diagnosis;
 pub mod doctor;
+pub mod records;
 pub mod resolve;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::FieldError;
-use crate::platform::domain::{Registrable, registrable, to_ascii_domain};
+use crate::platform::domain::{Registrable, registrable, to_ascii_domain, to_ascii_hostname};
+use crate::platform::rfc2136::RecordKind;
 
 /// Which of the two names visitors stay on; the other answers 308 to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -53,20 +51,33 @@ impl DnsProvider {
 }
 
 /// The section as written (JSON or TOML).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DomainInput {
     /// `acme.com`, or `www.acme.com` to make www the primary; a trailing dot and an
-    /// internationalised name are accepted.
+    /// internationalised name are accepted. Must be a registrable domain or its www name
+    /// (by the public suffix list; `*.vercel.app` needs no custom domain).
+    #[schema(example = "acme.com")]
     pub name: String,
-    /// Unset: the name given (`www.` makes www primary, otherwise the apex is).
-    #[serde(default)]
+    /// `apex` or `www`: the name visitors stay on (the other answers 308 to it). Unset: the
+    /// name given decides (`www.` makes www primary, otherwise the apex is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Primary>)]
     pub primary: Option<String>,
-    /// `vercel`, `cloudflare`, `rfc2136` or `manual`.
+    /// Where the zone's DNS lives: `vercel`, `cloudflare`, `rfc2136` or `manual`.
+    #[schema(value_type = DnsProvider)]
     pub dns: String,
-    /// A name inside the zone for the staging environment (`staging.acme.com`).
-    #[serde(default)]
+    /// A name inside the zone for the staging environment (`staging.acme.com`); needs
+    /// `environments.staging.enabled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "staging.acme.com")]
     pub staging: Option<String>,
+    /// Existing records (not Slipway's) that it may replace where they conflict, as
+    /// `"TYPE name"`: `"A acme.com"`, `"AAAA acme.com"`, `"CAA acme.com"`. Without this, a
+    /// conflicting record blocks the plan with the fix.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(example = json!(["A acme.com"]))]
+    pub allow_replace: Vec<String>,
 }
 
 /// The checked section: every name in IDNA ASCII, lowercase, without a trailing dot.
@@ -77,11 +88,18 @@ pub struct DomainSpec {
     pub primary: Primary,
     pub dns: DnsProvider,
     pub staging: Option<String>,
+    /// Records of others Slipway may replace: (type, name).
+    pub allow_replace: Vec<(RecordKind, String)>,
 }
 
 impl DomainSpec {
     pub fn www(&self) -> String {
         format!("www.{}", self.apex)
+    }
+
+    /// Whether Slipway may replace someone else's `kind` record at `name`.
+    pub fn may_replace(&self, kind: RecordKind, name: &str) -> bool {
+        self.allow_replace.iter().any(|(k, n)| *k == kind && n == name)
     }
 
     /// (primary name, the name that redirects to it).
@@ -126,9 +144,37 @@ impl DomainInput {
                 Ok(name) => staging = Some(name),
             }
         }
+        let mut allow_replace = Vec::new();
+        for (index, entry) in self.allow_replace.iter().enumerate() {
+            let field = format!("domain.allow_replace[{index}]");
+            let parsed = entry.trim().split_once(' ').and_then(|(kind, name)| {
+                let kind = match kind.to_ascii_uppercase().as_str() {
+                    "A" => RecordKind::A,
+                    "AAAA" => RecordKind::Aaaa,
+                    "CNAME" => RecordKind::Cname,
+                    "TXT" => RecordKind::Txt,
+                    "CAA" => RecordKind::Caa,
+                    _ => return None,
+                };
+                Some((kind, to_ascii_hostname(name.trim()).ok()?))
+            });
+            match (parsed, &named) {
+                (None, _) => errors.push(FieldError::new(
+                    &field,
+                    "must be \"TYPE name\" with TYPE one of A, AAAA, CNAME, TXT, CAA, like \"A acme.com\"",
+                )),
+                (Some((_, name)), Some((_, apex))) if name != *apex && !name.ends_with(&format!(".{apex}")) => {
+                    errors.push(FieldError::new(&field, format!("must name a record inside {apex}")))
+                }
+                (Some(parsed), _) => allow_replace.push(parsed),
+            }
+        }
+        if self.allow_replace.len() > 20 {
+            errors.push(FieldError::new("domain.allow_replace", "must list at most 20 records"));
+        }
         match (named, primary, dns) {
             (Some((_, apex)), Some(primary), Some(dns)) if errors.is_empty() => {
-                Ok(DomainSpec { apex, primary, dns, staging })
+                Ok(DomainSpec { apex, primary, dns, staging, allow_replace })
             }
             _ => Err(errors),
         }
@@ -161,7 +207,7 @@ mod tests {
     use super::*;
 
     fn input(name: &str, dns: &str) -> DomainInput {
-        DomainInput { name: name.into(), primary: None, dns: dns.into(), staging: None }
+        DomainInput { name: name.into(), primary: None, dns: dns.into(), staging: None, allow_replace: Vec::new() }
     }
 
     fn rule(input: &DomainInput, field: &str) -> String {
@@ -211,6 +257,16 @@ mod tests {
         assert!(rule(&outside, "domain.staging").contains("inside the production domain's zone"));
         let same = DomainInput { staging: Some("www.acme.com".into()), ..input("acme.com", "vercel") };
         assert!(rule(&same, "domain.staging").contains("must differ"));
+        let replace = DomainInput {
+            allow_replace: vec!["A Acme.com.".into(), "MX acme.com".into(), "A other.com".into()],
+            ..input("acme.com", "vercel")
+        };
+        let errors = replace.check().unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].field == "domain.allow_replace[1]" && errors[0].message.contains("TYPE one of"));
+        assert!(errors[1].field == "domain.allow_replace[2]" && errors[1].message.contains("inside acme.com"));
+        let spec = DomainInput { allow_replace: vec!["aaaa ACME.com".into()], ..input("acme.com", "vercel") };
+        assert!(spec.check().unwrap().may_replace(RecordKind::Aaaa, "acme.com"));
         // Every broken field at once.
         let all = DomainInput { staging: Some("x..y".into()), ..input("exa mple.com", "nope") };
         assert_eq!(all.check().unwrap_err().len(), 2, "the staging name is checked only against a valid zone");
