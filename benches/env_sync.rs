@@ -87,6 +87,7 @@ async fn main() {
         cloudflare: sandbox.cloudflare.base_url(),
         organization: SANDBOX_ORGANIZATION.into(),
         token: SecretString::from(TOKEN),
+        dns: sandbox.dns.address(),
     });
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());

@@ -52,6 +52,7 @@ async fn engine(dir: &tempfile::TempDir, configure: impl FnOnce(&mut EngineConfi
         cloudflare: sandbox.cloudflare.base_url(),
         organization: SANDBOX_ORGANIZATION.into(),
         token: SecretString::from(TOKEN),
+        dns: sandbox.dns.address(),
     });
     let db = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());
     let mut config = EngineConfig::new(db, platforms, VaultSettings::Ephemeral);

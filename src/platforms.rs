@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::domains::resolve::DnsSettings;
 use crate::platform::api::ApiError;
 use crate::platform::cloudflare::{self, CloudflareClient, CloudflareConfig};
 use crate::platform::retry::RetryPolicy;
+use crate::platform::rfc2136::{Rfc2136Client, Rfc2136Config, TsigAlgorithmName};
 use crate::platform::supabase::{self, SupabaseClient, SupabaseConfig};
 use crate::platform::vercel::{self, VercelClient, VercelConfig};
 
@@ -32,8 +34,21 @@ pub struct PlatformSettings {
     pub supabase_organization: Option<String>,
     /// DNS automation at Cloudflare, when configured.
     pub cloudflare: Option<ApiAccess>,
+    /// An authoritative DNS server taking RFC 2136 updates, when configured.
+    pub rfc2136: Option<Rfc2136Access>,
+    /// Where the DNS doctor asks.
+    pub dns: DnsSettings,
     /// The APIs are Slipway's own simulators: the dashboard says so, and long waits look often.
     pub sandbox: bool,
+}
+
+/// A DNS server that takes RFC 2136 updates signed with one TSIG key, for every zone it serves.
+#[derive(Clone)]
+pub struct Rfc2136Access {
+    pub server: std::net::SocketAddr,
+    pub key_name: String,
+    pub algorithm: TsigAlgorithmName,
+    pub secret: SecretString,
 }
 
 /// The token settings as read from the environment; see [`TokenSettings::into_platforms`].
@@ -67,6 +82,8 @@ impl TokenSettings {
                 supabase_organization: self.supabase_organization.filter(|o| !o.is_empty()),
                 cloudflare: present(&self.cloudflare_token)
                     .then(|| access(self.cloudflare_token, self.cloudflare_api_url, cloudflare::DEFAULT_BASE_URL)),
+                rfc2136: None,
+                dns: DnsSettings::default(),
                 sandbox: false,
             })),
             (false, false) if present(&self.cloudflare_token) => {
@@ -95,6 +112,8 @@ pub struct SandboxEndpoints {
     pub cloudflare: String,
     pub organization: String,
     pub token: SecretString,
+    /// The simulated public DNS, served on this address (UDP and TCP).
+    pub dns: std::net::SocketAddr,
 }
 
 impl PlatformSettings {
@@ -107,6 +126,13 @@ impl PlatformSettings {
             supabase: at(endpoints.supabase),
             supabase_organization: Some(endpoints.organization),
             cloudflare: Some(at(endpoints.cloudflare)),
+            rfc2136: None,
+            // The sandbox's DNS is both the resolver and every zone's nameserver.
+            dns: DnsSettings {
+                resolvers: vec![endpoints.dns],
+                nameserver_port: endpoints.dns.port(),
+                ..DnsSettings::default()
+            },
             sandbox: true,
         }
     }
@@ -123,6 +149,9 @@ pub struct Platforms {
     /// The Vercel team in use, if any.
     pub vercel_team_id: Option<String>,
     pub endpoints: Endpoints,
+    /// Where the DNS doctor asks.
+    pub dns: DnsSettings,
+    rfc2136: Option<Rfc2136Access>,
     /// The scope slug, once read: a team's slug is fixed while the token is.
     scope_slug: Arc<tokio::sync::OnceCell<String>>,
 }
@@ -164,6 +193,8 @@ impl Platforms {
             supabase_organization: settings.supabase_organization.clone(),
             vercel_team_id: settings.vercel_team_id.clone(),
             scope_slug: Arc::default(),
+            dns: settings.dns.clone(),
+            rfc2136: settings.rfc2136.clone(),
             endpoints: Endpoints {
                 sandbox: settings.sandbox,
                 vercel: vercel.base_url.clone(),
@@ -171,6 +202,20 @@ impl Platforms {
                 cloudflare: settings.cloudflare.as_ref().map(|c| c.base_url.clone()),
             },
         })
+    }
+
+    /// A client for `zone` at the configured RFC 2136 server; `None` when none is configured.
+    pub fn rfc2136(&self, zone: &str) -> Result<Option<Rfc2136Client>, ApiError> {
+        let Some(access) = &self.rfc2136 else { return Ok(None) };
+        Rfc2136Client::new(Rfc2136Config {
+            server: access.server,
+            zone: zone.into(),
+            key_name: access.key_name.clone(),
+            algorithm: access.algorithm,
+            secret: access.secret.clone(),
+            timeout: std::time::Duration::from_secs(5),
+        })
+        .map(Some)
     }
 
     /// The scope Vercel names in generated deployment URLs (`<project>-<hash>-<scope>.vercel.app`):
@@ -303,6 +348,7 @@ mod tests {
             cloudflare: sandbox.cloudflare.base_url(),
             organization: SANDBOX_ORGANIZATION.into(),
             token: SecretString::from(token),
+            dns: sandbox.dns.address(),
         }
     }
 

@@ -13,6 +13,7 @@ pub fn platforms(sandbox: &Sandbox, token: &SecretString) -> PlatformSettings {
         cloudflare: sandbox.cloudflare.base_url(),
         organization: SANDBOX_ORGANIZATION.into(),
         token: token.clone(),
+        dns: sandbox.dns.address(),
     })
 }
 

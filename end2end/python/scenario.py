@@ -101,9 +101,11 @@ def _():
     plan = plan_new_venture.sync(client=client, body=NewVenture(name=NAME, repository="acme/py-shop"))
     assert isinstance(plan, Plan), plan
     rls = [a for a in plan.actions if a.resource.value.endswith("row-level security")]
-    rest = [a for a in plan.actions if a not in rls]
+    domain = [a for a in plan.actions if a.resource.value in ("Custom domains", "DNS records")]
+    rest = [a for a in plan.actions if a not in rls and a not in domain]
     assert rest and all(a.action.value == "create" for a in rest), plan
     assert len(rls) == 2 and all(a.action.value == "no_change" and "no tables" in a.detail for a in rls), plan
+    assert len(domain) == 2 and all(a.action.value == "no_change" and "no custom domain" in a.detail for a in domain), plan
 
 
 @check("a venture is created (201), and again under the same Idempotency-Key only once (200)")

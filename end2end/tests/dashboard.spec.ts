@@ -94,7 +94,7 @@ test('a creator creates a venture and watches it provision live', async ({ page 
   await expect(page.getByTestId('venture-status')).toHaveText('ready');
   // Every step done, and what exists at the platforms.
   await openTab(page, 'Overview');
-  await expect(page.getByTestId('steps').locator('li[data-status="done"]')).toHaveCount(14);
+  await expect(page.getByTestId('steps').locator('li[data-status="done"]')).toHaveCount(17);
   await expect(page.getByTestId('resources')).toContainText('Supabase project');
   await expect(page.getByTestId('resources')).toContainText('(ready)');
   await expect(page.getByTestId('resources')).toContainText('eu-west-1');
@@ -113,7 +113,7 @@ test('a creator creates a venture and watches it provision live', async ({ page 
   // The list shows it too.
   await page.goto('/ventures');
   const row = page.getByTestId('venture-list').locator('li', { hasText: name });
-  await expect(row.getByTestId('venture-progress')).toHaveText('14/14 steps');
+  await expect(row.getByTestId('venture-progress')).toHaveText('17/17 steps');
 });
 
 test('an invalid name shows the rule next to the field and creates nothing', async ({ page }) => {
@@ -157,7 +157,7 @@ test('the plan is previewed before anything is created', async ({ page }) => {
   await page.getByLabel('Supabase region').selectOption('emea');
   await page.getByRole('button', { name: 'Preview plan' }).click();
   const rows = page.getByTestId('plan-row');
-  await expect(rows).toHaveCount(10);
+  await expect(rows).toHaveCount(12);
   await expect(page.getByTestId('plan')).toContainText('region emea (nearest available)');
   await expect(page.locator('[data-testid="plan-row"][data-action="create"]')).toHaveCount(8);
   await expect(page.getByTestId('plan')).toContainText('Supabase project');

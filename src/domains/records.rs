@@ -232,9 +232,12 @@ pub fn plan(spec: &DomainSpec, wanted: &[Wanted], existing: &[Existing]) -> Resu
     }
 
     // Ours that nothing wants any more (a name or value the spec no longer has). Slipway's
-    // CAA stays while the domain does: it is what lets Let's Encrypt issue beside others'.
+    // CAA stays while the domain does: it is what lets Let's Encrypt issue beside others'. So
+    // do its challenges once Vercel has verified them: they prove the names again if re-added.
+    let challenge_label = format!("_vercel.{}", spec.apex);
     for record in existing.iter().filter(|e| e.ours) {
         let still_wanted = record.kind == RecordKind::Caa && record.value == VERCEL_CAA
+            || record.kind == RecordKind::Txt && record.name == challenge_label
             || wanted
                 .iter()
                 .any(|w| w.name == record.name && w.kind == record.kind && w.value.eq_ignore_ascii_case(&record.value));

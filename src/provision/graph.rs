@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Context, StepError};
+use crate::domains::records::RecordChange;
 use crate::events::Level;
 
 /// What an apply would do to one resource.
@@ -37,11 +38,18 @@ pub struct Change {
     pub detail: String,
     /// A risk the spec accepts on purpose, named for whoever reads the plan.
     pub warning: Option<String>,
+    /// For DNS: the record changes one by one.
+    pub records: Vec<RecordChange>,
 }
 
 impl Change {
     pub fn new(action: Action, detail: impl Into<String>) -> Self {
-        Change { action, detail: detail.into(), warning: None }
+        Change { action, detail: detail.into(), warning: None, records: Vec::new() }
+    }
+
+    pub fn records(mut self, records: Vec<RecordChange>) -> Self {
+        self.records = records;
+        self
     }
 
     pub fn warning(mut self, warning: impl Into<String>) -> Self {
@@ -65,6 +73,10 @@ pub struct PlannedAction {
     /// A risk the spec accepts on purpose (an opt-in), named; null when there is none.
     #[schema(required = true)]
     pub warning: Option<String>,
+    /// DNS record changes one by one (create, change, delete with old and new values); empty
+    /// for every other resource.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<RecordChange>,
 }
 
 /// The schema of [`PlannedAction::resource`]: the title of every resource a plan lists.
@@ -242,6 +254,7 @@ pub async fn plan(ctx: &Context, graph: &[Node]) -> Result<Vec<PlannedAction>, S
                 action: change.action,
                 detail: change.detail,
                 warning: change.warning,
+                records: change.records,
             });
         }
     }

@@ -4,6 +4,7 @@
 mod contract;
 mod database;
 mod doctor;
+mod domains;
 mod dotenv;
 mod env;
 mod isolation;

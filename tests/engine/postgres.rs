@@ -198,7 +198,7 @@ async fn two_instances_share_the_ventures_and_make_each_resource_once() {
     }
     assert_eq!(instances.len(), 2, "both instances worked");
     let progress = a.list_ventures_with_progress(&user).await.unwrap();
-    assert!(progress.iter().all(|(_, done, total)| done == total && *total == 14), "{progress:?}");
+    assert!(progress.iter().all(|(_, done, total)| done == total && *total == 17), "{progress:?}");
     let posts = |requests: Vec<slipway_sim::RecordedRequest>, path: &str| {
         requests.iter().filter(|r| r.method == "POST" && r.path == path && r.status < 300).count()
     };

@@ -215,7 +215,7 @@ async fn the_plan_shows_creates_then_nothing_then_the_drift_an_apply_repairs() {
     let venture = engine.create_venture(&user, &input).await.unwrap();
     assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
     let converged = engine.plan_venture(&user, &venture.id).await.unwrap();
-    assert_eq!(actions(&converged), [Action::NoChange; 10], "{converged:#?}");
+    assert_eq!(actions(&converged), [Action::NoChange; 12], "{converged:#?}");
 
     // Someone in the studio's team changes the build command and deletes a variable in Vercel's
     // dashboard.
@@ -252,7 +252,7 @@ async fn the_plan_shows_creates_then_nothing_then_the_drift_an_apply_repairs() {
     let engine = world.open_process(&db, "process-a2").await;
     assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
     let repaired = engine.plan_venture(&user, &venture.id).await.unwrap();
-    assert_eq!(actions(&repaired), [Action::NoChange; 10], "{repaired:#?}");
+    assert_eq!(actions(&repaired), [Action::NoChange; 12], "{repaired:#?}");
     assert!(world.vercel().projects()[0]["buildCommand"].is_null());
 
     // A name held by someone else's project is shown before anything is created.

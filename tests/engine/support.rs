@@ -88,6 +88,7 @@ impl World {
             cloudflare: self.sims.cloudflare.base_url(),
             organization: SANDBOX_ORGANIZATION.into(),
             token: SecretString::from(self.token.clone()),
+            dns: self.sims.dns.address(),
         });
         let mut config = EngineConfig::new(db_url, platforms, vault);
         config.runner.instance_id = instance.into();

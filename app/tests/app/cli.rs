@@ -89,7 +89,7 @@ async fn a_venture_is_planned_applied_followed_and_destroyed_from_the_command_li
 
     let (ok, out, err) = slipway(&server, &["apply", "-f", file]).await;
     assert!(ok, "{out}{err}");
-    assert!(out.contains("[##############] 14/14 ready"), "progress ends complete: {out}");
+    assert!(out.contains("[#################] 17/17 ready"), "progress ends complete: {out}");
 
     let (ok, out, _) = slipway(&server, &["status", "cli-shop", "--json"]).await;
     assert!(ok);

@@ -9,21 +9,27 @@
 //! supabase.staging_ready + vercel.project, .staging ▶ supabase.staging_auth
 //! supabase.ready ──────────▶ supabase.policies (then the lint)
 //! supabase.staging_ready ──▶ supabase.staging_policies
+//! vercel.project, .staging ▶ vercel.domains ─▶ dns.records ─▶ domains.ready
 //! ```
 
 mod deployment;
+mod dns_records;
+mod domain_ready;
 mod env_vars;
 mod supabase_auth;
 mod supabase_keys;
 mod supabase_policies;
 mod supabase_project;
 mod supabase_ready;
+mod vercel_domains;
 mod vercel_project;
 mod vercel_staging;
 
 use super::graph::{Node, Resource, node};
 
 pub use deployment::{ProductionDeployment, RedeployTarget, redeploy};
+pub use dns_records::DnsRecords;
+pub use domain_ready::DomainReady;
 pub(crate) use env_vars::compare as compare_env;
 pub use env_vars::{EnvVars, SyncState};
 pub use supabase_auth::{SupabaseAuth, Written as SignInWritten};
@@ -33,6 +39,7 @@ pub use supabase_policies::{
 };
 pub use supabase_project::{Production, Staging, SupabaseProject};
 pub use supabase_ready::SupabaseReady;
+pub use vercel_domains::VercelDomains;
 pub use vercel_project::VercelProject;
 pub use vercel_staging::StagingEnvironment;
 
@@ -58,6 +65,9 @@ pub const GRAPH: &[Node] = &[
         StagingEnvironment::NAME,
     ]),
     node::<ProductionDeployment>(&[EnvVars::NAME, VercelProject::NAME]),
+    node::<VercelDomains>(&[VercelProject::NAME, StagingEnvironment::NAME]),
+    node::<DnsRecords>(&[VercelDomains::NAME]),
+    node::<DomainReady>(&[VercelDomains::NAME, DnsRecords::NAME]),
 ];
 
 /// Kinds of resources recorded per venture (`venture_resources.kind`).
@@ -72,4 +82,7 @@ pub mod kind {
     pub const VERCEL_STAGING: &str = "vercel_staging";
     pub const VERCEL_ENV: &str = "vercel_env";
     pub const VERCEL_DEPLOYMENT: &str = "vercel_deployment";
+    pub const VERCEL_DOMAINS: &str = "vercel_domains";
+    pub const DNS_RECORDS: &str = "dns_records";
+    pub const DOMAIN_CERTIFICATE: &str = "domain_certificate";
 }

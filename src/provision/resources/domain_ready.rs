@@ -1,0 +1,157 @@
+//! `domains.ready`: waits until Vercel has verified each name (asking it to check, since it
+//! does not re-check by itself), sees the DNS configured (`misconfigured: false`), and a
+//! certificate covers every name. While it waits it says which check is still red and, when
+//! the wait runs out, what the DNS doctor finds, with the fixes. A wait: not in the plan.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{DnsRecords, VercelDomains, kind};
+use crate::domains::DnsProvider;
+use crate::events::Level;
+use crate::platform::api::ErrorKind;
+use crate::provision::graph::{Action, Applied, Change, Resource, Upstream};
+use crate::provision::{Context, StepError, poll};
+
+/// The domain's state once everything is green.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DomainLive {
+    pub names: Vec<String>,
+    pub certificate: String,
+}
+
+pub struct DomainReady;
+
+/// Which of the checks hold now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Checks {
+    unverified: Vec<String>,
+    misconfigured: Vec<String>,
+}
+
+impl Resource for DomainReady {
+    const NAME: &'static str = "domains.ready";
+    const TITLE: &'static str = "Domain verified and certified";
+    const IN_PLAN: bool = false;
+    type Output = Option<DomainLive>;
+    type Observed = ();
+
+    async fn observe(_ctx: &Context, _upstream: &Upstream) -> Result<(), StepError> {
+        Ok(())
+    }
+
+    fn diff(_ctx: &Context, _upstream: &Upstream, _observed: &()) -> Change {
+        Change::new(Action::NoChange, "waits until Vercel verifies the domain and issues its certificate")
+    }
+
+    fn current(_observed: &()) -> Option<Option<DomainLive>> {
+        None
+    }
+
+    async fn apply(
+        ctx: &Context,
+        upstream: &Upstream,
+        _observed: (),
+        _change: &Change,
+    ) -> Result<Applied<Option<DomainLive>>, StepError> {
+        let Some(spec) = ctx.spec.domain.clone() else { return Ok(Applied { changed: false, output: None }) };
+        let domains = upstream
+            .require::<VercelDomains>()?
+            .ok_or_else(|| StepError::Permanent("the project domains are missing".into()))?;
+        upstream.require::<DnsRecords>()?;
+        let vercel = &ctx.platforms.vercel;
+        let names: Vec<String> = domains.names.iter().map(|d| d.name.clone()).collect();
+        let last = &std::sync::Mutex::new(None::<Checks>);
+        let (project, names_ref) = (domains.project.as_str(), &names);
+        let green = poll(ctx.polling.every, ctx.polling.deployment_ready_within, || async move {
+            let mut checks = Checks::default();
+            for name in names_ref {
+                let domain = vercel.get_project_domain(project, name).await?;
+                let verified = domain.verified
+                    || match vercel.verify_project_domain(project, name).await {
+                        Ok(domain) => domain.verified,
+                        // The challenge is not visible to Vercel yet.
+                        Err(err) if err.is(ErrorKind::BadRequest) => false,
+                        Err(err) => return Err(err.into()),
+                    };
+                if !verified {
+                    checks.unverified.push(name.clone());
+                }
+                if vercel.domain_config(name, Some(project)).await?.misconfigured {
+                    checks.misconfigured.push(name.clone());
+                }
+            }
+            if last.lock().unwrap().as_ref() != Some(&checks) {
+                let message = match (&checks.unverified[..], &checks.misconfigured[..]) {
+                    ([], []) => "Vercel verified every name and sees the DNS pointing at it".to_string(),
+                    (unverified, misconfigured) => format!(
+                        "Waiting for Vercel: {}{}",
+                        if unverified.is_empty() {
+                            String::new()
+                        } else {
+                            format!("not verified yet: {}. ", unverified.join(", "))
+                        },
+                        if misconfigured.is_empty() {
+                            String::new()
+                        } else {
+                            format!("DNS not pointing at Vercel yet: {}.", misconfigured.join(", "))
+                        }
+                    ),
+                };
+                ctx.emit(Self::NAME, Level::Info, message.trim_end()).await;
+                *last.lock().unwrap() = Some(checks.clone());
+            }
+            Ok((checks.unverified.is_empty() && checks.misconfigured.is_empty()).then_some(()))
+        })
+        .await?;
+        if green.is_none() {
+            // Best effort: the doctor explains the wait; its own failure is not the step's.
+            let findings = crate::domains::examine(&ctx.platforms, &spec, Some(&domains.project))
+                .await
+                .map(|report| report.findings)
+                .unwrap_or_default();
+            for finding in &findings {
+                ctx.emit(Self::NAME, Level::Warn, format!("{} Fix: {}.", finding.problem, finding.fix)).await;
+            }
+            let hint = match spec.dns {
+                DnsProvider::Manual => "the records may not have reached every resolver yet",
+                _ => "DNS changes can take up to their TTL to reach Vercel",
+            };
+            return Err(StepError::Transient(format!(
+                "{} is not verified and configured at Vercel yet ({hint}; {} finding(s) from the DNS doctor above); will look again",
+                spec.apex,
+                findings.len()
+            )));
+        }
+
+        // A certificate for every name, issued once and recorded.
+        let recorded = ctx.store.resource(&ctx.venture.id, kind::DOMAIN_CERTIFICATE).await?;
+        let covered = |cns: &[String]| names.iter().all(|n| cns.contains(n));
+        let existing = match recorded.and_then(|r| r.external_id) {
+            Some(id) => match vercel.get_certificate(&id).await {
+                Ok(certificate) if covered(&certificate.cns) => Some(certificate.id),
+                Ok(_) => None,
+                Err(err) if err.is(ErrorKind::NotFound) => None,
+                Err(err) => return Err(err.into()),
+            },
+            None => None,
+        };
+        let (certificate, changed) = match existing {
+            Some(id) => (id, false),
+            None => {
+                let cns: Vec<&str> = names.iter().map(String::as_str).collect();
+                let certificate = vercel.issue_certificate(&cns).await?;
+                ctx.emit(Self::NAME, Level::Info, format!("Certificate issued for {}", names.join(", "))).await;
+                let data = json!({ "names": names, "expires_at": certificate.expires_at });
+                ctx.store.set_resource(&ctx.venture.id, kind::DOMAIN_CERTIFICATE, Some(&certificate.id), &data).await?;
+                (certificate.id, true)
+            }
+        };
+        Ok(Applied { changed, output: Some(DomainLive { names, certificate }) })
+    }
+
+    /// The certificate goes with the domains at Vercel; only the record is Slipway's.
+    async fn destroy(ctx: &Context) -> Result<(), StepError> {
+        Ok(ctx.store.delete_resource(&ctx.venture.id, kind::DOMAIN_CERTIFICATE).await?)
+    }
+}

@@ -1,0 +1,184 @@
+//! A venture's custom domain applied end to end in the sandbox: the project's names (the other
+//! one redirecting with 308), the records at the DNS provider with the values Vercel
+//! recommends, verification, configuration and a certificate; records created once, a
+//! re-apply changing nothing, others' records untouched, and conflicts blocking the plan.
+
+use serde_json::Value;
+use slipway_engine::domains::DomainInput;
+use slipway_engine::platform::vercel::{VercelClient, VercelConfig};
+use slipway_engine::provision::{Action, PlannedAction};
+
+use super::support::*;
+
+fn spec(name: &str, domain: &str, dns: &str) -> NewVenture {
+    let mut spec = NewVenture::new(name, "acme/shop");
+    spec.domain = Some(DomainInput {
+        name: domain.into(),
+        primary: None,
+        dns: dns.into(),
+        staging: None,
+        allow_replace: Vec::new(),
+    });
+    spec
+}
+
+fn vercel(world: &World) -> VercelClient {
+    let mut config = VercelConfig::new(world.vercel().base_url(), SecretString::from(world.token.clone()));
+    config.team_id = Some(slipway_sim::SANDBOX_TEAM_ID.into());
+    VercelClient::new(config).unwrap()
+}
+
+fn row<'a>(plan: &'a [PlannedAction], resource: &str) -> &'a PlannedAction {
+    plan.iter().find(|p| p.resource == resource).unwrap_or_else(|| panic!("no {resource} in {plan:?}"))
+}
+
+/// The zone's records at the Cloudflare simulator, as `TYPE name content [ours]`.
+fn cloudflare_records(world: &World, zone: &str) -> Vec<String> {
+    let mut records: Vec<String> = world
+        .sims
+        .cloudflare
+        .records(zone)
+        .iter()
+        .map(|r: &Value| {
+            let ours = r["comment"].as_str().is_some_and(|c| c.starts_with("managed by Slipway"));
+            format!(
+                "{} {} {}{}",
+                r["type"].as_str().unwrap(),
+                r["name"].as_str().unwrap(),
+                r["content"].as_str().unwrap(),
+                if ours { " [ours]" } else { "" }
+            )
+        })
+        .collect();
+    records.sort();
+    records
+}
+
+#[tokio::test]
+async fn a_cloudflare_domain_gets_its_records_once_and_goes_live() {
+    let world = World::new(FaultPlan::default()).await;
+    let (_dir, db) = database();
+    let engine = world.open_process(&db, "p1").await;
+    let user = creator(&engine).await;
+    // A record of someone else's in the zone, which must stay as it is.
+    let cloudflare = world.sims.cloudflare.base_url();
+    let zone = world.sims.cloudflare.zone_id("example.com").unwrap();
+    reqwest::Client::new()
+        .post(format!("{cloudflare}/zones/{zone}/dns_records"))
+        .bearer_auth(&world.token)
+        .json(&serde_json::json!({ "type": "A", "name": "mail.example.com", "content": "192.0.2.5", "ttl": 1 }))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+
+    let venture = engine.create_venture(&user, &spec("example-shop", "example.com", "cloudflare")).await.unwrap();
+    let plan = engine.plan_venture(&user, &venture.id).await.unwrap();
+    assert_eq!(row(&plan, "Custom domains").action, Action::Create);
+    let records = row(&plan, "DNS records");
+    assert_eq!(records.action, Action::Create, "{plan:#?}");
+    let lines: Vec<String> = records.records.iter().map(|r| r.line()).collect();
+    assert_eq!(lines, ["+ A example.com 76.76.21.21", "+ CNAME www.example.com cname.vercel-dns.com"]);
+    assert!(
+        records.detail.ends_with("+ TXT _vercel.example.com (the challenge Vercel asks for)"),
+        "{}",
+        records.detail
+    );
+
+    engine.apply_venture(&user, &venture.id).await.unwrap();
+    assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
+
+    let records = cloudflare_records(&world, "example.com");
+    assert_eq!(records.len(), 5, "{records:?}");
+    assert!(records.contains(&"A example.com 76.76.21.21 [ours]".to_string()), "{records:?}");
+    assert!(records.contains(&"CNAME www.example.com cname.vercel-dns.com [ours]".to_string()), "{records:?}");
+    assert!(records.contains(&"A mail.example.com 192.0.2.5".to_string()), "someone else's record untouched");
+    // One challenge per name on the project, both at the apex's `_vercel`.
+    for name in ["example.com", "www.example.com"] {
+        let challenge = format!("TXT _vercel.example.com vc-domain-verify={name},");
+        assert!(records.iter().any(|r| r.starts_with(&challenge) && r.ends_with("[ours]")), "{records:?}");
+    }
+
+    let project = world.vercel().projects()[0]["id"].as_str().unwrap().to_string();
+    let domains = vercel(&world).list_project_domains(&project).await.unwrap();
+    let www = domains.iter().find(|d| d.name == "www.example.com").unwrap();
+    assert_eq!((www.redirect.as_deref(), www.redirect_status_code), (Some("example.com"), Some(308)));
+    assert!(domains.iter().all(|d| d.verified), "{domains:?}");
+
+    // Converged: the plan changes nothing, and applying again writes no record.
+    let engine = world.open_process(&db, "p1b").await;
+    let converged = engine.plan_venture(&user, &venture.id).await.unwrap();
+    for resource in ["Custom domains", "DNS records"] {
+        assert_eq!(row(&converged, resource).action, Action::NoChange, "{resource}: {converged:#?}");
+    }
+    let seen = world.sims.cloudflare.requests().len();
+    let engine = world.open_process(&db, "p2").await;
+    engine.apply_venture(&user, &venture.id).await.unwrap();
+    assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
+    assert_eq!(writes(&world.sims.cloudflare.requests()[seen..]), Vec::<String>::new());
+    assert_eq!(cloudflare_records(&world, "example.com"), records);
+}
+
+#[tokio::test]
+async fn a_conflicting_record_blocks_the_plan_with_the_fix_unless_allowed() {
+    let world = World::new(FaultPlan::default()).await;
+    let (_dir, db) = database();
+    let engine = world.open_process(&db, "p1").await;
+    let user = creator(&engine).await;
+    let cloudflare = world.sims.cloudflare.base_url();
+    let zone = world.sims.cloudflare.zone_id("example.com").unwrap();
+    reqwest::Client::new()
+        .post(format!("{cloudflare}/zones/{zone}/dns_records"))
+        .bearer_auth(&world.token)
+        .json(&serde_json::json!({ "type": "AAAA", "name": "example.com", "content": "2001:db8::1", "ttl": 1 }))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+
+    // The plan of the spec, before anything is created, is blocked with the fix.
+    let plan = engine.plan_new_venture(&user, &spec("example-shop", "example.com", "cloudflare")).await.unwrap();
+    let records = row(&plan, "DNS records");
+    assert_eq!(records.action, Action::Blocked, "{records:?}");
+    assert!(records.detail.contains("IPv6 visitors would bypass Vercel"), "{}", records.detail);
+    assert!(records.detail.contains("\"AAAA example.com\" in domain.allow_replace"), "{}", records.detail);
+
+    let mut allowed = spec("example-two", "example.com", "cloudflare");
+    allowed.domain.as_mut().unwrap().allow_replace = vec!["AAAA example.com".into()];
+    let venture = engine.create_venture(&user, &allowed).await.unwrap();
+    engine.apply_venture(&user, &venture.id).await.unwrap();
+    let status = settle(&engine, &user, &venture.id).await;
+    let events = engine.venture_events(&user, &venture.id, 0, 1000).await.unwrap();
+    assert_eq!(status, VentureStatus::Ready, "{:#?}", events.iter().map(|e| &e.message).collect::<Vec<_>>());
+    assert!(!cloudflare_records(&world, "example.com").iter().any(|r| r.starts_with("AAAA")));
+}
+
+#[tokio::test]
+async fn at_vercel_dns_the_zone_joins_the_account_and_no_record_is_written() {
+    let world = World::new(FaultPlan::default()).await;
+    let (_dir, db) = database();
+    let engine = world.open_process(&db, "p1").await;
+    let user = creator(&engine).await;
+    let mut input = spec("acme-shop", "www.acme-shop.com", "vercel");
+    input.environments.staging.enabled = true;
+    input.domain.as_mut().unwrap().staging = Some("staging.acme-shop.com".into());
+    let venture = engine.create_venture(&user, &input).await.unwrap();
+    engine.apply_venture(&user, &venture.id).await.unwrap();
+    assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
+
+    let client = vercel(&world);
+    assert!(client.find_domain("acme-shop.com").await.unwrap().is_some(), "the apex is in the account");
+    assert_eq!(client.list_dns_records("acme-shop.com").await.unwrap(), [], "Vercel DNS serves the names itself");
+    let project = world.vercel().projects()[0]["id"].as_str().unwrap().to_string();
+    let domains = client.list_project_domains(&project).await.unwrap();
+    let apex = domains.iter().find(|d| d.name == "acme-shop.com").unwrap();
+    assert_eq!(apex.redirect.as_deref(), Some("www.acme-shop.com"), "www is primary: the apex redirects");
+    let staging = domains.iter().find(|d| d.name == "staging.acme-shop.com").unwrap();
+    assert!(staging.custom_environment_id.is_some(), "{staging:?}");
+
+    let plan = engine.plan_venture(&user, &venture.id).await.unwrap();
+    assert_eq!(row(&plan, "DNS records").detail, "Vercel DNS serves the project's names");
+    assert_eq!(row(&plan, "Custom domains").action, Action::NoChange);
+}
