@@ -5,6 +5,11 @@
 //! [`crate::dns_server`] serves it as real DNS on a local port.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Duration;
+
+use hickory_proto::op::{Message, MessageType, OpCode, Query};
+use hickory_proto::rr::{Name, RData, RecordType};
 use std::sync::{Arc, Mutex};
 
 /// Who answers for a zone.
@@ -47,6 +52,9 @@ struct Inner {
     /// Zones whose DNSSEC signatures fail validation (a fault): validating resolvers answer
     /// SERVFAIL for them unless asked with checking disabled.
     bogus: BTreeSet<String>,
+    /// Zones the simulated Internet delegates to a real DNS server (a test's Knot): names in
+    /// them resolve by asking it.
+    delegations: BTreeMap<String, SocketAddr>,
 }
 
 /// Cheap to clone; clones share one DNS.
@@ -103,9 +111,30 @@ impl SimDns {
         self.inner.lock().unwrap().records.retain(|r| !(r.provider == provider && r.id == id));
     }
 
-    /// What a resolver gets for `name` and `record_type`: the authoritative provider's records.
+    /// What a resolver gets for `name` and `record_type`: the authoritative provider's records,
+    /// or the delegated server's answer.
     pub fn lookup(&self, name: &str, record_type: &str) -> Vec<String> {
+        if let Some(server) = self.delegated(name) {
+            return ask_server(server, name, record_type);
+        }
         self.records(name, record_type).into_iter().map(|r| r.value).collect()
+    }
+
+    /// Delegates `zone` to a real DNS server at `server`.
+    pub fn delegate(&self, zone: &str, server: SocketAddr) {
+        self.inner.lock().unwrap().delegations.insert(normalize(zone), server);
+    }
+
+    /// The server a delegated zone holding `name` is served by.
+    pub fn delegated(&self, name: &str) -> Option<SocketAddr> {
+        let name = normalize(name);
+        let inner = self.inner.lock().unwrap();
+        inner
+            .delegations
+            .iter()
+            .filter(|(zone, _)| name == **zone || name.ends_with(&format!(".{zone}")))
+            .max_by_key(|(zone, _)| zone.len())
+            .map(|(_, server)| *server)
     }
 
     /// The records behind [`SimDns::lookup`], with their TTLs. A provider's own records give
@@ -153,6 +182,40 @@ impl SimDns {
     pub fn dnssec_bogus(&self, name: &str) -> bool {
         self.authority(name).is_some_and(|(zone, _)| self.inner.lock().unwrap().bogus.contains(&zone))
     }
+}
+
+/// Asks `server` (without recursion) for `name`'s `record_type` records, as the simulators
+/// read a delegated zone; no answer reads as no records.
+fn ask_server(server: SocketAddr, name: &str, record_type: &str) -> Vec<String> {
+    let (Ok(owner), Ok(kind)) = (Name::from_ascii(format!("{}.", normalize(name))), record_type.parse::<RecordType>())
+    else {
+        return Vec::new();
+    };
+    let mut query = Message::new(rand::random(), MessageType::Query, OpCode::Query);
+    query.add_query(Query::query(owner.clone(), kind));
+    let Some(answer) = forward(server, &query.to_vec().unwrap_or_default()) else { return Vec::new() };
+    let Ok(answer) = Message::from_vec(&answer) else { return Vec::new() };
+    answer
+        .answers
+        .iter()
+        .filter(|r| r.record_type() == kind && r.name == owner)
+        .map(|r| match &r.data {
+            RData::TXT(txt) => txt.txt_data.iter().map(|part| String::from_utf8_lossy(part)).collect(),
+            RData::CNAME(target) => target.0.to_ascii().trim_end_matches('.').to_string(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// Sends one DNS message to `server` over UDP and returns its answer.
+pub(crate) fn forward(server: SocketAddr, message: &[u8]) -> Option<Vec<u8>> {
+    let socket = UdpSocket::bind("127.0.0.1:0").ok()?;
+    socket.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
+    socket.send_to(message, server).ok()?;
+    let mut buffer = vec![0u8; 4096];
+    let length = socket.recv(&mut buffer).ok()?;
+    buffer.truncate(length);
+    Some(buffer)
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use crate::dns::{DnsProvider, SimDns};
 /// A running server; it stops when dropped.
 pub struct DnsServer {
     address: SocketAddr,
+    dns: SimDns,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -36,6 +37,7 @@ impl Drop for DnsServer {
 impl DnsServer {
     /// Serves `dns` on `address` (port 0 picks one free for both UDP and TCP).
     pub async fn start(address: SocketAddr, dns: SimDns) -> std::io::Result<DnsServer> {
+        let served = dns.clone();
         let (udp, tcp) = bind_both(address).await?;
         let address = udp.local_addr()?;
         let udp_task = {
@@ -74,11 +76,16 @@ impl DnsServer {
                 });
             }
         });
-        Ok(DnsServer { address, tasks: vec![udp_task, tcp_task] })
+        Ok(DnsServer { address, dns: served, tasks: vec![udp_task, tcp_task] })
     }
 
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// The DNS it serves (shared with the simulators).
+    pub fn served(&self) -> &SimDns {
+        &self.dns
     }
 }
 
@@ -136,9 +143,14 @@ fn soa(zone: &str, provider: DnsProvider) -> Option<Record> {
 
 /// The answer to one query message, encoded; `None` for what is not a query.
 fn respond(dns: &SimDns, own_address: IpAddr, query: &[u8]) -> Option<Vec<u8>> {
+    let raw = query;
     let query = Message::from_vec(query).ok()?;
     if query.metadata.message_type != MessageType::Query {
         return None;
+    }
+    // A zone delegated to a real server: its answer, as a resolver would relay it.
+    if let Some(server) = query.queries.first().and_then(|q| dns.delegated(&ascii(q.name()))) {
+        return crate::dns::forward(server, raw);
     }
     let mut answer = Message::response(query.metadata.id, query.metadata.op_code);
     answer.metadata.recursion_desired = query.metadata.recursion_desired;

@@ -263,7 +263,8 @@ fn conflict(record: &Existing, wanted: &Wanted) -> Conflict {
             )
         }
         _ => format!(
-            "{name} has a {kind} record ({value}) that Slipway did not create, where Vercel needs {} {}",
+            "{name} has {} {kind} record ({value}) that Slipway did not create, where Vercel needs {} {}",
+            if matches!(record.kind, RecordKind::A | RecordKind::Aaaa) { "an" } else { "a" },
             wanted.kind.as_str(),
             wanted.value
         ),

@@ -272,7 +272,8 @@ impl Rfc2136Client {
             .verify(response.as_buffer())
             .map_err(|error| failed(format!("the answer's TSIG does not verify: {error}")))?;
         match verified.response_code {
-            ResponseCode::NoError => Ok(verified.into_message()),
+            // A name that does not exist holds no records: an answer, not a failure.
+            ResponseCode::NoError | ResponseCode::NXDomain => Ok(verified.into_message()),
             code => Err(self.refusal(code, operation)),
         }
     }

@@ -5,9 +5,11 @@
 
 use serde_json::Value;
 use slipway_engine::domains::DomainInput;
+use slipway_engine::platform::rfc2136::{RecordKind, RrSet};
 use slipway_engine::platform::vercel::{VercelClient, VercelConfig};
 use slipway_engine::provision::{Action, PlannedAction};
 
+use super::knot::{Knot, zone_file};
 use super::support::*;
 
 fn spec(name: &str, domain: &str, dns: &str) -> NewVenture {
@@ -181,4 +183,101 @@ async fn at_vercel_dns_the_zone_joins_the_account_and_no_record_is_written() {
     let plan = engine.plan_venture(&user, &venture.id).await.unwrap();
     assert_eq!(row(&plan, "DNS records").detail, "Vercel DNS serves the project's names");
     assert_eq!(row(&plan, "Custom domains").action, Action::NoChange);
+}
+
+/// Record sets at the Knot server, as `TYPE name value`.
+async fn knot_records(knot: &Knot, zone: &str, names: &[&str]) -> Vec<String> {
+    let client = knot.client(zone);
+    let mut found = Vec::new();
+    for name in names {
+        for kind in [RecordKind::A, RecordKind::Aaaa, RecordKind::Cname, RecordKind::Txt] {
+            if let Some(set) = client.read(name, kind).await.unwrap() {
+                found.extend(set.values.iter().map(|v| format!("{} {name} {v}", kind.as_str())));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[tokio::test]
+async fn an_rfc2136_server_gets_the_records_signed_and_keeps_the_rest() {
+    let knot = Knot::start(&[
+        ("acme-rfc.com", zone_file("acme-rfc.com", "mail A 192.0.2.5")),
+        ("acme-clash.com", zone_file("acme-clash.com", "www A 192.0.2.1")),
+    ]);
+    let mut world = World::new(FaultPlan::default()).await;
+    for zone in ["acme-rfc.com", "acme-clash.com"] {
+        world.sims.dns.served().delegate(zone, knot.address);
+    }
+    world.rfc2136 = Some(knot.access());
+    let (_dir, db) = database();
+    let engine = world.open_process(&db, "p1").await;
+    let user = creator(&engine).await;
+
+    // Someone else's www A is in the way of the CNAME: blocked before anything is made.
+    let clash = engine.plan_new_venture(&user, &spec("acme-clash", "acme-clash.com", "rfc2136")).await.unwrap();
+    let blocked = row(&clash, "DNS records");
+    assert_eq!(blocked.action, Action::Blocked, "{blocked:?}");
+    assert!(
+        blocked.detail.contains("www.acme-clash.com has an A record (192.0.2.1) that Slipway did not create"),
+        "{}",
+        blocked.detail
+    );
+
+    let venture = engine.create_venture(&user, &spec("acme-rfc", "acme-rfc.com", "rfc2136")).await.unwrap();
+    assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
+    let names = ["acme-rfc.com", "www.acme-rfc.com", "_vercel.acme-rfc.com", "mail.acme-rfc.com"];
+    let records = knot_records(&knot, "acme-rfc.com", &names).await;
+    assert_eq!(records.len(), 5, "{records:?}");
+    assert!(records.contains(&"A acme-rfc.com 76.76.21.21".to_string()), "{records:?}");
+    assert!(records.contains(&"CNAME www.acme-rfc.com cname.vercel-dns.com".to_string()), "{records:?}");
+    assert!(records.contains(&"A mail.acme-rfc.com 192.0.2.5".to_string()), "theirs untouched: {records:?}");
+
+    // Converged: nothing to change, and a re-apply writes nothing at the server.
+    let engine = world.open_process(&db, "p2").await;
+    let plan = engine.plan_venture(&user, &venture.id).await.unwrap();
+    assert_eq!(row(&plan, "DNS records").action, Action::NoChange, "{plan:#?}");
+    engine.apply_venture(&user, &venture.id).await.unwrap();
+    assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
+    assert_eq!(knot_records(&knot, "acme-rfc.com", &names).await, records);
+}
+
+#[tokio::test]
+async fn manual_dns_lists_the_records_to_add_and_waits_until_they_resolve() {
+    let knot = Knot::start(&[("acme-manual.com", zone_file("acme-manual.com", ""))]);
+    let world = World::new(FaultPlan::default()).await;
+    world.sims.dns.served().delegate("acme-manual.com", knot.address);
+    let (_dir, db) = database();
+    let engine = world.open_process(&db, "p1").await;
+    let user = creator(&engine).await;
+    let venture = engine.create_venture(&user, &spec("acme-manual", "acme-manual.com", "manual")).await.unwrap();
+    let runner = engine.start_runner();
+
+    // Once the names are on the project, the plan lists every record, challenges included.
+    let mut wanted = Vec::new();
+    wait_for("the records to add", async || {
+        let plan = engine.plan_venture(&user, &venture.id).await.unwrap();
+        let records = row(&plan, "DNS records");
+        wanted = records.records.clone();
+        records.detail.starts_with("make these changes at your DNS provider")
+            && wanted.iter().any(|r| r.kind == RecordKind::Txt)
+    })
+    .await;
+    assert_eq!(engine.venture(&user, &venture.id).await.unwrap().status, VentureStatus::Provisioning, "it waits");
+
+    // The user adds them at the registrar (here: the zone's server).
+    let zone = knot.client("acme-manual.com");
+    let mut sets: Vec<(String, RecordKind)> = wanted.iter().map(|r| (r.name.clone(), r.kind)).collect();
+    sets.dedup();
+    for (name, kind) in sets {
+        let values = wanted.iter().filter(|r| r.name == name && r.kind == kind).filter_map(|r| r.new.clone()).collect();
+        zone.replace(None, &RrSet { name, kind, ttl: 300, values }).await.unwrap();
+    }
+    wait_for("the venture to be ready", async || {
+        engine.venture(&user, &venture.id).await.unwrap().status == VentureStatus::Ready
+    })
+    .await;
+    engine.shutdown();
+    runner.await.unwrap();
 }

@@ -106,6 +106,16 @@ impl Knot {
         SecretString::from(self.secret.clone())
     }
 
+    /// What an engine needs to write to this server.
+    pub fn access(&self) -> slipway_engine::platforms::Rfc2136Access {
+        slipway_engine::platforms::Rfc2136Access {
+            server: self.address,
+            key_name: self.key_name.clone(),
+            algorithm: TsigAlgorithmName::HmacSha256,
+            secret: self.secret(),
+        }
+    }
+
     pub fn client(&self, zone: &str) -> Rfc2136Client {
         self.client_with(zone, self.secret())
     }

@@ -28,6 +28,8 @@ pub struct World {
     /// The platform token: the client's rate limiters are per token and shared by every
     /// engine of the test binary, so a world of its own token has budgets of its own.
     pub token: String,
+    /// An RFC 2136 server the engines write DNS records to (a test's Knot).
+    pub rfc2136: Option<slipway_engine::platforms::Rfc2136Access>,
 }
 
 impl World {
@@ -62,6 +64,7 @@ impl World {
             polling: Duration::from_millis(50),
             concurrency: 4,
             token: token.to_string(),
+            rfc2136: None,
         }
     }
 
@@ -81,7 +84,7 @@ impl World {
 
     /// The same, with a vault of its own (a master-key rotation).
     pub async fn open_process_with(&self, db_url: &str, instance: &str, vault: VaultSettings) -> Engine {
-        let platforms = PlatformSettings::sandbox(SandboxEndpoints {
+        let mut platforms = PlatformSettings::sandbox(SandboxEndpoints {
             vercel: self.sims.vercel.base_url(),
             vercel_team_id: slipway_sim::SANDBOX_TEAM_ID.into(),
             supabase: self.sims.supabase.base_url(),
@@ -90,6 +93,7 @@ impl World {
             token: SecretString::from(self.token.clone()),
             dns: self.sims.dns.address(),
         });
+        platforms.rfc2136 = self.rfc2136.clone();
         let mut config = EngineConfig::new(db_url, platforms, vault);
         config.runner.instance_id = instance.into();
         config.runner.lease = Duration::from_millis(900);
