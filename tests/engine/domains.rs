@@ -120,6 +120,22 @@ async fn a_cloudflare_domain_gets_its_records_once_and_goes_live() {
     assert_eq!(settle(&engine, &user, &venture.id).await, VentureStatus::Ready);
     assert_eq!(writes(&world.sims.cloudflare.requests()[seen..]), Vec::<String>::new());
     assert_eq!(cloudflare_records(&world, "example.com"), records);
+
+    // The doctor, through the sandbox's real DNS server, with the venture's settings.
+    let check = engine.check_domain(&user, "WWW.Example.com.").await.unwrap();
+    assert_eq!((check.domain.as_str(), check.venture.as_deref()), ("example.com", Some("example-shop")));
+    assert_eq!(check.provider, slipway_engine::domains::DnsProvider::Cloudflare);
+    assert_eq!(check.report.findings, [], "{:#?}", check.report);
+    assert!(check.report.elapsed_ms < 2000, "{} ms", check.report.elapsed_ms);
+    let status = engine.venture_domain(&user, &venture.id).await.unwrap().unwrap();
+    assert!(status.names.iter().all(|n| n.attached && n.verified && n.configured), "{:?}", status.names);
+    assert!(status.certificate.is_some());
+
+    let unknown = engine.check_domain(&user, "nobody-has-this.com").await.unwrap();
+    assert_eq!(unknown.venture, None);
+    assert_eq!(unknown.report.findings[0].check, "not_registered", "{:#?}", unknown.report);
+    let shared = engine.check_domain(&user, "my-app.vercel.app").await.unwrap_err();
+    assert!(shared.to_string().contains("invalid"), "{shared}");
 }
 
 #[tokio::test]

@@ -1,0 +1,137 @@
+//! Custom domains: the DNS doctor on any domain (the venture's settings when one has it), and a
+//! venture's domain as it stands: each name on the project, verified and configured at Vercel,
+//! the certificate, and the doctor's findings. Every role may read them.
+
+use serde::{Deserialize, Serialize};
+
+use super::*;
+use crate::domains::diagnosis::Report;
+use crate::domains::{DnsProvider, DomainSpec, Primary};
+use crate::platform::domain::{Registrable, registrable, to_ascii_domain};
+use crate::provision::kind;
+
+/// The doctor's report on one domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DomainCheck {
+    /// The zone checked (the registrable domain).
+    pub domain: String,
+    /// The venture whose spec has this domain, if one does: its provider and names are used.
+    #[schema(required = true)]
+    pub venture: Option<String>,
+    pub provider: DnsProvider,
+    pub report: Report,
+}
+
+/// One of a venture's names and where it stands at Vercel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DomainName {
+    pub name: String,
+    /// `primary`, `redirect` (answers 308 to the primary) or `staging`.
+    #[schema(example = "primary")]
+    pub role: String,
+    /// On the Vercel project.
+    pub attached: bool,
+    /// Vercel accepts it as the project's.
+    pub verified: bool,
+    /// Its DNS points at Vercel and a certificate can be issued (`misconfigured: false`).
+    pub configured: bool,
+}
+
+/// A venture's custom domain now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DomainStatus {
+    pub apex: String,
+    pub provider: DnsProvider,
+    pub names: Vec<DomainName>,
+    /// The certificate Slipway had issued for every name, once it has.
+    #[schema(required = true)]
+    pub certificate: Option<String>,
+    pub report: Report,
+}
+
+/// A platform failure as an engine error, a full rate limiter as `Busy`.
+fn platform(err: crate::platform::api::ApiError) -> EngineError {
+    match StepError::from(err) {
+        StepError::OverBudget { retry_after } => EngineError::Busy { retry_after },
+        other => EngineError::Platform(other.to_string()),
+    }
+}
+
+impl Engine {
+    /// Runs the DNS doctor on `domain` (a name in any form: `Acme.com.`, `www.acme.com`,
+    /// an internationalised one): with the venture's provider and names when a venture's spec
+    /// has this domain, else as a domain pointed at Vercel by hand.
+    pub async fn check_domain(&self, actor: &User, domain: &str) -> Result<DomainCheck, EngineError> {
+        let name = to_ascii_domain(domain).map_err(|rule| EngineError::invalid("domain", rule))?;
+        let apex = match registrable(&name) {
+            Registrable::Domain(apex) => apex,
+            Registrable::Shared(suffix) => {
+                return Err(EngineError::invalid("domain", format!("is under {suffix}, which is not a domain of yours")));
+            }
+            Registrable::NotRegistrable => {
+                return Err(EngineError::invalid("domain", "is not a domain anyone registers"));
+            }
+        };
+        let mut found = None;
+        for venture in self.list_ventures(actor).await? {
+            if let Ok(spec) = self.stored_spec(&venture).await
+                && let Some(domain) = spec.domain.filter(|d| d.apex == apex)
+            {
+                found = Some((venture, domain));
+                break;
+            }
+        }
+        let (venture, spec) = match found {
+            Some((venture, spec)) => (Some(venture), spec),
+            None => (
+                None,
+                DomainSpec {
+                    apex: apex.clone(),
+                    primary: Primary::Apex,
+                    dns: DnsProvider::Manual,
+                    staging: None,
+                    allow_replace: Vec::new(),
+                },
+            ),
+        };
+        let project = venture.as_ref().and_then(|v| v.vercel_project_id.clone());
+        let report = crate::domains::examine(&self.inner.platforms, &spec, project.as_deref()).await.map_err(platform)?;
+        Ok(DomainCheck { domain: apex, venture: venture.map(|v| v.name), provider: spec.dns, report })
+    }
+
+    /// The venture's custom domain as it stands, checked live; `None` without one in the spec.
+    pub async fn venture_domain(&self, actor: &User, venture_id: &str) -> Result<Option<DomainStatus>, EngineError> {
+        let venture = self.venture(actor, venture_id).await?;
+        let Some(spec) = self.stored_spec(&venture).await?.domain else { return Ok(None) };
+        let vercel = &self.inner.platforms.vercel;
+        let project = venture.vercel_project_id.clone();
+        let attached = match &project {
+            Some(project) => vercel.list_project_domains(project).await.map_err(platform)?,
+            None => Vec::new(),
+        };
+        let (primary, alias) = spec.names();
+        let mut roles = vec![(primary, "primary"), (alias, "redirect")];
+        roles.extend(spec.staging.clone().map(|name| (name, "staging")));
+        let mut names = Vec::new();
+        for (name, role) in roles {
+            let on_project = attached.iter().find(|d| d.name == name);
+            let configured = match &project {
+                Some(project) if on_project.is_some() => {
+                    !vercel.domain_config(&name, Some(project)).await.map_err(platform)?.misconfigured
+                }
+                _ => false,
+            };
+            names.push(DomainName {
+                verified: on_project.is_some_and(|d| d.verified),
+                attached: on_project.is_some(),
+                configured,
+                role: role.into(),
+                name,
+            });
+        }
+        let certificate =
+            self.inner.store.resource(venture_id, kind::DOMAIN_CERTIFICATE).await?.and_then(|r| r.external_id);
+        let report = crate::domains::examine(&self.inner.platforms, &spec, project.as_deref()).await.map_err(platform)?;
+        Ok(Some(DomainStatus { apex: spec.apex, provider: spec.dns, names, certificate, report }))
+    }
+}
