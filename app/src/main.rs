@@ -72,6 +72,14 @@ enum Command {
         #[command(subcommand)]
         command: cli::AuthCommand,
     },
+    /// The DNS doctor on a running Slipway: a domain's records against what Vercel needs,
+    /// every finding with its fix.
+    Domain {
+        #[command(flatten)]
+        server: cli::ServerArgs,
+        #[command(subcommand)]
+        command: cli::DomainCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -117,6 +125,9 @@ struct SimArgs {
     supabase_port: u16,
     #[arg(long, default_value_t = 4300)]
     cloudflare_port: u16,
+    /// The simulated public DNS (UDP and TCP): point a resolver or `dig -p` at it.
+    #[arg(long, default_value_t = 4400)]
+    dns_port: u16,
     /// Bearer token every simulator accepts (the Supabase CLI wants `sbp_` + 40 hex digits).
     #[arg(long, env = "SLIPWAY_SIM_TOKEN", hide_env_values = true)]
     token: String,
@@ -203,6 +214,23 @@ struct Settings {
     /// Where Cloudflare calls go (default https://api.cloudflare.com/client/v4).
     #[arg(long, env = "CLOUDFLARE_API_URL", global = true)]
     cloudflare_api_url: Option<String>,
+    /// The recursive resolvers the DNS doctor asks, comma-separated (`1.1.1.1,8.8.8.8:53`);
+    /// default Cloudflare's, Google's and Quad9's. Ignored in sandbox mode.
+    #[arg(long, env = "SLIPWAY_DNS_RESOLVERS", global = true, value_delimiter = ',', value_parser = dns_address)]
+    dns_resolvers: Vec<SocketAddr>,
+    /// An authoritative DNS server taking RFC 2136 updates, for ventures with `dns = "rfc2136"`
+    /// (`192.0.2.53` or `192.0.2.53:5353`).
+    #[arg(long, env = "SLIPWAY_RFC2136_SERVER", global = true, value_parser = dns_address)]
+    rfc2136_server: Option<SocketAddr>,
+    /// The TSIG key's name, as the server knows it.
+    #[arg(long, env = "SLIPWAY_RFC2136_KEY_NAME", global = true)]
+    rfc2136_key_name: Option<String>,
+    /// The TSIG algorithm: hmac-sha256, hmac-sha384 or hmac-sha512.
+    #[arg(long, env = "SLIPWAY_RFC2136_KEY_ALGORITHM", default_value = "hmac-sha256", global = true)]
+    rfc2136_key_algorithm: String,
+    /// The TSIG key's secret (base64, as `tsig-keygen` or `keymgr` print it).
+    #[arg(long, env = "SLIPWAY_RFC2136_KEY_SECRET", hide_env_values = true, global = true)]
+    rfc2136_key_secret: Option<String>,
     /// Master key of the secrets vault (32 bytes, base64). Unset: a key file in the data
     /// directory, created on first start.
     #[arg(long, env = "SLIPWAY_MASTER_KEY", hide_env_values = true, global = true)]
@@ -242,7 +270,35 @@ struct Settings {
     admin_password: Option<String>,
 }
 
+/// A DNS server's address: an IP, with `:port` when it is not 53.
+fn dns_address(raw: &str) -> Result<SocketAddr, String> {
+    let raw = raw.trim();
+    raw.parse::<SocketAddr>()
+        .or_else(|_| raw.parse::<std::net::IpAddr>().map(|ip| SocketAddr::new(ip, 53)))
+        .map_err(|_| format!("{raw:?} is not an IP address (with an optional :port)"))
+}
+
 impl Settings {
+    /// The RFC 2136 server, when its address is set; its key must be complete.
+    fn rfc2136(&self) -> anyhow::Result<Option<slipway_engine::platforms::Rfc2136Access>> {
+        let Some(server) = self.rfc2136_server else { return Ok(None) };
+        let (Some(key_name), Some(secret)) = (&self.rfc2136_key_name, &self.rfc2136_key_secret) else {
+            anyhow::bail!(
+                "SLIPWAY_RFC2136_SERVER is set, but its TSIG key is not: set SLIPWAY_RFC2136_KEY_NAME and SLIPWAY_RFC2136_KEY_SECRET"
+            );
+        };
+        let algorithm = self
+            .rfc2136_key_algorithm
+            .parse()
+            .map_err(|rule| anyhow::anyhow!("SLIPWAY_RFC2136_KEY_ALGORITHM {rule}"))?;
+        Ok(Some(slipway_engine::platforms::Rfc2136Access {
+            server,
+            key_name: key_name.clone(),
+            algorithm,
+            secret: SecretString::from(secret.clone()),
+        }))
+    }
+
     /// The engine's configuration, and in sandbox mode the simulators it talks to (they run
     /// as long as the returned `Sandbox` is kept).
     async fn engine_config(&self) -> anyhow::Result<(EngineConfig, Option<Sandbox>)> {
@@ -265,8 +321,13 @@ impl Settings {
             cloudflare_token: secret(&self.cloudflare_token),
             cloudflare_api_url: self.cloudflare_api_url.clone(),
         };
-        let (platforms, sandbox) = match tokens.into_platforms().map_err(|e| anyhow::anyhow!(e))? {
-            Some(real) => (real, None),
+        let (mut platforms, sandbox) = match tokens.into_platforms().map_err(|e| anyhow::anyhow!(e))? {
+            Some(mut real) => {
+                if !self.dns_resolvers.is_empty() {
+                    real.dns.resolvers = self.dns_resolvers.clone();
+                }
+                (real, None)
+            }
             None => {
                 let share = self.sandbox_fault_share.clamp(0.0, 1.0);
                 let faults = FaultPlan {
@@ -287,6 +348,7 @@ impl Settings {
                 (platforms, Some(sandbox))
             }
         };
+        platforms.rfc2136 = self.rfc2136()?;
         let previous: Vec<SecretString> =
             self.previous_master_keys.iter().filter(|k| !k.is_empty()).cloned().map(SecretString::from).collect();
         let vault = match &self.master_key {
@@ -360,6 +422,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Venture { server, command } => return cli::run(server, command).await,
         Command::Env { server, command } => return cli::run_env(server, command).await,
         Command::Auth { server, command } => return cli::run_auth(server, command).await,
+        Command::Domain { server, command } => return cli::run_domain(server, command).await,
         Command::Vault { command: VaultCommand::NewKey } => {
             println!("{}", secrecy::ExposeSecret::expose_secret(&slipway_engine::vault::generate_key()));
             return Ok(());
@@ -373,6 +436,7 @@ async fn main() -> anyhow::Result<()> {
         | Command::Venture { .. }
         | Command::Env { .. }
         | Command::Auth { .. }
+        | Command::Domain { .. }
         | Command::Vault { command: VaultCommand::NewKey } => {
             unreachable!("handled above")
         }
@@ -509,6 +573,7 @@ async fn simulate(args: SimArgs) -> anyhow::Result<()> {
         vercel_port: args.vercel_port,
         supabase_port: args.supabase_port,
         cloudflare_port: args.cloudflare_port,
+        dns_port: args.dns_port,
         faults,
         supabase_ready_after: Duration::from_secs(args.supabase_ready_secs),
         vercel_build_time: Duration::from_millis(1500),
@@ -518,6 +583,7 @@ async fn simulate(args: SimArgs) -> anyhow::Result<()> {
     println!("Vercel API:      {}", sandbox.vercel.base_url());
     println!("Supabase API:    {}", sandbox.supabase.base_url());
     println!("Cloudflare API:  {}", sandbox.cloudflare.base_url());
+    println!("Public DNS:      {} (UDP and TCP)", sandbox.dns.address());
     println!("Simulators running; Ctrl-C stops them.");
     tokio::signal::ctrl_c().await?;
     Ok(())

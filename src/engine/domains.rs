@@ -66,7 +66,10 @@ impl Engine {
         let apex = match registrable(&name) {
             Registrable::Domain(apex) => apex,
             Registrable::Shared(suffix) => {
-                return Err(EngineError::invalid("domain", format!("is under {suffix}, which is not a domain of yours")));
+                return Err(EngineError::invalid(
+                    "domain",
+                    format!("is under {suffix}, which is not a domain of yours"),
+                ));
             }
             Registrable::NotRegistrable => {
                 return Err(EngineError::invalid("domain", "is not a domain anyone registers"));
@@ -95,7 +98,8 @@ impl Engine {
             ),
         };
         let project = venture.as_ref().and_then(|v| v.vercel_project_id.clone());
-        let report = crate::domains::examine(&self.inner.platforms, &spec, project.as_deref()).await.map_err(platform)?;
+        let report =
+            crate::domains::examine(&self.inner.platforms, &spec, project.as_deref()).await.map_err(platform)?;
         Ok(DomainCheck { domain: apex, venture: venture.map(|v| v.name), provider: spec.dns, report })
     }
 
@@ -131,7 +135,8 @@ impl Engine {
         }
         let certificate =
             self.inner.store.resource(venture_id, kind::DOMAIN_CERTIFICATE).await?.and_then(|r| r.external_id);
-        let report = crate::domains::examine(&self.inner.platforms, &spec, project.as_deref()).await.map_err(platform)?;
+        let report =
+            crate::domains::examine(&self.inner.platforms, &spec, project.as_deref()).await.map_err(platform)?;
         Ok(Some(DomainStatus { apex: spec.apex, provider: spec.dns, names, certificate, report }))
     }
 }

@@ -1,11 +1,13 @@
-//! `slipway venture …`, `slipway env …` and `slipway auth …`: the command line over the REST API of a running
+//! `slipway venture …`, `slipway env …`, `slipway auth …` and `slipway domain …`: the command line over the REST API of a running
 //! Slipway (`SLIPWAY_SERVER`, `SLIPWAY_TOKEN`). Specs are TOML files with the fields of the JSON
 //! spec.
 
 mod auth;
+mod domain;
 mod env;
 
 pub use auth::{AuthCommand, run as run_auth};
+pub use domain::{DomainCommand, run as run_domain};
 pub use env::{EnvCommand, run as run_env};
 
 use std::io::{IsTerminal, Write};
@@ -186,12 +188,26 @@ pub async fn run(server: ServerArgs, command: VentureCommand) -> anyhow::Result<
             } else {
                 for action in plan["actions"].as_array().into_iter().flatten() {
                     let verb = action["action"].as_str().unwrap_or("?").replace('_', " ");
-                    println!(
-                        "{:<12} {:<24} {}",
-                        verb,
-                        action["resource"].as_str().unwrap_or("?"),
-                        action["detail"].as_str().unwrap_or("")
-                    );
+                    let records = action["records"].as_array().cloned().unwrap_or_default();
+                    let detail = action["detail"].as_str().unwrap_or("");
+                    // DNS changes one per line, as dnscontrol and octoDNS preview them.
+                    let detail = match detail.split_once(": ") {
+                        _ if records.is_empty() => detail.to_string(),
+                        Some((instruction, _)) if detail.starts_with("make these changes") => format!("{instruction}:"),
+                        _ => "record by record:".to_string(),
+                    };
+                    println!("{:<12} {:<24} {detail}", verb, action["resource"].as_str().unwrap_or("?"));
+                    for record in &records {
+                        let (old, new) = (record["old"].as_str().unwrap_or(""), record["new"].as_str().unwrap_or(""));
+                        let (kind, name) =
+                            (record["type"].as_str().unwrap_or("?"), record["name"].as_str().unwrap_or("?"));
+                        let line = match record["op"].as_str() {
+                            Some("create") => format!("+ CREATE {kind} {name} {new}"),
+                            Some("change") => format!("± MODIFY {kind} {name} {old} → {new}"),
+                            _ => format!("- DELETE {kind} {name} {old}"),
+                        };
+                        println!("{:<12} {:<24}   {line}", "", "");
+                    }
                     if let Some(warning) = action["warning"].as_str() {
                         println!("{:<12} {:<24} {warning}", "WARNING", "");
                     }

@@ -81,8 +81,12 @@ async fn a_venture_is_planned_applied_followed_and_destroyed_from_the_command_li
     let (ok, out, err) = slipway(&server, &["plan", "-f", file, "--json"]).await;
     assert!(ok, "{err}");
     let plan: Value = serde_json::from_str(&out).unwrap();
-    // Everything is made but row-level security, for which the spec names no table.
-    let rls = |a: &&Value| a["resource"].as_str().unwrap().ends_with("row-level security");
+    // Everything is made but row-level security and the domain, for which the spec names
+    // no table and no domain.
+    let rls = |a: &&Value| {
+        let resource = a["resource"].as_str().unwrap();
+        resource.ends_with("row-level security") || resource == "Custom domains" || resource == "DNS records"
+    };
     let actions = plan["actions"].as_array().unwrap();
     assert!(actions.iter().filter(|a| !rls(a)).all(|a| a["action"] == "create"), "{plan}");
     assert!(actions.iter().filter(rls).all(|a| a["action"] == "no_change"), "{plan}");
@@ -102,7 +106,7 @@ async fn a_venture_is_planned_applied_followed_and_destroyed_from_the_command_li
 
     // Applying the same file again changes nothing, and the plan says so first.
     let (_, out, _) = slipway(&server, &["plan", "-f", file]).await;
-    assert_eq!(out.lines().filter(|l| l.starts_with("no change")).count(), 10, "{out}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("no change")).count(), 12, "{out}");
     let (ok, out, err) = slipway(&server, &["apply", "-f", file, "--json"]).await;
     assert!(ok, "{err}");
     assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["venture"]["status"], "ready");
@@ -316,4 +320,45 @@ async fn the_lint_exits_non_zero_while_a_table_is_exposed_and_zero_once_it_is_fi
     assert!(ok, "{out}{err}");
     let (_, out, _) = slipway(&server, &["status", "lint-cli"]).await;
     assert!(out.contains(": ready"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dns_doctor_passes_a_live_domain_and_fails_a_stray_aaaa_with_its_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = common::fast_sandbox_engine_with_sim_token(&dir).await;
+    let server = serve(dir, started).await;
+    let spec_dir = tempfile::tempdir().unwrap();
+    let spec = spec_dir.path().join("venture.toml");
+    std::fs::write(
+        &spec,
+        "name = \"domain-cli\"\nrepository = \"acme/domain-cli\"\n\n[domain]\nname = \"example.com\"\ndns = \"cloudflare\"\n",
+    )
+    .unwrap();
+    let (ok, out, err) = slipway(&server, &["apply", "-f", spec.to_str().unwrap()]).await;
+    assert!(ok, "{out}{err}");
+
+    let (ok, out, err) = run(&server, "domain", &["check", "WWW.Example.com."], "").await;
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("example.com (venture domain-cli, DNS at cloudflare)"), "{out}");
+    assert!(out.contains("all clear") && out.contains("checked in"), "{out}");
+
+    // Someone adds an AAAA at Cloudflare: visitors on IPv6 would miss Vercel.
+    let cloudflare = server._sims.cloudflare.base_url();
+    let zone = server._sims.cloudflare.zone_id("example.com").unwrap();
+    let sent = reqwest::Client::new()
+        .post(format!("{cloudflare}/zones/{zone}/dns_records"))
+        .bearer_auth(common::sim_token())
+        .json(&serde_json::json!({ "type": "AAAA", "name": "example.com", "content": "2001:db8::1", "ttl": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert!(sent.status().is_success());
+    let (ok, out, err) = run(&server, "domain", &["check", "example.com"], "").await;
+    assert!(!ok, "an error exits non-zero: {out}");
+    assert!(out.contains("ERROR example.com: example.com has AAAA records (2001:db8::1)"), "{out}");
+    assert!(out.contains("fix: remove the AAAA records of example.com (at Cloudflare)"), "{out}");
+    assert!(err.contains("the DNS doctor found 1 error(s) for example.com"), "{err}");
+
+    let (ok, _, err) = run(&server, "domain", &["check", "my-app.vercel.app"], "").await;
+    assert!(!ok && err.contains("vercel.app"), "{err}");
 }

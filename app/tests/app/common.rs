@@ -18,6 +18,11 @@ pub fn sim_token() -> &'static str {
     TOKEN.get_or_init(|| secrecy::ExposeSecret::expose_secret(&slipway_engine::auth::new_token()).to_string())
 }
 
+/// [`fast_sandbox_engine`] whose simulators accept [`sim_token`], for a test to act at them.
+pub async fn fast_sandbox_engine_with_sim_token(dir: &tempfile::TempDir) -> (Engine, Sandbox) {
+    fast_sandbox_engine_with(dir, SandboxConfig::default(), Some(secrecy::SecretString::from(sim_token()))).await
+}
+
 /// [`fast_sandbox_engine`] whose Supabase projects run their SQL on the test PostgreSQL server.
 pub async fn postgres_sandbox_engine(dir: &tempfile::TempDir) -> (Engine, Sandbox) {
     let server =

@@ -7,6 +7,7 @@
 //! ([`openapi`] holds the document's frame and the shared error responses).
 
 mod database;
+mod domains;
 mod env;
 mod meta;
 pub mod openapi;
@@ -58,6 +59,8 @@ where
         .routes(routes!(signin::put_sign_in_secret))
         .routes(routes!(database::get_database))
         .routes(routes!(database::lint_database))
+        .routes(routes!(domains::get_domain))
+        .routes(routes!(domains::check_domain))
         .routes(routes!(plan::plan_new))
         .routes(routes!(meta::connections))
         .routes(routes!(meta::openapi))

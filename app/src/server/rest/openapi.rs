@@ -24,7 +24,7 @@ use crate::server::AppState;
     ),
     servers((url = "/")),
     security(("bearerAuth" = [])),
-    tags((name = "ventures"), (name = "env"), (name = "auth"), (name = "database"), (name = "plan"), (name = "meta")),
+    tags((name = "ventures"), (name = "env"), (name = "auth"), (name = "database"), (name = "domains"), (name = "plan"), (name = "meta")),
     components(
         schemas(ErrorBody),
         responses(BadBody, Unauthenticated, Forbidden, NotFound, Invalid, Platform, Conflict, Busy)
@@ -210,7 +210,7 @@ mod tests {
             undocumented.is_empty() && unrouted.is_empty(),
             "served, not documented: {undocumented:?}; documented, not served: {unrouted:?}"
         );
-        assert_eq!(routes.len(), 26, "{routes:?}");
+        assert_eq!(routes.len(), 28, "{routes:?}");
 
         // The comparison sees a route beside the list, and a path missing from the document.
         let extra = router.route("/api/v1/undocumented", axum::routing::delete(|| async {}));
@@ -261,7 +261,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(ids.len(), 26);
+        assert_eq!(ids.len(), 28);
     }
 
     #[test]
