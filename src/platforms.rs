@@ -204,6 +204,20 @@ impl Platforms {
         })
     }
 
+    /// The DNS providers Slipway can write records at here (Vercel DNS always), and `manual`.
+    pub fn dns_providers(&self) -> Vec<crate::domains::DnsProvider> {
+        use crate::domains::DnsProvider;
+        let mut providers = vec![DnsProvider::Vercel];
+        if self.cloudflare.is_some() {
+            providers.push(DnsProvider::Cloudflare);
+        }
+        if self.rfc2136.is_some() {
+            providers.push(DnsProvider::Rfc2136);
+        }
+        providers.push(DnsProvider::Manual);
+        providers
+    }
+
     /// A client for `zone` at the configured RFC 2136 server; `None` when none is configured.
     pub fn rfc2136(&self, zone: &str) -> Result<Option<Rfc2136Client>, ApiError> {
         let Some(access) = &self.rfc2136 else { return Ok(None) };

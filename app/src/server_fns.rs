@@ -78,6 +78,43 @@ pub async fn venture_sign_in(id: String) -> Result<SignInView, ServerFnError> {
     Ok(crate::server::convert::sign_in_view(sign_in, database))
 }
 
+/// The Domains tab's data: the domain as it stands (checked live), and with `domain` and
+/// `dns` given, the wizard's preview of them (or the rules they break).
+#[server(endpoint = "venture_domain_tab")]
+pub async fn venture_domain_tab(
+    id: String,
+    domain: Option<String>,
+    dns: Option<String>,
+) -> Result<DomainTabView, ServerFnError> {
+    use crate::server::convert::{domain_preview_view, domain_state_view, provider_choices};
+    use crate::server::session::{engine_result, require_user};
+    use slipway_engine::EngineError;
+    let (engine, user) = require_user().await?;
+    let current = engine_result(engine.venture_domain(&user, &id).await)?.map(domain_state_view);
+    let mut view = DomainTabView {
+        current,
+        providers: provider_choices(&engine.dns_providers()),
+        asked: None,
+        preview: None,
+        issues: Vec::new(),
+        rendered_at: slipway_engine::time::now_ms(),
+    };
+    if let Some(name) = domain.filter(|d| !d.trim().is_empty()) {
+        let dns = dns.unwrap_or_else(|| "vercel".into());
+        view.asked = Some((name.clone(), dns.clone()));
+        let input =
+            slipway_engine::domains::DomainInput { name, primary: None, dns, staging: None, allow_replace: Vec::new() };
+        match engine.preview_venture_domain(&user, &id, input).await {
+            Ok(preview) => view.preview = Some(domain_preview_view(preview)),
+            Err(EngineError::Invalid(errors)) => {
+                view.issues = errors.into_iter().map(|e| FieldIssue { field: e.field, message: e.message }).collect()
+            }
+            Err(err) => return engine_result(Err(err)),
+        }
+    }
+    Ok(view)
+}
+
 #[server(endpoint = "create_venture")]
 pub async fn create_venture(venture: VentureForm) -> Result<CreateVentureOutcome, ServerFnError> {
     use crate::server::session::{engine_result, require_user};

@@ -284,3 +284,51 @@ pub struct SignInProviderView {
     pub secret_set: bool,
     pub tenant: Option<String>,
 }
+
+/// The Domains tab: the venture's domain as it stands, and the wizard (enter a domain, pick
+/// a provider, preview the plan and the doctor's findings, apply). Rendered on the server only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainTabView {
+    pub current: Option<DomainStateView>,
+    /// The wizard's choices: (value, label) of each DNS provider Slipway can use here.
+    pub providers: Vec<(String, String)>,
+    /// What the wizard was given (to fill its form again).
+    pub asked: Option<(String, String)>,
+    pub preview: Option<DomainPreviewView>,
+    /// The wizard's input, refused: each field and rule.
+    pub issues: Vec<FieldIssue>,
+    /// When the server read this (epoch ms).
+    pub rendered_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainStateView {
+    pub apex: String,
+    pub provider: String,
+    /// (name, role, attached, verified, configured).
+    pub names: Vec<(String, String, bool, bool, bool)>,
+    pub certificate: Option<String>,
+    pub findings: Vec<DoctorFindingView>,
+    pub servers: Vec<String>,
+    pub elapsed_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainPreviewView {
+    pub primary: String,
+    pub redirect: String,
+    pub staging: Option<String>,
+    /// (resource, action, detail, record lines).
+    pub rows: Vec<(String, String, String, Vec<String>)>,
+    pub blocked: bool,
+    pub findings: Vec<DoctorFindingView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoctorFindingView {
+    pub check: String,
+    pub level: String,
+    pub name: String,
+    pub problem: String,
+    pub fix: String,
+}

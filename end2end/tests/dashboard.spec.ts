@@ -49,7 +49,7 @@ test('signing out ends the session', async ({ page }) => {
 });
 
 /// Opens one of the venture page's tabs.
-async function openTab(page: Page, name: 'Overview' | 'Environment' | 'Database & Auth' | 'Log') {
+async function openTab(page: Page, name: 'Overview' | 'Environment' | 'Database & Auth' | 'Domains' | 'Log') {
   await page.getByRole('tab', { name }).click();
   await expect(page.getByRole('tab', { name })).toHaveAttribute('aria-selected', 'true');
 }
@@ -503,4 +503,60 @@ test('RLS: a table someone made at Supabase without RLS is found by the lint but
   await hydrated(page);
   await expect(page.getByTestId('signin-notice')).toHaveText('The linter found no error.');
   await expect(page.getByTestId('venture-status')).toHaveText('ready');
+});
+
+test('domains: the wizard checks the name as understood, previews the records and findings, and every check turns green after apply', async ({ page }) => {
+  test.setTimeout(180_000);
+  const token = process.env.SLIPWAY_E2E_CREATOR_TOKEN ?? '';
+  expect(token, 'e2e.sh passes the API token').toBeTruthy();
+  await signIn(page, creator);
+  const name = `domains-${Date.now().toString(36)}`;
+  const created = await page.request.post('/api/v1/ventures', {
+    headers: { authorization: `Bearer ${token}` },
+    data: { name, repository: 'acme/domains', environments: { staging: { enabled: false } } },
+  });
+  expect(created.status()).toBe(201);
+  const id: string = (await created.json()).venture.id;
+  await page.goto(`/ventures/${id}`);
+  await hydrated(page);
+  await expect(page.getByTestId('venture-status')).toHaveText('ready', { timeout: 60_000 });
+  await openTab(page, 'Domains');
+  const panel = page.getByTestId('domains-panel');
+  await expect(panel).toBeVisible();
+  await expect(panel.getByTestId('domain-state')).toHaveCount(0);
+
+  // A name Vercel gives every deployment is refused, naming the field and the rule.
+  await panel.getByTestId('domain-input').fill('my-app.vercel.app');
+  await panel.getByTestId('domain-preview-button').click();
+  await expect(page.getByTestId('domain-issues')).toContainText('domain.name: is a name Vercel gives every deployment');
+
+  // www under a multi-label suffix is understood by the public suffix list.
+  await page.getByTestId('domain-input').fill('www.example.co.uk');
+  await page.getByTestId('domain-dns').selectOption('manual');
+  await page.getByTestId('domain-preview-button').click();
+  await expect(page.getByTestId('domain-preview')).toContainText('Visitors stay on www.example.co.uk; example.co.uk answers 308 to it.');
+
+  // The sandbox's Cloudflare zone: the records one by one, and what is there now.
+  await page.getByTestId('domain-input').fill('Example.COM.');
+  await page.getByTestId('domain-dns').selectOption('cloudflare');
+  await page.getByTestId('domain-preview-button').click();
+  const preview = page.getByTestId('domain-preview');
+  await expect(preview).toContainText('Visitors stay on example.com; www.example.com answers 308 to it.');
+  await expect(preview.getByTestId('domain-records')).toContainText('+ A example.com 76.76.21.21');
+  await expect(preview.getByTestId('domain-records')).toContainText('+ CNAME www.example.com cname.vercel-dns.com');
+  await expect(preview.getByTestId('domain-findings').locator('li[data-check="missing"]')).toHaveCount(2);
+  if (process.env.SLIPWAY_E2E_SCREENSHOTS) await page.screenshot({ path: `${process.env.SLIPWAY_E2E_SCREENSHOTS}/domains-preview.png`, fullPage: true });
+
+  // Apply: each check turns green as it passes, without touching the page.
+  await preview.getByTestId('domain-apply').click();
+  await expect(page.getByTestId('domains-notice')).toContainText('example.com is in the spec');
+  await hydrated(page);
+  const apex = page.getByTestId('domain-name-example.com');
+  for (const check of ['on the project', 'verified', 'DNS configured']) {
+    await expect(apex.locator(`[data-check="${check}"]`)).toHaveAttribute('data-ok', 'true', { timeout: 90_000 });
+  }
+  await expect(page.getByTestId('domain-state').locator('[data-check="issued"]')).toHaveAttribute('data-ok', 'true', { timeout: 90_000 });
+  await expect(page.getByTestId('domain-state').getByTestId('domain-findings')).toContainText('No finding');
+  await expect(page.getByTestId('venture-status')).toHaveText('ready', { timeout: 60_000 });
+  if (process.env.SLIPWAY_E2E_SCREENSHOTS) await page.screenshot({ path: `${process.env.SLIPWAY_E2E_SCREENSHOTS}/domains-live.png`, fullPage: true });
 });

@@ -98,8 +98,9 @@ impl Engine {
             ),
         };
         let project = venture.as_ref().and_then(|v| v.vercel_project_id.clone());
-        let report =
-            crate::domains::examine(&self.inner.platforms, &spec, project.as_deref()).await.map_err(platform)?;
+        let report = crate::provision::examine_domain(&self.inner.platforms, &spec, project.as_deref())
+            .await
+            .map_err(platform)?;
         Ok(DomainCheck { domain: apex, venture: venture.map(|v| v.name), provider: spec.dns, report })
     }
 
@@ -135,8 +136,71 @@ impl Engine {
         }
         let certificate =
             self.inner.store.resource(venture_id, kind::DOMAIN_CERTIFICATE).await?.and_then(|r| r.external_id);
-        let report =
-            crate::domains::examine(&self.inner.platforms, &spec, project.as_deref()).await.map_err(platform)?;
+        let report = crate::provision::examine_domain(&self.inner.platforms, &spec, project.as_deref())
+            .await
+            .map_err(platform)?;
         Ok(Some(DomainStatus { apex: spec.apex, provider: spec.dns, names, certificate, report }))
     }
+}
+
+impl Engine {
+    /// Sets (or, with `None`, removes) the venture's custom domain in its stored spec and
+    /// queues an apply; the whole spec is checked first, so nothing is stored half-valid.
+    /// Creators and admins. Returns the apply's job id.
+    pub async fn set_venture_domain(
+        &self,
+        actor: &User,
+        venture_id: &str,
+        domain: Option<crate::domains::DomainInput>,
+    ) -> Result<String, EngineError> {
+        if !actor.role.can_create_ventures() {
+            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "change ventures" });
+        }
+        let venture = self.venture(actor, venture_id).await?;
+        let mut input = self.stored_input(&venture).await?;
+        input.domain = domain;
+        input.validate().map_err(EngineError::Invalid)?;
+        let stored = serde_json::to_string(&input).expect("specs serialize");
+        self.inner.store.set_venture_spec(&venture.id, &stored).await?;
+        self.apply_venture(actor, venture_id).await
+    }
+
+    /// What applying the venture with `domain` as its custom domain would do, and what the
+    /// doctor finds there now (reads only): the wizard's preview, before anything is stored.
+    pub async fn preview_venture_domain(
+        &self,
+        actor: &User,
+        venture_id: &str,
+        domain: crate::domains::DomainInput,
+    ) -> Result<DomainPreview, EngineError> {
+        let venture = self.venture(actor, venture_id).await?;
+        let mut input = self.stored_input(&venture).await?;
+        input.domain = Some(domain);
+        let spec = input.validate().map_err(EngineError::Invalid)?;
+        let checked = spec.domain.clone().expect("the domain was just set");
+        let project = venture.vercel_project_id.clone();
+        let plan = self.plan_for(venture, spec).await?;
+        let report = crate::provision::examine_domain(&self.inner.platforms, &checked, project.as_deref())
+            .await
+            .map_err(platform)?;
+        let (primary, redirect) = checked.names();
+        Ok(DomainPreview { primary, redirect, staging: checked.staging, plan, report })
+    }
+
+    /// The DNS providers Slipway can write to here, and `manual`.
+    pub fn dns_providers(&self) -> Vec<DnsProvider> {
+        self.inner.platforms.dns_providers()
+    }
+}
+
+/// The wizard's preview of a domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainPreview {
+    /// The name visitors stay on, and the one redirecting to it (as understood: IDNA, the
+    /// public suffix list).
+    pub primary: String,
+    pub redirect: String,
+    pub staging: Option<String>,
+    pub plan: Vec<PlannedAction>,
+    pub report: Report,
 }

@@ -38,7 +38,7 @@ use crate::venture::{FieldError, NewVenture, Venture};
 
 pub use config::{EngineConfig, VaultSettings};
 pub use database::{DatabaseOverview, DatabaseProject, DatabaseTable};
-pub use domains::{DomainCheck, DomainName, DomainStatus};
+pub use domains::{DomainCheck, DomainName, DomainPreview, DomainStatus};
 pub use env::{EnvChange, EnvListing, EnvPull, EnvReveal, EnvValue, EnvVariable, EnvVersion, PulledVariable};
 pub use secrets::{Leak, LeakReport, ResealReport};
 pub use signin::{SignInOverview, SignInProject, SignInProvider};

@@ -125,15 +125,19 @@ impl Engine {
 
     /// The venture's spec as stored, checked (the defaults for a venture stored without one).
     pub(super) async fn stored_spec(&self, venture: &Venture) -> Result<crate::venture::VentureSpec, EngineError> {
-        let input = match self.inner.store.venture_spec(&venture.id).await? {
+        self.stored_input(venture).await?.validate().map_err(EngineError::Invalid)
+    }
+
+    /// The venture's spec as it was given (and last changed).
+    pub(super) async fn stored_input(&self, venture: &Venture) -> Result<NewVenture, EngineError> {
+        Ok(match self.inner.store.venture_spec(&venture.id).await? {
             Some(json) => serde_json::from_str::<NewVenture>(&json)
                 .map_err(|e| EngineError::Storage(format!("the stored venture spec does not read back: {e}")))?,
             None => NewVenture::new(&venture.name, &venture.repository),
-        };
-        input.validate().map_err(EngineError::Invalid)
+        })
     }
 
-    async fn plan_for(
+    pub(super) async fn plan_for(
         &self,
         venture: Venture,
         spec: crate::venture::VentureSpec,

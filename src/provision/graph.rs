@@ -398,10 +398,24 @@ mod tests {
                 "vercel.env"
             ]
         );
-        // The deployment waits for everything but sign-in and row-level security, which no build reads.
+        // The deployment waits for everything but sign-in, row-level security and the custom
+        // domain, which no build reads.
         let deploy = names("vercel.deploy");
-        assert_eq!(deploy.len(), GRAPH.len() - 4);
-        for step in ["supabase.auth", "supabase.staging_auth", "supabase.policies", "supabase.staging_policies"] {
+        let apart = [
+            "supabase.auth",
+            "supabase.staging_auth",
+            "supabase.policies",
+            "supabase.staging_policies",
+            "vercel.domains",
+            "dns.records",
+            "domains.ready",
+        ];
+        assert_eq!(deploy.len(), GRAPH.len() - apart.len());
+        assert_eq!(
+            names("domains.ready"),
+            ["vercel.project", "vercel.staging", "vercel.domains", "dns.records", "domains.ready"]
+        );
+        for step in apart {
             assert!(!deploy.contains(&step), "{step}");
         }
     }

@@ -205,11 +205,15 @@ async fn the_plan_shows_creates_then_nothing_then_the_drift_an_apply_repairs() {
     let actions = |plan: &[slipway_engine::provision::PlannedAction]| plan.iter().map(|a| a.action).collect::<Vec<_>>();
 
     let before = engine.plan_new_venture(&user, &input).await.unwrap();
-    // Every resource is made, but row-level security: this spec names no table.
-    let creates: Vec<_> = before.iter().filter(|a| !a.resource.ends_with("row-level security")).collect();
+    // Every resource is made, but row-level security and the domain: this spec names no table
+    // and no domain.
+    let quiet = |resource: &str| {
+        resource.ends_with("row-level security") || resource == "Custom domains" || resource == "DNS records"
+    };
+    let creates: Vec<_> = before.iter().filter(|a| !quiet(&a.resource)).collect();
     assert!(creates.len() == 8 && creates.iter().all(|a| a.action == Action::Create), "{before:#?}");
-    let policies: Vec<_> = before.iter().filter(|a| a.resource.ends_with("row-level security")).collect();
-    assert!(policies.len() == 2 && policies.iter().all(|a| a.action == Action::NoChange), "{before:#?}");
+    let unchanged: Vec<_> = before.iter().filter(|a| quiet(&a.resource)).collect();
+    assert!(unchanged.len() == 4 && unchanged.iter().all(|a| a.action == Action::NoChange), "{before:#?}");
     assert!(writes(&world.vercel().requests()).is_empty(), "planning writes nothing");
 
     let venture = engine.create_venture(&user, &input).await.unwrap();

@@ -32,6 +32,7 @@ pub const ARGUMENTS: &[(&str, Check)] = &[
     (DestroyVenture::PATH, check::<DestroyVenture>),
     (VentureOverview::PATH, check::<VentureOverview>),
     (VentureSignIn::PATH, check::<VentureSignIn>),
+    (VentureDomainTab::PATH, check::<VentureDomainTab>),
     (Connections::PATH, check::<Connections>),
     (PreviewPlan::PATH, check::<PreviewPlan>),
     (EnvPanel::PATH, check::<EnvPanel>),

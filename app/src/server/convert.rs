@@ -197,3 +197,72 @@ pub fn sign_in_view(
             .collect(),
     }
 }
+
+fn finding_views(report: &slipway_engine::domains::diagnosis::Report) -> Vec<crate::views::DoctorFindingView> {
+    report
+        .findings
+        .iter()
+        .map(|f| crate::views::DoctorFindingView {
+            check: f.check.clone(),
+            level: serde_json::to_value(f.level).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default(),
+            name: f.name.clone(),
+            problem: f.problem.clone(),
+            fix: f.fix.clone(),
+        })
+        .collect()
+}
+
+fn provider_label(provider: slipway_engine::domains::DnsProvider) -> &'static str {
+    use slipway_engine::domains::DnsProvider;
+    match provider {
+        DnsProvider::Vercel => "Vercel DNS",
+        DnsProvider::Cloudflare => "Cloudflare",
+        DnsProvider::Rfc2136 => "RFC 2136 server",
+        DnsProvider::Manual => "Manual (at your registrar)",
+    }
+}
+
+/// The Domains tab's state of the venture's domain.
+pub fn domain_state_view(status: slipway_engine::engine::DomainStatus) -> crate::views::DomainStateView {
+    crate::views::DomainStateView {
+        apex: status.apex.clone(),
+        provider: provider_label(status.provider).into(),
+        names: status
+            .names
+            .iter()
+            .map(|n| (n.name.clone(), n.role.clone(), n.attached, n.verified, n.configured))
+            .collect(),
+        certificate: status.certificate.clone(),
+        findings: finding_views(&status.report),
+        servers: status.report.servers.iter().map(|s| s.server.clone()).collect(),
+        elapsed_ms: status.report.elapsed_ms,
+    }
+}
+
+/// The wizard's choices of DNS provider.
+pub fn provider_choices(providers: &[slipway_engine::domains::DnsProvider]) -> Vec<(String, String)> {
+    providers.iter().map(|p| (p.as_str().to_string(), provider_label(*p).to_string())).collect()
+}
+
+/// The wizard's preview: the domain rows of the plan, record by record, and the findings.
+pub fn domain_preview_view(preview: slipway_engine::engine::DomainPreview) -> crate::views::DomainPreviewView {
+    use slipway_engine::provision::Action;
+    let rows: Vec<_> = preview
+        .plan
+        .iter()
+        .filter(|a| a.resource == "Custom domains" || a.resource == "DNS records")
+        .map(|a| {
+            let action =
+                serde_json::to_value(a.action).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+            (a.resource.clone(), action, a.detail.clone(), a.records.iter().map(|r| r.line()).collect())
+        })
+        .collect();
+    crate::views::DomainPreviewView {
+        blocked: preview.plan.iter().any(|a| a.action == Action::Blocked),
+        primary: preview.primary,
+        redirect: preview.redirect,
+        staging: preview.staging,
+        rows,
+        findings: finding_views(&preview.report),
+    }
+}

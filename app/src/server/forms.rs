@@ -82,3 +82,42 @@ pub async fn lint_database(
     };
     back(&venture_id, "auth", &notice)
 }
+
+/// The Domains tab's "apply this domain" form.
+#[derive(Deserialize)]
+pub struct DomainForm {
+    domain: String,
+    dns: String,
+}
+
+/// `POST /ventures/{id}/domain`: puts the domain in the venture's spec and queues an apply;
+/// the notice says so, or names the rule broken (nothing is stored then).
+pub async fn set_domain(
+    State(state): State<AppState>,
+    Path(venture_id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<DomainForm>,
+) -> Response {
+    let Some(user) = user_from_headers(&state.engine, &headers).await else {
+        return Redirect::to("/login").into_response();
+    };
+    let input = slipway_engine::domains::DomainInput {
+        name: form.domain.clone(),
+        primary: None,
+        dns: form.dns,
+        staging: None,
+        allow_replace: Vec::new(),
+    };
+    // The name as understood (IDNA, lowercase, the primary of the two).
+    let primary = input.check().map(|spec| spec.names().0).unwrap_or_else(|_| form.domain.trim().to_string());
+    let notice = match state.engine.set_venture_domain(&user, &venture_id, Some(input)).await {
+        Ok(_) => {
+            format!("{primary} is in the spec; the apply is under way: each check turns green below as it passes.")
+        }
+        Err(slipway_engine::EngineError::Invalid(errors)) => {
+            errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+        }
+        Err(err) => err.to_string(),
+    };
+    back(&venture_id, "domains", &notice)
+}

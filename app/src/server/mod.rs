@@ -50,6 +50,7 @@ pub fn router(app: AppState, leptos_options: LeptosOptions) -> Router {
         .route("/api/ventures/{id}/env.example", get(files::env_example))
         .route("/ventures/{id}/auth/secret", axum::routing::post(forms::sign_in_secret))
         .route("/ventures/{id}/database/lint", axum::routing::post(forms::lint_database))
+        .route("/ventures/{id}/domain", axum::routing::post(forms::set_domain))
         .merge(rest::routes())
         .leptos_routes_with_context(&state, routes, context, {
             let options = leptos_options.clone();

@@ -106,7 +106,7 @@ impl Resource for DomainReady {
         .await?;
         if green.is_none() {
             // Best effort: the doctor explains the wait; its own failure is not the step's.
-            let findings = crate::domains::examine(&ctx.platforms, &spec, Some(&domains.project))
+            let findings = examine(&ctx.platforms, &spec, Some(&domains.project))
                 .await
                 .map(|report| report.findings)
                 .unwrap_or_default();
@@ -154,4 +154,72 @@ impl Resource for DomainReady {
     async fn destroy(ctx: &Context) -> Result<(), StepError> {
         Ok(ctx.store.delete_resource(&ctx.venture.id, kind::DOMAIN_CERTIFICATE).await?)
     }
+}
+
+/// Runs the DNS doctor on a venture's domain: what Vercel recommends for each name (asked
+/// for `project`'s domains when there is a project), the challenges it still asks for, and the
+/// nameservers the provider expects.
+pub async fn examine(
+    platforms: &crate::platforms::Platforms,
+    spec: &crate::domains::DomainSpec,
+    project: Option<&str>,
+) -> Result<crate::domains::diagnosis::Report, crate::platform::api::ApiError> {
+    let vercel = &platforms.vercel;
+    let (primary, alias) = spec.names();
+    let mut names = vec![primary, alias];
+    names.extend(spec.staging.clone());
+    let attached = match project {
+        Some(project) => vercel.list_project_domains(project).await?,
+        None => Vec::new(),
+    };
+    let mut expected_names = Vec::new();
+    for name in &names {
+        let config = vercel.domain_config(name, project).await?;
+        expected_names.push((
+            name.clone(),
+            crate::domains::doctor::Recommended {
+                apex: *name == spec.apex,
+                ipv4: config
+                    .recommended_ipv4
+                    .iter()
+                    .flat_map(|r| r.value.iter())
+                    .filter_map(|v| v.parse().ok())
+                    .collect(),
+                cname: config.preferred_cname().map(String::from),
+            },
+        ));
+    }
+    let verification = match spec.dns {
+        // Vercel DNS proves ownership by the nameservers.
+        DnsProvider::Vercel => None,
+        _ => attached
+            .iter()
+            .filter(|d| names.contains(&d.name) && !d.verified)
+            .find_map(|d| d.verification.first().map(|c| c.value.clone())),
+    };
+    let nameservers = match spec.dns {
+        DnsProvider::Vercel => {
+            let intended = vercel.find_domain(&spec.apex).await?.map(|d| d.intended_nameservers).unwrap_or_default();
+            (!intended.is_empty()).then(|| ("Vercel DNS".to_string(), intended))
+        }
+        DnsProvider::Cloudflare => match &platforms.cloudflare {
+            Some(client) => client.find_zone(&spec.apex).await?.map(|z| ("Cloudflare".to_string(), z.name_servers)),
+            None => None,
+        },
+        DnsProvider::Rfc2136 | DnsProvider::Manual => None,
+    };
+    let provider = match spec.dns {
+        DnsProvider::Vercel => "Vercel DNS",
+        DnsProvider::Cloudflare => "Cloudflare",
+        DnsProvider::Rfc2136 => "your DNS server",
+        DnsProvider::Manual => "your DNS provider",
+    };
+    let expected = crate::domains::diagnosis::Expected {
+        apex: spec.apex.clone(),
+        names: expected_names,
+        nameservers,
+        verification,
+        provider: provider.into(),
+    };
+    Ok(crate::domains::diagnosis::diagnose(&platforms.dns, &expected).await)
 }

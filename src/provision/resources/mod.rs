@@ -29,7 +29,7 @@ use super::graph::{Node, Resource, node};
 
 pub use deployment::{ProductionDeployment, RedeployTarget, redeploy};
 pub use dns_records::DnsRecords;
-pub use domain_ready::DomainReady;
+pub use domain_ready::{DomainReady, examine as examine_domain};
 pub(crate) use env_vars::compare as compare_env;
 pub use env_vars::{EnvVars, SyncState};
 pub use supabase_auth::{SupabaseAuth, Written as SignInWritten};

@@ -1,6 +1,8 @@
 //! One venture: its state, what an apply did and made (Overview), its variables
-//! (Environment), its Supabase projects and sign-in (Database & Auth), and the live log (Log).
+//! (Environment), its Supabase projects and sign-in (Database & Auth), its custom domain
+//! (Domains), and the live log (Log).
 
+mod domains;
 mod environment;
 mod signin;
 
@@ -8,14 +10,25 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{DANGER, Layout, SECONDARY, StatusBadge};
-use crate::server_fns::{ApplyVenture, DestroyVenture, error_message, get_venture, venture_overview, venture_sign_in};
+use crate::server_fns::{
+    ApplyVenture, DestroyVenture, error_message, get_venture, venture_domain_tab, venture_overview, venture_sign_in,
+};
 use crate::views::{LogLine, VentureState, VentureView};
+use domains::DomainsPanel;
 use environment::EnvironmentPanel;
 use signin::SignInPanel;
 
 /// The venture page's tabs: (key, label). A capability adds its tab here and its panel below.
-const TABS: &[(&str, &str)] =
-    &[("overview", "Overview"), ("environment", "Environment"), ("auth", "Database & Auth"), ("log", "Log")];
+const TABS: &[(&str, &str)] = &[
+    ("overview", "Overview"),
+    ("environment", "Environment"),
+    ("auth", "Database & Auth"),
+    ("domains", "Domains"),
+    ("log", "Log"),
+];
+
+/// The panels rendered on the server, after the island: (tab, element id).
+const SERVER_PANELS: &[(&str, &str)] = &[("auth", signin::PANEL_ID), ("domains", domains::PANEL_ID)];
 
 #[component]
 pub fn VenturePage() -> impl IntoView {
@@ -24,21 +37,32 @@ pub fn VenturePage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let venture = Resource::new(id, get_venture);
     let sign_in = Resource::new(id, venture_sign_in);
+    // The wizard's preview comes back as `?tab=domains&domain=…&dns=…`.
+    let domain_query = move || {
+        let query = query.read();
+        (id(), query.get("domain"), query.get("dns"))
+    };
+    let domain_tab = Resource::new(domain_query, |(id, domain, dns)| venture_domain_tab(id, domain, dns));
     view! {
         <Layout>
             <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match (venture.await, sign_in.await) {
-                        (Err(e), _) | (_, Err(e)) => view! { <p class="text-rose-700">{error_message(&e)}</p> }.into_any(),
-                        (Ok(venture), Ok(sign_in)) => {
+                    match (venture.await, sign_in.await, domain_tab.await) {
+                        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                            view! { <p class="text-rose-700">{error_message(&e)}</p> }.into_any()
+                        }
+                        (Ok(venture), Ok(sign_in), Ok(domain_tab)) => {
                             // A form's answer names the tab to come back to (`?tab=auth`).
                             let wanted = query.read().get("tab").unwrap_or_default();
                             let tab = TABS.iter().find(|(key, _)| *key == wanted).map_or("overview", |(key, _)| key);
                             let notice = query.read().get("notice");
                             let venture_id = venture.id.clone();
                             view! {
-                                <VentureLive venture tab=tab.to_string() />
-                                <SignInPanel venture_id view=sign_in notice hidden=tab != "auth" />
+                                <VentureLive venture tab=tab.to_string() rendered_at=domain_tab.rendered_at />
+                                <SignInPanel venture_id=venture_id.clone() view=sign_in
+                                    notice=notice.clone().filter(|_| tab == "auth") hidden=tab != "auth" />
+                                <DomainsPanel venture_id view=domain_tab
+                                    notice=notice.filter(|_| tab == "domains") hidden=tab != "domains" />
                             }
                             .into_any()
                         }
@@ -52,15 +76,16 @@ pub fn VenturePage() -> impl IntoView {
 /// Everything on the venture page follows its event stream, so the whole page but the
 /// navigation is one island: the state, the actions, the tabs and their panels. The Database &
 /// Auth panel is rendered on the server, after the island, which only shows or hides it.
+/// `rendered_at`: when the server rendered the page (epoch ms, its clock, as the log's).
 #[island]
-fn VentureLive(venture: VentureView, tab: String) -> impl IntoView {
+fn VentureLive(venture: VentureView, tab: String, rendered_at: i64) -> impl IntoView {
     let id = venture.id.clone();
     let venture_id = StoredValue::new(venture.id.clone());
     let lines = RwSignal::new(Vec::<LogLine>::new());
     let live = RwSignal::new(None::<VentureState>);
     {
         let id = id.clone();
-        Effect::new(move |_| follow_live_log(id.clone(), lines, live));
+        Effect::new(move |_| follow_live_log(id.clone(), rendered_at, lines, live));
     }
     // Filters of the log view: by step, and by the lowest level shown.
     let step_filter = RwSignal::new(String::new());
@@ -83,9 +108,10 @@ fn VentureLive(venture: VentureView, tab: String) -> impl IntoView {
     // The tab shown; the log is followed whichever it is, so no line is missed.
     let tab = RwSignal::new(tab);
     Effect::new(move |_| {
-        let hide = tab.with(|t| t != "auth");
-        if let Some(panel) = document().get_element_by_id(signin::PANEL_ID) {
-            let _ = panel.toggle_attribute_with_force("hidden", hide);
+        for (key, panel) in SERVER_PANELS {
+            if let Some(panel) = document().get_element_by_id(panel) {
+                let _ = panel.toggle_attribute_with_force("hidden", tab.with(|t| t != key));
+            }
         }
     });
     // Steps and resources are read again whenever the log grows.
@@ -254,7 +280,12 @@ fn level_class(level: &str) -> &'static str {
 /// In the browser: opens the venture's event stream and appends its lines as they arrive.
 /// The browser's EventSource reconnects by itself and resumes with `Last-Event-ID`.
 #[cfg(feature = "hydrate")]
-fn follow_live_log(venture_id: String, lines: RwSignal<Vec<LogLine>>, live: RwSignal<Option<VentureState>>) {
+fn follow_live_log(
+    venture_id: String,
+    rendered_at: i64,
+    lines: RwSignal<Vec<LogLine>>,
+    live: RwSignal<Option<VentureState>>,
+) {
     use send_wrapper::SendWrapper;
     use wasm_bindgen::JsCast;
     use wasm_bindgen::closure::Closure;
@@ -266,8 +297,18 @@ fn follow_live_log(venture_id: String, lines: RwSignal<Vec<LogLine>>, live: RwSi
     let Ok(source) = EventSource::new(&format!("/api/ventures/{venture_id}/events")) else {
         return;
     };
+    // The Domains panel is rendered on the server: a domain step's news, arriving while it is
+    // shown, reloads it, so each check turns green as it passes (lines replayed on connecting
+    // are older than the page and do not).
     let on_log = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         if let Some(line) = event.data().as_string().and_then(|d| serde_json::from_str::<LogLine>(&d).ok()) {
+            let domain_step = matches!(line.step.as_str(), "vercel.domains" | "dns.records" | "domains.ready");
+            let shown = document().get_element_by_id(domains::PANEL_ID).is_some_and(|p| !p.has_attribute("hidden"));
+            // Not while the wizard shows a preview: the user is choosing (or posting) it.
+            let previewing = document().get_element_by_id(domains::PREVIEW_ID).is_some();
+            if domain_step && shown && !previewing && line.at > rendered_at {
+                let _ = window().location().reload();
+            }
             lines.update(|all| {
                 if all.last().is_none_or(|last| last.id < line.id) {
                     all.push(line);
@@ -287,4 +328,10 @@ fn follow_live_log(venture_id: String, lines: RwSignal<Vec<LogLine>>, live: RwSi
 }
 
 #[cfg(not(feature = "hydrate"))]
-fn follow_live_log(_venture_id: String, _lines: RwSignal<Vec<LogLine>>, _live: RwSignal<Option<VentureState>>) {}
+fn follow_live_log(
+    _venture_id: String,
+    _rendered_at: i64,
+    _lines: RwSignal<Vec<LogLine>>,
+    _live: RwSignal<Option<VentureState>>,
+) {
+}
