@@ -291,7 +291,55 @@ impl Platforms {
             let result = client.find_zone("example.com").await.map(|_| "token accepted".to_string());
             statuses.push(ConnectionStatus::from_result("Cloudflare", url, result));
         }
+        statuses.push(self.check_dns().await);
+        if let Some(access) = &self.rfc2136 {
+            // Updates are checked per zone when applied; here, that the server is reachable.
+            let reached = tokio::time::timeout(self.dns.timeout, tokio::net::TcpStream::connect(access.server)).await;
+            let result = match reached {
+                Ok(Ok(_)) => Ok(format!("reachable; TSIG key {}", access.key_name)),
+                Ok(Err(error)) => Err(error.to_string()),
+                Err(_) => Err("no answer in time".to_string()),
+            }
+            .map_err(|why| {
+                ApiError::new(
+                    crate::platform::api::Vendor::DnsServer,
+                    crate::platform::api::ErrorKind::Transport,
+                    None,
+                    "transport",
+                    format!("{} is not reachable: {why}", access.server),
+                )
+            });
+            statuses.push(ConnectionStatus::from_result("RFC 2136", &access.server.to_string(), result));
+        }
         statuses
+    }
+
+    /// Whether the DNS doctor's resolvers answer (the root's nameservers, which any has).
+    async fn check_dns(&self) -> ConnectionStatus {
+        use crate::domains::resolve::Server;
+        let asked = futures_util::future::join_all(self.dns.resolvers.iter().map(|address| async move {
+            let outcome =
+                Server::new(*address, true, self.dns.timeout).ask(".", hickory_net::proto::rr::RecordType::NS).await;
+            (address, outcome.failed().map(String::from))
+        }))
+        .await;
+        let answering: Vec<String> =
+            asked.iter().filter(|(_, failed)| failed.is_none()).map(|(a, _)| a.to_string()).collect();
+        let addresses = self.dns.resolvers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+        let result = if answering.is_empty() {
+            let why: Vec<String> =
+                asked.iter().map(|(a, failed)| format!("{a}: {}", failed.as_deref().unwrap_or("?"))).collect();
+            Err(ApiError::new(
+                crate::platform::api::Vendor::DnsServer,
+                crate::platform::api::ErrorKind::Transport,
+                None,
+                "transport",
+                format!("no resolver answers ({})", why.join("; ")),
+            ))
+        } else {
+            Ok(format!("{} of {} resolver(s) answer", answering.len(), asked.len()))
+        };
+        ConnectionStatus::from_result("DNS", &addresses, result)
     }
 }
 
@@ -302,15 +350,17 @@ impl Platforms {
 pub struct ConnectionStatus {
     #[schema(schema_with = platform_names)]
     pub platform: String,
+    /// The API's base URL (for `DNS`, the resolvers' addresses; for `RFC 2136`, the server's).
     pub base_url: String,
     pub connected: bool,
     /// Whose account the token acts for, or what went wrong (never the token).
     pub detail: String,
 }
 
-/// The schema of [`ConnectionStatus::platform`]: the platforms `connection_status` reports on.
+/// The schema of [`ConnectionStatus::platform`]: what `check` reports on (`DNS`: the doctor's
+/// resolvers; `RFC 2136`: the DNS server taking updates, when one is configured).
 fn platform_names() -> utoipa::openapi::schema::Object {
-    crate::venture::wire::one_of(["Vercel", "Supabase", "Cloudflare"]).build()
+    crate::venture::wire::one_of(["Vercel", "Supabase", "Cloudflare", "DNS", "RFC 2136"]).build()
 }
 
 impl ConnectionStatus {
@@ -373,8 +423,9 @@ mod tests {
         let platforms = Platforms::connect(&settings, &RetryPolicy::default()).unwrap();
         assert!(platforms.endpoints.sandbox);
         let statuses = platforms.check().await;
-        assert_eq!(statuses.len(), 3);
+        assert_eq!(statuses.len(), 4, "Vercel, Supabase, Cloudflare and the doctor's resolver");
         assert!(statuses.iter().all(|s| s.connected), "{statuses:#?}");
+        assert_eq!(statuses[3].detail, "1 of 1 resolver(s) answer");
         assert_eq!(statuses[0].detail, format!("team {SANDBOX_TEAM_SLUG} ({SANDBOX_TEAM_ID})"));
         assert_eq!(statuses[1].detail, "organization sandbox-org");
         // Every Vercel call of the check was scoped to the team.
@@ -392,7 +443,9 @@ mod tests {
         let settings = PlatformSettings::sandbox(endpoints(&sandbox, "a-wrong-token"));
         let platforms = Platforms::connect(&settings, &RetryPolicy::default()).unwrap();
         let statuses = platforms.check().await;
-        assert!(statuses.iter().all(|s| !s.connected), "{statuses:#?}");
+        // The token is refused at every platform; the resolvers need none.
+        let platforms_only = &statuses[..3];
+        assert!(platforms_only.iter().all(|s| !s.connected), "{statuses:#?}");
         assert!(statuses.iter().all(|s| !s.detail.contains("a-wrong-token")));
     }
 }

@@ -133,6 +133,9 @@ test('the connections panel shows both platforms connected in sandbox', async ({
   await expect(page.getByTestId('connection-vercel')).toHaveAttribute('data-connected', 'true');
   await expect(page.getByTestId('connection-supabase')).toHaveAttribute('data-connected', 'true');
   await expect(page.getByTestId('connection-supabase')).toContainText('organization sandbox-org');
+  // The DNS doctor's resolver: the sandbox's own DNS server.
+  await expect(page.getByTestId('connection-dns')).toHaveAttribute('data-connected', 'true');
+  await expect(page.getByTestId('connection-dns')).toContainText('1 of 1 resolver(s) answer');
   await page.getByRole('button', { name: 'Check again' }).click();
   await expect(page.getByTestId('connection-vercel')).toContainText('Vercel connected');
 });

@@ -148,15 +148,7 @@ impl DomainInput {
         for (index, entry) in self.allow_replace.iter().enumerate() {
             let field = format!("domain.allow_replace[{index}]");
             let parsed = entry.trim().split_once(' ').and_then(|(kind, name)| {
-                let kind = match kind.to_ascii_uppercase().as_str() {
-                    "A" => RecordKind::A,
-                    "AAAA" => RecordKind::Aaaa,
-                    "CNAME" => RecordKind::Cname,
-                    "TXT" => RecordKind::Txt,
-                    "CAA" => RecordKind::Caa,
-                    _ => return None,
-                };
-                Some((kind, to_ascii_hostname(name.trim()).ok()?))
+                Some((kind.parse::<RecordKind>().ok()?, to_ascii_hostname(name.trim()).ok()?))
             });
             match (parsed, &named) {
                 (None, _) => errors.push(FieldError::new(

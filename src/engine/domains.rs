@@ -8,6 +8,7 @@ use super::*;
 use crate::domains::diagnosis::Report;
 use crate::domains::{DnsProvider, DomainSpec, Primary};
 use crate::platform::domain::{Registrable, registrable, to_ascii_domain};
+use crate::platform::ratelimit::with_patience;
 use crate::provision::kind;
 
 /// The doctor's report on one domain.
@@ -98,9 +99,9 @@ impl Engine {
             ),
         };
         let project = venture.as_ref().and_then(|v| v.vercel_project_id.clone());
-        let report = crate::provision::examine_domain(&self.inner.platforms, &spec, project.as_deref())
-            .await
-            .map_err(platform)?;
+        // An interactive request: a full rate limiter answers Busy rather than keeping it waiting.
+        let examined = crate::provision::examine_domain(&self.inner.platforms, &spec, project.as_deref());
+        let report = with_patience(PLAN_PATIENCE, examined).await.map_err(platform)?;
         Ok(DomainCheck { domain: apex, venture: venture.map(|v| v.name), provider: spec.dns, report })
     }
 
@@ -108,37 +109,40 @@ impl Engine {
     pub async fn venture_domain(&self, actor: &User, venture_id: &str) -> Result<Option<DomainStatus>, EngineError> {
         let venture = self.venture(actor, venture_id).await?;
         let Some(spec) = self.stored_spec(&venture).await?.domain else { return Ok(None) };
-        let vercel = &self.inner.platforms.vercel;
         let project = venture.vercel_project_id.clone();
-        let attached = match &project {
-            Some(project) => vercel.list_project_domains(project).await.map_err(platform)?,
-            None => Vec::new(),
-        };
-        let (primary, alias) = spec.names();
-        let mut roles = vec![(primary, "primary"), (alias, "redirect")];
-        roles.extend(spec.staging.clone().map(|name| (name, "staging")));
-        let mut names = Vec::new();
-        for (name, role) in roles {
-            let on_project = attached.iter().find(|d| d.name == name);
-            let configured = match &project {
-                Some(project) if on_project.is_some() => {
-                    !vercel.domain_config(&name, Some(project)).await.map_err(platform)?.misconfigured
-                }
-                _ => false,
-            };
-            names.push(DomainName {
-                verified: on_project.is_some_and(|d| d.verified),
-                attached: on_project.is_some(),
-                configured,
-                role: role.into(),
-                name,
-            });
-        }
         let certificate =
             self.inner.store.resource(venture_id, kind::DOMAIN_CERTIFICATE).await?.and_then(|r| r.external_id);
-        let report = crate::provision::examine_domain(&self.inner.platforms, &spec, project.as_deref())
-            .await
-            .map_err(platform)?;
+        // An interactive request: a full rate limiter answers Busy rather than keeping it waiting.
+        let live = async {
+            let vercel = &self.inner.platforms.vercel;
+            let attached = match &project {
+                Some(project) => vercel.list_project_domains(project).await?,
+                None => Vec::new(),
+            };
+            let (primary, alias) = spec.names();
+            let mut roles = vec![(primary, "primary"), (alias, "redirect")];
+            roles.extend(spec.staging.clone().map(|name| (name, "staging")));
+            let mut names = Vec::new();
+            for (name, role) in roles {
+                let on_project = attached.iter().find(|d| d.name == name);
+                let configured = match &project {
+                    Some(project) if on_project.is_some() => {
+                        !vercel.domain_config(&name, Some(project)).await?.misconfigured
+                    }
+                    _ => false,
+                };
+                names.push(DomainName {
+                    verified: on_project.is_some_and(|d| d.verified),
+                    attached: on_project.is_some(),
+                    configured,
+                    role: role.into(),
+                    name,
+                });
+            }
+            let report = crate::provision::examine_domain(&self.inner.platforms, &spec, project.as_deref()).await?;
+            Ok::<_, crate::platform::api::ApiError>((names, report))
+        };
+        let (names, report) = with_patience(PLAN_PATIENCE, live).await.map_err(platform)?;
         Ok(Some(DomainStatus { apex: spec.apex, provider: spec.dns, names, certificate, report }))
     }
 }
@@ -180,9 +184,8 @@ impl Engine {
         let checked = spec.domain.clone().expect("the domain was just set");
         let project = venture.vercel_project_id.clone();
         let plan = self.plan_for(venture, spec).await?;
-        let report = crate::provision::examine_domain(&self.inner.platforms, &checked, project.as_deref())
-            .await
-            .map_err(platform)?;
+        let examined = crate::provision::examine_domain(&self.inner.platforms, &checked, project.as_deref());
+        let report = with_patience(PLAN_PATIENCE, examined).await.map_err(platform)?;
         let (primary, redirect) = checked.names();
         Ok(DomainPreview { primary, redirect, staging: checked.staging, plan, report })
     }

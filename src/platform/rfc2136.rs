@@ -56,6 +56,22 @@ impl RecordKind {
     }
 }
 
+impl FromStr for RecordKind {
+    type Err = String;
+
+    /// A type as written (`A`, `aaaa`, `CNAME`, …), of those Slipway writes.
+    fn from_str(raw: &str) -> Result<Self, String> {
+        Ok(match raw.trim().to_ascii_uppercase().as_str() {
+            "A" => RecordKind::A,
+            "AAAA" => RecordKind::Aaaa,
+            "CNAME" => RecordKind::Cname,
+            "TXT" => RecordKind::Txt,
+            "CAA" => RecordKind::Caa,
+            _ => return Err("must be one of A, AAAA, CNAME, TXT, CAA".into()),
+        })
+    }
+}
+
 /// One record set: every value of one type at one name. Values are in presentation form,
 /// except TXT, whose value is the text itself (no quotes, strings joined).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -56,6 +56,21 @@ fn cloudflare_records(world: &World, zone: &str) -> Vec<String> {
     records
 }
 
+/// Someone adds a record to the sandbox's Cloudflare zone `example.com` by hand.
+async fn someone_adds(world: &World, record_type: &str, name: &str, content: &str) {
+    let cloudflare = world.sims.cloudflare.base_url();
+    let zone = world.sims.cloudflare.zone_id("example.com").unwrap();
+    reqwest::Client::new()
+        .post(format!("{cloudflare}/zones/{zone}/dns_records"))
+        .bearer_auth(&world.token)
+        .json(&serde_json::json!({ "type": record_type, "name": name, "content": content, "ttl": 1 }))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+}
+
 #[tokio::test]
 async fn a_cloudflare_domain_gets_its_records_once_and_goes_live() {
     let world = World::new(FaultPlan::default()).await;
@@ -63,17 +78,7 @@ async fn a_cloudflare_domain_gets_its_records_once_and_goes_live() {
     let engine = world.open_process(&db, "p1").await;
     let user = creator(&engine).await;
     // A record of someone else's in the zone, which must stay as it is.
-    let cloudflare = world.sims.cloudflare.base_url();
-    let zone = world.sims.cloudflare.zone_id("example.com").unwrap();
-    reqwest::Client::new()
-        .post(format!("{cloudflare}/zones/{zone}/dns_records"))
-        .bearer_auth(&world.token)
-        .json(&serde_json::json!({ "type": "A", "name": "mail.example.com", "content": "192.0.2.5", "ttl": 1 }))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
+    someone_adds(&world, "A", "mail.example.com", "192.0.2.5").await;
 
     let venture = engine.create_venture(&user, &spec("example-shop", "example.com", "cloudflare")).await.unwrap();
     let plan = engine.plan_venture(&user, &venture.id).await.unwrap();
@@ -144,17 +149,7 @@ async fn a_conflicting_record_blocks_the_plan_with_the_fix_unless_allowed() {
     let (_dir, db) = database();
     let engine = world.open_process(&db, "p1").await;
     let user = creator(&engine).await;
-    let cloudflare = world.sims.cloudflare.base_url();
-    let zone = world.sims.cloudflare.zone_id("example.com").unwrap();
-    reqwest::Client::new()
-        .post(format!("{cloudflare}/zones/{zone}/dns_records"))
-        .bearer_auth(&world.token)
-        .json(&serde_json::json!({ "type": "AAAA", "name": "example.com", "content": "2001:db8::1", "ttl": 1 }))
-        .send()
-        .await
-        .unwrap()
-        .error_for_status()
-        .unwrap();
+    someone_adds(&world, "AAAA", "example.com", "2001:db8::1").await;
 
     // The plan of the spec, before anything is created, is blocked with the fix.
     let plan = engine.plan_new_venture(&user, &spec("example-shop", "example.com", "cloudflare")).await.unwrap();

@@ -203,7 +203,10 @@ async fn a_venture_is_planned_applied_followed_and_destroyed_over_json() {
     assert_eq!(gone["venture"]["status"], "destroyed");
     let (status, connections) = call(&api, "GET", "/api/v1/connections", Some(&api.operator), None, None).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(connections["connections"].as_array().unwrap().iter().all(|c| c["connected"] == true));
+    let connections = connections["connections"].as_array().unwrap();
+    assert!(connections.iter().all(|c| c["connected"] == true), "{connections:?}");
+    let platforms: Vec<&str> = connections.iter().map(|c| c["platform"].as_str().unwrap()).collect();
+    assert_eq!(platforms, ["Vercel", "Supabase", "Cloudflare", "DNS"], "the doctor's resolvers too");
 }
 
 #[tokio::test]

@@ -62,14 +62,7 @@ fn marker(venture_id: &str) -> String {
 }
 
 fn kind_of(record_type: &str) -> Option<RecordKind> {
-    Some(match record_type.to_ascii_uppercase().as_str() {
-        "A" => RecordKind::A,
-        "AAAA" => RecordKind::Aaaa,
-        "CNAME" => RecordKind::Cname,
-        "TXT" => RecordKind::Txt,
-        "CAA" => RecordKind::Caa,
-        _ => return None,
-    })
+    record_type.parse().ok()
 }
 
 /// Every name a record plan looks at: the project names, the challenge label and the apex.
