@@ -2,7 +2,7 @@
 //! (Vercel DNS or Cloudflare), and only the records that provider publishes for it resolve.
 //! The Vercel simulator reads it to decide domain verification (the `_vercel` TXT challenge)
 //! and configuration (apex A / www CNAME), like the real platform reads the public DNS, and
-//! [`crate::dns_server`] serves it as real DNS on a local port.
+//! the DNS server module serves it as real DNS on a local port.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{SocketAddr, UdpSocket};

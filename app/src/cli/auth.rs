@@ -4,10 +4,10 @@
 
 use anyhow::bail;
 use clap::Subcommand;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::env::value_from_stdin;
-use super::{Api, ServerArgs, print_json};
+use super::{Api, ServerArgs, print_json, text};
 
 #[derive(Subcommand)]
 pub enum AuthCommand {
@@ -27,10 +27,6 @@ pub enum AuthCommand {
         #[arg(long)]
         staging: bool,
     },
-}
-
-fn text(value: &Value) -> &str {
-    value.as_str().unwrap_or("-")
 }
 
 pub async fn run(server: ServerArgs, command: AuthCommand) -> anyhow::Result<()> {

@@ -3,9 +3,8 @@
 
 use anyhow::bail;
 use clap::Subcommand;
-use serde_json::Value;
 
-use super::{Api, ServerArgs, print_json};
+use super::{Api, ServerArgs, print_json, text};
 
 #[derive(Subcommand)]
 pub enum DomainCommand {
@@ -16,10 +15,6 @@ pub enum DomainCommand {
         #[arg(long)]
         json: bool,
     },
-}
-
-fn text(value: &Value) -> &str {
-    value.as_str().unwrap_or("-")
 }
 
 pub async fn run(server: ServerArgs, command: DomainCommand) -> anyhow::Result<()> {

@@ -80,6 +80,11 @@ pub enum VentureCommand {
     },
 }
 
+/// A JSON string field as text, `-` when absent.
+fn text(value: &Value) -> &str {
+    value.as_str().unwrap_or("-")
+}
+
 struct Api {
     http: reqwest::Client,
     base: String,
