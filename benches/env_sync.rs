@@ -88,6 +88,8 @@ async fn main() {
         organization: SANDBOX_ORGANIZATION.into(),
         token: SecretString::from(TOKEN),
         dns: sandbox.dns.address(),
+        edge_port: sandbox.edge.address().port(),
+        edge_ca: sandbox.edge.ca_pem().to_string(),
     });
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());

@@ -53,6 +53,8 @@ async fn engine(dir: &tempfile::TempDir, configure: impl FnOnce(&mut EngineConfi
         organization: SANDBOX_ORGANIZATION.into(),
         token: SecretString::from(TOKEN),
         dns: sandbox.dns.address(),
+        edge_port: sandbox.edge.address().port(),
+        edge_ca: sandbox.edge.ca_pem().to_string(),
     });
     let db = format!("sqlite://{}/bench.db?mode=rwc", dir.path().display());
     let mut config = EngineConfig::new(db, platforms, VaultSettings::Ephemeral);

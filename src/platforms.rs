@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::domains::https::HttpsSettings;
 use crate::domains::resolve::DnsSettings;
 use crate::platform::api::ApiError;
 use crate::platform::cloudflare::{self, CloudflareClient, CloudflareConfig};
@@ -38,6 +39,8 @@ pub struct PlatformSettings {
     pub rfc2136: Option<Rfc2136Access>,
     /// Where the DNS doctor asks.
     pub dns: DnsSettings,
+    /// How a domain's HTTPS is checked.
+    pub https: HttpsSettings,
     /// The APIs are Slipway's own simulators: the dashboard says so, and long waits look often.
     pub sandbox: bool,
 }
@@ -84,6 +87,7 @@ impl TokenSettings {
                     .then(|| access(self.cloudflare_token, self.cloudflare_api_url, cloudflare::DEFAULT_BASE_URL)),
                 rfc2136: None,
                 dns: DnsSettings::default(),
+                https: HttpsSettings::default(),
                 sandbox: false,
             })),
             (false, false) if present(&self.cloudflare_token) => {
@@ -114,6 +118,10 @@ pub struct SandboxEndpoints {
     pub token: SecretString,
     /// The simulated public DNS, served on this address (UDP and TCP).
     pub dns: std::net::SocketAddr,
+    /// The simulated Vercel edge's HTTPS port (the DNS points the domains at its address)
+    /// and the CA certificate (PEM) its certificates are signed with.
+    pub edge_port: u16,
+    pub edge_ca: String,
 }
 
 impl PlatformSettings {
@@ -133,6 +141,11 @@ impl PlatformSettings {
                 nameserver_port: endpoints.dns.port(),
                 ..DnsSettings::default()
             },
+            https: HttpsSettings {
+                port: endpoints.edge_port,
+                extra_roots: vec![endpoints.edge_ca],
+                ..HttpsSettings::default()
+            },
             sandbox: true,
         }
     }
@@ -151,6 +164,8 @@ pub struct Platforms {
     pub endpoints: Endpoints,
     /// Where the DNS doctor asks.
     pub dns: DnsSettings,
+    /// How a domain's HTTPS is checked.
+    pub https: HttpsSettings,
     rfc2136: Option<Rfc2136Access>,
     /// The scope slug, once read: a team's slug is fixed while the token is.
     scope_slug: Arc<tokio::sync::OnceCell<String>>,
@@ -194,6 +209,7 @@ impl Platforms {
             vercel_team_id: settings.vercel_team_id.clone(),
             scope_slug: Arc::default(),
             dns: settings.dns.clone(),
+            https: settings.https.clone(),
             rfc2136: settings.rfc2136.clone(),
             endpoints: Endpoints {
                 sandbox: settings.sandbox,
@@ -413,6 +429,8 @@ mod tests {
             organization: SANDBOX_ORGANIZATION.into(),
             token: SecretString::from(token),
             dns: sandbox.dns.address(),
+            edge_port: sandbox.edge.address().port(),
+            edge_ca: sandbox.edge.ca_pem().to_string(),
         }
     }
 

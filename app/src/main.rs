@@ -128,6 +128,13 @@ struct SimArgs {
     /// The simulated public DNS (UDP and TCP): point a resolver or `dig -p` at it.
     #[arg(long, default_value_t = 4400)]
     dns_port: u16,
+    /// Vercel's edge, simulated: HTTPS for the domains Vercel issued certificates for.
+    #[arg(long, default_value_t = 4443)]
+    edge_port: u16,
+    /// Where to write the certificate of the CA that signs the edge's certificates (PEM), for
+    /// `curl --cacert` or a browser to trust.
+    #[arg(long)]
+    edge_ca_file: Option<std::path::PathBuf>,
     /// Bearer token every simulator accepts (the Supabase CLI wants `sbp_` + 40 hex digits).
     #[arg(long, env = "SLIPWAY_SIM_TOKEN", hide_env_values = true)]
     token: String,
@@ -574,6 +581,7 @@ async fn simulate(args: SimArgs) -> anyhow::Result<()> {
         supabase_port: args.supabase_port,
         cloudflare_port: args.cloudflare_port,
         dns_port: args.dns_port,
+        edge_port: args.edge_port,
         faults,
         supabase_ready_after: Duration::from_secs(args.supabase_ready_secs),
         vercel_build_time: Duration::from_millis(1500),
@@ -584,6 +592,11 @@ async fn simulate(args: SimArgs) -> anyhow::Result<()> {
     println!("Supabase API:    {}", sandbox.supabase.base_url());
     println!("Cloudflare API:  {}", sandbox.cloudflare.base_url());
     println!("Public DNS:      {} (UDP and TCP)", sandbox.dns.address());
+    println!("Vercel edge:     https://{} (the domains' A records point here)", sandbox.edge.address());
+    if let Some(path) = &args.edge_ca_file {
+        std::fs::write(path, sandbox.edge.ca_pem()).with_context(|| format!("writing {}", path.display()))?;
+        println!("Edge CA:         {}", path.display());
+    }
     println!("Simulators running; Ctrl-C stops them.");
     tokio::signal::ctrl_c().await?;
     Ok(())

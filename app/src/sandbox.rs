@@ -14,6 +14,8 @@ pub fn platforms(sandbox: &Sandbox, token: &SecretString) -> PlatformSettings {
         organization: SANDBOX_ORGANIZATION.into(),
         token: token.clone(),
         dns: sandbox.dns.address(),
+        edge_port: sandbox.edge.address().port(),
+        edge_ca: sandbox.edge.ca_pem().to_string(),
     })
 }
 

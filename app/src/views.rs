@@ -305,12 +305,25 @@ pub struct DomainTabView {
 pub struct DomainStateView {
     pub apex: String,
     pub provider: String,
-    /// (name, role, attached, verified, configured).
-    pub names: Vec<(String, String, bool, bool, bool)>,
+    pub names: Vec<DomainNameView>,
     pub certificate: Option<String>,
     pub findings: Vec<DoctorFindingView>,
     pub servers: Vec<String>,
     pub elapsed_ms: u64,
+}
+
+/// One of the domain's names and each of its checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainNameView {
+    pub name: String,
+    /// `primary`, `redirect` or `staging`.
+    pub role: String,
+    pub attached: bool,
+    pub verified: bool,
+    pub configured: bool,
+    /// How it answered over HTTPS (`→ 308 https://acme.com/`, or the problem), once asked.
+    pub https: Option<String>,
+    pub https_ok: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -545,7 +545,8 @@ test('domains: the wizard checks the name as understood, previews the records an
   await page.getByTestId('domain-preview-button').click();
   const preview = page.getByTestId('domain-preview');
   await expect(preview).toContainText('Visitors stay on example.com; www.example.com answers 308 to it.');
-  await expect(preview.getByTestId('domain-records')).toContainText('+ A example.com 76.76.21.21');
+  // Vercel recommends its edge's address: in the sandbox, the simulated edge on 127.0.0.1.
+  await expect(preview.getByTestId('domain-records')).toContainText('+ A example.com 127.0.0.1');
   await expect(preview.getByTestId('domain-records')).toContainText('+ CNAME www.example.com cname.vercel-dns.com');
   await expect(preview.getByTestId('domain-findings').locator('li[data-check="missing"]')).toHaveCount(2);
   if (process.env.SLIPWAY_E2E_SCREENSHOTS) await page.screenshot({ path: `${process.env.SLIPWAY_E2E_SCREENSHOTS}/domains-preview.png`, fullPage: true });
@@ -561,5 +562,11 @@ test('domains: the wizard checks the name as understood, previews the records an
   await expect(page.getByTestId('domain-state').locator('[data-check="issued"]')).toHaveAttribute('data-ok', 'true', { timeout: 90_000 });
   await expect(page.getByTestId('domain-state').getByTestId('domain-findings')).toContainText('No finding');
   await expect(page.getByTestId('venture-status')).toHaveText('ready', { timeout: 60_000 });
+  // HTTPS at the edge, with the certificate Vercel issued: the site, and the redirect.
+  await expect(apex.locator('[data-check="HTTPS"]')).toHaveAttribute('data-ok', 'true', { timeout: 30_000 });
+  await expect(apex.getByTestId('domain-https')).toHaveText('→ 200');
+  const www = page.getByTestId('domain-name-www.example.com');
+  await expect(www.locator('[data-check="HTTPS"]')).toHaveAttribute('data-ok', 'true');
+  await expect(www.getByTestId('domain-https')).toHaveText('→ 308 https://example.com/');
   if (process.env.SLIPWAY_E2E_SCREENSHOTS) await page.screenshot({ path: `${process.env.SLIPWAY_E2E_SCREENSHOTS}/domains-live.png`, fullPage: true });
 });

@@ -9,7 +9,7 @@ use crate::dns::SimDns;
 use crate::dns_server::DnsServer;
 use crate::faults::FaultPlan;
 use crate::supabase::{SupabaseSim, SupabaseSimConfig};
-use crate::vercel::VercelSim;
+use crate::vercel::{Edge, VercelSim};
 
 /// The organization the sandbox's Supabase simulator holds, where new projects go.
 pub const SANDBOX_ORGANIZATION: &str = "sandbox-org";
@@ -29,6 +29,8 @@ pub struct SandboxConfig {
     pub cloudflare_port: u16,
     /// The port the simulated public DNS answers on (UDP and TCP).
     pub dns_port: u16,
+    /// The port the simulated Vercel edge serves HTTPS on.
+    pub edge_port: u16,
     pub faults: FaultPlan,
     /// How long a new Supabase project takes to become healthy.
     pub supabase_ready_after: Duration,
@@ -47,6 +49,7 @@ impl Default for SandboxConfig {
             supabase_port: 0,
             cloudflare_port: 0,
             dns_port: 0,
+            edge_port: 0,
             faults: FaultPlan::default(),
             supabase_ready_after: Duration::from_secs(4),
             vercel_build_time: Duration::from_secs(3),
@@ -62,18 +65,27 @@ pub struct Sandbox {
     pub cloudflare: CloudflareSim,
     /// The public DNS the three share, served as real DNS.
     pub dns: DnsServer,
+    /// Vercel's edge: HTTPS for the domains, where their A records point.
+    pub edge: Edge,
 }
 
 impl Sandbox {
     /// Starts the three simulators; each accepts only `token`. Records made at the Cloudflare
     /// simulator resolve in the DNS the Vercel simulator verifies domains against, which is
-    /// served as real DNS too.
+    /// served as real DNS too; Vercel's edge serves HTTPS where the apex records point.
     pub async fn start(config: &SandboxConfig, token: &str) -> std::io::Result<Sandbox> {
         let dns = SimDns::default();
         let at = |port| SocketAddr::new(config.host, port);
         let vercel =
             VercelSim::start_with_dns(at(config.vercel_port), token, config.faults.clone(), dns.clone()).await?;
         vercel.set_build_time(config.vercel_build_time);
+        let edge = vercel.start_edge(at(config.edge_port)).await?;
+        // Apex records point at the edge (a wildcard address would name no host to reach).
+        if let IpAddr::V4(address) = config.host
+            && !address.is_unspecified()
+        {
+            vercel.set_edge_address(address);
+        }
         let supabase = SupabaseSim::start_on(
             at(config.supabase_port),
             SupabaseSimConfig {
@@ -91,6 +103,6 @@ impl Sandbox {
         )
         .await?;
         let dns = DnsServer::start(at(config.dns_port), dns).await?;
-        Ok(Sandbox { vercel, supabase, cloudflare, dns })
+        Ok(Sandbox { vercel, supabase, cloudflare, dns, edge })
     }
 }

@@ -5,6 +5,7 @@
 pub mod caa;
 pub mod diagnosis;
 pub mod doctor;
+pub mod https;
 pub mod records;
 pub mod resolve;
 
@@ -100,6 +101,15 @@ impl DomainSpec {
     /// Whether Slipway may replace someone else's `kind` record at `name`.
     pub fn may_replace(&self, kind: RecordKind, name: &str) -> bool {
         self.allow_replace.iter().any(|(k, n)| *k == kind && n == name)
+    }
+
+    /// Each name with what it must answer over HTTPS: the primary the site, the other a
+    /// redirect to the primary, the staging name its environment.
+    pub fn expectations(&self) -> Vec<(String, https::Expect)> {
+        let (primary, alias) = self.names();
+        let mut expected = vec![(primary.clone(), https::Expect::Site), (alias, https::Expect::RedirectTo(primary))];
+        expected.extend(self.staging.clone().map(|name| (name, https::Expect::Environment)));
+        expected
     }
 
     /// (primary name, the name that redirects to it).

@@ -17,6 +17,8 @@ use hickory_net::{DnsError, NetError};
 use hickory_resolver::Resolver;
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts};
 
+use crate::platform::domain::name_to_ascii as ascii;
+
 /// Where the doctor asks: recursive resolvers (as visitors' browsers do) and, at the port
 /// given, the zone's own nameservers found through them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,10 +193,6 @@ impl Server {
         background.abort();
         matches!(answer, Some(Ok(response)) if response.response_code == ResponseCode::NoError || response.response_code == ResponseCode::NXDomain)
     }
-}
-
-fn ascii(name: &Name) -> String {
-    name.to_ascii().trim_end_matches('.').to_ascii_lowercase()
 }
 
 fn value(data: &RData) -> String {

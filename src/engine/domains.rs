@@ -6,9 +6,11 @@ use serde::{Deserialize, Serialize};
 
 use super::*;
 use crate::domains::diagnosis::Report;
+use crate::domains::https::{Expect, HttpsAnswer, probe};
 use crate::domains::{DnsProvider, DomainSpec, Primary};
 use crate::platform::domain::{Registrable, registrable, to_ascii_domain};
 use crate::platform::ratelimit::with_patience;
+use crate::provision::DomainAtVercel;
 use crate::provision::kind;
 
 /// The doctor's report on one domain.
@@ -21,6 +23,8 @@ pub struct DomainCheck {
     pub venture: Option<String>,
     pub provider: DnsProvider,
     pub report: Report,
+    /// How each name answers over HTTPS (the primary, the name redirecting to it, staging).
+    pub https: Vec<HttpsAnswer>,
 }
 
 /// One of a venture's names and where it stands at Vercel.
@@ -36,6 +40,9 @@ pub struct DomainName {
     pub verified: bool,
     /// Its DNS points at Vercel and a certificate can be issued (`misconfigured: false`).
     pub configured: bool,
+    /// How it answers over HTTPS, once Slipway had a certificate issued.
+    #[schema(required = true)]
+    pub https: Option<crate::domains::https::HttpsAnswer>,
 }
 
 /// A venture's custom domain now.
@@ -77,12 +84,10 @@ impl Engine {
             }
         };
         let mut found = None;
-        for venture in self.list_ventures(actor).await? {
-            if let Ok(spec) = self.stored_spec(&venture).await
-                && let Some(domain) = spec.domain.filter(|d| d.apex == apex)
-            {
+        if let Some(venture) = self.inner.store.venture_with_domain(&apex, None).await? {
+            let venture = self.venture(actor, &venture.id).await?;
+            if let Some(domain) = self.stored_spec(&venture).await?.domain {
                 found = Some((venture, domain));
-                break;
             }
         }
         let (venture, spec) = match found {
@@ -100,9 +105,44 @@ impl Engine {
         };
         let project = venture.as_ref().and_then(|v| v.vercel_project_id.clone());
         // An interactive request: a full rate limiter answers Busy rather than keeping it waiting.
-        let examined = crate::provision::examine_domain(&self.inner.platforms, &spec, project.as_deref());
-        let report = with_patience(PLAN_PATIENCE, examined).await.map_err(platform)?;
-        Ok(DomainCheck { domain: apex, venture: venture.map(|v| v.name), provider: spec.dns, report })
+        let (report, https) = tokio::join!(
+            with_patience(PLAN_PATIENCE, self.examine(&spec, project.as_deref())),
+            self.answers_over_https(&spec)
+        );
+        let report = report.map_err(platform)?;
+        Ok(DomainCheck { domain: apex, venture: venture.map(|v| v.name), provider: spec.dns, report, https })
+    }
+
+    /// The DNS doctor on `spec`, with what Vercel recommends for `project`'s names.
+    async fn examine(
+        &self,
+        spec: &DomainSpec,
+        project: Option<&str>,
+    ) -> Result<Report, crate::platform::api::ApiError> {
+        let at_vercel = DomainAtVercel::read(&self.inner.platforms, spec, project).await?;
+        crate::provision::examine_domain(&self.inner.platforms, spec, &at_vercel).await
+    }
+
+    /// Indexes ventures stored before their domain had a column (run when the engine opens).
+    pub(super) async fn index_domains(&self) -> Result<(), EngineError> {
+        for (id, json) in self.inner.store.ventures_to_index_by_domain().await? {
+            let apex = serde_json::from_str::<crate::venture::NewVenture>(&json)
+                .ok()
+                .and_then(|input| input.validate().ok())
+                .and_then(|spec| spec.domain.map(|d| d.apex));
+            if let Some(apex) = apex {
+                self.inner.store.set_venture_domain_column(&id, &apex).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every name of `spec` asked over HTTPS at once.
+    async fn answers_over_https(&self, spec: &DomainSpec) -> Vec<HttpsAnswer> {
+        let platforms = &self.inner.platforms;
+        let expected = spec.expectations();
+        let probes = expected.iter().map(|(name, expect)| probe(&platforms.https, &platforms.dns, name, expect));
+        futures_util::future::join_all(probes).await
     }
 
     /// The venture's custom domain as it stands, checked live; `None` without one in the spec.
@@ -114,35 +154,40 @@ impl Engine {
             self.inner.store.resource(venture_id, kind::DOMAIN_CERTIFICATE).await?.and_then(|r| r.external_id);
         // An interactive request: a full rate limiter answers Busy rather than keeping it waiting.
         let live = async {
-            let vercel = &self.inner.platforms.vercel;
-            let attached = match &project {
-                Some(project) => vercel.list_project_domains(project).await?,
-                None => Vec::new(),
-            };
-            let (primary, alias) = spec.names();
-            let mut roles = vec![(primary, "primary"), (alias, "redirect")];
-            roles.extend(spec.staging.clone().map(|name| (name, "staging")));
-            let mut names = Vec::new();
-            for (name, role) in roles {
-                let on_project = attached.iter().find(|d| d.name == name);
-                let configured = match &project {
-                    Some(project) if on_project.is_some() => {
-                        !vercel.domain_config(&name, Some(project)).await?.misconfigured
-                    }
-                    _ => false,
-                };
-                names.push(DomainName {
-                    verified: on_project.is_some_and(|d| d.verified),
-                    attached: on_project.is_some(),
-                    configured,
-                    role: role.into(),
-                    name,
-                });
-            }
-            let report = crate::provision::examine_domain(&self.inner.platforms, &spec, project.as_deref()).await?;
-            Ok::<_, crate::platform::api::ApiError>((names, report))
+            let platforms = &self.inner.platforms;
+            let at_vercel = DomainAtVercel::read(platforms, &spec, project.as_deref()).await?;
+            let report = crate::provision::examine_domain(platforms, &spec, &at_vercel).await?;
+            Ok::<_, crate::platform::api::ApiError>((at_vercel, report))
         };
-        let (names, report) = with_patience(PLAN_PATIENCE, live).await.map_err(platform)?;
+        let (at_vercel, report) = with_patience(PLAN_PATIENCE, live).await.map_err(platform)?;
+        let mut names: Vec<DomainName> = spec
+            .expectations()
+            .into_iter()
+            .zip(&at_vercel.configs)
+            .map(|((name, expect), (_, config))| {
+                let on_project = at_vercel.attached.iter().find(|d| d.name == name);
+                DomainName {
+                    role: match expect {
+                        Expect::Site => "primary",
+                        Expect::RedirectTo(_) => "redirect",
+                        Expect::Environment => "staging",
+                    }
+                    .into(),
+                    attached: on_project.is_some(),
+                    verified: on_project.is_some_and(|d| d.verified),
+                    // Vercel's configuration of a name counts once the name is the project's.
+                    configured: on_project.is_some() && !config.misconfigured,
+                    https: None,
+                    name,
+                }
+            })
+            .collect();
+        // Asked once there is a certificate: before, every name would only fail its handshake.
+        if certificate.is_some() {
+            for (name, answer) in names.iter_mut().zip(self.answers_over_https(&spec).await) {
+                name.https = Some(answer);
+            }
+        }
         Ok(Some(DomainStatus { apex: spec.apex, provider: spec.dns, names, certificate, report }))
     }
 }
@@ -163,9 +208,11 @@ impl Engine {
         let venture = self.venture(actor, venture_id).await?;
         let mut input = self.stored_input(&venture).await?;
         input.domain = domain;
-        input.validate().map_err(EngineError::Invalid)?;
+        let spec = input.validate().map_err(EngineError::Invalid)?;
+        let apex = spec.domain.map(|d| d.apex);
+        self.refuse_taken_domain(apex.as_deref(), Some(&venture.id)).await?;
         let stored = serde_json::to_string(&input).expect("specs serialize");
-        self.inner.store.set_venture_spec(&venture.id, &stored).await?;
+        self.inner.store.set_venture_spec(&venture.id, &stored, apex.as_deref()).await?;
         self.apply_venture(actor, venture_id).await
     }
 
@@ -184,8 +231,8 @@ impl Engine {
         let checked = spec.domain.clone().expect("the domain was just set");
         let project = venture.vercel_project_id.clone();
         let plan = self.plan_for(venture, spec).await?;
-        let examined = crate::provision::examine_domain(&self.inner.platforms, &checked, project.as_deref());
-        let report = with_patience(PLAN_PATIENCE, examined).await.map_err(platform)?;
+        let report =
+            with_patience(PLAN_PATIENCE, self.examine(&checked, project.as_deref())).await.map_err(platform)?;
         let (primary, redirect) = checked.names();
         Ok(DomainPreview { primary, redirect, staging: checked.staging, plan, report })
     }

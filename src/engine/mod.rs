@@ -87,7 +87,10 @@ impl Engine {
             let _ = vault.open(&venture_id, &name, &sealed);
         }
         let (shutdown, _) = watch::channel(false);
-        Ok(Engine { inner: Arc::new(Inner { store, events, platforms, vault: Arc::new(vault), config, shutdown }) })
+        let engine =
+            Engine { inner: Arc::new(Inner { store, events, platforms, vault: Arc::new(vault), config, shutdown }) };
+        engine.index_domains().await?;
+        Ok(engine)
     }
 
     /// Starts the background job runner; it stops on [`shutdown`](Self::shutdown).

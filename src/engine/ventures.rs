@@ -79,6 +79,8 @@ impl Engine {
         if self.inner.store.venture_name_taken(spec.name.as_str()).await? {
             return Err(EngineError::invalid("name", "is already used by another venture"));
         }
+        let domain = spec.domain.as_ref().map(|d| d.apex.clone());
+        self.refuse_taken_domain(domain.as_deref(), None).await?;
         let stored = serde_json::to_string(input).expect("specs serialize");
         let declared = super::env::declared_in_spec(&spec, &actor.username);
         let vault = self.inner.vault.clone();
@@ -89,6 +91,7 @@ impl Engine {
                 spec.name.as_str(),
                 &spec.repository.to_string(),
                 &stored,
+                domain.as_deref(),
                 &actor.id,
                 APPLY_VENTURE,
                 &declared,
@@ -97,6 +100,23 @@ impl Engine {
             .await?;
         tracing::info!(venture = %venture.id, job = %job_id, by = %actor.username, "venture created");
         Ok(venture)
+    }
+
+    /// A domain is one venture's: Vercel puts a name on one project only, and the doctor asks
+    /// which venture a domain is.
+    pub(super) async fn refuse_taken_domain(
+        &self,
+        apex: Option<&str>,
+        venture_id: Option<&str>,
+    ) -> Result<(), EngineError> {
+        let Some(apex) = apex else { return Ok(()) };
+        match self.inner.store.venture_with_domain(apex, venture_id).await? {
+            Some(other) => Err(EngineError::invalid(
+                "domain.name",
+                format!("{apex} is already the domain of venture {}", other.name),
+            )),
+            None => Ok(()),
+        }
     }
 
     /// What creating this venture would do, resource by resource (reads only).

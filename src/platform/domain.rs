@@ -27,6 +27,11 @@ pub fn to_ascii_hostname(input: &str) -> Result<String, String> {
     Ok(ascii)
 }
 
+/// A name from a DNS message in Slipway's form: ASCII, lowercase, without the trailing dot.
+pub fn name_to_ascii(name: &hickory_net::proto::rr::Name) -> String {
+    name.to_ascii().trim_end_matches('.').to_ascii_lowercase()
+}
+
 fn convert(input: &str) -> Result<String, String> {
     let trimmed = input.trim().trim_end_matches('.');
     if trimmed.is_empty() {

@@ -22,6 +22,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::api::{ApiError, ErrorKind, Vendor};
+use super::domain::name_to_ascii as ascii;
 
 /// The record types Slipway writes for a venture's domains.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -321,10 +322,6 @@ impl Rfc2136Client {
         };
         ApiError::new(Vendor::DnsServer, kind, None, code.to_str().to_ascii_lowercase(), message)
     }
-}
-
-fn ascii(name: &Name) -> String {
-    name.to_ascii().trim_end_matches('.').to_ascii_lowercase()
 }
 
 /// A value in Slipway's form (see [`RrSet`]) as record data.

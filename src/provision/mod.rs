@@ -31,8 +31,8 @@ pub use handlers::{
 };
 pub(crate) use resources::compare_env;
 pub use resources::{
-    GRAPH, PoliciesWritten, RedeployTarget, SignInWritten, SyncState, examine_domain, kind, lint_errors, lint_note,
-    read_written, record_lint,
+    DomainAtVercel, GRAPH, PoliciesWritten, RedeployTarget, SignInWritten, SyncState, examine_domain, kind,
+    lint_errors, lint_note, read_written, record_lint,
 };
 
 /// How often long waits look again, and how long they wait at most.

@@ -11,6 +11,7 @@ impl Store {
         name: &str,
         repository: &str,
         spec_json: &str,
+        domain: Option<&str>,
         created_by: &str,
         job_kind: &str,
         env: &[super::env::EnvWrite],
@@ -21,13 +22,14 @@ impl Store {
         let job_id = uuid::Uuid::now_v7().to_string();
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO ventures (id, name, repository, spec, status, created_by, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            "INSERT INTO ventures (id, name, repository, spec, domain, status, created_by, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
         )
         .bind(&venture_id)
         .bind(name)
         .bind(repository)
         .bind(spec_json)
+        .bind(domain)
         .bind(VentureStatus::Provisioning.as_str())
         .bind(created_by)
         .bind(now)
@@ -252,9 +254,11 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_venture_spec(&self, id: &str, spec_json: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE ventures SET spec = $1, updated_at = $2 WHERE id = $3")
+    /// Stores the venture's spec with its domain's registrable name (`None` without a domain).
+    pub async fn set_venture_spec(&self, id: &str, spec_json: &str, domain: Option<&str>) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE ventures SET spec = $1, domain = $2, updated_at = $3 WHERE id = $4")
             .bind(spec_json)
+            .bind(domain)
             .bind(now_ms())
             .bind(id)
             .execute(&self.pool)
@@ -266,5 +270,28 @@ impl Store {
     pub async fn venture_spec(&self, id: &str) -> Result<Option<String>, sqlx::Error> {
         let row = sqlx::query("SELECT spec FROM ventures WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
         Ok(row.map(|row| row.try_get::<Option<String>, _>("spec")).transpose()?.flatten())
+    }
+
+    /// The venture whose custom domain is `apex` (a registrable name), other than `except`; a
+    /// destroyed venture has given its domain up.
+    pub async fn venture_with_domain(&self, apex: &str, except: Option<&str>) -> Result<Option<Venture>, sqlx::Error> {
+        let query = format!(
+            "{VENTURE_COLUMNS} WHERE domain = $1 AND id <> $2 AND status <> 'destroyed' ORDER BY created_at LIMIT 1"
+        );
+        let row = sqlx::query(&query).bind(apex).bind(except.unwrap_or_default()).fetch_optional(&self.pool).await?;
+        row.as_ref().map(venture_from_row).transpose()
+    }
+
+    pub async fn set_venture_domain_column(&self, id: &str, apex: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE ventures SET domain = $1 WHERE id = $2").bind(apex).bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Ventures stored before the `domain` column whose spec may name a domain: (id, spec).
+    pub async fn ventures_to_index_by_domain(&self) -> Result<Vec<(String, String)>, sqlx::Error> {
+        let rows = sqlx::query("SELECT id, spec FROM ventures WHERE domain IS NULL AND spec LIKE '%\"domain\":{%'")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| Ok((row.try_get("id")?, row.try_get("spec")?))).collect()
     }
 }

@@ -67,7 +67,6 @@ async fn a_healthy_zone_has_no_finding_and_a_broken_one_has_each_with_its_fix() 
     assert_eq!(checks(&healthy), [], "{healthy:#?}");
     assert!(healthy.servers.iter().all(|s| s.answered), "{:?}", healthy.servers);
     assert_eq!(healthy.servers.len(), 2, "the resolver and the nameserver found through NS");
-    assert!(healthy.elapsed_ms < 2000, "took {} ms", healthy.elapsed_ms);
 
     let mut broken_expected = expected("broken.test", Some("vc-domain-verify=broken.test,1"));
     broken_expected.nameservers =

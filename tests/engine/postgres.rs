@@ -66,6 +66,7 @@ async fn queue_jobs(store: &Store, count: usize) -> Vec<String> {
             &name,
             "acme/shop",
             "{}",
+            None,
             &user.id,
             slipway_engine::provision::APPLY_VENTURE,
             &[],

@@ -92,6 +92,8 @@ impl World {
             organization: SANDBOX_ORGANIZATION.into(),
             token: SecretString::from(self.token.clone()),
             dns: self.sims.dns.address(),
+            edge_port: self.sims.edge.address().port(),
+            edge_ca: self.sims.edge.ca_pem().to_string(),
         });
         platforms.rfc2136 = self.rfc2136.clone();
         let mut config = EngineConfig::new(db_url, platforms, vault);
@@ -131,14 +133,23 @@ pub async fn creator(engine: &Engine) -> slipway_engine::auth::User {
 
 pub async fn settle(engine: &Engine, user: &slipway_engine::auth::User, id: &str) -> VentureStatus {
     let runner = engine.start_runner();
-    let mut status = VentureStatus::Provisioning;
     // Settled: the status left `provisioning` and the job is recorded as finished (stopping
     // the runner between the two would hand the finished job back to the queue).
-    wait_for("the venture to settle", async || {
-        status = engine.venture(user, id).await.unwrap().status;
-        status != VentureStatus::Provisioning && !engine.has_active_job(user, id).await.unwrap()
-    })
-    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        let status = engine.venture(user, id).await.unwrap().status;
+        if status != VentureStatus::Provisioning && !engine.has_active_job(user, id).await.unwrap() {
+            break status;
+        }
+        if tokio::time::Instant::now() > deadline {
+            // What the apply was doing: the newest events say which step waits and why.
+            let events = engine.venture_events(user, id, 0, 10_000).await.unwrap();
+            let last: Vec<String> =
+                events.iter().rev().take(12).rev().map(|e| format!("{}: {}", e.step, e.message)).collect();
+            panic!("timed out waiting for the venture to settle; its last events:\n{}", last.join("\n"));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     engine.shutdown();
     runner.await.unwrap();
     status

@@ -54,6 +54,15 @@ pub async fn run(server: ServerArgs, command: DomainCommand) -> anyhow::Result<(
                     );
                     println!("        fix: {}", text(&finding["fix"]));
                 }
+                for answer in check["https"].as_array().into_iter().flatten() {
+                    let mark = if answer["problem"].is_null() { "✓" } else { "✗" };
+                    let how = match (answer["problem"].as_str(), answer["location"].as_str()) {
+                        (Some(problem), _) => problem.to_string(),
+                        (None, Some(location)) => format!("→ {} {location}", answer["status"]),
+                        (None, None) => format!("→ {}", answer["status"]),
+                    };
+                    println!("  {mark} https://{} {how}", text(&answer["name"]));
+                }
                 println!("  checked in {} ms", report["elapsed_ms"].as_u64().unwrap_or_default());
             }
             let errors = report["findings"].as_array().into_iter().flatten().filter(|f| f["level"] == "error").count();

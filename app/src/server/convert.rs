@@ -230,7 +230,15 @@ pub fn domain_state_view(status: slipway_engine::engine::DomainStatus) -> crate:
         names: status
             .names
             .iter()
-            .map(|n| (n.name.clone(), n.role.clone(), n.attached, n.verified, n.configured))
+            .map(|n| crate::views::DomainNameView {
+                name: n.name.clone(),
+                role: n.role.clone(),
+                attached: n.attached,
+                verified: n.verified,
+                configured: n.configured,
+                https: n.https.as_ref().map(|a| a.outcome()),
+                https_ok: n.https.as_ref().is_some_and(|a| a.ok()),
+            })
             .collect(),
         certificate: status.certificate.clone(),
         findings: finding_views(&status.report),

@@ -341,6 +341,8 @@ async fn the_dns_doctor_passes_a_live_domain_and_fails_a_stray_aaaa_with_its_fix
     assert!(ok, "{out}{err}");
     assert!(out.contains("example.com (venture domain-cli, DNS at cloudflare)"), "{out}");
     assert!(out.contains("all clear") && out.contains("checked in"), "{out}");
+    assert!(out.contains("✓ https://example.com → 200\n"), "{out}");
+    assert!(out.contains("✓ https://www.example.com → 308 https://example.com/\n"), "{out}");
 
     // Someone adds an AAAA at Cloudflare: visitors on IPv6 would miss Vercel.
     let cloudflare = server._sims.cloudflare.base_url();

@@ -20,6 +20,8 @@ use crate::rules::{apex_of, now_ms, to_ascii_domain};
 /// Where Vercel asks apex domains (A) and subdomains (CNAME) to point.
 pub const RECOMMENDED_IPV4: &str = "76.76.21.21";
 pub const RECOMMENDED_CNAME: &str = "cname.vercel-dns.com.";
+/// Vercel's own zone, where its nameservers and the CNAME target live.
+pub(super) const VERCEL_DNS_ZONE: &str = "vercel-dns.com";
 
 pub(super) fn routes(router: Router<Shared>) -> Router<Shared> {
     use axum::routing::{delete, get, patch, post};
@@ -199,9 +201,20 @@ const EDGE_ANSWER: &str = "system-edge-";
 
 impl SimState {
     /// Republishes Vercel DNS's own answers for project domains (an A to the edge), which
-    /// resolve wherever Vercel DNS serves the zone; called after project domains change.
+    /// resolve wherever Vercel DNS serves the zone, and the edge's address for the CNAME target
+    /// (`vercel-dns.com` is Vercel's zone); called after project domains or the edge change.
     pub(super) fn refresh_edge_answers(&self) {
         self.dns.withdraw_prefixed(DnsProvider::Vercel, EDGE_ANSWER);
+        // The CNAME target Vercel recommends leads to the edge too.
+        self.dns.publish(DnsRecord {
+            provider: DnsProvider::Vercel,
+            id: format!("{EDGE_ANSWER}{RECOMMENDED_CNAME}"),
+            name: RECOMMENDED_CNAME.into(),
+            record_type: "A".into(),
+            value: self.edge_ipv4.clone(),
+            ttl: 60,
+            system: true,
+        });
         for domain in &self.project_domains {
             self.dns.publish(DnsRecord {
                 provider: DnsProvider::Vercel,
@@ -1062,4 +1075,37 @@ async fn get_cert(State(state): State<Shared>, Path(id): Path<String>, uri: Uri,
         None => error(StatusCode::NOT_FOUND, "not_found", "Certificate not found"),
     })
     .await
+}
+
+/// What Vercel's edge does with a request for `host`.
+pub(super) enum EdgeRoute {
+    /// The domain redirects to another of its project's domains.
+    Redirect { to: String, status: u16 },
+    /// The domain serves its project: production, or the custom environment it is attached to.
+    Serve { project_id: String, custom_environment_id: Option<String> },
+    /// No project has this domain.
+    Unknown,
+}
+
+pub(super) fn edge_route(state: &SimState, host: &str) -> EdgeRoute {
+    let host = normalize(host);
+    match state.project_domains.iter().find(|d| d.name == host) {
+        Some(ProjectDomain { redirect: Some(to), redirect_status, .. }) => {
+            EdgeRoute::Redirect { to: to.clone(), status: redirect_status.unwrap_or(307) }
+        }
+        Some(domain) => EdgeRoute::Serve {
+            project_id: domain.project_id.clone(),
+            custom_environment_id: domain.custom_environment_id.clone(),
+        },
+        None => EdgeRoute::Unknown,
+    }
+}
+
+/// The newest certificate Vercel issued that covers `host`: its id and names.
+pub(super) fn certificate_for(state: &SimState, host: &str) -> Option<(String, Vec<String>)> {
+    let host = normalize(host);
+    state.certs.iter().rev().find_map(|cert| {
+        let names: Vec<String> = cert["cns"].as_array()?.iter().filter_map(|n| n.as_str().map(String::from)).collect();
+        names.contains(&host).then(|| (cert["id"].as_str().unwrap_or_default().to_string(), names))
+    })
 }

@@ -3,8 +3,10 @@
 //! Vercel's auth, validation, error bodies and rate-limit responses.
 
 mod domains;
+mod edge;
 
 pub use domains::{RECOMMENDED_CNAME, RECOMMENDED_IPV4};
+pub use edge::Edge;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -169,6 +171,11 @@ impl VercelSim {
             records: Vec::new(),
             certs: Vec::new(),
         }));
+        {
+            let state = state.lock().unwrap();
+            state.dns.claim_zone(domains::VERCEL_DNS_ZONE, super::dns::DnsProvider::Vercel);
+            state.refresh_edge_answers();
+        }
         let router = Router::new()
             .route("/v11/projects", post(create_project))
             .route("/v9/projects/{id_or_name}", get(get_project).patch(update_project).delete(delete_project))
@@ -221,7 +228,6 @@ impl VercelSim {
         state.windows.clear();
     }
 
-    /// How long new deployments take from QUEUED to READY.
     /// Where Vercel's edge is for this simulator: the address recommended for apex domains
     /// and given by Vercel DNS (the sandbox points it at its local HTTPS edge).
     pub fn set_edge_address(&self, address: std::net::Ipv4Addr) {
@@ -230,6 +236,7 @@ impl VercelSim {
         state.refresh_edge_answers();
     }
 
+    /// How long new deployments take from QUEUED to READY.
     pub fn set_build_time(&self, duration: std::time::Duration) {
         self.state.lock().unwrap().build_time = duration;
     }
@@ -295,6 +302,11 @@ impl VercelSim {
     /// organization that has not installed it is.
     pub fn hide_repository(&self, repository: &str) {
         self.state.lock().unwrap().hidden_repositories.push(repository.to_string());
+    }
+
+    /// Every deployment, oldest first, as the API would return it.
+    pub fn deployments(&self) -> Vec<Value> {
+        self.state.lock().unwrap().deployments.iter().map(SimDeployment::json).collect()
     }
 
     /// Every project, as the API would return it.

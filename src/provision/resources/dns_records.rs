@@ -119,7 +119,7 @@ async fn existing(
     match zone {
         Zone::Vercel => {
             for record in ctx.platforms.vercel.list_dns_records(&spec.apex).await? {
-                let Some(kind) = kind_of(&format!("{:?}", record.record_type)) else { continue };
+                let Some(kind) = kind_from_vercel(&record.record_type) else { continue };
                 let name =
                     if record.name.is_empty() { spec.apex.clone() } else { format!("{}.{}", record.name, spec.apex) };
                 found.push(Existing {
@@ -413,8 +413,12 @@ impl Resource for DnsRecords {
             Zone::Rfc2136(client) => {
                 let mut ledger = written(ctx).await?;
                 // One update per record set: from what the server holds to what it should.
-                let mut sets: Vec<(String, RecordKind)> = changes.iter().map(|c| (c.name.clone(), c.kind)).collect();
-                sets.dedup();
+                let mut sets: Vec<(String, RecordKind)> = Vec::new();
+                for change in &changes {
+                    if !sets.iter().any(|(name, kind)| *name == change.name && *kind == change.kind) {
+                        sets.push((change.name.clone(), change.kind));
+                    }
+                }
                 for (name, kind) in sets {
                     let now: Vec<&Existing> = existing.iter().filter(|e| e.name == name && e.kind == kind).collect();
                     let mut values: Vec<String> = now.iter().map(|e| e.value.clone()).collect();
@@ -516,6 +520,18 @@ fn vercel_type(kind: RecordKind) -> DnsRecordType {
         RecordKind::Cname => DnsRecordType::Cname,
         RecordKind::Txt => DnsRecordType::Txt,
         RecordKind::Caa => DnsRecordType::Caa,
+    }
+}
+
+/// The kinds a record plan looks at; Vercel DNS's others (MX, NS, ALIAS) are never in the way.
+fn kind_from_vercel(record_type: &DnsRecordType) -> Option<RecordKind> {
+    match record_type {
+        DnsRecordType::A => Some(RecordKind::A),
+        DnsRecordType::Aaaa => Some(RecordKind::Aaaa),
+        DnsRecordType::Cname => Some(RecordKind::Cname),
+        DnsRecordType::Txt => Some(RecordKind::Txt),
+        DnsRecordType::Caa => Some(RecordKind::Caa),
+        DnsRecordType::Alias | DnsRecordType::Mx | DnsRecordType::Ns => None,
     }
 }
 

@@ -1,13 +1,16 @@
 //! `domains.ready`: waits until Vercel has verified each name (asking it to check, since it
-//! does not re-check by itself), sees the DNS configured (`misconfigured: false`), and a
-//! certificate covers every name. While it waits it says which check is still red and, when
-//! the wait runs out, what the DNS doctor finds, with the fixes. A wait: not in the plan.
+//! does not re-check by itself), sees the DNS configured (`misconfigured: false`), a
+//! certificate covers every name, and each name answers over HTTPS as it should (the site on
+//! the primary, after the production deployment; the redirect on the other). While it waits it
+//! says which check is still red and, when the wait runs out, what the DNS doctor finds, with
+//! the fixes. A wait: not in the plan.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{DnsRecords, VercelDomains, kind};
+use super::{DnsRecords, ProductionDeployment, VercelDomains, kind};
 use crate::domains::DnsProvider;
+use crate::domains::https::{HttpsAnswer, probe};
 use crate::events::Level;
 use crate::platform::api::ErrorKind;
 use crate::provision::graph::{Action, Applied, Change, Resource, Upstream};
@@ -18,6 +21,8 @@ use crate::provision::{Context, StepError, poll};
 pub struct DomainLive {
     pub names: Vec<String>,
     pub certificate: String,
+    /// How each name answered over HTTPS.
+    pub https: Vec<HttpsAnswer>,
 }
 
 pub struct DomainReady;
@@ -59,6 +64,7 @@ impl Resource for DomainReady {
             .require::<VercelDomains>()?
             .ok_or_else(|| StepError::Permanent("the project domains are missing".into()))?;
         upstream.require::<DnsRecords>()?;
+        upstream.require::<ProductionDeployment>()?;
         let vercel = &ctx.platforms.vercel;
         let names: Vec<String> = domains.names.iter().map(|d| d.name.clone()).collect();
         let last = &std::sync::Mutex::new(None::<Checks>);
@@ -106,10 +112,11 @@ impl Resource for DomainReady {
         .await?;
         if green.is_none() {
             // Best effort: the doctor explains the wait; its own failure is not the step's.
-            let findings = examine(&ctx.platforms, &spec, Some(&domains.project))
-                .await
-                .map(|report| report.findings)
-                .unwrap_or_default();
+            let examined = async {
+                let at_vercel = DomainAtVercel::read(&ctx.platforms, &spec, Some(&domains.project)).await?;
+                examine(&ctx.platforms, &spec, &at_vercel).await
+            };
+            let findings = examined.await.map(|report| report.findings).unwrap_or_default();
             for finding in &findings {
                 ctx.emit(Self::NAME, Level::Warn, format!("{} Fix: {}.", finding.problem, finding.fix)).await;
             }
@@ -147,7 +154,8 @@ impl Resource for DomainReady {
                 (certificate.id, true)
             }
         };
-        Ok(Applied { changed, output: Some(DomainLive { names, certificate }) })
+        let https = answers_over_https(ctx, &spec).await?;
+        Ok(Applied { changed, output: Some(DomainLive { names, certificate, https }) })
     }
 
     /// The certificate goes with the domains at Vercel; only the record is Slipway's.
@@ -156,28 +164,79 @@ impl Resource for DomainReady {
     }
 }
 
-/// Runs the DNS doctor on a venture's domain: what Vercel recommends for each name (asked
-/// for `project`'s domains when there is a project), the challenges it still asks for, and the
-/// nameservers the provider expects.
+/// Waits until every name answers over HTTPS as it should; the certificate can take a while to
+/// reach every edge after it is issued.
+async fn answers_over_https(ctx: &Context, spec: &crate::domains::DomainSpec) -> Result<Vec<HttpsAnswer>, StepError> {
+    let expected = spec.expectations();
+    let (platforms, expected) = (&ctx.platforms, &expected);
+    let last = &std::sync::Mutex::new(Vec::<HttpsAnswer>::new());
+    let served = poll(ctx.polling.every, ctx.polling.deployment_ready_within, || async move {
+        let mut answers = Vec::new();
+        for (name, expect) in expected {
+            answers.push(probe(&platforms.https, &platforms.dns, name, expect).await);
+        }
+        if *last.lock().unwrap() != answers {
+            for answer in &answers {
+                let level = if answer.ok() { Level::Info } else { Level::Warn };
+                ctx.emit(DomainReady::NAME, level, format!("HTTPS: {}", answer.line())).await;
+            }
+            *last.lock().unwrap() = answers.clone();
+        }
+        Ok(answers.iter().all(HttpsAnswer::ok).then_some(answers))
+    })
+    .await?;
+    served.ok_or_else(|| {
+        let problems: Vec<String> = last.lock().unwrap().iter().filter(|a| !a.ok()).map(HttpsAnswer::line).collect();
+        StepError::Transient(format!("the domain does not answer over HTTPS as it should yet: {}", problems.join("; ")))
+    })
+}
+
+/// What Vercel says of a venture's names: which are on the project (and their challenges),
+/// and each name's configuration with the values it recommends. Read once per check and
+/// shared by the doctor and the Domains tab.
+#[derive(Debug, Clone)]
+pub struct DomainAtVercel {
+    pub attached: Vec<crate::platform::vercel::ProjectDomain>,
+    /// Every name of the spec (primary, redirect, staging), with its configuration.
+    pub configs: Vec<(String, crate::platform::vercel::DomainConfig)>,
+}
+
+impl DomainAtVercel {
+    /// Asks Vercel about every name of `spec`, for `project`'s domains when there is a project.
+    pub async fn read(
+        platforms: &crate::platforms::Platforms,
+        spec: &crate::domains::DomainSpec,
+        project: Option<&str>,
+    ) -> Result<DomainAtVercel, crate::platform::api::ApiError> {
+        let vercel = &platforms.vercel;
+        let attached = match project {
+            Some(project) => vercel.list_project_domains(project).await?,
+            None => Vec::new(),
+        };
+        let mut configs = Vec::new();
+        for (name, _) in spec.expectations() {
+            let config = vercel.domain_config(&name, project).await?;
+            configs.push((name, config));
+        }
+        Ok(DomainAtVercel { attached, configs })
+    }
+}
+
+/// Runs the DNS doctor on a venture's domain: what Vercel recommends for each name, the
+/// challenges it still asks for, and the nameservers the provider expects.
 pub async fn examine(
     platforms: &crate::platforms::Platforms,
     spec: &crate::domains::DomainSpec,
-    project: Option<&str>,
+    at_vercel: &DomainAtVercel,
 ) -> Result<crate::domains::diagnosis::Report, crate::platform::api::ApiError> {
     let vercel = &platforms.vercel;
-    let (primary, alias) = spec.names();
-    let mut names = vec![primary, alias];
-    names.extend(spec.staging.clone());
-    let attached = match project {
-        Some(project) => vercel.list_project_domains(project).await?,
-        None => Vec::new(),
-    };
-    let mut expected_names = Vec::new();
-    for name in &names {
-        let config = vercel.domain_config(name, project).await?;
-        expected_names.push((
-            name.clone(),
-            crate::domains::doctor::Recommended {
+    let names: Vec<&String> = at_vercel.configs.iter().map(|(name, _)| name).collect();
+    let attached = &at_vercel.attached;
+    let expected_names = at_vercel
+        .configs
+        .iter()
+        .map(|(name, config)| {
+            let recommended = crate::domains::doctor::Recommended {
                 apex: *name == spec.apex,
                 ipv4: config
                     .recommended_ipv4
@@ -186,15 +245,16 @@ pub async fn examine(
                     .filter_map(|v| v.parse().ok())
                     .collect(),
                 cname: config.preferred_cname().map(String::from),
-            },
-        ));
-    }
+            };
+            (name.clone(), recommended)
+        })
+        .collect();
     let verification = match spec.dns {
         // Vercel DNS proves ownership by the nameservers.
         DnsProvider::Vercel => None,
         _ => attached
             .iter()
-            .filter(|d| names.contains(&d.name) && !d.verified)
+            .filter(|d| names.contains(&&d.name) && !d.verified)
             .find_map(|d| d.verification.first().map(|c| c.value.clone())),
     };
     let nameservers = match spec.dns {

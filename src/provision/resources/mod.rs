@@ -9,7 +9,7 @@
 //! supabase.staging_ready + vercel.project, .staging ▶ supabase.staging_auth
 //! supabase.ready ──────────▶ supabase.policies (then the lint)
 //! supabase.staging_ready ──▶ supabase.staging_policies
-//! vercel.project, .staging ▶ vercel.domains ─▶ dns.records ─▶ domains.ready
+//! vercel.project, .staging ▶ vercel.domains ─▶ dns.records ─▶ domains.ready (◀ vercel.deploy)
 //! ```
 
 mod deployment;
@@ -29,7 +29,7 @@ use super::graph::{Node, Resource, node};
 
 pub use deployment::{ProductionDeployment, RedeployTarget, redeploy};
 pub use dns_records::DnsRecords;
-pub use domain_ready::{DomainReady, examine as examine_domain};
+pub use domain_ready::{DomainAtVercel, DomainReady, examine as examine_domain};
 pub(crate) use env_vars::compare as compare_env;
 pub use env_vars::{EnvVars, SyncState};
 pub use supabase_auth::{SupabaseAuth, Written as SignInWritten};
@@ -67,7 +67,7 @@ pub const GRAPH: &[Node] = &[
     node::<ProductionDeployment>(&[EnvVars::NAME, VercelProject::NAME]),
     node::<VercelDomains>(&[VercelProject::NAME, StagingEnvironment::NAME]),
     node::<DnsRecords>(&[VercelDomains::NAME]),
-    node::<DomainReady>(&[VercelDomains::NAME, DnsRecords::NAME]),
+    node::<DomainReady>(&[VercelDomains::NAME, DnsRecords::NAME, ProductionDeployment::NAME]),
 ];
 
 /// Kinds of resources recorded per venture (`venture_resources.kind`).

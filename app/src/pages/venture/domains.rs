@@ -1,5 +1,5 @@
 //! The Domains tab: the venture's custom domain as it stands (each check: on the project,
-//! verified, DNS configured, certificate issued) with the DNS doctor's findings and fixes, and
+//! verified, DNS configured, HTTPS answering as it should; the certificate issued) with the DNS doctor's findings and fixes, and
 //! the wizard: (1) the domain, checked on the server (IDNA, the public suffix list), (2) the
 //! DNS provider among those connected, (3) the plan record by record with what is there now,
 //! (4) apply, then "Check again". Rendered on the server only, like the Database & Auth tab.
@@ -28,13 +28,17 @@ pub fn DomainsPanel(venture_id: String, view: DomainTabView, notice: Option<Stri
                         <span class="text-sm font-normal text-slate-500">{format!(" · DNS at {}", current.provider)}</span>
                     </h2>
                     <ul class="mb-3 space-y-1 text-sm" data-testid="domain-checks">
-                        {current.names.iter().map(|(name, role, attached, verified, configured)| view! {
-                            <li data-testid=format!("domain-name-{name}")>
-                                <span class="font-mono">{name.clone()}</span>
-                                <span class="text-slate-500">{format!(" ({role})")}</span>
-                                <Check label="on the project" ok=*attached />
-                                <Check label="verified" ok=*verified />
-                                <Check label="DNS configured" ok=*configured />
+                        {current.names.iter().map(|n| view! {
+                            <li data-testid=format!("domain-name-{}", n.name)>
+                                <span class="font-mono">{n.name.clone()}</span>
+                                <span class="text-slate-500">{format!(" ({})", n.role)}</span>
+                                <Check label="on the project" ok=n.attached />
+                                <Check label="verified" ok=n.verified />
+                                <Check label="DNS configured" ok=n.configured />
+                                <Check label="HTTPS" ok=n.https_ok />
+                                {n.https.clone().map(|answer| view! {
+                                    <span class="ml-2 text-xs text-slate-500" data-testid="domain-https">{answer}</span>
+                                })}
                             </li>
                         }).collect_view()}
                         <li>
