@@ -59,6 +59,18 @@ pub struct User {
     pub role: Role,
 }
 
+impl User {
+    /// Whether this user may apply, change or destroy `venture`: an admin any, a creator the
+    /// ventures they created, an operator none.
+    pub fn may_change(&self, venture: &crate::venture::Venture) -> bool {
+        match self.role {
+            Role::Admin => true,
+            Role::Creator => venture.created_by == self.username,
+            Role::Operator => false,
+        }
+    }
+}
+
 pub const MIN_PASSWORD_LEN: usize = 12;
 
 pub fn validate_username(raw: &str) -> Result<(), FieldError> {
@@ -85,6 +97,13 @@ pub fn hash_password(password: &SecretString) -> String {
         .hash_password(password.expose_secret().as_bytes(), &salt)
         .expect("argon2 with default parameters cannot fail")
         .to_string()
+}
+
+/// A hash no password matches, checked against when a sign-in names no user, so that an
+/// unknown username costs the same work (and time) as a wrong password.
+pub fn unknown_user_hash() -> &'static str {
+    static HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| hash_password(&new_token()));
+    &HASH
 }
 
 pub fn verify_password(password: &SecretString, phc: &str) -> bool {

@@ -31,6 +31,9 @@ pub enum EngineError {
     Unauthenticated,
     #[error("your role ({role}) may not {action}")]
     Forbidden { role: &'static str, action: &'static str },
+    /// A creator acting on a venture another user created.
+    #[error("{venture} was created by {owner}: a creator may {action} only when they created it (an admin may always)")]
+    NotYours { action: &'static str, venture: String, owner: String },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("invalid input")]
@@ -50,6 +53,9 @@ pub enum EngineError {
     /// The platforms' rate limits are in use for longer than an interactive request waits.
     #[error("the platforms' rate limits are in use; try again in {} s", retry_after.as_secs().max(1))]
     Busy { retry_after: std::time::Duration },
+    /// Sign-ins from this username or address failed too often in a row: wait before the next.
+    #[error("too many failed sign-ins; try again in {} s", retry_after.as_secs().max(1))]
+    TooManyAttempts { retry_after: std::time::Duration },
     /// A platform call failed (the message names the vendor and what went wrong).
     #[error("{0}")]
     Platform(String),
@@ -104,11 +110,11 @@ impl EngineError {
     pub fn code(&self) -> ErrorCode {
         match self {
             EngineError::Unauthenticated => ErrorCode::Unauthenticated,
-            EngineError::Forbidden { .. } => ErrorCode::Forbidden,
+            EngineError::Forbidden { .. } | EngineError::NotYours { .. } => ErrorCode::Forbidden,
             EngineError::NotFound(_) => ErrorCode::NotFound,
             EngineError::Invalid(_) => ErrorCode::Invalid,
             EngineError::Conflict(_) => ErrorCode::Conflict,
-            EngineError::Busy { .. } => ErrorCode::Busy,
+            EngineError::Busy { .. } | EngineError::TooManyAttempts { .. } => ErrorCode::Busy,
             EngineError::Platform(_) => ErrorCode::Platform,
             EngineError::Storage(_) | EngineError::Config(_) | EngineError::Sealed(_) => ErrorCode::Internal,
         }

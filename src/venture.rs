@@ -544,6 +544,8 @@ pub struct Venture {
     pub vercel_project_id: Option<String>,
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
+    /// The username of who created it: a creator applies, changes and destroys only their own.
+    pub created_by: String,
 }
 
 /// The shapes /api/v1's OpenAPI document gives the spec's string fields, next to the rules

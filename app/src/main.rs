@@ -72,6 +72,17 @@ enum Command {
         #[command(subcommand)]
         command: cli::AuthCommand,
     },
+    /// The audit log of a running Slipway, newest first (an admin's token): destroys, secrets
+    /// revealed, pulled or set, rollbacks, users and tokens made, failed sign-ins.
+    Audit {
+        #[command(flatten)]
+        server: cli::ServerArgs,
+        /// How many entries (1 to 500).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=500))]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
     /// The DNS doctor on a running Slipway: a domain's records against what Vercel needs,
     /// every finding with its fix.
     Domain {
@@ -312,8 +323,7 @@ impl Settings {
         let database_url = match &self.database_url {
             Some(url) => url.clone(),
             None => {
-                std::fs::create_dir_all(&self.data_dir)
-                    .with_context(|| format!("creating data directory {}", self.data_dir.display()))?;
+                create_data_dir(&self.data_dir)?;
                 format!("sqlite://{}/slipway.db?mode=rwc", self.data_dir.display())
             }
         };
@@ -361,8 +371,7 @@ impl Settings {
         let vault = match &self.master_key {
             Some(key) if !key.is_empty() => VaultSettings::Key { current: SecretString::from(key.clone()), previous },
             _ => {
-                std::fs::create_dir_all(&self.data_dir)
-                    .with_context(|| format!("creating data directory {}", self.data_dir.display()))?;
+                create_data_dir(&self.data_dir)?;
                 VaultSettings::File { path: self.data_dir.join("master.key"), previous }
             }
         };
@@ -430,6 +439,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Env { server, command } => return cli::run_env(server, command).await,
         Command::Auth { server, command } => return cli::run_auth(server, command).await,
         Command::Domain { server, command } => return cli::run_domain(server, command).await,
+        Command::Audit { server, limit, json } => return cli::run_audit(server, limit, json).await,
         Command::Vault { command: VaultCommand::NewKey } => {
             println!("{}", secrecy::ExposeSecret::expose_secret(&slipway_engine::vault::generate_key()));
             return Ok(());
@@ -444,6 +454,7 @@ async fn main() -> anyhow::Result<()> {
         | Command::Env { .. }
         | Command::Auth { .. }
         | Command::Domain { .. }
+        | Command::Audit { .. }
         | Command::Vault { command: VaultCommand::NewKey } => {
             unreachable!("handled above")
         }
@@ -550,12 +561,14 @@ async fn serve(engine: Engine, settings: &Settings) -> anyhow::Result<()> {
         .build();
     let state = AppState {
         engine: engine.clone(),
-        secure_cookies: settings.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
+        served_over_https: settings.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
     };
     let app = router(state, options);
     let listener =
         tokio::net::TcpListener::bind(settings.addr).await.with_context(|| format!("binding {}", settings.addr))?;
     println!("Slipway is listening on http://{}", listener.local_addr()?);
+    // The peer's address reaches the sign-in throttle.
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(stop_requested()).await?;
     engine.shutdown();
     let _ = runner.await;
@@ -624,4 +637,18 @@ fn read_texts(path: &std::path::Path, texts: &mut Vec<(String, String)>) -> std:
         texts.push((path.display().to_string(), String::from_utf8_lossy(&bytes).into_owned()));
     }
     Ok(())
+}
+
+/// The data directory holds the database and the master key: only its owner may enter it.
+/// One that exists is left as it is (its owner chose).
+fn create_data_dir(path: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if path.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .with_context(|| format!("creating data directory {}", path.display()))
 }

@@ -11,13 +11,15 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
-use crate::pages::{ConnectionsPage, LoginPage, NotFound, VenturePage, VenturesPage};
+use crate::pages::{AuditPage, ConnectionsPage, LoginPage, NotFound, VenturePage, VenturesPage};
 
 /// Pages a visitor may see without a session. Every other page needs one (the guard in
 /// `server::middleware` refuses by default).
 pub const PUBLIC_PAGES: &[&str] = &["/login"];
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::csp::send_page_csp();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -49,6 +51,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/ventures") view=VenturesPage ssr=SsrMode::Async />
                 <Route path=path!("/ventures/:id") view=VenturePage ssr=SsrMode::Async />
                 <Route path=path!("/connections") view=ConnectionsPage ssr=SsrMode::Async />
+                <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

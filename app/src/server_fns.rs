@@ -60,11 +60,16 @@ pub async fn list_ventures() -> Result<Vec<VentureView>, ServerFnError> {
 }
 
 #[server(endpoint = "get_venture")]
-pub async fn get_venture(id: String) -> Result<VentureView, ServerFnError> {
+pub async fn get_venture(id: String) -> Result<VenturePageView, ServerFnError> {
     use crate::server::convert::venture_view;
     use crate::server::session::{engine_result, require_user};
     let (engine, user) = require_user().await?;
-    Ok(venture_view(&engine_result(engine.venture(&user, &id).await)?))
+    let venture = engine_result(engine.venture(&user, &id).await)?;
+    Ok(VenturePageView {
+        venture: venture_view(&venture),
+        created_by: venture.created_by.clone(),
+        can_change: user.may_change(&venture),
+    })
 }
 
 /// The Database & Auth tab's data: sign-in, tables and lints (no secret: client secrets only
@@ -205,6 +210,18 @@ pub async fn venture_overview(id: String) -> Result<VentureDetail, ServerFnError
     })
 }
 
+/// The newest entries of the audit log (admins; the engine refuses the others).
+#[server(endpoint = "audit_log")]
+pub async fn audit_log() -> Result<Vec<AuditEntryView>, ServerFnError> {
+    use crate::server::session::{engine_result, require_user};
+    let (engine, user) = require_user().await?;
+    let entries = engine_result(engine.audit_log(&user, None, 200).await)?;
+    Ok(entries
+        .into_iter()
+        .map(|e| AuditEntryView { at: e.at, actor: e.actor, action: e.action, target: e.target, detail: e.detail })
+        .collect())
+}
+
 #[server(endpoint = "connections")]
 pub async fn connections() -> Result<Vec<ConnectionView>, ServerFnError> {
     use crate::server::session::require_user;
@@ -264,7 +281,8 @@ pub async fn env_panel(id: String) -> Result<EnvPanelView, ServerFnError> {
     use crate::server::session::{engine_result, require_user};
     let (engine, user) = require_user().await?;
     let listing = engine_result(engine.env_listing(&user, &id).await)?;
-    Ok(crate::server::convert::env_panel_view(listing, &user))
+    let venture = engine_result(engine.venture(&user, &id).await)?;
+    Ok(crate::server::convert::env_panel_view(listing, &user, user.may_change(&venture)))
 }
 
 /// Declares or changes a variable; the engine checks every rule before it writes.

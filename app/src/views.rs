@@ -10,6 +10,25 @@ pub struct UserView {
     pub role: String,
 }
 
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntryView {
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+}
+
+/// One venture's page: the venture, who created it, and whether the viewer may change it (an
+/// admin, or the creator who created it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VenturePageView {
+    pub venture: VentureView,
+    pub created_by: String,
+    pub can_change: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VentureView {
     pub id: String,
@@ -17,7 +36,6 @@ pub struct VentureView {
     pub repository: String,
     pub status: String,
     pub vercel_project_id: Option<String>,
-    pub created_at: i64,
     /// Steps of the latest apply done, and in all (the list shows the progress).
     pub steps_done: usize,
     pub steps_total: usize,

@@ -570,3 +570,63 @@ test('domains: the wizard checks the name as understood, previews the records an
   await expect(www.getByTestId('domain-https')).toHaveText('→ 308 https://example.com/');
   if (process.env.SLIPWAY_E2E_SCREENSHOTS) await page.screenshot({ path: `${process.env.SLIPWAY_E2E_SCREENSHOTS}/domains-live.png`, fullPage: true });
 });
+
+test("ownership: another creator's venture shows no action and refuses one sent by hand; the admin's Audit page lists who did what", async ({ browser }) => {
+  test.setTimeout(90_000);
+  // The admin makes a venture.
+  const adminPage = await (await browser.newContext()).newPage();
+  await signIn(adminPage, admin);
+  const name = `admins-${Date.now()}`;
+  await adminPage.getByLabel('Name', { exact: true }).fill(name);
+  await adminPage.getByLabel('GitHub repository').fill('acme/admins');
+  await adminPage.getByRole('button', { name: 'Create and provision' }).click();
+  await expect(adminPage).toHaveURL(/\/ventures\/[0-9a-f-]+$/);
+  const url = adminPage.url();
+  const id = url.split('/').pop()!;
+  await hydrated(adminPage);
+  await expect(adminPage.getByTestId('venture-actions')).toBeVisible();
+
+  // A creator sees it, who made it, and no action; one sent by hand is refused by the rule.
+  const creatorPage = await (await browser.newContext()).newPage();
+  await signIn(creatorPage, creator);
+  await creatorPage.goto(url);
+  await hydrated(creatorPage);
+  await expect(creatorPage.getByTestId('venture-created-by')).toHaveText(`Created by ${admin.username}`);
+  await expect(creatorPage.getByTestId('venture-actions')).toHaveCount(0);
+  await expect(creatorPage.getByTestId('venture-read-only')).toContainText('only its creator and admins change it');
+  await expect(adminPage.getByTestId('venture-read-only')).toHaveCount(0);
+  await openTab(creatorPage, 'Environment');
+  await expect(creatorPage.getByTestId('env-editor')).toHaveCount(0);
+  await openTab(creatorPage, 'Database & Auth');
+  await expect(creatorPage.getByRole('button', { name: 'Lint the databases now' })).toHaveCount(0);
+  const byHand = await creatorPage.request.post('/api/destroy_venture', { form: { id, confirm: name } });
+  expect(byHand.status()).toBe(403);
+  expect(await byHand.text()).toContain(`${name} was created by ${admin.username}: a creator may destroy this venture only when they created it`);
+  await expect(creatorPage.getByTestId('top-nav').getByRole('link', { name: 'Audit' })).toHaveCount(0);
+  const audit = await creatorPage.request.post('/api/audit_log', { form: {} });
+  expect(audit.status()).toBe(403);
+
+  // Someone guesses the creator's password once.
+  const guess = await (await browser.newContext()).newPage();
+  await guess.goto('/login');
+  await hydrated(guess);
+  await guess.getByLabel('Username').fill(creator.username);
+  await guess.getByLabel('Password').fill('a-wrong-guess-7');
+  await guess.getByRole('button', { name: 'Sign in' }).click();
+  await expect(guess.getByTestId('login-error')).toContainText('wrong username or password');
+
+  // The admin destroys it; the Audit page shows who did that, and the failed sign-in.
+  await adminPage.getByTestId('destroy-confirm').fill(name);
+  await adminPage.getByRole('button', { name: 'Destroy' }).click();
+  await expect(adminPage.getByTestId('venture-status')).toHaveText('destroyed', { timeout: 60_000 });
+  await adminPage.getByTestId('top-nav').getByRole('link', { name: 'Audit' }).click();
+  await expect(adminPage).toHaveURL(/\/audit$/);
+  const log = adminPage.getByTestId('audit-log');
+  await expect(log.locator('tr[data-action="venture.destroy"]').first()).toContainText(name);
+  await expect(log.locator('tr[data-action="venture.destroy"]').first()).toContainText(admin.username);
+  await expect(log.locator('tr[data-action="login.failed"]').first()).toContainText(`${creator.username}`);
+  await expect(log.locator('tr[data-action="login.failed"]').first()).toContainText('wrong password');
+  await expect(log).not.toContainText('a-wrong-guess-7');
+  if (process.env.SLIPWAY_E2E_SCREENSHOTS) await adminPage.screenshot({ path: `${process.env.SLIPWAY_E2E_SCREENSHOTS}/audit.png`, fullPage: true });
+  if (process.env.SLIPWAY_E2E_SCREENSHOTS) await creatorPage.screenshot({ path: `${process.env.SLIPWAY_E2E_SCREENSHOTS}/not-yours.png`, fullPage: true });
+});

@@ -202,10 +202,7 @@ impl Engine {
         venture_id: &str,
         domain: Option<crate::domains::DomainInput>,
     ) -> Result<String, EngineError> {
-        if !actor.role.can_create_ventures() {
-            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "change ventures" });
-        }
-        let venture = self.venture(actor, venture_id).await?;
+        let venture = self.venture_to_change(actor, venture_id, "change this venture's domain").await?;
         let mut input = self.stored_input(&venture).await?;
         input.domain = domain;
         let spec = input.validate().map_err(EngineError::Invalid)?;

@@ -293,10 +293,8 @@ impl Engine {
         key: &str,
         change: &EnvChange,
     ) -> Result<(), EngineError> {
-        if !actor.role.can_create_ventures() {
-            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "change environment variables" });
-        }
-        let venture = self.live_venture(actor, venture_id).await?;
+        let venture =
+            self.live_venture_to_change(actor, venture_id, "change this venture's environment variables").await?;
         let spec = self.stored_spec(&venture).await?;
         let staging = spec.staging_branch.is_some();
         let existing = self.inner.store.env_vars(venture_id).await?.into_iter().find(|v| v.key == key);
@@ -356,15 +354,16 @@ impl Engine {
             format!("{} {what} {key} for {}", actor.username, touched.join(", "))
         };
         self.inner.events.emit(venture_id, None, "env", crate::events::Level::Info, &message).await;
+        if secret && !touched.is_empty() {
+            let target = format!("{}/{key}", venture.name);
+            self.audit(&actor.username, AuditAction::SecretSet, &target, &format!("for {}", touched.join(", "))).await;
+        }
         Ok(())
     }
 
     /// Removes one of the venture's own variables (the next sync deletes it at Vercel).
     pub async fn delete_env_var(&self, actor: &User, venture_id: &str, key: &str) -> Result<(), EngineError> {
-        if !actor.role.can_create_ventures() {
-            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "change environment variables" });
-        }
-        self.live_venture(actor, venture_id).await?;
+        self.live_venture_to_change(actor, venture_id, "change this venture's environment variables").await?;
         if env::integration(key).is_some() {
             return Err(EngineError::invalid("key", format!("{key} is set by the Supabase integration (read-only)")));
         }
@@ -414,6 +413,8 @@ impl Engine {
             .await?;
         let message = format!("{} revealed {key} ({environment})", actor.username);
         self.inner.events.emit(venture_id, None, "env", crate::events::Level::Warn, &message).await;
+        let target = format!("{}/{key} ({environment})", venture.name);
+        self.audit(&actor.username, AuditAction::SecretReveal, &target, &format!("version {version}")).await;
         Ok(value)
     }
 
@@ -448,10 +449,8 @@ impl Engine {
         environment: &str,
         version: i64,
     ) -> Result<(), EngineError> {
-        if !actor.role.can_create_ventures() {
-            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "change environment variables" });
-        }
-        self.live_venture(actor, venture_id).await?;
+        let venture =
+            self.live_venture_to_change(actor, venture_id, "change this venture's environment variables").await?;
         let environment = Environment::parse("environment", environment).map_err(|e| EngineError::Invalid(vec![e]))?;
         let var = self
             .inner
@@ -475,20 +474,20 @@ impl Engine {
         self.inner.store.put_env_var(venture_id, &write, &move |v, name, value| vault.seal(v, name, value)).await?;
         let message = format!("{} rolled {key} ({environment}) back to version {version}", actor.username);
         self.inner.events.emit(venture_id, None, "env", crate::events::Level::Info, &message).await;
+        let target = format!("{}/{key} ({environment})", venture.name);
+        self.audit(&actor.username, AuditAction::EnvRollback, &target, &format!("back to version {version}")).await;
         Ok(())
     }
 
-    /// One environment's values for `slipway env pull`. Creators get every value of
+    /// One environment's values for `slipway env pull`. The venture's creator gets every value of
     /// development, their local environment, and the plain values of the others; admins get
     /// every value of the environment they name. The Supabase integration's values come from
     /// the project that environment gets (development: the staging project's); the production
     /// project's secrets go to admins only, whatever the environment. Every secret handed out
     /// is recorded as a disclosure (audit list and log); operators read no values.
     pub async fn env_pull(&self, actor: &User, venture_id: &str, environment: &str) -> Result<EnvPull, EngineError> {
-        if actor.role == Role::Operator {
-            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "pull values" });
-        }
-        let venture = self.venture(actor, venture_id).await?;
+        // Values are a venture's own: its creator's and the admins' (operators read none).
+        let venture = self.venture_to_change(actor, venture_id, "pull this venture's values").await?;
         let spec = self.stored_spec(&venture).await?;
         let environment = Environment::parse("environment", environment).map_err(|e| EngineError::Invalid(vec![e]))?;
         if !Environment::of_venture(spec.staging_branch.is_some()).contains(&environment) {
@@ -576,6 +575,11 @@ impl Engine {
             )
         };
         self.inner.events.emit(venture_id, None, "env", level, &message).await;
+        if !disclosed.is_empty() {
+            let keys: Vec<&str> = disclosed.iter().map(|(k, _)| k.as_str()).collect();
+            let target = format!("{} ({environment})", venture.name);
+            self.audit(&actor.username, AuditAction::SecretPull, &target, &keys.join(", ")).await;
+        }
         Ok(EnvPull { venture: venture.name, environment, variables })
     }
 
@@ -616,10 +620,7 @@ impl Engine {
     /// shorter than an apply. Asked while an apply or a sync is queued or running, it is that
     /// job (an apply syncs too). Creators and admins.
     pub async fn sync_env(&self, actor: &User, venture_id: &str) -> Result<String, EngineError> {
-        if !actor.role.can_create_ventures() {
-            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "sync variables" });
-        }
-        let venture = self.live_venture(actor, venture_id).await?;
+        let venture = self.live_venture_to_change(actor, venture_id, "sync this venture's variables").await?;
         // A sync writes variables; making the projects is an apply's work.
         if venture.vercel_project_id.is_none() && !self.inner.store.has_active_job(venture_id).await? {
             return Err(EngineError::Conflict(format!("{} has no Vercel project yet: apply it first", venture.name)));
@@ -637,10 +638,7 @@ impl Engine {
     /// Creators and admins; the venture must be applied (production needs its first
     /// deployment, staging its environment).
     pub async fn redeploy(&self, actor: &User, venture_id: &str, environment: &str) -> Result<String, EngineError> {
-        if !actor.role.can_create_ventures() {
-            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "redeploy" });
-        }
-        let venture = self.live_venture(actor, venture_id).await?;
+        let venture = self.live_venture_to_change(actor, venture_id, "redeploy this venture").await?;
         let spec = self.stored_spec(&venture).await?;
         let environment = Environment::parse("environment", environment).map_err(|e| EngineError::Invalid(vec![e]))?;
         let target = match environment {
@@ -666,9 +664,32 @@ impl Engine {
         }
     }
 
-    /// The venture, refused once it is destroyed (nothing of it may change then).
-    pub(super) async fn live_venture(&self, actor: &User, venture_id: &str) -> Result<Venture, EngineError> {
+    /// The venture, when `actor` may `action` it ([`User::may_change`]); refused by role, then
+    /// by ownership, naming the rule.
+    pub(super) async fn venture_to_change(
+        &self,
+        actor: &User,
+        venture_id: &str,
+        action: &'static str,
+    ) -> Result<Venture, EngineError> {
+        if !actor.role.can_create_ventures() {
+            return Err(EngineError::Forbidden { role: actor.role.as_str(), action });
+        }
         let venture = self.venture(actor, venture_id).await?;
+        if !actor.may_change(&venture) {
+            return Err(EngineError::NotYours { action, venture: venture.name, owner: venture.created_by });
+        }
+        Ok(venture)
+    }
+
+    /// The same, for a venture that is not destroyed.
+    pub(super) async fn live_venture_to_change(
+        &self,
+        actor: &User,
+        venture_id: &str,
+        action: &'static str,
+    ) -> Result<Venture, EngineError> {
+        let venture = self.venture_to_change(actor, venture_id, action).await?;
         if venture.status == crate::venture::VentureStatus::Destroyed {
             return Err(EngineError::Conflict(format!("{} was destroyed", venture.name)));
         }

@@ -8,6 +8,7 @@
 //! master-key re-seal); settings in
 //! `config.rs`.
 
+mod audit;
 mod config;
 mod database;
 mod domains;
@@ -36,12 +37,14 @@ use crate::time::now_ms;
 use crate::vault::Vault;
 use crate::venture::{FieldError, NewVenture, Venture};
 
+pub use audit::{AUDIT_PAGE_MAX, AuditAction, AuditEntry};
 pub use config::{EngineConfig, VaultSettings};
 pub use database::{DatabaseOverview, DatabaseProject, DatabaseTable};
 pub use domains::{DomainCheck, DomainName, DomainPreview, DomainStatus};
 pub use env::{EnvChange, EnvListing, EnvPull, EnvReveal, EnvValue, EnvVariable, EnvVersion, PulledVariable};
 pub use secrets::{Leak, LeakReport, ResealReport};
 pub use signin::{SignInOverview, SignInProject, SignInProvider};
+pub use users::login_delay;
 pub use ventures::{JobState, StepStatus};
 
 /// How long reads someone waits on (a plan, the env manager's sync states) may queue behind
@@ -60,6 +63,8 @@ struct Inner {
     vault: Arc<Vault>,
     config: EngineConfig,
     shutdown: watch::Sender<bool>,
+    /// Password hashes checked by this engine (sign-ins count one each, found or not).
+    password_checks: std::sync::atomic::AtomicU64,
 }
 
 impl Engine {
@@ -87,8 +92,17 @@ impl Engine {
             let _ = vault.open(&venture_id, &name, &sealed);
         }
         let (shutdown, _) = watch::channel(false);
-        let engine =
-            Engine { inner: Arc::new(Inner { store, events, platforms, vault: Arc::new(vault), config, shutdown }) };
+        let engine = Engine {
+            inner: Arc::new(Inner {
+                store,
+                events,
+                platforms,
+                vault: Arc::new(vault),
+                config,
+                shutdown,
+                password_checks: Default::default(),
+            }),
+        };
         engine.index_domains().await?;
         Ok(engine)
     }

@@ -98,11 +98,13 @@ impl Engine {
         if actor.role != Role::Admin {
             return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "reveal secrets" });
         }
-        self.venture(actor, venture_id).await?;
+        let venture = self.venture(actor, venture_id).await?;
         let sealed = self.inner.store.secret(venture_id, name).await?.ok_or(EngineError::NotFound("secret"))?;
         let value = self.inner.vault.open(venture_id, name, &sealed).map_err(|e| EngineError::Sealed(e.to_string()))?;
         let message = format!("{} revealed {name}", actor.username);
         self.inner.events.emit(venture_id, None, "secrets", crate::events::Level::Warn, &message).await;
+        let target = format!("{}/{name}", venture.name);
+        self.audit(&actor.username, AuditAction::SecretReveal, &target, "a sealed value").await;
         Ok(value)
     }
 

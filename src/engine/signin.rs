@@ -121,10 +121,7 @@ impl Engine {
         staging_app: bool,
         value: &SecretString,
     ) -> Result<(), EngineError> {
-        if !actor.role.can_create_ventures() {
-            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "set sign-in secrets" });
-        }
-        let venture = self.live_venture(actor, venture_id).await?;
+        let venture = self.live_venture_to_change(actor, venture_id, "set this venture's sign-in secrets").await?;
         let spec = self.stored_spec(&venture).await?;
         let provider = Provider::parse("provider", provider).map_err(|e| EngineError::Invalid(vec![e]))?;
         // The venture has no such sign-in: absent, not malformed (the spec is where it is added).
@@ -160,6 +157,8 @@ impl Engine {
             actor.username
         );
         self.inner.events.emit(venture_id, None, "auth", crate::events::Level::Info, &message).await;
+        let target = format!("{}/{provider} ({app} app)", venture.name);
+        self.audit(&actor.username, AuditAction::SignInSecretSet, &target, "client secret sealed").await;
         Ok(())
     }
 }

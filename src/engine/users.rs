@@ -2,6 +2,23 @@
 
 use super::*;
 
+/// How long sign-ins from a username or address wait after `failures` failures in a row: not at
+/// all for the first three (typos), then 1 s, doubling, up to 15 minutes.
+pub fn login_delay(failures: i64) -> std::time::Duration {
+    if failures <= 3 {
+        return std::time::Duration::ZERO;
+    }
+    let seconds = 1u64 << (failures - 4).min(10);
+    std::time::Duration::from_secs(seconds.min(15 * 60))
+}
+
+/// A username or address whose last failure is older than this starts counting again.
+const LOGIN_FAILURES_FORGOTTEN_AFTER: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+
+/// Who acts in the audit log for the `*_unchecked` calls: someone with access to the server's
+/// machine and its database, through `slipway user` and `slipway token`.
+const COMMAND_LINE: &str = "(command line)";
+
 impl Engine {
     // ---- users and sessions ----
 
@@ -24,7 +41,9 @@ impl Engine {
         if self.inner.store.user_credentials(username).await?.is_some() {
             return Err(EngineError::invalid("username", "is already taken"));
         }
-        Ok(self.inner.store.insert_user(username, &auth::hash_password(password), role).await?)
+        let user = self.inner.store.insert_user(username, &auth::hash_password(password), role).await?;
+        self.audit(COMMAND_LINE, AuditAction::UserCreate, username, &format!("role {}", role.as_str())).await;
+        Ok(user)
     }
 
     /// Creates the first admin if there are no users yet; returns whether it did.
@@ -41,16 +60,64 @@ impl Engine {
     }
 
     /// Checks a password and opens a session; the returned token goes into the cookie.
-    pub async fn login(&self, username: &str, password: &SecretString) -> Result<(User, SecretString), EngineError> {
-        let found = self.inner.store.user_credentials(username).await?;
+    /// `client` is the caller's address (empty when unknown). After a few failures in a row
+    /// from one username or one address, sign-ins from it wait ([`login_delay`]) and are
+    /// refused meanwhile without a password check; a success forgives both. An unknown username
+    /// costs the same password hash as a known one, so the answer's time does not tell.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &SecretString,
+        client: &str,
+    ) -> Result<(User, SecretString), EngineError> {
+        let store = &self.inner.store;
+        // The name as given (cut short: a password typed into the wrong field is long).
+        let given: String = username.chars().take(64).collect();
+        let mut scopes = vec![format!("user:{}", given.to_lowercase())];
+        if !client.is_empty() {
+            scopes.push(format!("addr:{client}"));
+        }
+        let now = now_ms();
+        if let Some(until) = store.login_blocked_until(&scopes, now).await? {
+            let retry_after = std::time::Duration::from_millis((until - now).max(1) as u64);
+            return Err(EngineError::TooManyAttempts { retry_after });
+        }
+        let found = store.user_credentials(username).await?;
+        let hash = found.as_ref().map_or(auth::unknown_user_hash(), |(_, hash)| hash.as_str());
+        let verified = self.verify_password(password, hash);
         let user = match found {
-            Some((user, hash)) if auth::verify_password(password, &hash) => user,
-            _ => return Err(EngineError::Unauthenticated),
+            Some((user, _)) if verified => user,
+            found => {
+                let why = if found.is_some() { "wrong password" } else { "no such user" };
+                let stale_before = now - LOGIN_FAILURES_FORGOTTEN_AFTER.as_millis() as i64;
+                let failures = store
+                    .record_login_failure(&scopes, now, stale_before, |n| login_delay(n).as_millis() as i64)
+                    .await?;
+                let detail = match client {
+                    "" => format!("{why} ({failures} in a row)"),
+                    client => format!("{why} from {client} ({failures} in a row)"),
+                };
+                self.audit(&given, AuditAction::LoginFailed, &given, &detail).await;
+                return Err(EngineError::Unauthenticated);
+            }
         };
+        store.clear_login_failures(&scopes).await?;
         let token = auth::new_token();
         let expires_at = now_ms() + self.inner.config.session_ttl.as_millis() as i64;
         self.inner.store.insert_session(&auth::token_digest(&token), &user.id, expires_at).await?;
         Ok((user, token))
+    }
+
+    /// Checks a password against a hash, counted (see [`Engine::password_checks`]).
+    fn verify_password(&self, password: &SecretString, hash: &str) -> bool {
+        self.inner.password_checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        auth::verify_password(password, hash)
+    }
+
+    /// How many password hashes this engine has checked: a sign-in costs one whether or not
+    /// its username exists (for tests that prove it without timing).
+    pub fn password_checks(&self) -> u64 {
+        self.inner.password_checks.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub async fn logout(&self, token: &SecretString) -> Result<(), EngineError> {
@@ -89,6 +156,8 @@ impl Engine {
         }
         let token = SecretString::from(format!("slw_{}", auth::new_token().expose_secret()));
         self.inner.store.insert_api_token(name, &auth::token_digest(&token), &user.id, role).await?;
+        let detail = format!("{name:?}, role {}", role.as_str());
+        self.audit(COMMAND_LINE, AuditAction::TokenCreate, username, &detail).await;
         Ok(token)
     }
 

@@ -75,12 +75,8 @@ impl Engine {
         if !actor.role.can_create_ventures() {
             return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "create ventures" });
         }
-        let spec = input.validate().map_err(EngineError::Invalid)?;
-        if self.inner.store.venture_name_taken(spec.name.as_str()).await? {
-            return Err(EngineError::invalid("name", "is already used by another venture"));
-        }
+        let spec = self.check_new_venture(input).await?;
         let domain = spec.domain.as_ref().map(|d| d.apex.clone());
-        self.refuse_taken_domain(domain.as_deref(), None).await?;
         let stored = serde_json::to_string(input).expect("specs serialize");
         let declared = super::env::declared_in_spec(&spec, &actor.username);
         let vault = self.inner.vault.clone();
@@ -92,7 +88,7 @@ impl Engine {
                 &spec.repository.to_string(),
                 &stored,
                 domain.as_deref(),
-                &actor.id,
+                actor,
                 APPLY_VENTURE,
                 &declared,
                 &move |venture_id, name, value| vault.seal(venture_id, name, value),
@@ -100,6 +96,17 @@ impl Engine {
             .await?;
         tracing::info!(venture = %venture.id, job = %job_id, by = %actor.username, "venture created");
         Ok(venture)
+    }
+
+    /// A new venture's spec, checked as create checks it (so a plan and a create agree): every
+    /// field, and a name and a domain no other venture has.
+    async fn check_new_venture(&self, input: &NewVenture) -> Result<crate::venture::VentureSpec, EngineError> {
+        let spec = input.validate().map_err(EngineError::Invalid)?;
+        if self.inner.store.venture_name_taken(spec.name.as_str()).await? {
+            return Err(EngineError::invalid("name", "is already used by another venture"));
+        }
+        self.refuse_taken_domain(spec.domain.as_ref().map(|d| d.apex.as_str()), None).await?;
+        Ok(spec)
     }
 
     /// A domain is one venture's: Vercel puts a name on one project only, and the doctor asks
@@ -124,7 +131,7 @@ impl Engine {
         if !actor.role.can_create_ventures() {
             return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "plan ventures" });
         }
-        let spec = input.validate().map_err(EngineError::Invalid)?;
+        let spec = self.check_new_venture(input).await?;
         let unborn = Venture {
             id: String::new(),
             name: spec.name.to_string(),
@@ -132,6 +139,7 @@ impl Engine {
             status: crate::venture::VentureStatus::Provisioning,
             vercel_project_id: None,
             created_at: now_ms(),
+            created_by: actor.username.clone(),
         };
         self.plan_for(unborn, spec).await
     }
@@ -174,10 +182,7 @@ impl Engine {
 
     /// Applies the venture's spec again (converging whatever drifted); returns the job id.
     pub async fn apply_venture(&self, actor: &User, venture_id: &str) -> Result<String, EngineError> {
-        if !actor.role.can_create_ventures() {
-            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "apply ventures" });
-        }
-        let venture = self.venture(actor, venture_id).await?;
+        let venture = self.venture_to_change(actor, venture_id, "apply this venture").await?;
         if venture.status == crate::venture::VentureStatus::Destroyed {
             return Err(EngineError::Conflict(format!(
                 "{} was destroyed; create a new venture to provision it again",
@@ -198,15 +203,21 @@ impl Engine {
     /// environments and deployments) and its sealed values. `confirm` must repeat the
     /// venture's name. Its record and log stay.
     pub async fn destroy_venture(&self, actor: &User, venture_id: &str, confirm: &str) -> Result<String, EngineError> {
-        if actor.role != Role::Admin && !actor.role.can_create_ventures() {
-            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "destroy ventures" });
-        }
-        let venture = self.venture(actor, venture_id).await?;
+        let venture = self.venture_to_change(actor, venture_id, "destroy this venture").await?;
         if confirm != venture.name {
             return Err(EngineError::invalid("confirm", format!("must repeat the venture's name, {}", venture.name)));
         }
+        if venture.status == crate::venture::VentureStatus::Destroyed {
+            return Err(EngineError::Conflict(format!(
+                "{} is already destroyed; there is nothing left to remove",
+                venture.name
+            )));
+        }
         let note = format!("Destroy of {} queued by {}", venture.name, actor.username);
-        Ok(self.inner.store.queue_destroy(&venture.id, APPLY_VENTURE, DESTROY_VENTURE, &note).await?)
+        let job = self.inner.store.queue_destroy(&venture.id, APPLY_VENTURE, DESTROY_VENTURE, &note).await?;
+        let detail = format!("its Vercel and Supabase projects and sealed values (job {job})");
+        self.audit(&actor.username, AuditAction::VentureDestroy, &venture.name, &detail).await;
+        Ok(job)
     }
 
     /// What Slipway made for the venture at the platforms (ids, settings, states; no secret).

@@ -10,6 +10,7 @@ use crate::time::now_ms;
 use crate::vault::Sealed;
 use crate::venture::{Venture, VentureStatus};
 
+mod audit;
 mod env;
 mod events;
 mod jobs;
@@ -18,6 +19,7 @@ mod secrets;
 mod users;
 mod ventures;
 
+pub use audit::AuditRecord;
 pub use env::{EnvValueRecord, EnvVarRecord, EnvWrite, RevealRecord, Sealer, SyncRecord};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -99,6 +101,9 @@ impl Store {
     pub async fn open(url: &str) -> Result<Store, crate::EngineError> {
         sqlx::any::install_default_drivers();
         let is_sqlite = url.starts_with("sqlite:");
+        if is_sqlite {
+            owner_only_sqlite_file(url)?;
+        }
         let pool = AnyPoolOptions::new()
             // SQLite has one writer at a time: one connection per process means no lock
             // upgrades that fail with SQLITE_BUSY, and statements queue in the pool instead.
@@ -127,7 +132,10 @@ impl Store {
     }
 }
 
-const VENTURE_COLUMNS: &str = "SELECT id, name, repository, status, vercel_project_id, created_at FROM ventures";
+/// A venture's columns, with its creator's username (ownership is checked by it; usernames are
+/// never reused or renamed).
+const VENTURE_COLUMNS: &str = "SELECT id, name, repository, status, vercel_project_id, created_at, \
+     COALESCE((SELECT username FROM users WHERE users.id = ventures.created_by), '') AS created_by FROM ventures";
 
 /// Event ids follow insertion order (they are SSE ids that clients resume from), so the next id
 /// is taken inside the inserting transaction.
@@ -182,5 +190,35 @@ fn venture_from_row(row: &AnyRow) -> Result<Venture, sqlx::Error> {
         status: VentureStatus::parse(&status),
         vercel_project_id: row.try_get("vercel_project_id")?,
         created_at: row.try_get("created_at")?,
+        created_by: row.try_get("created_by")?,
     })
+}
+
+/// The SQLite database holds sealed secrets, their history and the audit trail: like the master
+/// key, it is readable by its owner only. A new file is created so before SQLite opens it (its
+/// `-wal` and `-shm` files take the database's mode), and one an older Slipway left readable
+/// by others is narrowed.
+fn owner_only_sqlite_file(url: &str) -> Result<(), crate::EngineError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    use std::str::FromStr;
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)?;
+    let path = options.get_filename();
+    if url.contains(":memory:") || path.as_os_str().is_empty() {
+        return Ok(());
+    }
+    let failed =
+        |err: std::io::Error| crate::EngineError::Config(format!("the database file {}: {err}", path.display()));
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => Ok(()),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            let mode = std::fs::metadata(path).map_err(failed)?.permissions().mode();
+            if mode & 0o077 != 0 {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o700)).map_err(failed)?;
+            }
+            Ok(())
+        }
+        // A directory that does not exist: SQLite says so in its own words when it connects.
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(err) => Err(failed(err)),
+    }
 }

@@ -137,3 +137,65 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// The latest moment any of `scopes` is blocked until, if it is after `now`.
+    pub async fn login_blocked_until(&self, scopes: &[String], now: i64) -> Result<Option<i64>, sqlx::Error> {
+        let mut latest = None;
+        for scope in scopes {
+            let row = sqlx::query("SELECT blocked_until FROM login_failures WHERE scope = $1 AND blocked_until > $2")
+                .bind(scope)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+            if let Some(row) = row {
+                let until: i64 = row.try_get("blocked_until")?;
+                latest = latest.max(Some(until));
+            }
+        }
+        Ok(latest)
+    }
+
+    /// Counts a failed sign-in against each scope (starting again from one when its last failure
+    /// is older than `stale_before`) and blocks it for `delay(failures)` ms; returns the highest
+    /// count.
+    pub async fn record_login_failure(
+        &self,
+        scopes: &[String],
+        now: i64,
+        stale_before: i64,
+        delay: impl Fn(i64) -> i64,
+    ) -> Result<i64, sqlx::Error> {
+        let mut highest = 0;
+        for scope in scopes {
+            let failures: i64 = sqlx::query(
+                "INSERT INTO login_failures (scope, failures, blocked_until, updated_at) VALUES ($1, 1, 0, $2) \
+                 ON CONFLICT (scope) DO UPDATE SET \
+                   failures = CASE WHEN login_failures.updated_at < $3 THEN 1 ELSE login_failures.failures + 1 END, \
+                   updated_at = $2 \
+                 RETURNING failures",
+            )
+            .bind(scope)
+            .bind(now)
+            .bind(stale_before)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("failures")?;
+            sqlx::query("UPDATE login_failures SET blocked_until = $1 WHERE scope = $2")
+                .bind(now + delay(failures))
+                .bind(scope)
+                .execute(&self.pool)
+                .await?;
+            highest = highest.max(failures);
+        }
+        Ok(highest)
+    }
+
+    /// A successful sign-in forgives its scopes' failures.
+    pub async fn clear_login_failures(&self, scopes: &[String]) -> Result<(), sqlx::Error> {
+        for scope in scopes {
+            sqlx::query("DELETE FROM login_failures WHERE scope = $1").bind(scope).execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+}

@@ -12,7 +12,7 @@ impl Store {
         repository: &str,
         spec_json: &str,
         domain: Option<&str>,
-        created_by: &str,
+        created_by: &User,
         job_kind: &str,
         env: &[super::env::EnvWrite],
         seal: super::env::Sealer<'_>,
@@ -31,7 +31,7 @@ impl Store {
         .bind(spec_json)
         .bind(domain)
         .bind(VentureStatus::Provisioning.as_str())
-        .bind(created_by)
+        .bind(&created_by.id)
         .bind(now)
         .execute(&mut *tx)
         .await?;
@@ -66,6 +66,7 @@ impl Store {
             status: VentureStatus::Provisioning,
             vercel_project_id: None,
             created_at: now,
+            created_by: created_by.username.clone(),
         };
         Ok((venture, job_id))
     }

@@ -1,6 +1,7 @@
 //! The engine's integration tests, in one binary (each test file would be a binary of its own,
 //! and linking is the slow part on two cores).
 
+mod access;
 mod contract;
 mod database;
 mod doctor;

@@ -67,7 +67,7 @@ async fn queue_jobs(store: &Store, count: usize) -> Vec<String> {
             "acme/shop",
             "{}",
             None,
-            &user.id,
+            &user,
             slipway_engine::provision::APPLY_VENTURE,
             &[],
             &|_, _, _| unreachable!("no variables to seal"),

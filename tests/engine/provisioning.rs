@@ -270,6 +270,21 @@ async fn the_plan_shows_creates_then_nothing_then_the_drift_an_apply_repairs() {
     let vercel = by_resource(&blocked, "Vercel project");
     assert_eq!(vercel.action, Action::Blocked, "{blocked:#?}");
     assert!(vercel.detail.contains("already exists"));
+
+    // A name that is already a Slipway venture: the plan says what create would say.
+    let same = NewVenture::new("planned", "acme/planned");
+    let (planned, created) = (engine.plan_new_venture(&user, &same).await, engine.create_venture(&user, &same).await);
+    for refused in [planned.map(|_| ()), created.map(|_| ())] {
+        match refused {
+            Err(slipway_engine::EngineError::Invalid(errors)) => {
+                assert_eq!(
+                    (errors[0].field.as_str(), errors[0].message.as_str()),
+                    ("name", "is already used by another venture")
+                );
+            }
+            other => panic!("an existing venture's name must be refused: {other:?}"),
+        }
+    }
 }
 
 #[tokio::test]
@@ -303,6 +318,16 @@ async fn destroy_needs_the_name_repeated_and_removes_everything_it_made() {
     assert!(engine.secret_names(&user, &venture.id).await.unwrap().is_empty());
     let log = engine.venture_events(&user, &venture.id, 0, 1000).await.unwrap();
     assert!(log.iter().any(|e| e.message == "short-lived is destroyed"), "{log:#?}");
+
+    // Destroying it again is refused (nothing is queued), and so is an apply.
+    match engine.destroy_venture(&user, &venture.id, "short-lived").await {
+        Err(slipway_engine::EngineError::Conflict(message)) => {
+            assert!(message.contains("already destroyed"), "{message}")
+        }
+        other => panic!("a second destroy must be refused: {other:?}"),
+    }
+    assert!(!engine.has_active_job(&user, &venture.id).await.unwrap());
+    assert!(matches!(engine.apply_venture(&user, &venture.id).await, Err(slipway_engine::EngineError::Conflict(_))));
 }
 
 #[tokio::test]

@@ -8,6 +8,8 @@ use crate::server_fns::{Logout, current_user};
 
 /// The top navigation: (path, label).
 pub const NAVIGATION: &[(&str, &str)] = &[("/ventures", "Ventures"), ("/connections", "Connections")];
+/// The navigation only admins see.
+pub const ADMIN_NAVIGATION: &[(&str, &str)] = &[("/audit", "Audit")];
 
 pub const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm shadow-sm \
                          focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500";
@@ -43,6 +45,13 @@ pub fn Layout(children: Children) -> impl IntoView {
                         "Slipway"
                     </a>
                     {NAVIGATION.iter().copied().map(link).collect_view()}
+                    // Admins' pages: shown to admins (the server refuses the others).
+                    <Suspense>
+                        {move || Suspend::new(async move {
+                            let admin = user.await.ok().flatten().is_some_and(|u| u.role == "admin");
+                            admin.then(|| ADMIN_NAVIGATION.iter().copied().map(link).collect_view())
+                        })}
+                    </Suspense>
                 </nav>
                 <Suspense>
                     {move || Suspend::new(async move {

@@ -34,6 +34,7 @@ pub const ARGUMENTS: &[(&str, Check)] = &[
     (VentureSignIn::PATH, check::<VentureSignIn>),
     (VentureDomainTab::PATH, check::<VentureDomainTab>),
     (Connections::PATH, check::<Connections>),
+    (AuditLog::PATH, check::<AuditLog>),
     (PreviewPlan::PATH, check::<PreviewPlan>),
     (EnvPanel::PATH, check::<EnvPanel>),
     (SaveEnv::PATH, check::<SaveEnv>),

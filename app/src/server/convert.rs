@@ -20,7 +20,6 @@ pub fn venture_view(venture: &Venture) -> VentureView {
         repository: venture.repository.clone(),
         status: venture.status.as_str().to_string(),
         vercel_project_id: venture.vercel_project_id.clone(),
-        created_at: venture.created_at,
         steps_done: 0,
         steps_total: 0,
     }
@@ -58,7 +57,8 @@ pub fn venture_spec(form: VentureForm) -> Result<NewVenture, FieldError> {
 }
 
 /// The Environment tab's view of the engine's listing.
-pub fn env_panel_view(listing: EnvListing, user: &User) -> EnvPanelView {
+/// `may_change`: the caller may change this venture ([`User::may_change`]).
+pub fn env_panel_view(listing: EnvListing, user: &User, may_change: bool) -> EnvPanelView {
     let cell = |value: slipway_engine::engine::EnvValue| {
         let (state, detail) = match value.sync {
             None => ("unknown", None),
@@ -107,7 +107,7 @@ pub fn env_panel_view(listing: EnvListing, user: &User) -> EnvPanelView {
                 ),
             })
             .collect(),
-        can_edit: user.role.can_create_ventures(),
+        can_edit: may_change,
         can_reveal: user.role == slipway_engine::auth::Role::Admin,
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod arguments;
 pub mod convert;
+pub mod csp;
 pub mod errors;
 mod files;
 mod forms;
@@ -27,8 +28,9 @@ use crate::routes::{App, shell};
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Engine,
-    /// Add `Secure` to cookies (when served over https).
-    pub secure_cookies: bool,
+    /// The public URL is https (a TLS proxy in front): cookies are `Secure`, HSTS is sent, and a
+    /// browser's `Origin` must say https.
+    pub served_over_https: bool,
 }
 
 #[derive(Clone, FromRef)]
@@ -58,8 +60,9 @@ pub fn router(app: AppState, leptos_options: LeptosOptions) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler::<ServerState, _>(shell))
         .layer(axum::middleware::from_fn(arguments::check_server_fn_arguments))
+        .layer(axum::middleware::from_fn(rest::json_edges))
         .layer(axum::middleware::from_fn_with_state(app.clone(), middleware::require_login_for_pages))
-        .layer(axum::middleware::from_fn(middleware::refuse_cross_site))
-        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), middleware::refuse_cross_site))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), middleware::security_headers))
         .with_state(state)
 }

@@ -61,6 +61,9 @@ pub fn engine_result<T>(result: Result<T, EngineError>) -> Result<T, ServerFnErr
         let refusal = super::errors::Refusal::from_engine(err);
         if let Some(response) = use_context::<ResponseOptions>() {
             response.set_status(refusal.status);
+            if let Some(seconds) = refusal.retry_after {
+                response.insert_header(axum::http::header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
         }
         ServerFnError::new(refusal.message)
     })
@@ -69,7 +72,7 @@ pub fn engine_result<T>(result: Result<T, EngineError>) -> Result<T, ServerFnErr
 pub async fn login(username: &str, password: String) -> Result<(), ServerFnError> {
     let state = app_state()?;
     let password = SecretString::from(password);
-    let (user, token) = match state.engine.login(username, &password).await {
+    let (user, token) = match state.engine.login(username, &password, &client_address()).await {
         Ok(found) => found,
         Err(EngineError::Unauthenticated) => {
             if let Some(response) = use_context::<ResponseOptions>() {
@@ -84,6 +87,16 @@ pub async fn login(username: &str, password: String) -> Result<(), ServerFnError
     Ok(())
 }
 
+/// The address the request came from, as the server's socket saw it (empty when the server was
+/// not given it). Behind a reverse proxy every request comes from the proxy: the throttle per
+/// address then counts the proxy's, while the one per username still holds.
+fn client_address() -> String {
+    use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()))
+        .map(|ip| ip.to_string())
+        .unwrap_or_default()
+}
+
 pub async fn logout() -> Result<(), ServerFnError> {
     let state = app_state()?;
     if let Some(token) = session_token(&request_headers()?) {
@@ -94,7 +107,7 @@ pub async fn logout() -> Result<(), ServerFnError> {
 
 fn set_session_cookie(state: &AppState, token: Option<&SecretString>, max_age: u64) -> Result<(), ServerFnError> {
     let value = token.map(|t| t.expose_secret().to_string()).unwrap_or_default();
-    let secure = if state.secure_cookies { "; Secure" } else { "" };
+    let secure = if state.served_over_https { "; Secure" } else { "" };
     let cookie = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
     let header = HeaderValue::from_str(&cookie).map_err(|_| ServerFnError::new("invalid cookie"))?;
     if let Some(response) = use_context::<ResponseOptions>() {

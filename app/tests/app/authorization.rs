@@ -31,7 +31,7 @@ async fn harness() -> Harness {
         engine.create_user_unchecked(name, &SecretString::from(PASSWORD), role).await.unwrap();
     }
     let options = LeptosOptions::builder().output_name("slipway").site_root("target/site").site_pkg_dir("pkg").build();
-    let state = AppState { engine: engine.clone(), secure_cookies: false };
+    let state = AppState { engine: engine.clone(), served_over_https: false };
     Harness { app: router(state, options), engine, _dir: dir, _sims: sims }
 }
 
@@ -83,7 +83,7 @@ async fn every_server_function_refuses_a_caller_without_a_session() {
     }
     let (status, _, body) = send(&h.app, form_post("/api/current_user", "", None)).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "null"));
-    let admin = h.engine.login("ada", &SecretString::from(PASSWORD)).await.unwrap().0;
+    let admin = h.engine.login("ada", &SecretString::from(PASSWORD), "").await.unwrap().0;
     assert!(h.engine.list_ventures(&admin).await.unwrap().is_empty(), "nothing was written");
 }
 
@@ -150,7 +150,15 @@ async fn cross_site_posts_are_refused() {
     request.headers_mut().insert("sec-fetch-site", "cross-site".parse().unwrap());
     let (status, _, _) = send(&h.app, request).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let admin = h.engine.login("ada", &SecretString::from(PASSWORD)).await.unwrap().0;
+    let admin = h.engine.login("ada", &SecretString::from(PASSWORD), "").await.unwrap().0;
+    assert!(h.engine.list_ventures(&admin).await.unwrap().is_empty());
+    // This server is http: an https Origin, or another port, is another origin.
+    for other in ["https://localhost", "http://localhost:8080", "http://localhost.evil.example"] {
+        let mut request = form_post("/api/create_venture", CREATE_BODY, Some(&cookie));
+        request.headers_mut().insert(header::ORIGIN, other.parse().unwrap());
+        let (status, _, _) = send(&h.app, request).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{other}");
+    }
     assert!(h.engine.list_ventures(&admin).await.unwrap().is_empty());
     // Same origin goes through.
     let mut request = form_post("/api/create_venture", CREATE_BODY, Some(&cookie));
@@ -204,7 +212,7 @@ async fn the_live_log_streams_events_and_resumes_after_last_event_id() {
     use secrecy::ExposeSecret;
     use slipway_engine::venture::NewVenture;
     let h = harness().await;
-    let (casey, token) = h.engine.login("casey", &SecretString::from(PASSWORD)).await.unwrap();
+    let (casey, token) = h.engine.login("casey", &SecretString::from(PASSWORD), "").await.unwrap();
     let venture = h.engine.create_venture(&casey, &NewVenture::new("live", "acme/live")).await.unwrap();
     let cookie = format!("slipway_session={}", token.expose_secret());
     let open = |last_event_id: Option<i64>| {
@@ -231,4 +239,40 @@ async fn the_live_log_streams_events_and_resumes_after_last_event_id() {
     let response = open(Some(resume_from)).await.unwrap();
     let text = read_sse_until(response.into_body(), DONE).await;
     assert_eq!(sse_ids(&text), ids[2..].to_vec(), "{text}");
+}
+
+#[tokio::test]
+async fn pages_allow_only_their_own_nonced_scripts_and_nothing_private_is_cached() {
+    let h = harness().await;
+    let cookie = sign_in(&h.app, "casey").await;
+    let page = Request::get("/ventures").header(header::HOST, "localhost").header(header::COOKIE, &cookie);
+    let (status, headers, body) = send(&h.app, page.body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let policy = headers.get("content-security-policy").unwrap().to_str().unwrap();
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    let nonce = policy.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a nonce");
+    assert!(nonce.len() >= 16, "{nonce}");
+    // Every inline script Leptos wrote for this page carries this render's nonce.
+    let scripts = body.matches("<script").count();
+    assert!(scripts > 0, "{body}");
+    assert_eq!(body.matches(&format!("nonce=\"{nonce}\"")).count(), scripts, "{body}");
+    assert_eq!(headers.get(header::CACHE_CONTROL).unwrap(), "no-store");
+    assert!(headers.get(header::STRICT_TRANSPORT_SECURITY).is_none(), "not over https");
+    // Another render, another nonce.
+    let again = Request::get("/ventures").header(header::HOST, "localhost").header(header::COOKIE, &cookie);
+    let (_, headers, _) = send(&h.app, again.body(Body::empty()).unwrap()).await;
+    assert!(!headers.get("content-security-policy").unwrap().to_str().unwrap().contains(nonce));
+
+    // An API answer: no script at all, not cached; the bundle's files may be.
+    let (_, headers, _) = send(&h.app, Request::get("/api/v1/connections").body(Body::empty()).unwrap()).await;
+    assert_eq!(headers.get(header::CACHE_CONTROL).unwrap(), "no-store");
+    assert!(headers.get("content-security-policy").unwrap().to_str().unwrap().starts_with("default-src 'none'"));
+    let (_, headers, _) = send(&h.app, Request::get("/pkg/slipway.css").body(Body::empty()).unwrap()).await;
+    assert!(headers.get(header::CACHE_CONTROL).is_none_or(|c| c != "no-store"));
+
+    // Behind https (the public URL says so): HSTS on every answer.
+    let options = LeptosOptions::builder().output_name("slipway").site_root("target/site").site_pkg_dir("pkg").build();
+    let https = router(AppState { engine: h.engine.clone(), served_over_https: true }, options);
+    let (_, headers, _) = send(&https, Request::get("/login").body(Body::empty()).unwrap()).await;
+    assert_eq!(headers.get(header::STRICT_TRANSPORT_SECURITY).unwrap(), "max-age=31536000; includeSubDomains");
 }

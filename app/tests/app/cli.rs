@@ -27,7 +27,7 @@ async fn serve(dir: tempfile::TempDir, (engine, sims): (slipway_engine::Engine, 
     let token = engine.create_api_token_unchecked("casey", "ci", Role::Creator).await.unwrap();
     let _runner = engine.start_runner();
     let options = LeptosOptions::builder().output_name("slipway").site_root("target/site").site_pkg_dir("pkg").build();
-    let app = router(AppState { engine, secure_cookies: false }, options);
+    let app = router(AppState { engine, served_over_https: false }, options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -363,4 +363,45 @@ async fn the_dns_doctor_passes_a_live_domain_and_fails_a_stray_aaaa_with_its_fix
 
     let (ok, _, err) = run(&server, "domain", &["check", "my-app.vercel.app"], "").await;
     assert!(!ok && err.contains("vercel.app"), "{err}");
+}
+
+/// `slipway user create` run on the server's own machine against `data`, as a fresh install's
+/// first command; returns its stderr when it fails.
+async fn create_user_in(data: &std::path::Path, username: &str) -> Result<(), String> {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_slipway"))
+        .args(["user", "create", "--username", username, "--role", "operator"])
+        .env("SLIPWAY_DATA_DIR", data)
+        .env("SLIPWAY_PASSWORD", "a password long enough")
+        .env("RUST_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .env_remove("SLIPWAY_MASTER_KEY")
+        .env_remove("VERCEL_TOKEN")
+        .env_remove("SUPABASE_ACCESS_TOKEN")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    if output.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&output.stderr).into_owned()) }
+}
+
+#[tokio::test]
+async fn the_data_directory_the_database_and_the_master_key_are_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let parent = tempfile::tempdir().unwrap();
+    let data = parent.path().join("nested").join("data");
+    create_user_in(&data, "dana").await.unwrap();
+    let mode = |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    assert_eq!(mode(&data.join("slipway.db")), 0o600, "the database");
+    assert_eq!(mode(&data.join("master.key")), 0o600, "the master key");
+    for companion in ["slipway.db-wal", "slipway.db-shm"] {
+        if data.join(companion).exists() {
+            assert_eq!(mode(&data.join(companion)), 0o600, "{companion}");
+        }
+    }
+
+    // A database an older Slipway left readable by others is narrowed when it is next opened.
+    std::fs::set_permissions(data.join("slipway.db"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    create_user_in(&data, "eli").await.unwrap();
+    assert_eq!(mode(&data.join("slipway.db")), 0o600);
 }

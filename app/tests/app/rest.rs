@@ -33,7 +33,7 @@ async fn api() -> Api {
     let creator = engine.create_api_token_unchecked("casey", "generator", Role::Creator).await.unwrap();
     let operator = engine.create_api_token_unchecked("otto", "dashboard bot", Role::Operator).await.unwrap();
     let options = LeptosOptions::builder().output_name("slipway").site_root("target/site").site_pkg_dir("pkg").build();
-    let state = AppState { engine: engine.clone(), secure_cookies: false };
+    let state = AppState { engine: engine.clone(), served_over_https: false };
     Api {
         app: router(state, options),
         engine,
@@ -218,7 +218,7 @@ async fn the_openapi_document_is_served_and_every_operation_in_it_exists() {
     let generated: Value = serde_json::from_str(slipway_app::server::rest::openapi::document()).unwrap();
     assert_eq!(document, generated, "the served document is the one generated from the handlers");
     let paths = document["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 26, "{paths:?}");
+    assert_eq!(paths.len(), 27, "{paths:?}");
     let mut operations = 0;
     for (path, item) in paths {
         let concrete = path
@@ -235,7 +235,7 @@ async fn the_openapi_document_is_served_and_every_operation_in_it_exists() {
             assert_eq!(status, expected, "{method} {path} is routed and asks for a token");
         }
     }
-    assert_eq!(operations, 28);
+    assert_eq!(operations, 29);
 }
 
 #[tokio::test]
@@ -447,4 +447,56 @@ async fn env_variables_are_declared_set_listed_revealed_and_removed_over_json() 
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, listing) = call(&api, "GET", &env, Some(&api.creator), None, None).await;
     assert!(!listing.to_string().contains("STRIPE_SECRET_KEY"));
+}
+
+/// Sends a raw request to the API with the creator's token; returns the status, headers and body.
+async fn raw(
+    api: &Api,
+    request: axum::http::request::Builder,
+    body: Body,
+) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let request = request.header(header::AUTHORIZATION, format!("Bearer {}", api.creator)).body(body).unwrap();
+    let response = api.app.clone().oneshot(request).await.unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    assert_eq!(headers[header::CONTENT_TYPE], "application/json", "{status}");
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, serde_json::from_slice(&bytes).unwrap())
+}
+
+#[tokio::test]
+async fn every_refusal_at_the_apis_edges_is_json() {
+    let api = api().await;
+    let spec = json!({"name": "typed-shop", "repository": "acme/typed"}).to_string();
+
+    // A body that is not declared JSON is refused, and nothing is created.
+    for content_type in [Some("text/plain"), Some("application/x-www-form-urlencoded"), None] {
+        let mut request = Request::post("/api/v1/ventures");
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        let (status, _, body) = raw(&api, request, Body::from(spec.clone())).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, Some("unsupported_media_type"))
+        );
+        assert!(body["error"]["message"].as_str().unwrap().contains("must be JSON"), "{body}");
+    }
+    let creator = api.engine.login("casey", &SecretString::from("a password long enough"), "").await.unwrap().0;
+    assert!(api.engine.list_ventures(&creator).await.unwrap().is_empty());
+    let json_with_charset =
+        Request::post("/api/v1/ventures").header(header::CONTENT_TYPE, "application/json; charset=utf-8");
+    let (status, _, body) = raw(&api, json_with_charset, Body::from(spec.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    // An unknown path, a method a path does not take, a body over the limit.
+    let (status, _, body) = raw(&api, Request::get("/api/v1/nothing-here"), Body::empty()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    assert!(body["error"]["message"].as_str().unwrap().contains("GET /api/v1/nothing-here"), "{body}");
+    let (status, headers, body) = raw(&api, Request::delete("/api/v1/ventures"), Body::empty()).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed")));
+    assert!(headers[header::ALLOW].to_str().unwrap().contains("POST"), "{headers:?}");
+    let huge = format!("{{\"name\": \"{}\"}}", "x".repeat(3 * 1024 * 1024));
+    let request = Request::post("/api/v1/plan").header(header::CONTENT_TYPE, "application/json");
+    let (status, _, body) = raw(&api, request, Body::from(huge)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large")));
 }

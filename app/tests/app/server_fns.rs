@@ -42,7 +42,7 @@ async fn malformed_arguments_are_refused_naming_the_field() {
     let password = "a password long enough";
     engine.create_user_unchecked("casey", &SecretString::from(password), Role::Creator).await.unwrap();
     let options = LeptosOptions::builder().output_name("slipway").site_root("target/site").site_pkg_dir("pkg").build();
-    let app = router(AppState { engine, secure_cookies: false }, options);
+    let app = router(AppState { engine, served_over_https: false }, options);
     let (status, _) = post(&app, "/api/login", format!("username=casey&password={password}").into_bytes(), None).await;
     assert!(status.is_redirection() || status.is_success(), "{status}");
     let login = app

@@ -15,7 +15,15 @@ pub const PANEL_ID: &str = "domains-panel";
 pub const PREVIEW_ID: &str = "domain-preview";
 
 #[component]
-pub fn DomainsPanel(venture_id: String, view: DomainTabView, notice: Option<String>, hidden: bool) -> impl IntoView {
+/// `can_change`: the viewer may change this venture (the wizard's apply is shown only then; its
+/// preview only reads).
+pub fn DomainsPanel(
+    venture_id: String,
+    view: DomainTabView,
+    can_change: bool,
+    notice: Option<String>,
+    hidden: bool,
+) -> impl IntoView {
     let (asked_domain, asked_dns) = view.asked.clone().unwrap_or_default();
     let current_provider = view.current.as_ref().map(|c| c.provider.clone());
     view! {
@@ -101,16 +109,18 @@ pub fn DomainsPanel(venture_id: String, view: DomainTabView, notice: Option<Stri
                         }).collect_view()}
                         <h3 class="mt-3 text-sm font-semibold">"What is there now"</h3>
                         <Findings findings=preview.findings.clone() />
-                        <form method="post" action=format!("/ventures/{venture_id}/domain") class="mt-3">
-                            <input type="hidden" name="domain" value=domain />
-                            <input type="hidden" name="dns" value=dns />
-                            <button type="submit" class=BUTTON disabled=preview.blocked data-testid="domain-apply">
-                                "4. Apply this domain"
-                            </button>
-                            {preview.blocked.then(|| view! {
-                                <span class="ml-2 text-sm text-rose-700">"Blocked: fix what the plan names first."</span>
-                            })}
-                        </form>
+                        {can_change.then(|| view! {
+                            <form method="post" action=format!("/ventures/{venture_id}/domain") class="mt-3">
+                                <input type="hidden" name="domain" value=domain />
+                                <input type="hidden" name="dns" value=dns />
+                                <button type="submit" class=BUTTON disabled=preview.blocked data-testid="domain-apply">
+                                    "4. Apply this domain"
+                                </button>
+                                {preview.blocked.then(|| view! {
+                                    <span class="ml-2 text-sm text-rose-700">"Blocked: fix what the plan names first."</span>
+                                })}
+                            </form>
+                        })}
                     </article>
                 }
             })}

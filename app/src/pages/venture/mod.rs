@@ -51,17 +51,24 @@ pub fn VenturePage() -> impl IntoView {
                         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
                             view! { <p class="text-rose-700">{error_message(&e)}</p> }.into_any()
                         }
-                        (Ok(venture), Ok(sign_in), Ok(domain_tab)) => {
+                        (Ok(page), Ok(sign_in), Ok(domain_tab)) => {
+                            let (venture, created_by, can_change) = (page.venture, page.created_by, page.can_change);
                             // A form's answer names the tab to come back to (`?tab=auth`).
                             let wanted = query.read().get("tab").unwrap_or_default();
                             let tab = TABS.iter().find(|(key, _)| *key == wanted).map_or("overview", |(key, _)| key);
                             let notice = query.read().get("notice");
                             let venture_id = venture.id.clone();
                             view! {
-                                <VentureLive venture tab=tab.to_string() rendered_at=domain_tab.rendered_at />
-                                <SignInPanel venture_id=venture_id.clone() view=sign_in
+                                <p class="mb-1 text-sm text-slate-500" data-testid="venture-created-by">"Created by " {created_by}</p>
+                                {(!can_change).then(|| view! {
+                                    <p class="mb-1 text-sm text-slate-500" data-testid="venture-read-only">
+                                        "You may look: only its creator and admins change it."
+                                    </p>
+                                })}
+                                <VentureLive venture can_change tab=tab.to_string() rendered_at=domain_tab.rendered_at />
+                                <SignInPanel venture_id=venture_id.clone() view=sign_in can_change
                                     notice=notice.clone().filter(|_| tab == "auth") hidden=tab != "auth" />
-                                <DomainsPanel venture_id view=domain_tab
+                                <DomainsPanel venture_id view=domain_tab can_change
                                     notice=notice.filter(|_| tab == "domains") hidden=tab != "domains" />
                             }
                             .into_any()
@@ -78,7 +85,8 @@ pub fn VenturePage() -> impl IntoView {
 /// Auth panel is rendered on the server, after the island, which only shows or hides it.
 /// `rendered_at`: when the server rendered the page (epoch ms, its clock, as the log's).
 #[island]
-fn VentureLive(venture: VentureView, tab: String, rendered_at: i64) -> impl IntoView {
+/// `can_change`: the viewer may apply and destroy it (the actions are shown only then).
+fn VentureLive(venture: VentureView, can_change: bool, tab: String, rendered_at: i64) -> impl IntoView {
     let id = venture.id.clone();
     let venture_id = StoredValue::new(venture.id.clone());
     let lines = RwSignal::new(Vec::<LogLine>::new());
@@ -137,7 +145,8 @@ fn VentureLive(venture: VentureView, tab: String, rendered_at: i64) -> impl Into
                 {move || project().unwrap_or_else(|| "—".into())}
             </dd>
         </dl>
-        <VentureActions id=venture.id.clone() name=venture.name.clone() />
+        // Shown to whoever may use them; the server refuses the others whatever they send.
+        {can_change.then(|| view! { <VentureActions id=venture.id.clone() name=venture.name.clone() /> })}
         <div role="tablist" aria-label="Venture" class="mb-6 flex gap-1 border-b border-slate-200" data-testid="venture-tabs">
             {TABS.iter().map(|&(key, label)| view! {
                 <button type="button" role="tab" aria-selected=move || tab.with(|t| t == key).to_string()

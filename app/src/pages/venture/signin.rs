@@ -13,13 +13,20 @@ use crate::views::{LintView, SignInProjectView, SignInProviderView, SignInView, 
 pub const PANEL_ID: &str = "signin-panel";
 
 #[component]
-pub fn SignInPanel(venture_id: String, view: SignInView, notice: Option<String>, hidden: bool) -> impl IntoView {
+/// `can_change`: the viewer may change this venture (the forms are shown only then).
+pub fn SignInPanel(
+    venture_id: String,
+    view: SignInView,
+    can_change: bool,
+    notice: Option<String>,
+    hidden: bool,
+) -> impl IntoView {
     view! {
         <section id=PANEL_ID hidden=hidden data-testid="signin-panel">
             {notice.map(|n| view! { <p role="status" class="mb-4 rounded bg-slate-100 px-3 py-2 text-sm" data-testid="signin-notice">{n}</p> })}
             <form method="post" action=format!("/ventures/{venture_id}/database/lint")
                 class="mb-4 flex flex-wrap items-center gap-3" data-testid="lint-form">
-                <button type="submit" class=SECONDARY>"Lint the databases now"</button>
+                {can_change.then(|| view! { <button type="submit" class=SECONDARY>"Lint the databases now"</button> })}
                 <span class="text-sm" data-testid="lint-errors" data-errors=view.lint_errors.to_string()>
                     {match view.lint_errors {
                         0 => "No error finding in the last lints.".to_string(),
@@ -33,17 +40,18 @@ pub fn SignInPanel(venture_id: String, view: SignInView, notice: Option<String>,
             </p>
             {view.projects.into_iter().map(|project| {
                 let id = venture_id.clone();
-                view! { <ProjectCard venture_id=id project /> }
+                view! { <ProjectCard venture_id=id project can_change /> }
             }).collect_view()}
         </section>
     }
 }
 
 #[component]
-fn ProjectCard(venture_id: String, project: SignInProjectView) -> impl IntoView {
+fn ProjectCard(venture_id: String, project: SignInProjectView, can_change: bool) -> impl IntoView {
     let title = if project.tier == "production" { "Production project" } else { "Staging project" };
     // One form per app: a staging project without an app of its own uses production's.
-    let apps: Vec<SignInProviderView> = project.providers.iter().filter(|p| p.app == project.tier).cloned().collect();
+    let apps: Vec<SignInProviderView> =
+        project.providers.iter().filter(|p| can_change && p.app == project.tier).cloned().collect();
     view! {
         <article class="mb-6 rounded-xl border border-slate-200 p-4" data-testid=format!("signin-project-{}", project.tier)>
             <h2 class="mb-2 text-lg font-semibold">{title} " " <span class="font-mono text-base">{project.name.clone()}</span></h2>

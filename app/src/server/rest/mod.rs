@@ -6,6 +6,7 @@
 //! the router and the OpenAPI document served at `/api/v1/openapi.json` come from one list
 //! ([`openapi`] holds the document's frame and the shared error responses).
 
+mod audit;
 mod database;
 mod domains;
 mod env;
@@ -63,6 +64,7 @@ where
         .routes(routes!(domains::check_domain))
         .routes(routes!(plan::plan_new))
         .routes(routes!(meta::connections))
+        .routes(routes!(audit::audit_log))
         .routes(routes!(meta::openapi))
 }
 
@@ -73,6 +75,63 @@ where
     AppState: FromRef<S>,
 {
     api().split_for_parts().0
+}
+
+/// The API's edges in its own error format: a body that is not JSON is refused (415) before a
+/// handler runs, and what the router or an extractor answers in plain text or HTML (an unknown
+/// path, a method a path does not take, a body over axum's limit, a path parameter that does
+/// not parse) becomes `{"error": …}` with the same status.
+pub async fn json_edges(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    use axum::http::header::{ALLOW, CONTENT_TYPE};
+    if !request.uri().path().starts_with("/api/v1/") {
+        return next.run(request).await;
+    }
+    let (method, path) = (request.method().clone(), request.uri().path().to_string());
+    // A body of zero bytes (or none) needs no type.
+    let has_body = !axum::body::HttpBody::is_end_stream(request.body());
+    let content_type = request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    if has_body && !content_type.is_some_and(is_json) {
+        let named = content_type.map_or("no Content-Type".to_string(), |c| format!("Content-Type {c}"));
+        let message = format!("the request body must be JSON (Content-Type: application/json), not {named}");
+        return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message);
+    }
+    let response = next.run(request).await;
+    let answered_json = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(is_json);
+    let status = response.status();
+    if answered_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let allow = response.headers().get(ALLOW).cloned();
+    let mut refusal = match status {
+        StatusCode::NOT_FOUND => error(
+            status,
+            "not_found",
+            format!("no API operation at {method} {path}; every operation is listed in /api/v1/openapi.json"),
+        ),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allowed = allow.as_ref().and_then(|a| a.to_str().ok()).unwrap_or_default().to_string();
+            error(status, "method_not_allowed", format!("{path} does not take {method}; it takes {allowed}"))
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => error(status, "too_large", "the request body is larger than the API takes"),
+        _ => {
+            // An extractor's rejection in words of its own (a path parameter that does not parse).
+            let said = axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default();
+            let said = String::from_utf8_lossy(&said).trim().to_string();
+            let code = if status.is_server_error() { "internal" } else { "bad_request" };
+            let message = if status.is_server_error() { "the request failed".to_string() } else { said };
+            error(status, code, message)
+        }
+    };
+    if let Some(allow) = allow {
+        refusal.headers_mut().insert(ALLOW, allow);
+    }
+    refusal
+}
+
+/// `application/json`, or a `+json` type, with any parameters.
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 /// The path parameter of every operation on one venture.

@@ -125,7 +125,7 @@ error_responses! {
     NotFound => "No such venture (`not_found`).",
     Invalid => "Rules broken (`invalid`), every field named in `fields`.",
     Platform => "A platform call failed (`platform`).",
-    Conflict => "The venture is being destroyed or was destroyed: an apply is refused (create a new venture instead).",
+    Conflict => "The venture is being destroyed or was destroyed: an apply or a second destroy is refused (create a new venture instead).",
 }
 
 /// The platforms' budgets are in use for longer than a plan waits: 429 with `Retry-After`.
@@ -210,7 +210,7 @@ mod tests {
             undocumented.is_empty() && unrouted.is_empty(),
             "served, not documented: {undocumented:?}; documented, not served: {unrouted:?}"
         );
-        assert_eq!(routes.len(), 28, "{routes:?}");
+        assert_eq!(routes.len(), 29, "{routes:?}");
 
         // The comparison sees a route beside the list, and a path missing from the document.
         let extra = router.route("/api/v1/undocumented", axum::routing::delete(|| async {}));
@@ -261,7 +261,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(ids.len(), 28);
+        assert_eq!(ids.len(), 29);
     }
 
     #[test]

@@ -222,6 +222,7 @@ pub async fn retry_venture(state: State<AppState>, id: Path<VentureId>, headers:
         (status = 401, response = Unauthenticated),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
         (status = 422, response = Invalid),
     )
 )]

@@ -1,0 +1,105 @@
+//! The audit log: what destroyed, disclosed or changed a secret or someone's access, by whom.
+//! Entries are written by the engine as the actions happen; admins read them.
+
+use serde::{Deserialize, Serialize};
+
+use super::*;
+
+/// What an audit entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    /// A venture's destroy was queued.
+    VentureDestroy,
+    /// An admin revealed a secret value.
+    SecretReveal,
+    /// Secret values were handed out by `env pull`.
+    SecretPull,
+    /// A secret variable's value was set (a new one, or a rotation by hand).
+    SecretSet,
+    /// A variable went back to an earlier version.
+    EnvRollback,
+    /// A sign-in provider's client secret was sealed.
+    SignInSecretSet,
+    /// A user was created.
+    UserCreate,
+    /// An API token was created.
+    TokenCreate,
+    /// A sign-in failed (the password is never recorded).
+    LoginFailed,
+}
+
+impl AuditAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::VentureDestroy => "venture.destroy",
+            AuditAction::SecretReveal => "secret.reveal",
+            AuditAction::SecretPull => "secret.pull",
+            AuditAction::SecretSet => "secret.set",
+            AuditAction::EnvRollback => "env.rollback",
+            AuditAction::SignInSecretSet => "signin.secret_set",
+            AuditAction::UserCreate => "user.create",
+            AuditAction::TokenCreate => "token.create",
+            AuditAction::LoginFailed => "login.failed",
+        }
+    }
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    /// Time-ordered: pass the oldest one seen as `before` for the page after.
+    pub id: String,
+    /// Milliseconds since the Unix epoch.
+    pub at: i64,
+    /// Who acted: a username (for a failed sign-in, the name that was given).
+    pub actor: String,
+    /// `venture.destroy`, `secret.reveal`, `secret.pull`, `secret.set`, `env.rollback`,
+    /// `signin.secret_set`, `user.create`, `token.create`, `login.failed`.
+    pub action: String,
+    /// What it was done to: a venture, a variable (`venture/KEY (environment)`), a user, a token.
+    pub target: String,
+    pub detail: String,
+}
+
+/// The most entries one read returns.
+pub const AUDIT_PAGE_MAX: i64 = 500;
+
+impl Engine {
+    /// Records an action. The entry is written after the action succeeded; should the database
+    /// refuse it, the action stands and the failure goes to the server log (the caller is not
+    /// told that what they did failed when it did not). Secret values are scrubbed from it.
+    pub(super) async fn audit(&self, actor: &str, action: AuditAction, target: &str, detail: &str) {
+        let detail = crate::redact::scrub(detail);
+        if let Err(err) = self.inner.store.insert_audit(actor, action.as_str(), target, &detail).await {
+            tracing::error!(action = action.as_str(), target, error = %err, "the audit entry could not be written");
+        }
+    }
+
+    /// The audit log, newest first: up to `limit` entries (at most [`AUDIT_PAGE_MAX`]) older
+    /// than the entry `before`. Admins only.
+    pub async fn audit_log(
+        &self,
+        actor: &User,
+        before: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<AuditEntry>, EngineError> {
+        if actor.role != Role::Admin {
+            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "read the audit log" });
+        }
+        if !(1..=AUDIT_PAGE_MAX).contains(&limit) {
+            return Err(EngineError::invalid("limit", format!("must be between 1 and {AUDIT_PAGE_MAX}")));
+        }
+        let records = self.inner.store.audit_entries(before, limit).await?;
+        Ok(records
+            .into_iter()
+            .map(|r| AuditEntry {
+                id: r.id,
+                at: r.at,
+                actor: r.actor,
+                action: r.action,
+                target: r.target,
+                detail: r.detail,
+            })
+            .collect())
+    }
+}
