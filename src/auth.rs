@@ -60,6 +60,12 @@ pub struct User {
 }
 
 impl User {
+    /// Whoever runs `slipway user …` and `slipway token …` on the server's machine, with the
+    /// database's own access: an admin, named so in the audit log.
+    pub fn command_line() -> User {
+        User { id: String::new(), username: "(command line)".into(), role: Role::Admin }
+    }
+
     /// Whether this user may apply, change or destroy `venture`: an admin any, a creator the
     /// ventures they created, an operator none.
     pub fn may_change(&self, venture: &crate::venture::Venture) -> bool {

@@ -104,7 +104,17 @@ enum TokenCommand {
         name: String,
         #[arg(long, value_parser = ["creator", "operator", "admin"])]
         role: String,
+        /// Days until it expires (default 90, at most 365).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
     },
+    /// Every token (or one user's): name, role, created, last used, expiry; never the token.
+    List {
+        #[arg(long)]
+        username: Option<String>,
+    },
+    /// Revoke a token by its id (from `list`): every instance refuses it at once.
+    Revoke { id: String },
 }
 
 #[derive(Subcommand)]
@@ -188,6 +198,30 @@ enum UserCommand {
         username: String,
         #[arg(long, value_parser = ["creator", "operator", "admin"])]
         role: String,
+    },
+    /// Every user: role, state, open sessions.
+    List,
+    /// Give a user another role (the last active admin keeps theirs).
+    Role {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_parser = ["creator", "operator", "admin"])]
+        role: String,
+    },
+    /// Disable a user: their sessions end, their sign-ins and tokens are refused.
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Let a disabled user sign in again.
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Set a new password (SLIPWAY_PASSWORD or the first line of stdin); their sessions end.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
     },
 }
 
@@ -492,29 +526,115 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Serve => serve(engine, &cli.settings).await,
-        Command::User { command: UserCommand::Create { username, role } } => {
-            let password = match std::env::var("SLIPWAY_PASSWORD") {
-                Ok(password) => password,
-                Err(_) => {
-                    let mut line = String::new();
-                    std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
-                    line.trim_end_matches(['\r', '\n']).to_string()
-                }
-            };
-            let role = Role::parse(&role).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let user =
-                engine.create_user_unchecked(&username, &SecretString::from(password), role).await.map_err(explain)?;
-            println!("created {} user {}", user.role.as_str(), user.username);
-            Ok(())
+        Command::User { command } => users(&engine, command).await,
+        Command::Token { command } => tokens(&engine, command).await,
+    }
+}
+
+/// A password from SLIPWAY_PASSWORD or, if unset, the first line of stdin (never a flag: it
+/// would stay in the shell's history and the process list).
+fn read_password() -> anyhow::Result<SecretString> {
+    let password = match std::env::var("SLIPWAY_PASSWORD") {
+        Ok(password) => password,
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+            line.trim_end_matches(['\r', '\n']).to_string()
         }
-        Command::Token { command: TokenCommand::Create { username, name, role } } => {
-            let role = Role::parse(&role).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let token = engine.create_api_token_unchecked(&username, &name, role).await.map_err(explain)?;
-            eprintln!("API token {name:?} for {username} ({}); it is shown only now:", role.as_str());
-            println!("{}", secrecy::ExposeSecret::expose_secret(&token));
-            Ok(())
+    };
+    Ok(SecretString::from(password))
+}
+
+fn role_arg(raw: &str) -> anyhow::Result<Role> {
+    Role::parse(raw).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// `slipway user …`: on the server's machine, with the database's own access.
+async fn users(engine: &Engine, command: UserCommand) -> anyhow::Result<()> {
+    let admin = slipway_engine::auth::User::command_line();
+    match command {
+        UserCommand::Create { username, role } => {
+            let user =
+                engine.create_user_unchecked(&username, &read_password()?, role_arg(&role)?).await.map_err(explain)?;
+            println!("created {} user {}", user.role.as_str(), user.username);
+        }
+        UserCommand::List => {
+            for record in engine.list_users(&admin).await.map_err(explain)? {
+                let state = match record.disabled_at {
+                    Some(at) => format!("disabled since {}", slipway_app::views::format_date_time(at)),
+                    None => "active".to_string(),
+                };
+                println!(
+                    "{:<24} {:<8} {state}, {} open session(s), since {}",
+                    record.user.username,
+                    record.user.role.as_str(),
+                    record.sessions,
+                    slipway_app::views::format_date_time(record.created_at)
+                );
+            }
+        }
+        UserCommand::Role { username, role } => {
+            engine.set_user_role(&admin, &username, role_arg(&role)?).await.map_err(explain)?;
+            println!("{username} is now {role}");
+        }
+        UserCommand::Disable { username } => {
+            engine.set_user_disabled(&admin, &username, true).await.map_err(explain)?;
+            println!("{username} is disabled: their sessions ended, their sign-ins and tokens are refused");
+        }
+        UserCommand::Enable { username } => {
+            engine.set_user_disabled(&admin, &username, false).await.map_err(explain)?;
+            println!("{username} may sign in again");
+        }
+        UserCommand::ResetPassword { username } => {
+            engine.reset_password(&admin, &username, &read_password()?).await.map_err(explain)?;
+            println!("{username} has a new password; their sessions ended");
         }
     }
+    Ok(())
+}
+
+/// `slipway token …`: on the server's machine, with the database's own access.
+async fn tokens(engine: &Engine, command: TokenCommand) -> anyhow::Result<()> {
+    match command {
+        TokenCommand::Create { username, name, role, expires_in_days } => {
+            let role = role_arg(&role)?;
+            let token = engine.create_api_token_for(&username, &name, role, expires_in_days).await.map_err(explain)?;
+            let days = expires_in_days.unwrap_or(slipway_engine::engine::TOKEN_LIFETIME_DEFAULT_DAYS);
+            eprintln!(
+                "API token {name:?} for {username} ({}, expires in {days} days); it is shown only now:",
+                role.as_str()
+            );
+            println!("{}", secrecy::ExposeSecret::expose_secret(&token));
+        }
+        TokenCommand::List { username } => {
+            let admin = slipway_engine::auth::User::command_line();
+            let time = |at: Option<i64>, none: &str| at.map_or(none.to_string(), slipway_app::views::format_date_time);
+            for token in engine.list_api_tokens(&admin, username.as_deref()).await.map_err(explain)? {
+                let state = match (token.revoked_at, token.expires_at) {
+                    (Some(at), _) => format!("revoked {}", slipway_app::views::format_date_time(at)),
+                    (None, None) => "never expires (made before expiries: replace it)".to_string(),
+                    (None, Some(at)) if at <= slipway_engine::time::now_ms() => {
+                        format!("expired {}", slipway_app::views::format_date_time(at))
+                    }
+                    (None, Some(at)) => format!("expires {}", slipway_app::views::format_date_time(at)),
+                };
+                println!(
+                    "{}  {:<20} {:<16} {:<8} created {}, last used {}, {state}",
+                    token.id,
+                    format!("{:?}", token.name),
+                    token.username,
+                    token.role.as_str(),
+                    slipway_app::views::format_date_time(token.created_at),
+                    time(token.last_used_at, "never"),
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            engine.revoke_api_token(&slipway_engine::auth::User::command_line(), &id).await.map_err(explain)?;
+            println!("token {id} is revoked");
+        }
+    }
+    Ok(())
 }
 
 /// Ctrl-C or SIGTERM (what service managers send).

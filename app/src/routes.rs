@@ -11,7 +11,7 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
-use crate::pages::{AuditPage, ConnectionsPage, LoginPage, NotFound, VenturePage, VenturesPage};
+use crate::pages::{AuditPage, ConnectionsPage, LoginPage, NotFound, UsersPage, VenturePage, VenturesPage};
 
 /// Pages a visitor may see without a session. Every other page needs one (the guard in
 /// `server::middleware` refuses by default).
@@ -52,6 +52,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/ventures/:id") view=VenturePage ssr=SsrMode::Async />
                 <Route path=path!("/connections") view=ConnectionsPage ssr=SsrMode::Async />
                 <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async />
+                <Route path=path!("/users") view=UsersPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -210,6 +210,50 @@ pub async fn venture_overview(id: String) -> Result<VentureDetail, ServerFnError
     })
 }
 
+/// Every user and API token, for the Users page (admins; the engine refuses the others).
+#[server(endpoint = "users_page")]
+pub async fn users_page() -> Result<UsersView, ServerFnError> {
+    use crate::server::session::{engine_result, require_user};
+    let (engine, user) = require_user().await?;
+    let users = engine_result(engine.list_users(&user).await)?;
+    let tokens = engine_result(engine.list_api_tokens(&user, None).await)?;
+    let now = slipway_engine::time::now_ms();
+    Ok(UsersView {
+        users: users
+            .into_iter()
+            .map(|r| UserRowView {
+                username: r.user.username,
+                role: r.user.role.as_str().to_string(),
+                disabled: r.disabled_at.is_some(),
+                sessions: r.sessions,
+                created_at: r.created_at,
+            })
+            .collect(),
+        tokens: tokens
+            .into_iter()
+            .map(|t| {
+                let (state, live) = match (t.revoked_at, t.expires_at) {
+                    (Some(at), _) => (format!("revoked {}", format_date_time(at)), false),
+                    (None, None) => ("never expires (made before expiries: replace it)".to_string(), true),
+                    (None, Some(at)) if at <= now => (format!("expired {}", format_date_time(at)), false),
+                    (None, Some(at)) => (format!("expires {}", format_date_time(at)), true),
+                };
+                TokenRowView {
+                    id: t.id,
+                    name: t.name,
+                    username: t.username,
+                    role: t.role.as_str().to_string(),
+                    created_at: t.created_at,
+                    last_used_at: t.last_used_at,
+                    state,
+                    live,
+                }
+            })
+            .collect(),
+        me: user.username,
+    })
+}
+
 /// The newest entries of the audit log (admins; the engine refuses the others).
 #[server(endpoint = "audit_log")]
 pub async fn audit_log() -> Result<Vec<AuditEntryView>, ServerFnError> {

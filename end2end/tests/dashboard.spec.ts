@@ -630,3 +630,44 @@ test("ownership: another creator's venture shows no action and refuses one sent 
   if (process.env.SLIPWAY_E2E_SCREENSHOTS) await adminPage.screenshot({ path: `${process.env.SLIPWAY_E2E_SCREENSHOTS}/audit.png`, fullPage: true });
   if (process.env.SLIPWAY_E2E_SCREENSHOTS) await creatorPage.screenshot({ path: `${process.env.SLIPWAY_E2E_SCREENSHOTS}/not-yours.png`, fullPage: true });
 });
+
+test('users: an admin changes a role, disables a user (whose session ends at once), enables them and sets a password', async ({ browser }) => {
+  test.setTimeout(60_000);
+  const otto = await (await browser.newContext()).newPage();
+  await signIn(otto, operator);
+  const adminPage = await (await browser.newContext()).newPage();
+  await signIn(adminPage, admin);
+  await adminPage.getByTestId('top-nav').getByRole('link', { name: 'Users' }).click();
+  await expect(adminPage).toHaveURL(/\/users$/);
+  const row = adminPage.getByTestId(`user-${operator.username}`);
+  // Signed in in this test (and perhaps earlier ones): at least one open session.
+  await expect(row.getByTestId('user-state')).toHaveText(/^active, [1-9]\d* session\(s\)$/);
+  await expect(adminPage.getByTestId('tokens').getByText('e2e').first()).toBeVisible();
+  if (process.env.SLIPWAY_E2E_SCREENSHOTS) await adminPage.screenshot({ path: `${process.env.SLIPWAY_E2E_SCREENSHOTS}/users.png`, fullPage: true });
+
+  await row.getByLabel(`Role of ${operator.username}`).selectOption('creator');
+  await row.getByRole('button', { name: 'Change' }).click();
+  await expect(adminPage.getByTestId('users-notice')).toHaveText(`${operator.username} is now creator.`);
+  await row.getByLabel(`Role of ${operator.username}`).selectOption('operator');
+  await row.getByRole('button', { name: 'Change' }).click();
+  await expect(adminPage.getByTestId('users-notice')).toHaveText(`${operator.username} is now operator.`);
+
+  await row.getByRole('button', { name: 'Disable' }).click();
+  await expect(adminPage.getByTestId('users-notice')).toContainText(`${operator.username} is disabled`);
+  await expect(row).toHaveAttribute('data-disabled', 'true');
+  await otto.goto('/ventures');
+  await expect(otto).toHaveURL(/\/login$/);
+  await expect(row.getByTestId('user-state')).toHaveText('disabled');
+  await row.getByRole('button', { name: 'Enable' }).click();
+  await expect(row).toHaveAttribute('data-disabled', 'false');
+  await expect(row.getByTestId('user-state')).toHaveText('active, 0 session(s)');
+
+  // A new password (the same one the suite knows, so later tests sign in as before).
+  await row.getByLabel(`New password for ${operator.username}`).fill(operator.password);
+  await row.getByRole('button', { name: 'Set' }).click();
+  await expect(adminPage.getByTestId('users-notice')).toContainText('has a new password; their sessions ended');
+  await signIn(otto, operator);
+  await expect(otto.getByTestId('signed-in-user')).toContainText(operator.username);
+  // The admin's own row has no Disable button.
+  await expect(adminPage.getByTestId(`user-${admin.username}`).getByRole('button', { name: 'Disable' })).toHaveCount(0);
+});

@@ -1,9 +1,8 @@
 //! The audit log: what destroyed, disclosed or changed a secret or someone's access, by whom.
 //! Entries are written by the engine as the actions happen; admins read them.
 
-use serde::{Deserialize, Serialize};
-
 use super::*;
+pub use crate::store::AuditEntry;
 
 /// What an audit entry records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,8 +21,18 @@ pub enum AuditAction {
     SignInSecretSet,
     /// A user was created.
     UserCreate,
+    /// A user's role was changed.
+    UserRole,
+    /// A user was disabled (their sessions ended, their tokens stopped).
+    UserDisable,
+    /// A disabled user was enabled again.
+    UserEnable,
+    /// A user's password was reset (their sessions ended).
+    UserPassword,
     /// An API token was created.
     TokenCreate,
+    /// An API token was revoked.
+    TokenRevoke,
     /// A sign-in failed (the password is never recorded).
     LoginFailed,
 }
@@ -38,27 +47,15 @@ impl AuditAction {
             AuditAction::EnvRollback => "env.rollback",
             AuditAction::SignInSecretSet => "signin.secret_set",
             AuditAction::UserCreate => "user.create",
+            AuditAction::UserRole => "user.role",
+            AuditAction::UserDisable => "user.disable",
+            AuditAction::UserEnable => "user.enable",
+            AuditAction::UserPassword => "user.password",
             AuditAction::TokenCreate => "token.create",
+            AuditAction::TokenRevoke => "token.revoke",
             AuditAction::LoginFailed => "login.failed",
         }
     }
-}
-
-/// One entry of the audit log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct AuditEntry {
-    /// Time-ordered: pass the oldest one seen as `before` for the page after.
-    pub id: String,
-    /// Milliseconds since the Unix epoch.
-    pub at: i64,
-    /// Who acted: a username (for a failed sign-in, the name that was given).
-    pub actor: String,
-    /// `venture.destroy`, `secret.reveal`, `secret.pull`, `secret.set`, `env.rollback`,
-    /// `signin.secret_set`, `user.create`, `token.create`, `login.failed`.
-    pub action: String,
-    /// What it was done to: a venture, a variable (`venture/KEY (environment)`), a user, a token.
-    pub target: String,
-    pub detail: String,
 }
 
 /// The most entries one read returns.

@@ -44,7 +44,7 @@ pub use domains::{DomainCheck, DomainName, DomainPreview, DomainStatus};
 pub use env::{EnvChange, EnvListing, EnvPull, EnvReveal, EnvValue, EnvVariable, EnvVersion, PulledVariable};
 pub use secrets::{Leak, LeakReport, ResealReport};
 pub use signin::{SignInOverview, SignInProject, SignInProvider};
-pub use users::login_delay;
+pub use users::{TOKEN_LIFETIME_DEFAULT_DAYS, TOKEN_LIFETIME_MAX_DAYS, login_delay};
 pub use ventures::{JobState, StepStatus};
 
 /// How long reads someone waits on (a plan, the env manager's sync states) may queue behind

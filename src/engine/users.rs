@@ -15,9 +15,9 @@ pub fn login_delay(failures: i64) -> std::time::Duration {
 /// A username or address whose last failure is older than this starts counting again.
 const LOGIN_FAILURES_FORGOTTEN_AFTER: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 
-/// Who acts in the audit log for the `*_unchecked` calls: someone with access to the server's
-/// machine and its database, through `slipway user` and `slipway token`.
-const COMMAND_LINE: &str = "(command line)";
+/// How long an API token lives when its maker names no lifetime, and the longest it may.
+pub const TOKEN_LIFETIME_DEFAULT_DAYS: u32 = 90;
+pub const TOKEN_LIFETIME_MAX_DAYS: u32 = 365;
 
 impl Engine {
     // ---- users and sessions ----
@@ -42,7 +42,13 @@ impl Engine {
             return Err(EngineError::invalid("username", "is already taken"));
         }
         let user = self.inner.store.insert_user(username, &auth::hash_password(password), role).await?;
-        self.audit(COMMAND_LINE, AuditAction::UserCreate, username, &format!("role {}", role.as_str())).await;
+        self.audit(
+            &User::command_line().username,
+            AuditAction::UserCreate,
+            username,
+            &format!("role {}", role.as_str()),
+        )
+        .await;
         Ok(user)
     }
 
@@ -83,12 +89,16 @@ impl Engine {
             return Err(EngineError::TooManyAttempts { retry_after });
         }
         let found = store.user_credentials(username).await?;
-        let hash = found.as_ref().map_or(auth::unknown_user_hash(), |(_, hash)| hash.as_str());
+        let hash = found.as_ref().map_or(auth::unknown_user_hash(), |(_, hash, _)| hash.as_str());
         let verified = self.verify_password(password, hash);
         let user = match found {
-            Some((user, _)) if verified => user,
+            Some((user, _, false)) if verified => user,
             found => {
-                let why = if found.is_some() { "wrong password" } else { "no such user" };
+                let why = match found {
+                    Some((_, _, true)) => "the user is disabled",
+                    Some(_) => "wrong password",
+                    None => "no such user",
+                };
                 let stale_before = now - LOGIN_FAILURES_FORGOTTEN_AFTER.as_millis() as i64;
                 let failures = store
                     .record_login_failure(&scopes, now, stale_before, |n| login_delay(n).as_millis() as i64)
@@ -131,14 +141,30 @@ impl Engine {
 
     // ---- API tokens ----
 
-    /// A token for machine clients, acting for `username` with `role` (at most the user's).
-    /// The token is returned once; only its digest is kept.
+    /// A token for machine clients, acting for `username` with `role` (at most the user's),
+    /// for `days` days ([`TOKEN_LIFETIME_DEFAULT_DAYS`] when none is named, at most
+    /// [`TOKEN_LIFETIME_MAX_DAYS`]). The token is returned once; only its digest is kept.
     pub async fn create_api_token_unchecked(
         &self,
         username: &str,
         name: &str,
         role: Role,
     ) -> Result<SecretString, EngineError> {
+        self.create_api_token_for(username, name, role, None).await
+    }
+
+    /// The same, with a lifetime in days.
+    pub async fn create_api_token_for(
+        &self,
+        username: &str,
+        name: &str,
+        role: Role,
+        days: Option<u32>,
+    ) -> Result<SecretString, EngineError> {
+        let days = days.unwrap_or(TOKEN_LIFETIME_DEFAULT_DAYS);
+        if !(1..=TOKEN_LIFETIME_MAX_DAYS).contains(&days) {
+            return Err(EngineError::invalid("expires_in_days", format!("must be 1 to {TOKEN_LIFETIME_MAX_DAYS}")));
+        }
         let user = self
             .inner
             .store
@@ -155,9 +181,10 @@ impl Engine {
             ));
         }
         let token = SecretString::from(format!("slw_{}", auth::new_token().expose_secret()));
-        self.inner.store.insert_api_token(name, &auth::token_digest(&token), &user.id, role).await?;
-        let detail = format!("{name:?}, role {}", role.as_str());
-        self.audit(COMMAND_LINE, AuditAction::TokenCreate, username, &detail).await;
+        let expires_at = now_ms() + i64::from(days) * 24 * 3600 * 1000;
+        self.inner.store.insert_api_token(name, &auth::token_digest(&token), &user.id, role, expires_at).await?;
+        let detail = format!("{name:?}, role {}, expires in {days} days", role.as_str());
+        self.audit(&User::command_line().username, AuditAction::TokenCreate, username, &detail).await;
         Ok(token)
     }
 
@@ -166,5 +193,111 @@ impl Engine {
         let (user, role) =
             self.inner.store.api_token_user(&auth::token_digest(token)).await?.ok_or(EngineError::Unauthenticated)?;
         Ok(User { role: if role.rank() <= user.role.rank() { role } else { user.role }, ..user })
+    }
+
+    // ---- users and tokens, for admins ----
+
+    fn require_admin(actor: &User, action: &'static str) -> Result<(), EngineError> {
+        if actor.role != Role::Admin {
+            return Err(EngineError::Forbidden { role: actor.role.as_str(), action });
+        }
+        Ok(())
+    }
+
+    async fn named_user(&self, username: &str) -> Result<User, EngineError> {
+        self.inner.store.user_by_name(username).await?.ok_or(EngineError::NotFound("user"))
+    }
+
+    /// Every user, with their state and open sessions. Admins.
+    pub async fn list_users(&self, actor: &User) -> Result<Vec<crate::store::UserRecord>, EngineError> {
+        Self::require_admin(actor, "list users")?;
+        Ok(self.inner.store.users().await?)
+    }
+
+    /// Gives `username` another role; its tokens then act at most with it. The last active
+    /// admin keeps the role. Admins.
+    pub async fn set_user_role(&self, actor: &User, username: &str, role: Role) -> Result<(), EngineError> {
+        Self::require_admin(actor, "change roles")?;
+        let user = self.named_user(username).await?;
+        if user.role == role {
+            return Ok(());
+        }
+        if user.role == Role::Admin && self.inner.store.active_admins().await? <= 1 {
+            return Err(EngineError::invalid("role", "the last active admin keeps the admin role"));
+        }
+        self.inner.store.set_user_role(&user.id, role).await?;
+        let detail = format!("from {} to {}", user.role.as_str(), role.as_str());
+        self.audit(&actor.username, AuditAction::UserRole, username, &detail).await;
+        Ok(())
+    }
+
+    /// Disables `username` (their sessions end at once; their tokens and sign-ins are refused)
+    /// or enables them again. Nobody disables themselves or the last active admin. Admins.
+    pub async fn set_user_disabled(&self, actor: &User, username: &str, disabled: bool) -> Result<(), EngineError> {
+        Self::require_admin(actor, "disable users")?;
+        let user = self.named_user(username).await?;
+        if disabled {
+            if user.id == actor.id {
+                return Err(EngineError::invalid("username", "is you: another admin disables you"));
+            }
+            if user.role == Role::Admin && self.inner.store.active_admins().await? <= 1 {
+                return Err(EngineError::invalid("username", "is the last active admin"));
+            }
+        }
+        self.inner.store.set_user_disabled(&user.id, disabled.then(now_ms)).await?;
+        let (action, detail) = if disabled {
+            (AuditAction::UserDisable, "sessions ended; sign-ins and tokens refused")
+        } else {
+            (AuditAction::UserEnable, "may sign in again")
+        };
+        self.audit(&actor.username, action, username, detail).await;
+        Ok(())
+    }
+
+    /// Sets a new password for `username` and ends their sessions. Admins.
+    pub async fn reset_password(
+        &self,
+        actor: &User,
+        username: &str,
+        password: &SecretString,
+    ) -> Result<(), EngineError> {
+        Self::require_admin(actor, "reset passwords")?;
+        auth::validate_password(password).map_err(|e| EngineError::Invalid(vec![e]))?;
+        let user = self.named_user(username).await?;
+        self.inner.store.set_password_hash(&user.id, &auth::hash_password(password)).await?;
+        self.audit(&actor.username, AuditAction::UserPassword, username, "new password; sessions ended").await;
+        Ok(())
+    }
+
+    /// API tokens, newest first: an admin's view of everyone's (or `username`'s), anyone else's
+    /// of their own.
+    pub async fn list_api_tokens(
+        &self,
+        actor: &User,
+        username: Option<&str>,
+    ) -> Result<Vec<crate::store::TokenRecord>, EngineError> {
+        let owner = match (actor.role, username) {
+            (Role::Admin, None) => None,
+            (Role::Admin, Some(name)) => Some(self.named_user(name).await?.id),
+            (_, Some(name)) if name != actor.username => {
+                return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "list others' tokens" });
+            }
+            _ => Some(actor.id.clone()),
+        };
+        Ok(self.inner.store.api_tokens(owner.as_deref()).await?)
+    }
+
+    /// Revokes an API token: refused at once by every instance. Admins any, others their own.
+    pub async fn revoke_api_token(&self, actor: &User, token_id: &str) -> Result<(), EngineError> {
+        let all = self.inner.store.api_tokens(None).await?;
+        let token = all.iter().find(|t| t.id == token_id).ok_or(EngineError::NotFound("token"))?;
+        if actor.role != Role::Admin && token.username != actor.username {
+            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "revoke others' tokens" });
+        }
+        if self.inner.store.revoke_api_token(token_id).await? {
+            let detail = format!("{:?}, role {}", token.name, token.role.as_str());
+            self.audit(&actor.username, AuditAction::TokenRevoke, &token.username, &detail).await;
+        }
+        Ok(())
     }
 }

@@ -2,13 +2,20 @@
 
 use super::*;
 
-/// One audit entry as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditRecord {
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    /// Time-ordered: pass the oldest one seen as `before` for the page after.
     pub id: String,
+    /// Milliseconds since the Unix epoch.
     pub at: i64,
+    /// Who acted: a username (for a failed sign-in, the name that was given).
     pub actor: String,
+    /// `venture.destroy`, `secret.reveal`, `secret.pull`, `secret.set`, `env.rollback`,
+    /// `signin.secret_set`, `user.create`, `user.role`, `user.disable`, `user.enable`,
+    /// `user.password`, `token.create`, `token.revoke`, `login.failed`.
     pub action: String,
+    /// What it was done to: a venture, a variable (`venture/KEY (environment)`), a user, a token.
     pub target: String,
     pub detail: String,
 }
@@ -30,7 +37,7 @@ impl Store {
     }
 
     /// Up to `limit` entries older than the entry `before` (all, without it), newest first.
-    pub async fn audit_entries(&self, before: Option<&str>, limit: i64) -> Result<Vec<AuditRecord>, sqlx::Error> {
+    pub async fn audit_entries(&self, before: Option<&str>, limit: i64) -> Result<Vec<AuditEntry>, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT id, at, actor, action, target, detail FROM audit_log \
              WHERE $1 = '' OR id < $1 ORDER BY id DESC LIMIT $2",
@@ -41,7 +48,7 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| {
-                Ok(AuditRecord {
+                Ok(AuditEntry {
                     id: row.try_get("id")?,
                     at: row.try_get("at")?,
                     actor: row.try_get("actor")?,

@@ -19,8 +19,9 @@ mod secrets;
 mod users;
 mod ventures;
 
-pub use audit::AuditRecord;
+pub use audit::AuditEntry;
 pub use env::{EnvValueRecord, EnvVarRecord, EnvWrite, RevealRecord, Sealer, SyncRecord};
+pub use users::{TokenRecord, UserRecord};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 

@@ -2,6 +2,32 @@
 
 use super::*;
 
+/// A user as an admin lists them.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub user: User,
+    pub created_at: i64,
+    pub disabled_at: Option<i64>,
+    /// Sessions open now.
+    pub sessions: i64,
+}
+
+/// An API token as listed: never the token, nor its digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: String,
+    pub name: String,
+    /// The user it acts for.
+    pub username: String,
+    pub role: Role,
+    /// Milliseconds since the Unix epoch, as every time here.
+    pub created_at: i64,
+    /// None for a token made before tokens expired: replace it.
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+}
+
 impl Store {
     pub async fn count_users(&self) -> Result<i64, sqlx::Error> {
         sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(&self.pool).await?.try_get("n")
@@ -20,13 +46,82 @@ impl Store {
         Ok(User { id, username: username.to_string(), role })
     }
 
-    /// The user and their password hash, for login.
-    pub async fn user_credentials(&self, username: &str) -> Result<Option<(User, String)>, sqlx::Error> {
-        let row = sqlx::query("SELECT id, username, role, password_hash FROM users WHERE username = $1")
+    /// The user, their password hash and whether they are disabled, for login.
+    pub async fn user_credentials(&self, username: &str) -> Result<Option<(User, String, bool)>, sqlx::Error> {
+        let row = sqlx::query("SELECT id, username, role, password_hash, disabled_at FROM users WHERE username = $1")
             .bind(username)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|row| Ok((user_from_row(&row)?, row.try_get("password_hash")?))).transpose()
+        row.map(|row| {
+            let disabled = row.try_get::<Option<i64>, _>("disabled_at")?.is_some();
+            Ok((user_from_row(&row)?, row.try_get("password_hash")?, disabled))
+        })
+        .transpose()
+    }
+
+    /// Every user, by name.
+    pub async fn users(&self) -> Result<Vec<UserRecord>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT id, username, role, created_at, disabled_at, \
+             (SELECT COUNT(*) FROM sessions s WHERE s.user_id = users.id AND s.expires_at > $1) AS sessions \
+             FROM users ORDER BY username",
+        )
+        .bind(now_ms())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(UserRecord {
+                    user: user_from_row(row)?,
+                    created_at: row.try_get("created_at")?,
+                    disabled_at: row.try_get("disabled_at")?,
+                    sessions: row.try_get("sessions")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn set_user_role(&self, user_id: &str, role: Role) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+            .bind(role.as_str())
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Disables (`Some(now)`) or enables (`None`) the user; disabling ends their sessions.
+    pub async fn set_user_disabled(&self, user_id: &str, disabled_at: Option<i64>) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2")
+            .bind(disabled_at)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        if disabled_at.is_some() {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    }
+
+    /// A new password hash, and every session of the user ended, at once.
+    pub async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        tx.commit().await
+    }
+
+    /// How many users are admins and not disabled.
+    pub async fn active_admins(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query("SELECT COUNT(*) AS n FROM users WHERE role = 'admin' AND disabled_at IS NULL")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")
     }
 
     pub async fn insert_session(&self, token_hash: &str, user_id: &str, expires_at: i64) -> Result<(), sqlx::Error> {
@@ -43,7 +138,7 @@ impl Store {
     pub async fn session_user(&self, token_hash: &str) -> Result<Option<User>, sqlx::Error> {
         let row = sqlx::query(
             "SELECT u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled_at IS NULL",
         )
         .bind(token_hash)
         .bind(now_ms())
@@ -58,10 +153,12 @@ impl Store {
         token_hash: &str,
         user_id: &str,
         role: Role,
+        expires_at: i64,
     ) -> Result<String, sqlx::Error> {
         let id = uuid::Uuid::now_v7().to_string();
         sqlx::query(
-            "INSERT INTO api_tokens (id, name, token_hash, user_id, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO api_tokens (id, name, token_hash, user_id, role, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&id)
         .bind(name)
@@ -69,26 +166,78 @@ impl Store {
         .bind(user_id)
         .bind(role.as_str())
         .bind(now_ms())
+        .bind(expires_at)
         .execute(&self.pool)
         .await?;
         Ok(id)
     }
 
-    /// The token's user, with the token's role (capped at the user's).
+    /// The token's user, with the token's role (capped at the user's): only while the token is
+    /// neither revoked nor expired and its user is not disabled. Read from the database on
+    /// every request, so a revocation holds on every instance at once. The use is recorded (at
+    /// most once a minute per token, to spare the writes).
     pub async fn api_token_user(&self, token_hash: &str) -> Result<Option<(User, Role)>, sqlx::Error> {
+        let now = now_ms();
         let row = sqlx::query(
-            "SELECT u.id, u.username, u.role, t.role AS token_role FROM api_tokens t JOIN users u ON u.id = t.user_id \
-             WHERE t.token_hash = $1",
+            "SELECT t.id AS token_id, u.id, u.username, u.role, t.role AS token_role, t.last_used_at \
+             FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2) \
+               AND u.disabled_at IS NULL",
         )
         .bind(token_hash)
+        .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            let token_role: String = row.try_get("token_role")?;
-            let role = Role::parse(&token_role).map_err(|e| sqlx::Error::Decode(e.to_string().into()))?;
-            Ok((user_from_row(&row)?, role))
-        })
-        .transpose()
+        let Some(row) = row else { return Ok(None) };
+        let last_used: Option<i64> = row.try_get("last_used_at")?;
+        if last_used.is_none_or(|at| at < now - 60_000) {
+            let id: String = row.try_get("token_id")?;
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(&id)
+                .execute(&self.pool)
+                .await?;
+        }
+        let token_role: String = row.try_get("token_role")?;
+        let role = Role::parse(&token_role).map_err(|e| sqlx::Error::Decode(e.to_string().into()))?;
+        Ok(Some((user_from_row(&row)?, role)))
+    }
+
+    /// Every API token (of one user, when given), newest first; never the token itself.
+    pub async fn api_tokens(&self, user_id: Option<&str>) -> Result<Vec<TokenRecord>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT t.id, t.name, t.role, t.created_at, t.expires_at, t.revoked_at, t.last_used_at, u.username \
+             FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE $1 = '' OR t.user_id = $1 ORDER BY t.created_at DESC, t.id DESC",
+        )
+        .bind(user_id.unwrap_or_default())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let role: String = row.try_get("role")?;
+                Ok(TokenRecord {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    username: row.try_get("username")?,
+                    role: Role::parse(&role).map_err(|e| sqlx::Error::Decode(e.to_string().into()))?,
+                    created_at: row.try_get("created_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                    revoked_at: row.try_get("revoked_at")?,
+                    last_used_at: row.try_get("last_used_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Revokes the token; returns whether it was live until now.
+    pub async fn revoke_api_token(&self, id: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn user_by_name(&self, username: &str) -> Result<Option<User>, sqlx::Error> {

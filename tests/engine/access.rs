@@ -191,3 +191,123 @@ async fn failed_sign_ins_are_throttled_per_name_and_address_on_every_instance_an
     let delays: Vec<u64> = (1..=16).map(|n| slipway_engine::engine::login_delay(n).as_secs()).collect();
     assert_eq!(delays, [0, 0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900, 900]);
 }
+
+#[tokio::test]
+async fn admins_change_roles_disable_users_reset_passwords_and_revoke_tokens_refused_at_once_on_every_instance() {
+    let database = super::postgres::TestDatabase::create().await;
+    let world = World::new(FaultPlan::default()).await;
+    let (one, two) = (world.open_process(&database.url, "i1").await, world.open_process(&database.url, "i2").await);
+    let ada = user(&one, "ada", Role::Admin).await;
+    let casey = user(&one, "casey", Role::Creator).await;
+    let otto = user(&one, "otto", Role::Operator).await;
+    let signed_in = |engine: Engine, password: &'static str| async move {
+        engine.login("casey", &SecretString::from(password), "").await.map(|(_, session)| session)
+    };
+    let session = signed_in(one.clone(), PASSWORD).await.unwrap();
+    let token = one.create_api_token_for("casey", "generator", Role::Creator, Some(30)).await.unwrap();
+    assert_eq!(two.authenticate_api_token(&token).await.unwrap().role, Role::Creator);
+
+    // Tokens: listed without the token, with their expiry and last use; lifetimes bounded.
+    let listed = two.list_api_tokens(&ada, Some("casey")).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let expires_in = listed[0].expires_at.unwrap() - listed[0].created_at;
+    assert_eq!(expires_in, 30 * 24 * 3600 * 1000);
+    assert!(listed[0].last_used_at.is_some(), "the use above is recorded");
+    for days in [0, 366] {
+        match one.create_api_token_for("casey", "x", Role::Creator, Some(days)).await {
+            Err(EngineError::Invalid(errors)) => assert_eq!(errors[0].field, "expires_in_days"),
+            other => panic!("{days} days must be refused: {other:?}"),
+        }
+    }
+    let default = one.create_api_token_unchecked("otto", "watcher", Role::Operator).await.unwrap();
+    let otto_tokens = one.list_api_tokens(&otto, None).await.unwrap();
+    assert_eq!(otto_tokens.len(), 1, "a non-admin sees only their own");
+    assert_eq!(otto_tokens[0].expires_at.unwrap() - otto_tokens[0].created_at, 90 * 24 * 3600 * 1000);
+    assert!(matches!(one.list_api_tokens(&otto, Some("casey")).await, Err(EngineError::Forbidden { .. })));
+    assert!(matches!(one.revoke_api_token(&otto, &listed[0].id).await, Err(EngineError::Forbidden { .. })));
+
+    // A role change caps the token at once; the last admin keeps the role.
+    one.set_user_role(&ada, "casey", Role::Operator).await.unwrap();
+    assert_eq!(two.authenticate_api_token(&token).await.unwrap().role, Role::Operator);
+    one.set_user_role(&ada, "casey", Role::Creator).await.unwrap();
+    match one.set_user_role(&ada, "ada", Role::Creator).await {
+        Err(EngineError::Invalid(errors)) => {
+            assert_eq!(errors[0].message, "the last active admin keeps the admin role")
+        }
+        other => panic!("the last admin must stay one: {other:?}"),
+    }
+    assert!(matches!(one.set_user_role(&casey, "otto", Role::Admin).await, Err(EngineError::Forbidden { .. })));
+
+    // Disabled: the session, the token and the right password are refused on both instances.
+    one.set_user_disabled(&ada, "casey", true).await.unwrap();
+    assert!(matches!(two.authenticate(&session).await, Err(EngineError::Unauthenticated)));
+    assert!(matches!(two.authenticate_api_token(&token).await, Err(EngineError::Unauthenticated)));
+    assert!(matches!(signed_in(two.clone(), PASSWORD).await, Err(EngineError::Unauthenticated)));
+    assert!(one.set_user_disabled(&ada, "ada", true).await.is_err(), "nobody disables themselves");
+    let users = two.list_users(&ada).await.unwrap();
+    let state: Vec<(&str, bool)> = users.iter().map(|u| (u.user.username.as_str(), u.disabled_at.is_some())).collect();
+    assert_eq!(state, [("ada", false), ("casey", true), ("otto", false)]);
+    one.set_user_disabled(&ada, "casey", false).await.unwrap();
+    assert_eq!(two.authenticate_api_token(&token).await.unwrap().username, "casey", "enabled, the token works again");
+
+    // A new password ends every session; the old one no longer signs in.
+    let session = signed_in(two.clone(), PASSWORD).await.unwrap();
+    one.reset_password(&ada, "casey", &SecretString::from("a brand new password")).await.unwrap();
+    assert!(matches!(two.authenticate(&session).await, Err(EngineError::Unauthenticated)));
+    assert!(signed_in(two.clone(), PASSWORD).await.is_err());
+    signed_in(two.clone(), "a brand new password").await.unwrap();
+    match one.reset_password(&ada, "casey", &SecretString::from("short")).await {
+        Err(EngineError::Invalid(errors)) => assert_eq!(errors[0].field, "password"),
+        other => panic!("a short password must be refused: {other:?}"),
+    }
+
+    // Revoked on one instance: refused on the other at once; revoking twice is quiet.
+    one.revoke_api_token(&ada, &listed[0].id).await.unwrap();
+    assert!(matches!(two.authenticate_api_token(&token).await, Err(EngineError::Unauthenticated)));
+    one.revoke_api_token(&ada, &listed[0].id).await.unwrap();
+    assert!(two.list_api_tokens(&ada, Some("casey")).await.unwrap()[0].revoked_at.is_some());
+    // Otto revokes his own.
+    one.revoke_api_token(&otto, &otto_tokens[0].id).await.unwrap();
+    assert!(two.authenticate_api_token(&default).await.is_err());
+
+    let log = two.audit_log(&ada, None, 100).await.unwrap();
+    let done: Vec<&str> = log
+        .iter()
+        .rev()
+        .map(|e| e.action.as_str())
+        .filter(|a| a.starts_with("user.") || a.starts_with("token."))
+        .collect();
+    assert_eq!(
+        done,
+        [
+            "user.create",
+            "user.create",
+            "user.create",
+            "token.create",
+            "token.create",
+            "user.role",
+            "user.role",
+            "user.disable",
+            "user.enable",
+            "user.password",
+            "token.revoke",
+            "token.revoke"
+        ]
+    );
+    assert!(log.iter().any(|e| e.action == "login.failed" && e.detail.starts_with("the user is disabled")), "{log:#?}");
+    drop((one, two));
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refused() {
+    let (_dir, db) = database();
+    let world = World::new(FaultPlan::default()).await;
+    let engine = world.open_process(&db, "p1").await;
+    user(&engine, "casey", Role::Creator).await;
+    let token = engine.create_api_token_for("casey", "short-lived", Role::Creator, Some(1)).await.unwrap();
+    engine.authenticate_api_token(&token).await.unwrap();
+    // A day later (the expiry moved back, as the clock cannot be).
+    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+    sqlx::query("UPDATE api_tokens SET expires_at = expires_at - 86400001").execute(&pool).await.unwrap();
+    assert!(matches!(engine.authenticate_api_token(&token).await, Err(EngineError::Unauthenticated)));
+}

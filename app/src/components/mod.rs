@@ -9,7 +9,7 @@ use crate::server_fns::{Logout, current_user};
 /// The top navigation: (path, label).
 pub const NAVIGATION: &[(&str, &str)] = &[("/ventures", "Ventures"), ("/connections", "Connections")];
 /// The navigation only admins see.
-pub const ADMIN_NAVIGATION: &[(&str, &str)] = &[("/audit", "Audit")];
+pub const ADMIN_NAVIGATION: &[(&str, &str)] = &[("/users", "Users"), ("/audit", "Audit")];
 
 pub const INPUT: &str = "mt-1 block w-full rounded-md border border-slate-300 px-3 py-2 text-sm shadow-sm \
                          focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500";

@@ -35,6 +35,7 @@ pub const ARGUMENTS: &[(&str, Check)] = &[
     (VentureDomainTab::PATH, check::<VentureDomainTab>),
     (Connections::PATH, check::<Connections>),
     (AuditLog::PATH, check::<AuditLog>),
+    (UsersPage::PATH, check::<UsersPage>),
     (PreviewPlan::PATH, check::<PreviewPlan>),
     (EnvPanel::PATH, check::<EnvPanel>),
     (SaveEnv::PATH, check::<SaveEnv>),

@@ -121,3 +121,107 @@ pub async fn set_domain(
     };
     back(&venture_id, "domains", &notice)
 }
+
+/// The Users page's forms: a role, a new password.
+#[derive(Deserialize)]
+pub struct RoleForm {
+    role: String,
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    password: SecretString,
+}
+
+/// Back to the Users page with what happened (or the rule broken).
+fn back_to_users(outcome: Result<String, slipway_engine::EngineError>) -> Response {
+    let notice = match outcome {
+        Ok(done) => done,
+        Err(slipway_engine::EngineError::Invalid(errors)) => {
+            errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+        }
+        Err(err) => err.to_string(),
+    };
+    #[derive(Serialize)]
+    struct Notice<'a> {
+        notice: &'a str,
+    }
+    let query = serde_qs::to_string(&Notice { notice: &notice }).unwrap_or_default();
+    Redirect::to(&format!("/users?{query}")).into_response()
+}
+
+/// `POST /users/{username}/role`.
+pub async fn set_user_role(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<RoleForm>,
+) -> Response {
+    let Some(user) = user_from_headers(&state.engine, &headers).await else {
+        return Redirect::to("/login").into_response();
+    };
+    let outcome = match slipway_engine::auth::Role::parse(&form.role) {
+        Ok(role) => state
+            .engine
+            .set_user_role(&user, &username, role)
+            .await
+            .map(|()| format!("{username} is now {}.", form.role)),
+        Err(field) => Err(slipway_engine::EngineError::Invalid(vec![field])),
+    };
+    back_to_users(outcome)
+}
+
+/// `POST /users/{username}/disable`.
+pub async fn disable_user(state: State<AppState>, username: Path<String>, headers: HeaderMap) -> Response {
+    set_user_disabled(state, username, headers, true).await
+}
+
+/// `POST /users/{username}/enable`.
+pub async fn enable_user(state: State<AppState>, username: Path<String>, headers: HeaderMap) -> Response {
+    set_user_disabled(state, username, headers, false).await
+}
+
+async fn set_user_disabled(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    headers: HeaderMap,
+    disabled: bool,
+) -> Response {
+    let Some(user) = user_from_headers(&state.engine, &headers).await else {
+        return Redirect::to("/login").into_response();
+    };
+    let outcome = state.engine.set_user_disabled(&user, &username, disabled).await.map(|()| {
+        if disabled {
+            format!("{username} is disabled: their sessions ended, their sign-ins and tokens are refused.")
+        } else {
+            format!("{username} may sign in again.")
+        }
+    });
+    back_to_users(outcome)
+}
+
+/// `POST /users/{username}/password`: the password is never echoed.
+pub async fn reset_password(
+    State(state): State<AppState>,
+    Path(username): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let Some(user) = user_from_headers(&state.engine, &headers).await else {
+        return Redirect::to("/login").into_response();
+    };
+    let outcome = state
+        .engine
+        .reset_password(&user, &username, &form.password)
+        .await
+        .map(|()| format!("{username} has a new password; their sessions ended."));
+    back_to_users(outcome)
+}
+
+/// `POST /tokens/{id}/revoke`.
+pub async fn revoke_token(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let Some(user) = user_from_headers(&state.engine, &headers).await else {
+        return Redirect::to("/login").into_response();
+    };
+    back_to_users(state.engine.revoke_api_token(&user, &id).await.map(|()| "The token is revoked.".to_string()))
+}

@@ -53,6 +53,11 @@ pub fn router(app: AppState, leptos_options: LeptosOptions) -> Router {
         .route("/ventures/{id}/auth/secret", axum::routing::post(forms::sign_in_secret))
         .route("/ventures/{id}/database/lint", axum::routing::post(forms::lint_database))
         .route("/ventures/{id}/domain", axum::routing::post(forms::set_domain))
+        .route("/users/{username}/role", axum::routing::post(forms::set_user_role))
+        .route("/users/{username}/password", axum::routing::post(forms::reset_password))
+        .route("/users/{username}/disable", axum::routing::post(forms::disable_user))
+        .route("/users/{username}/enable", axum::routing::post(forms::enable_user))
+        .route("/tokens/{id}/revoke", axum::routing::post(forms::revoke_token))
         .merge(rest::routes())
         .leptos_routes_with_context(&state, routes, context, {
             let options = leptos_options.clone();

@@ -276,3 +276,74 @@ async fn pages_allow_only_their_own_nonced_scripts_and_nothing_private_is_cached
     let (_, headers, _) = send(&https, Request::get("/login").body(Body::empty()).unwrap()).await;
     assert_eq!(headers.get(header::STRICT_TRANSPORT_SECURITY).unwrap(), "max-age=31536000; includeSubDomains");
 }
+
+#[tokio::test]
+async fn sign_ins_that_keep_failing_wait_with_retry_after() {
+    let h = harness().await;
+    for _ in 0..4 {
+        let (status, _, _) =
+            send(&h.app, form_post("/api/login", "username=casey&password=guess-guess-guess", None)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+    }
+    let right = format!("username=casey&password={PASSWORD}");
+    let (status, headers, body) = send(&h.app, form_post("/api/login", &right, None)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(headers.get(header::RETRY_AFTER).unwrap(), "1");
+    assert!(body.contains("too many failed sign-ins"), "{body}");
+    assert!(headers.get(header::SET_COOKIE).is_none());
+}
+
+/// The notice a form's answer sends the browser back to the Users page with.
+fn notice(headers: &axum::http::HeaderMap) -> String {
+    let location = headers.get(header::LOCATION).expect("a redirect").to_str().unwrap();
+    assert!(location.starts_with("/users?"), "{location}");
+    let url = reqwest::Url::parse(&format!("http://localhost{location}")).unwrap();
+    url.query_pairs().find(|(k, _)| k == "notice").map(|(_, v)| v.into_owned()).expect("a notice")
+}
+
+#[tokio::test]
+async fn the_users_page_forms_act_for_admins_only_and_end_sessions() {
+    let h = harness().await;
+    let admin = sign_in(&h.app, "ada").await;
+    let casey = sign_in(&h.app, "casey").await;
+    let otto = sign_in(&h.app, "otto").await;
+    let whoami = |cookie: String| {
+        let app = h.app.clone();
+        async move { send(&app, form_post("/api/current_user", "", Some(&cookie))).await.2 }
+    };
+    assert!(whoami(otto.clone()).await.contains("otto"));
+
+    // A creator's post changes nothing: the notice names the rule.
+    let (status, headers, _) = send(&h.app, form_post("/users/otto/disable", "", Some(&casey))).await;
+    assert!(status.is_redirection());
+    assert_eq!(notice(&headers), "your role (creator) may not disable users");
+    assert!(whoami(otto.clone()).await.contains("otto"), "still signed in");
+
+    // An admin disables otto: his session ends at once; enabled, he signs in again.
+    let (_, headers, _) = send(&h.app, form_post("/users/otto/disable", "", Some(&admin))).await;
+    assert!(notice(&headers).starts_with("otto is disabled"), "{}", notice(&headers));
+    assert_eq!(whoami(otto).await, "null");
+    let (status, _, _) =
+        send(&h.app, form_post("/api/login", &format!("username=otto&password={PASSWORD}"), None)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    send(&h.app, form_post("/users/otto/enable", "", Some(&admin))).await;
+    let otto = sign_in(&h.app, "otto").await;
+
+    // A role, then a new password: the old sessions end, the new password signs in.
+    send(&h.app, form_post("/users/otto/role", "role=creator", Some(&admin))).await;
+    assert!(whoami(otto.clone()).await.contains("creator"));
+    let (_, headers, _) = send(&h.app, form_post("/users/otto/password", "password=short", Some(&admin))).await;
+    assert!(notice(&headers).starts_with("password: must be at least"), "{}", notice(&headers));
+    send(&h.app, form_post("/users/otto/password", "password=another+long+password", Some(&admin))).await;
+    assert_eq!(whoami(otto).await, "null");
+    let (status, _, _) =
+        send(&h.app, form_post("/api/login", "username=otto&password=another+long+password", None)).await;
+    assert!(status.is_success());
+
+    // The page itself: admins only.
+    let page = |cookie: &str| Request::get("/users").header(header::HOST, "localhost").header(header::COOKIE, cookie);
+    let (_, _, body) = send(&h.app, page(&admin).body(Body::empty()).unwrap()).await;
+    assert!(body.contains("data-testid=\"user-otto\"") && body.contains("Users and API tokens"), "{body}");
+    let (_, _, body) = send(&h.app, page(&casey).body(Body::empty()).unwrap()).await;
+    assert!(body.contains("may not list users") && !body.contains("data-testid=\"user-otto\""), "{body}");
+}
