@@ -15,6 +15,7 @@ use secrecy::SecretString;
 use slipway_app::server::{AppState, router};
 use slipway_engine::auth::Role;
 use slipway_engine::platforms::TokenSettings;
+use slipway_engine::time::format_utc;
 use slipway_engine::{Engine, EngineConfig, EngineError, VaultSettings};
 use slipway_sim::faults::FaultPlan;
 use slipway_sim::{Sandbox, SandboxConfig};
@@ -561,7 +562,7 @@ async fn users(engine: &Engine, command: UserCommand) -> anyhow::Result<()> {
         UserCommand::List => {
             for record in engine.list_users(&admin).await.map_err(explain)? {
                 let state = match record.disabled_at {
-                    Some(at) => format!("disabled since {}", slipway_app::views::format_date_time(at)),
+                    Some(at) => format!("disabled since {}", format_utc(at)),
                     None => "active".to_string(),
                 };
                 println!(
@@ -569,7 +570,7 @@ async fn users(engine: &Engine, command: UserCommand) -> anyhow::Result<()> {
                     record.user.username,
                     record.user.role.as_str(),
                     record.sessions,
-                    slipway_app::views::format_date_time(record.created_at)
+                    format_utc(record.created_at)
                 );
             }
         }
@@ -608,24 +609,17 @@ async fn tokens(engine: &Engine, command: TokenCommand) -> anyhow::Result<()> {
         }
         TokenCommand::List { username } => {
             let admin = slipway_engine::auth::User::command_line();
-            let time = |at: Option<i64>, none: &str| at.map_or(none.to_string(), slipway_app::views::format_date_time);
+            let now = slipway_engine::time::now_ms();
             for token in engine.list_api_tokens(&admin, username.as_deref()).await.map_err(explain)? {
-                let state = match (token.revoked_at, token.expires_at) {
-                    (Some(at), _) => format!("revoked {}", slipway_app::views::format_date_time(at)),
-                    (None, None) => "never expires (made before expiries: replace it)".to_string(),
-                    (None, Some(at)) if at <= slipway_engine::time::now_ms() => {
-                        format!("expired {}", slipway_app::views::format_date_time(at))
-                    }
-                    (None, Some(at)) => format!("expires {}", slipway_app::views::format_date_time(at)),
-                };
                 println!(
-                    "{}  {:<20} {:<16} {:<8} created {}, last used {}, {state}",
+                    "{}  {:<20} {:<16} {:<8} created {}, last used {}, {}",
                     token.id,
                     format!("{:?}", token.name),
                     token.username,
                     token.role.as_str(),
-                    slipway_app::views::format_date_time(token.created_at),
-                    time(token.last_used_at, "never"),
+                    format_utc(token.created_at),
+                    token.last_used_at.map_or("never".to_string(), format_utc),
+                    token.state_at(now),
                 );
             }
         }

@@ -231,23 +231,15 @@ pub async fn users_page() -> Result<UsersView, ServerFnError> {
             .collect(),
         tokens: tokens
             .into_iter()
-            .map(|t| {
-                let (state, live) = match (t.revoked_at, t.expires_at) {
-                    (Some(at), _) => (format!("revoked {}", format_date_time(at)), false),
-                    (None, None) => ("never expires (made before expiries: replace it)".to_string(), true),
-                    (None, Some(at)) if at <= now => (format!("expired {}", format_date_time(at)), false),
-                    (None, Some(at)) => (format!("expires {}", format_date_time(at)), true),
-                };
-                TokenRowView {
-                    id: t.id,
-                    name: t.name,
-                    username: t.username,
-                    role: t.role.as_str().to_string(),
-                    created_at: t.created_at,
-                    last_used_at: t.last_used_at,
-                    state,
-                    live,
-                }
+            .map(|t| TokenRowView {
+                state: t.state_at(now),
+                live: t.live_at(now),
+                id: t.id,
+                name: t.name,
+                username: t.username,
+                role: t.role.as_str().to_string(),
+                created_at: t.created_at,
+                last_used_at: t.last_used_at,
             })
             .collect(),
         me: user.username,

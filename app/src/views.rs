@@ -269,23 +269,6 @@ pub fn format_time(at_ms: i64) -> String {
     format!("{:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
-/// `YYYY-MM-DD HH:MM:SS` (UTC) of an epoch-millisecond time, for records that outlive a day
-/// (the audit log, tokens). The date is the proleptic Gregorian one (Hinnant's civil-from-days).
-pub fn format_date_time(at_ms: i64) -> String {
-    let days = at_ms.div_euclid(86_400_000);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    let secs = at_ms.div_euclid(1000).rem_euclid(86_400);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
-}
-
 /// The Database & Auth tab: each Supabase project, the environments it serves and its sign-in.
 /// Rendered on the server only (it adds nothing to the browser bundle).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -411,15 +394,4 @@ pub struct DoctorFindingView {
     pub name: String,
     pub problem: String,
     pub fix: String,
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn dates_and_times_are_utc_calendar_dates() {
-        assert_eq!(super::format_date_time(0), "1970-01-01 00:00:00");
-        assert_eq!(super::format_date_time(951_782_400_000), "2000-02-29 00:00:00");
-        assert_eq!(super::format_date_time(1_796_639_627_000), "2026-12-07 10:33:47");
-        assert_eq!(super::format_date_time(-1_000), "1969-12-31 23:59:59");
-    }
 }

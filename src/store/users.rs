@@ -2,6 +2,24 @@
 
 use super::*;
 
+impl TokenRecord {
+    /// Still accepted at `now`: neither revoked nor expired.
+    pub fn live_at(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
+    }
+
+    /// Where it stands at `now`, in words: `expires …`, `expired …`, `revoked …`.
+    pub fn state_at(&self, now: i64) -> String {
+        use crate::time::format_utc;
+        match (self.revoked_at, self.expires_at) {
+            (Some(at), _) => format!("revoked {}", format_utc(at)),
+            (None, None) => "never expires (made before expiries: replace it)".to_string(),
+            (None, Some(at)) if at <= now => format!("expired {}", format_utc(at)),
+            (None, Some(at)) => format!("expires {}", format_utc(at)),
+        }
+    }
+}
+
 /// A user as an admin lists them.
 #[derive(Debug, Clone)]
 pub struct UserRecord {

@@ -14,7 +14,7 @@ pub async fn run(server: ServerArgs, limit: u32, json: bool) -> anyhow::Result<(
         println!("The audit log is empty.");
     }
     for entry in &entries {
-        let at = entry["at"].as_i64().map(slipway_app::views::format_date_time).unwrap_or_default();
+        let at = entry["at"].as_i64().map(slipway_engine::time::format_utc).unwrap_or_default();
         println!(
             "{at}  {:<18} {:<16} {}  {}",
             text(&entry["action"]),

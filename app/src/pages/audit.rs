@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::components::Layout;
 use crate::server_fns::{audit_log, error_message};
-use crate::views::format_date_time;
+use slipway_engine::time::format_utc;
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
@@ -34,7 +34,7 @@ pub fn AuditPage() -> impl IntoView {
                                         let action = e.action.clone();
                                         view! {
                                             <tr class="border-t border-slate-100 align-top" data-action=action>
-                                                <td class="whitespace-nowrap py-1 pr-3 font-mono text-xs">{format_date_time(e.at)}</td>
+                                                <td class="whitespace-nowrap py-1 pr-3 font-mono text-xs">{format_utc(e.at)}</td>
                                                 <td class="pr-3">{e.actor}</td>
                                                 <td class="pr-3 font-mono text-xs">{e.action}</td>
                                                 <td class="pr-3">{e.target}</td>

@@ -7,7 +7,9 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::{DANGER, INPUT, Layout, SECONDARY};
 use crate::server_fns::{error_message, users_page};
-use crate::views::{TokenRowView, UserRowView, format_date_time};
+use slipway_engine::time::format_utc;
+
+use crate::views::{TokenRowView, UserRowView};
 
 const ROLES: &[&str] = &["creator", "operator", "admin"];
 
@@ -71,7 +73,7 @@ fn UserRow(user: UserRowView, me: String) -> impl IntoView {
         <tr class="border-t border-slate-100 align-top" data-testid=format!("user-{name}") data-disabled=user.disabled.to_string()>
             <td class="py-2 pr-3">
                 <span class="font-medium">{name.clone()}</span>
-                <div class="text-xs text-slate-500">{format!("since {}", format_date_time(user.created_at))}</div>
+                <div class="text-xs text-slate-500">{format!("since {}", format_utc(user.created_at))}</div>
             </td>
             <td class="py-2 pr-3">
                 <form method="post" action=format!("/users/{name}/role") class="flex items-center gap-2">
@@ -107,8 +109,8 @@ fn TokenRow(token: TokenRowView) -> impl IntoView {
             <td class="py-2 pr-3">{token.name.clone()}</td>
             <td class="pr-3">{token.username.clone()}</td>
             <td class="pr-3">{token.role.clone()}</td>
-            <td class="pr-3 font-mono text-xs">{format_date_time(token.created_at)}</td>
-            <td class="pr-3 font-mono text-xs">{token.last_used_at.map_or("never".to_string(), format_date_time)}</td>
+            <td class="pr-3 font-mono text-xs">{format_utc(token.created_at)}</td>
+            <td class="pr-3 font-mono text-xs">{token.last_used_at.map_or("never".to_string(), format_utc)}</td>
             <td class="pr-3" data-testid="token-state">{token.state.clone()}</td>
             <td>
                 {token.live.then(|| view! {
