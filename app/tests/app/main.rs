@@ -4,5 +4,6 @@ mod authorization;
 mod cli;
 mod common;
 mod crash;
+mod matrix;
 mod rest;
 mod server_fns;
