@@ -14,6 +14,7 @@ use slipway_engine::auth::Role;
 use tower::ServiceExt;
 
 use super::common;
+use super::common::form_post;
 
 const PASSWORD: &str = "a password long enough";
 
@@ -33,16 +34,6 @@ async fn harness() -> Harness {
     let options = LeptosOptions::builder().output_name("slipway").site_root("target/site").site_pkg_dir("pkg").build();
     let state = AppState { engine: engine.clone(), served_over_https: false };
     Harness { app: router(state, options), engine, _dir: dir, _sims: sims }
-}
-
-fn form_post(path: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
-    let mut request = Request::post(path)
-        .header(header::HOST, "localhost")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
-    }
-    request.body(Body::from(body.to_string())).unwrap()
 }
 
 async fn send(app: &Router, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {

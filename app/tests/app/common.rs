@@ -48,3 +48,14 @@ async fn fast_sandbox_engine_with(
     config.runner.poll_interval = Duration::from_millis(50);
     (Engine::open(config).await.unwrap(), sims)
 }
+
+/// A form post as a browser on `localhost` sends it, with the session cookie when given.
+pub fn form_post(path: &str, body: &str, cookie: Option<&str>) -> axum::http::Request<axum::body::Body> {
+    let mut request = axum::http::Request::post(path)
+        .header(axum::http::header::HOST, "localhost")
+        .header(axum::http::header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(cookie) = cookie {
+        request = request.header(axum::http::header::COOKIE, cookie);
+    }
+    request.body(axum::body::Body::from(body.to_string())).unwrap()
+}

@@ -18,6 +18,7 @@ use slipway_engine::venture::NewVenture;
 use tower::ServiceExt;
 
 use super::common;
+use super::common::form_post;
 
 const PASSWORD: &str = "a password long enough";
 
@@ -170,16 +171,6 @@ async fn world() -> World {
         cookies.insert(name, cookie);
     }
     World { app, venture: venture.id, tokens, cookies, _dir: dir, _sims: sims }
-}
-
-fn form_post(path: &str, body: &str, cookie: Option<&str>) -> Request<Body> {
-    let mut request = Request::post(path)
-        .header(header::HOST, "localhost")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
-    }
-    request.body(Body::from(body.to_string())).unwrap()
 }
 
 async fn answer(app: &Router, request: Request<Body>) -> (StatusCode, String) {
