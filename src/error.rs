@@ -56,6 +56,13 @@ pub enum EngineError {
     /// Sign-ins from this username or address failed too often in a row: wait before the next.
     #[error("too many failed sign-ins; try again in {} s", retry_after.as_secs().max(1))]
     TooManyAttempts { retry_after: std::time::Duration },
+    /// A connection check was asked for again sooner than one user may.
+    #[error(
+        "connections may be checked on demand once every {} s per user; try again in {} s",
+        every.as_secs(),
+        retry_after.as_secs().max(1)
+    )]
+    CheckedRecently { every: std::time::Duration, retry_after: std::time::Duration },
     /// A platform call failed (the message names the vendor and what went wrong).
     #[error("{0}")]
     Platform(String),
@@ -114,7 +121,9 @@ impl EngineError {
             EngineError::NotFound(_) => ErrorCode::NotFound,
             EngineError::Invalid(_) => ErrorCode::Invalid,
             EngineError::Conflict(_) => ErrorCode::Conflict,
-            EngineError::Busy { .. } | EngineError::TooManyAttempts { .. } => ErrorCode::Busy,
+            EngineError::Busy { .. } | EngineError::TooManyAttempts { .. } | EngineError::CheckedRecently { .. } => {
+                ErrorCode::Busy
+            }
             EngineError::Platform(_) => ErrorCode::Platform,
             EngineError::Storage(_) | EngineError::Config(_) | EngineError::Sealed(_) => ErrorCode::Internal,
         }

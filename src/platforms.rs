@@ -263,8 +263,26 @@ impl Platforms {
         Ok(slug.clone())
     }
 
-    /// Asks each platform whether the token works and whose it is.
-    pub async fn check(&self) -> Vec<ConnectionStatus> {
+    /// The platforms [`check`](Self::check) reports on, in its order, with the address each is
+    /// reached at (known without asking anyone).
+    pub fn configured(&self) -> Vec<(&'static str, String)> {
+        let mut platforms =
+            vec![("Vercel", self.endpoints.vercel.clone()), ("Supabase", self.endpoints.supabase.clone())];
+        if let (Some(_), Some(url)) = (&self.cloudflare, &self.endpoints.cloudflare) {
+            platforms.push(("Cloudflare", url.clone()));
+        }
+        platforms.push(("DNS", self.dns.resolvers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")));
+        if let Some(access) = &self.rfc2136 {
+            platforms.push(("RFC 2136", access.server.to_string()));
+        }
+        platforms
+    }
+
+    /// Asks each platform, all at once, whether the token works and whose it is. A platform
+    /// that has not answered within `patience` (slow, or its rate limit in use) is reported as
+    /// such, and its call never queues behind the rate limiter for longer than that.
+    pub async fn check(&self, patience: std::time::Duration) -> Vec<ConnectionStatus> {
+        use crate::platform::api::{ErrorKind, Vendor};
         let vercel = async {
             let user = self.vercel.current_user().await?;
             let scope = match &self.vercel_team_id {
@@ -283,8 +301,8 @@ impl Platforms {
                 Some(slug) => {
                     let visible: Vec<_> = organizations.iter().map(|o| o.slug.as_str()).collect();
                     return Err(ApiError::new(
-                        crate::platform::api::Vendor::Supabase,
-                        crate::platform::api::ErrorKind::NotFound,
+                        Vendor::Supabase,
+                        ErrorKind::NotFound,
                         None,
                         "organization",
                         format!("organization {slug} is not visible to this token (it sees: {})", visible.join(", ")),
@@ -297,41 +315,51 @@ impl Platforms {
                 ),
             })
         };
-        let (vercel, supabase) = tokio::join!(vercel, supabase);
-        let mut statuses = vec![
-            ConnectionStatus::from_result("Vercel", &self.endpoints.vercel, vercel),
-            ConnectionStatus::from_result("Supabase", &self.endpoints.supabase, supabase),
-        ];
-        if let (Some(client), Some(url)) = (&self.cloudflare, &self.endpoints.cloudflare) {
+        let cloudflare = async {
             // A zone lookup proves the token may read DNS; no zone name is needed.
-            let result = client.find_zone("example.com").await.map(|_| "token accepted".to_string());
-            statuses.push(ConnectionStatus::from_result("Cloudflare", url, result));
-        }
-        statuses.push(self.check_dns().await);
-        if let Some(access) = &self.rfc2136 {
+            let client = self.cloudflare.as_ref()?;
+            let found = within(patience, Vendor::Cloudflare, client.find_zone("example.com")).await;
+            Some(found.map(|_| "token accepted".to_string()))
+        };
+        let rfc2136 = async {
             // Updates are checked per zone when applied; here, that the server is reachable.
+            let access = self.rfc2136.as_ref()?;
             let reached = tokio::time::timeout(self.dns.timeout, tokio::net::TcpStream::connect(access.server)).await;
             let result = match reached {
                 Ok(Ok(_)) => Ok(format!("reachable; TSIG key {}", access.key_name)),
                 Ok(Err(error)) => Err(error.to_string()),
                 Err(_) => Err("no answer in time".to_string()),
-            }
-            .map_err(|why| {
+            };
+            Some(result.map_err(|why| {
                 ApiError::new(
-                    crate::platform::api::Vendor::DnsServer,
-                    crate::platform::api::ErrorKind::Transport,
+                    Vendor::DnsServer,
+                    ErrorKind::Transport,
                     None,
                     "transport",
                     format!("{} is not reachable: {why}", access.server),
                 )
-            });
-            statuses.push(ConnectionStatus::from_result("RFC 2136", &access.server.to_string(), result));
-        }
-        statuses
+            }))
+        };
+        let (vercel, supabase, cloudflare, dns, rfc2136) = tokio::join!(
+            within(patience, Vendor::Vercel, vercel),
+            within(patience, Vendor::Supabase, supabase),
+            cloudflare,
+            self.check_dns(),
+            rfc2136,
+        );
+        let mut results = vec![vercel, supabase];
+        results.extend(cloudflare);
+        results.push(dns);
+        results.extend(rfc2136);
+        self.configured()
+            .into_iter()
+            .zip(results)
+            .map(|((platform, base_url), result)| ConnectionStatus::from_result(platform, &base_url, result))
+            .collect()
     }
 
     /// Whether the DNS doctor's resolvers answer (the root's nameservers, which any has).
-    async fn check_dns(&self) -> ConnectionStatus {
+    async fn check_dns(&self) -> Result<String, ApiError> {
         use crate::domains::resolve::Server;
         let asked = futures_util::future::join_all(self.dns.resolvers.iter().map(|address| async move {
             let outcome =
@@ -341,8 +369,7 @@ impl Platforms {
         .await;
         let answering: Vec<String> =
             asked.iter().filter(|(_, failed)| failed.is_none()).map(|(a, _)| a.to_string()).collect();
-        let addresses = self.dns.resolvers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-        let result = if answering.is_empty() {
+        if answering.is_empty() {
             let why: Vec<String> =
                 asked.iter().map(|(a, failed)| format!("{a}: {}", failed.as_deref().unwrap_or("?"))).collect();
             Err(ApiError::new(
@@ -354,9 +381,22 @@ impl Platforms {
             ))
         } else {
             Ok(format!("{} of {} resolver(s) answer", answering.len(), asked.len()))
-        };
-        ConnectionStatus::from_result("DNS", &addresses, result)
+        }
     }
+}
+
+/// `call`, given up on after `patience`: it never queues behind the rate limiter for longer, and
+/// a platform that has not answered by then is reported as slow.
+async fn within<T>(
+    patience: std::time::Duration,
+    vendor: crate::platform::api::Vendor,
+    call: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    let call = crate::platform::ratelimit::with_patience(patience, call);
+    tokio::time::timeout(patience, call).await.unwrap_or_else(|_| {
+        let message = format!("no answer within {} s (slow or rate-limited)", patience.as_secs_f32());
+        Err(ApiError::new(vendor, crate::platform::api::ErrorKind::Transport, None, "timeout", message))
+    })
 }
 
 /// One platform's connection, as the dashboard's connection panel shows it (`Connection` in
@@ -440,7 +480,7 @@ mod tests {
         let settings = PlatformSettings::sandbox(endpoints(&sandbox, "the-token"));
         let platforms = Platforms::connect(&settings, &RetryPolicy::default()).unwrap();
         assert!(platforms.endpoints.sandbox);
-        let statuses = platforms.check().await;
+        let statuses = platforms.check(std::time::Duration::from_secs(10)).await;
         assert_eq!(statuses.len(), 4, "Vercel, Supabase, Cloudflare and the doctor's resolver");
         assert!(statuses.iter().all(|s| s.connected), "{statuses:#?}");
         assert_eq!(statuses[3].detail, "1 of 1 resolver(s) answer");
@@ -460,10 +500,31 @@ mod tests {
         let sandbox = Sandbox::start(&SandboxConfig::default(), "the-right-token").await.unwrap();
         let settings = PlatformSettings::sandbox(endpoints(&sandbox, "a-wrong-token"));
         let platforms = Platforms::connect(&settings, &RetryPolicy::default()).unwrap();
-        let statuses = platforms.check().await;
+        let statuses = platforms.check(std::time::Duration::from_secs(10)).await;
         // The token is refused at every platform; the resolvers need none.
         let platforms_only = &statuses[..3];
         assert!(platforms_only.iter().all(|s| !s.connected), "{statuses:#?}");
         assert!(statuses.iter().all(|s| !s.detail.contains("a-wrong-token")));
+    }
+
+    #[tokio::test]
+    async fn a_platform_slower_than_the_patience_is_reported_as_slow() {
+        let faults =
+            slipway_sim::faults::FaultPlan { latency: std::time::Duration::from_secs(5), ..Default::default() };
+        let sandbox = Sandbox::start(&SandboxConfig { faults, ..SandboxConfig::default() }, "t").await.unwrap();
+        let settings = PlatformSettings::sandbox(endpoints(&sandbox, "t"));
+        let platforms = Platforms::connect(&settings, &RetryPolicy::default()).unwrap();
+        let statuses = platforms.check(std::time::Duration::from_millis(300)).await;
+        let names: Vec<_> = statuses.iter().map(|s| s.platform.as_str()).collect();
+        assert_eq!(names, ["Vercel", "Supabase", "Cloudflare", "DNS"]);
+        for slow in &statuses[..3] {
+            assert!(!slow.connected, "{slow:?}");
+            assert!(slow.detail.contains("no answer within 0.3 s (slow or rate-limited)"), "{slow:?}");
+        }
+        assert_eq!(
+            statuses.iter().map(|s| (s.platform.as_str(), s.base_url.clone())).collect::<Vec<_>>(),
+            platforms.configured(),
+            "the check reports on what `configured` names, in its order"
+        );
     }
 }

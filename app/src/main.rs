@@ -666,6 +666,7 @@ async fn serve(engine: Engine, settings: &Settings) -> anyhow::Result<()> {
         );
     }
     let runner = engine.start_runner();
+    let monitor = engine.start_connection_monitor();
 
     let options = LeptosOptions::builder()
         .output_name("slipway")
@@ -685,7 +686,7 @@ async fn serve(engine: Engine, settings: &Settings) -> anyhow::Result<()> {
     let app = app.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(stop_requested()).await?;
     engine.shutdown();
-    let _ = runner.await;
+    let _ = tokio::join!(runner, monitor);
     Ok(())
 }
 

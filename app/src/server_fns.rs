@@ -47,16 +47,28 @@ pub async fn logout() -> Result<(), ServerFnError> {
     Ok(())
 }
 
+/// A page of the ventures list (`page` from 1), newest first, narrowed to names and repositories
+/// containing `search`.
 #[server(endpoint = "list_ventures")]
-pub async fn list_ventures() -> Result<Vec<VentureView>, ServerFnError> {
+pub async fn list_ventures(page: Option<usize>, search: Option<String>) -> Result<VentureListView, ServerFnError> {
     use crate::server::convert::venture_view;
     use crate::server::session::{engine_result, require_user};
     let (engine, user) = require_user().await?;
-    let ventures = engine_result(engine.list_ventures_with_progress(&user).await)?;
-    Ok(ventures
-        .iter()
-        .map(|(venture, done, total)| VentureView { steps_done: *done, steps_total: *total, ..venture_view(venture) })
-        .collect())
+    let search = search.unwrap_or_default();
+    let page = page.unwrap_or(1).max(1);
+    let offset = (page - 1).saturating_mul(VENTURES_PER_PAGE);
+    let listed = engine_result(engine.ventures_page(&user, &search, offset, VENTURES_PER_PAGE).await)?;
+    Ok(VentureListView {
+        ventures: listed
+            .entries
+            .iter()
+            .map(|e| VentureView { steps_done: e.steps_done, steps_total: e.steps_total, ..venture_view(&e.venture) })
+            .collect(),
+        matching: listed.matching,
+        page,
+        pages: listed.matching.div_ceil(VENTURES_PER_PAGE).max(1),
+        search,
+    })
 }
 
 #[server(endpoint = "get_venture")]
@@ -258,21 +270,13 @@ pub async fn audit_log() -> Result<Vec<AuditEntryView>, ServerFnError> {
         .collect())
 }
 
+/// The platforms' connections as last checked (never a platform call; checks on demand are the
+/// Connections page's form, `POST /connections/check`).
 #[server(endpoint = "connections")]
-pub async fn connections() -> Result<Vec<ConnectionView>, ServerFnError> {
-    use crate::server::session::require_user;
+pub async fn connections() -> Result<ConnectionsView, ServerFnError> {
+    use crate::server::session::{engine_result, require_user};
     let (engine, user) = require_user().await?;
-    Ok(engine
-        .connection_status(&user)
-        .await
-        .into_iter()
-        .map(|c| ConnectionView {
-            platform: c.platform,
-            base_url: c.base_url,
-            connected: c.connected,
-            detail: c.detail,
-        })
-        .collect())
+    Ok(crate::server::convert::connections_view(engine_result(engine.connection_status(&user).await)?))
 }
 
 #[server(endpoint = "preview_plan")]

@@ -73,6 +73,22 @@ pub struct VentureView {
     pub steps_total: usize,
 }
 
+/// One page of the ventures list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VentureListView {
+    pub ventures: Vec<VentureView>,
+    /// How many ventures match the search, on every page.
+    pub matching: usize,
+    /// This page's number (from 1) and how many there are (at least 1).
+    pub page: usize,
+    pub pages: usize,
+    /// The search, as typed.
+    pub search: String,
+}
+
+/// How many ventures one page of the list shows.
+pub const VENTURES_PER_PAGE: usize = 50;
+
 /// A rule one form field broke.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldIssue {
@@ -165,6 +181,16 @@ pub struct VentureDetail {
     pub resources: Vec<(String, String)>,
     /// Names of the sealed values (never the values).
     pub secrets: Vec<String>,
+}
+
+/// The platforms' connections as last checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionsView {
+    /// Seconds since the statuses were asked for; `None` until the first check ends.
+    pub age_seconds: Option<i64>,
+    /// A newer check is under way.
+    pub checking: bool,
+    pub statuses: Vec<ConnectionView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,7 +13,7 @@ import uuid
 
 import httpx
 from slipway_client import AuthenticatedClient, Client
-from slipway_client.api.meta import connections
+from slipway_client.api.meta import check_connections, connections
 from slipway_client.api.plan import plan_new_venture, plan_venture
 from slipway_client.api.ventures import (
     apply_venture,
@@ -205,11 +205,17 @@ def _():
     assert wait_for(state["id"], ("ready", "failed")) == "ready"
 
 
-@check("every platform connection works")
+@check("every platform connection works, checked on demand (200), then read with its age; a second check at once is 429")
 def _():
+    checked = check_connections.sync_detailed(client=client)
+    assert checked.status_code == 200 and isinstance(checked.parsed, Connections), checked
+    assert checked.parsed.connections and all(c.connected for c in checked.parsed.connections), checked.parsed
     listed = connections.sync(client=client)
-    assert isinstance(listed, Connections) and listed.connections, listed
+    assert isinstance(listed, Connections) and listed.checked_at >= checked.parsed.checked_at, listed
+    assert listed.age_seconds is not None and listed.age_seconds >= 0, listed
     assert all(c.connected for c in listed.connections), listed
+    again = check_connections.sync_detailed(client=client)
+    assert again.status_code == 429 and int(again.headers["retry-after"]) >= 1, again
 
 
 @check("a destroy needs the name repeated (422), then removes the venture (202)")

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use super::ConnectionChecks;
 use crate::jobs::RunnerConfig;
 use crate::platform::retry::RetryPolicy;
 use crate::platforms::PlatformSettings;
@@ -35,6 +36,8 @@ pub struct EngineConfig {
     pub platform_retry: RetryPolicy,
     /// How long a dashboard login lasts (the session cookie's lifetime too).
     pub session_ttl: Duration,
+    /// When the platforms' connections are checked.
+    pub connections: ConnectionChecks,
 }
 
 impl EngineConfig {
@@ -68,6 +71,7 @@ impl EngineConfig {
             },
             platform_retry: RetryPolicy::default(),
             session_ttl: Duration::from_secs(12 * 3600),
+            connections: ConnectionChecks::default(),
         }
     }
 }

@@ -10,6 +10,7 @@
 
 mod audit;
 mod config;
+mod connections;
 mod database;
 mod domains;
 mod env;
@@ -39,13 +40,14 @@ use crate::venture::{FieldError, NewVenture, Venture};
 
 pub use audit::{AUDIT_PAGE_MAX, AuditAction, AuditEntry};
 pub use config::{EngineConfig, VaultSettings};
+pub use connections::{ConnectionChecks, ConnectionReport};
 pub use database::{DatabaseOverview, DatabaseProject, DatabaseTable};
 pub use domains::{DomainCheck, DomainName, DomainPreview, DomainStatus};
 pub use env::{EnvChange, EnvListing, EnvPull, EnvReveal, EnvValue, EnvVariable, EnvVersion, PulledVariable};
 pub use secrets::{Leak, LeakReport, ResealReport};
 pub use signin::{SignInOverview, SignInProject, SignInProvider};
 pub use users::{TOKEN_LIFETIME_DEFAULT_DAYS, TOKEN_LIFETIME_MAX_DAYS, login_delay};
-pub use ventures::{JobState, StepStatus};
+pub use ventures::{JobState, StepStatus, VENTURES_PAGE_MAX, VentureProgress, VenturesPage};
 
 /// How long reads someone waits on (a plan, the env manager's sync states) may queue behind
 /// the rate limiter before the answer is "try again in n s".
@@ -148,11 +150,6 @@ impl Engine {
     /// Where the platform calls go.
     pub fn endpoints(&self) -> Endpoints {
         self.inner.platforms.endpoints.clone()
-    }
-
-    /// Asks each platform whether its token works, and for whom.
-    pub async fn connection_status(&self, _actor: &User) -> Vec<ConnectionStatus> {
-        self.inner.platforms.check().await
     }
 
     /// Wakes live viewers when this process writes an event.

@@ -42,6 +42,25 @@ fn step_states() -> utoipa::openapi::schema::Object {
     crate::venture::wire::one_of(["pending", "running", "done", "failed"]).build()
 }
 
+/// The most ventures one page of the list holds.
+pub const VENTURES_PAGE_MAX: usize = 100;
+
+/// One page of the ventures list.
+#[derive(Debug, Clone)]
+pub struct VenturesPage {
+    pub entries: Vec<VentureProgress>,
+    /// How many ventures match the filter, on every page.
+    pub matching: usize,
+}
+
+/// A venture, with how far its latest apply or destroy got.
+#[derive(Debug, Clone)]
+pub struct VentureProgress {
+    pub venture: Venture,
+    pub steps_done: usize,
+    pub steps_total: usize,
+}
+
 impl Engine {
     /// Like [`create_venture`](Self::create_venture), once per `key`: repeating the same key
     /// and body returns the venture made the first time (`false` = not new); the same key with
@@ -270,19 +289,30 @@ impl Engine {
         Ok(self.inner.store.list_ventures().await?)
     }
 
-    /// Every venture with how far its latest apply got: (venture, steps done, steps in all).
-    pub async fn list_ventures_with_progress(&self, actor: &User) -> Result<Vec<(Venture, usize, usize)>, EngineError> {
-        let ventures = self.list_ventures(actor).await?;
+    /// A page of the ventures list, newest first: those whose name or repository contains
+    /// `filter` (all when empty), each with how far its latest apply or destroy got.
+    pub async fn ventures_page(
+        &self,
+        _actor: &User,
+        filter: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<VenturesPage, EngineError> {
+        // Every role may see every venture.
+        let limit = limit.clamp(1, VENTURES_PAGE_MAX);
+        let store = &self.inner.store;
+        let (ventures, matching) = store.ventures_page(filter.trim(), offset as i64, limit as i64).await?;
+        let ids: Vec<&str> = ventures.iter().map(|v| v.id.as_str()).collect();
         let done: std::collections::HashMap<String, i64> =
-            self.inner.store.steps_done_per_venture([APPLY_VENTURE, DESTROY_VENTURE]).await?.into_iter().collect();
-        let total = GRAPH.len();
-        Ok(ventures
+            store.steps_done_for(&ids, [APPLY_VENTURE, DESTROY_VENTURE]).await?.into_iter().collect();
+        let entries = ventures
             .into_iter()
             .map(|venture| {
-                let steps = done.get(&venture.id).copied().unwrap_or(0).max(0) as usize;
-                (venture, steps, total)
+                let steps_done = done.get(&venture.id).copied().unwrap_or(0).max(0) as usize;
+                VentureProgress { venture, steps_done, steps_total: GRAPH.len() }
             })
-            .collect())
+            .collect();
+        Ok(VenturesPage { entries, matching: matching.max(0) as usize })
     }
 
     pub async fn venture(&self, _actor: &User, id: &str) -> Result<Venture, EngineError> {

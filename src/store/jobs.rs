@@ -166,21 +166,32 @@ impl Store {
             .collect()
     }
 
-    /// For every venture with steps recorded: how many steps its newest job of one of the two
-    /// `kinds` has done.
-    pub async fn steps_done_per_venture(&self, kinds: [&str; 2]) -> Result<Vec<(String, i64)>, sqlx::Error> {
-        let rows = sqlx::query(
+    /// For each of `venture_ids` with steps recorded: how many steps its newest job of one of
+    /// the two `kinds` has done.
+    pub async fn steps_done_for(
+        &self,
+        venture_ids: &[&str],
+        kinds: [&str; 2],
+    ) -> Result<Vec<(String, i64)>, sqlx::Error> {
+        if venture_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = (0..venture_ids.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
             "SELECT j.venture_id AS venture_id, \
                  SUM(CASE WHEN s.status = 'done' THEN 1 ELSE 0 END) AS done \
              FROM jobs j JOIN job_steps s ON s.job_id = j.id \
-             WHERE j.id = (SELECT j2.id FROM jobs j2 WHERE j2.venture_id = j.venture_id \
+             WHERE j.venture_id IN ({}) \
+               AND j.id = (SELECT j2.id FROM jobs j2 WHERE j2.venture_id = j.venture_id \
                  AND j2.kind IN ($1, $2) ORDER BY j2.created_at DESC, j2.id DESC LIMIT 1) \
              GROUP BY j.venture_id",
-        )
-        .bind(kinds[0])
-        .bind(kinds[1])
-        .fetch_all(&self.pool)
-        .await?;
+            ids.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(kinds[0]).bind(kinds[1]);
+        for id in venture_ids {
+            query = query.bind(*id);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         rows.iter().map(|row| Ok((row.try_get("venture_id")?, row.try_get("done")?))).collect()
     }
 

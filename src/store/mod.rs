@@ -11,6 +11,7 @@ use crate::vault::Sealed;
 use crate::venture::{Venture, VentureStatus};
 
 mod audit;
+mod connections;
 mod env;
 mod events;
 mod jobs;
@@ -20,6 +21,7 @@ mod users;
 mod ventures;
 
 pub use audit::AuditEntry;
+pub use connections::StoredConnections;
 pub use env::{EnvValueRecord, EnvVarRecord, EnvWrite, RevealRecord, Sealer, SyncRecord};
 pub use users::{TokenRecord, UserRecord};
 

@@ -210,6 +210,34 @@ impl Store {
         Ok(row.try_get::<i64, _>("n")? > 0)
     }
 
+    /// Ventures newest first whose name or repository contains `filter` (any letter case; all
+    /// when empty), `limit` of them from `offset`, and how many match in all.
+    pub async fn ventures_page(
+        &self,
+        filter: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(Vec<Venture>, i64), sqlx::Error> {
+        // `%` and `_` in what was typed are letters, not wildcards.
+        let escaped = filter.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        let matching = "(LOWER(name) LIKE $1 ESCAPE '\\' OR LOWER(repository) LIKE $1 ESCAPE '\\')";
+        let count: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM ventures WHERE {matching}"))
+            .bind(&pattern)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        let rows = sqlx::query(&format!(
+            "{VENTURE_COLUMNS} WHERE {matching} ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+        ))
+        .bind(&pattern)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok((rows.iter().map(venture_from_row).collect::<Result<_, _>>()?, count))
+    }
+
     pub async fn list_ventures(&self) -> Result<Vec<Venture>, sqlx::Error> {
         let rows =
             sqlx::query(&format!("{VENTURE_COLUMNS} ORDER BY created_at DESC, id DESC")).fetch_all(&self.pool).await?;

@@ -2,6 +2,7 @@
 //! and linking is the slow part on two cores).
 
 mod access;
+mod connections;
 mod contract;
 mod database;
 mod doctor;
@@ -11,6 +12,7 @@ mod env;
 mod isolation;
 mod knot;
 mod layers;
+mod listing;
 mod postgres;
 mod provisioning;
 mod rfc2136;

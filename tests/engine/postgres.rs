@@ -198,8 +198,9 @@ async fn two_instances_share_the_ventures_and_make_each_resource_once() {
         instances.insert(if starts[0].message.contains("on instance-a") { "a" } else { "b" });
     }
     assert_eq!(instances.len(), 2, "both instances worked");
-    let progress = a.list_ventures_with_progress(&user).await.unwrap();
-    assert!(progress.iter().all(|(_, done, total)| done == total && *total == 17), "{progress:?}");
+    let progress = a.ventures_page(&user, "", 0, 50).await.unwrap();
+    assert_eq!(progress.entries.len(), 8);
+    assert!(progress.entries.iter().all(|e| e.steps_done == e.steps_total && e.steps_total == 17), "{progress:?}");
     let posts = |requests: Vec<slipway_sim::RecordedRequest>, path: &str| {
         requests.iter().filter(|r| r.method == "POST" && r.path == path && r.status < 300).count()
     };

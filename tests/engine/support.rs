@@ -84,6 +84,17 @@ impl World {
 
     /// The same, with a vault of its own (a master-key rotation).
     pub async fn open_process_with(&self, db_url: &str, instance: &str, vault: VaultSettings) -> Engine {
+        self.open_process_tweaked(db_url, instance, vault, |_| {}).await
+    }
+
+    /// The same, with settings of its own.
+    pub async fn open_process_tweaked(
+        &self,
+        db_url: &str,
+        instance: &str,
+        vault: VaultSettings,
+        tweak: impl FnOnce(&mut EngineConfig),
+    ) -> Engine {
         let mut platforms = PlatformSettings::sandbox(SandboxEndpoints {
             vercel: self.sims.vercel.base_url(),
             vercel_team_id: slipway_sim::SANDBOX_TEAM_ID.into(),
@@ -109,6 +120,7 @@ impl World {
             max_delay: Duration::from_millis(50),
             max_total: Duration::from_secs(10),
         };
+        tweak(&mut config);
         Engine::open(config).await.unwrap()
     }
 }

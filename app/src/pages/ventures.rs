@@ -1,19 +1,28 @@
 //! The ventures list and the one-click form, with a plan preview before anything is created.
 
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 use crate::components::{BUTTON, INPUT, Layout, SECONDARY, StatusBadge};
 use crate::server_fns::{CreateVenture, PreviewPlan, error_message, form_choices, list_ventures};
-use crate::views::{CreateVentureOutcome, FieldIssue, PlanOutcome, VentureForm, VentureFormChoices};
+use crate::views::{CreateVentureOutcome, FieldIssue, PlanOutcome, VentureForm, VentureFormChoices, VentureListView};
 
 /// The message for `field`, if the last submission broke one of its rules.
 fn issue_for(issues: &[FieldIssue], field: &str) -> Option<String> {
     issues.iter().find(|i| i.field == field).map(|i| i.message.clone())
 }
 
+/// The ventures page: the one-click form, then the ventures newest first, a page at a time
+/// (`?page=`), narrowed by a search (`?search=`). Both are plain links and a plain form: the
+/// list adds nothing to the browser bundle.
 #[component]
 pub fn VenturesPage() -> impl IntoView {
-    let ventures = Resource::new(|| (), |_| list_ventures());
+    let query = use_query_map();
+    let wanted = move || {
+        let query = query.get();
+        (query.get("page").and_then(|p| p.parse::<usize>().ok()), query.get("search").filter(|s| !s.trim().is_empty()))
+    };
+    let ventures = Resource::new(wanted, |(page, search)| list_ventures(page, search));
     let choices = Resource::new(|| (), |_| form_choices());
     view! {
         <Layout>
@@ -24,49 +33,93 @@ pub fn VenturesPage() -> impl IntoView {
                 })}
             </Suspense>
             <section>
-                <h2 class="mb-4 text-lg font-semibold">"Ventures"</h2>
                 <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
                     {move || Suspend::new(async move {
                         match ventures.await {
                             Err(e) => view! { <p class="text-rose-700">{error_message(&e)}</p> }.into_any(),
-                            Ok(list) if list.is_empty() => {
-                                view! { <p class="text-sm text-slate-500">"No ventures yet."</p> }.into_any()
-                            }
-                            Ok(list) => {
-                                view! {
-                                    <ul class="divide-y divide-slate-200 rounded-xl border border-slate-200 bg-white" data-testid="venture-list">
-                                        {list
-                                            .into_iter()
-                                            .map(|v| {
-                                                let status = Signal::stored(v.status.clone());
-                                                view! {
-                                                    <li class="flex items-center justify-between px-4 py-3">
-                                                        <a class="font-medium text-indigo-700 hover:underline" href=format!("/ventures/{}", v.id)>
-                                                            {v.name}
-                                                        </a>
-                                                        <span class="text-sm text-slate-500">{v.repository}</span>
-                                                        <span class="flex items-center gap-3">
-                                                            {(v.steps_total > 0).then(|| view! {
-                                                                <span class="text-xs text-slate-500" data-testid="venture-progress">
-                                                                    {format!("{}/{} steps", v.steps_done, v.steps_total)}
-                                                                </span>
-                                                            })}
-                                                            <StatusBadge status />
-                                                        </span>
-                                                    </li>
-                                                }
-                                            })
-                                            .collect_view()}
-                                    </ul>
-                                }
-                                .into_any()
-                            }
+                            Ok(list) => view! { <VentureList list /> }.into_any(),
                         }
                     })}
                 </Suspense>
             </section>
         </Layout>
     }
+}
+
+/// A page of ventures with the search above it and the page links below.
+#[component]
+fn VentureList(list: VentureListView) -> impl IntoView {
+    let VentureListView { ventures, matching, page, pages, search } = list;
+    let link = {
+        let search = search.clone();
+        move |page: usize| {
+            let mut href = format!("/ventures?page={page}");
+            if !search.is_empty() {
+                href.push_str("&search=");
+                href.push_str(&url_encode(&search));
+            }
+            href
+        }
+    };
+    let counted = match (matching, search.is_empty()) {
+        (1, true) => "1 venture".to_string(),
+        (n, true) => format!("{n} ventures"),
+        (n, false) => format!("{n} matching “{search}”"),
+    };
+    let empty = if search.is_empty() { "No ventures yet." } else { "No venture matches." };
+    view! {
+        <div class="mb-4 flex flex-wrap items-center justify-between gap-3">
+            <h2 class="text-lg font-semibold">
+                "Ventures " <span class="text-sm font-normal text-slate-500" data-testid="venture-count">{counted}</span>
+            </h2>
+            <form method="get" action="/ventures" class="flex gap-2" role="search">
+                <input type="search" name="search" value=search.clone() placeholder="Name or repository"
+                    aria-label="Search ventures" class=INPUT />
+                <button type="submit" class=SECONDARY>"Search"</button>
+            </form>
+        </div>
+        {if ventures.is_empty() {
+            view! { <p class="text-sm text-slate-500">{empty}</p> }.into_any()
+        } else {
+            view! {
+                <ul class="divide-y divide-slate-200 rounded-xl border border-slate-200 bg-white" data-testid="venture-list">
+                    {ventures.into_iter().map(|v| view! {
+                        <li class="flex items-center justify-between px-4 py-3">
+                            <a class="font-medium text-indigo-700 hover:underline" href=format!("/ventures/{}", v.id)>
+                                {v.name}
+                            </a>
+                            <span class="text-sm text-slate-500">{v.repository}</span>
+                            <span class="flex items-center gap-3">
+                                {(v.steps_total > 0).then(|| view! {
+                                    <span class="text-xs text-slate-500" data-testid="venture-progress">
+                                        {format!("{}/{} steps", v.steps_done, v.steps_total)}
+                                    </span>
+                                })}
+                                <StatusBadge status=Signal::stored(v.status) />
+                            </span>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            }.into_any()
+        }}
+        {(pages > 1).then(|| view! {
+            <nav class="mt-4 flex items-center justify-between text-sm" aria-label="Pages" data-testid="venture-pages">
+                {(page > 1).then(|| view! { <a class="text-indigo-700 hover:underline" rel="prev" href=link(page - 1)>"← Newer"</a> })}
+                <span class="text-slate-500">{format!("Page {page} of {pages}")}</span>
+                {(page < pages).then(|| view! { <a class="text-indigo-700 hover:underline" rel="next" href=link(page + 1)>"Older →"</a> })}
+            </nav>
+        })}
+    }
+}
+
+/// `text` for a URL's query (letters, digits and `-_.~` as they are; the rest percent-encoded).
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The one-click form: name, repository and settings, "Preview plan" and "Create and provision".

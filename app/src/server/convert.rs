@@ -274,3 +274,21 @@ pub fn domain_preview_view(preview: slipway_engine::engine::DomainPreview) -> cr
         findings: finding_views(&preview.report),
     }
 }
+
+pub fn connections_view(report: slipway_engine::engine::ConnectionReport) -> crate::views::ConnectionsView {
+    let now = slipway_engine::time::now_ms();
+    crate::views::ConnectionsView {
+        age_seconds: report.checked_at.map(|at| (now - at).max(0) / 1000),
+        checking: report.checking,
+        statuses: report
+            .statuses
+            .into_iter()
+            .map(|c| crate::views::ConnectionView {
+                platform: c.platform,
+                base_url: c.base_url,
+                connected: c.connected,
+                detail: c.detail,
+            })
+            .collect(),
+    }
+}

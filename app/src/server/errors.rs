@@ -66,9 +66,9 @@ impl Refusal {
             tracing::error!(error = %err, "request failed");
         }
         let retry_after = match &err {
-            EngineError::Busy { retry_after } | EngineError::TooManyAttempts { retry_after } => {
-                Some(retry_after.as_secs().max(1))
-            }
+            EngineError::Busy { retry_after }
+            | EngineError::TooManyAttempts { retry_after }
+            | EngineError::CheckedRecently { retry_after, .. } => Some(retry_after.as_secs().max(1)),
             _ => None,
         };
         let message = slipway_engine::redact::scrub(&err.public_message());

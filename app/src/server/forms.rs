@@ -135,6 +135,11 @@ pub struct PasswordForm {
 
 /// Back to the Users page with what happened (or the rule broken).
 fn back_to_users(outcome: Result<String, slipway_engine::EngineError>) -> Response {
+    back_with_notice("/users", outcome)
+}
+
+/// Back to `page` with what happened (or the rule broken) as its `notice`.
+fn back_with_notice(page: &str, outcome: Result<String, slipway_engine::EngineError>) -> Response {
     let notice = match outcome {
         Ok(done) => done,
         Err(slipway_engine::EngineError::Invalid(errors)) => {
@@ -147,7 +152,23 @@ fn back_to_users(outcome: Result<String, slipway_engine::EngineError>) -> Respon
         notice: &'a str,
     }
     let query = serde_qs::to_string(&Notice { notice: &notice }).unwrap_or_default();
-    Redirect::to(&format!("/users?{query}")).into_response()
+    Redirect::to(&format!("{page}?{query}")).into_response()
+}
+
+/// `POST /connections/check`: checks the platforms now (once every 30 s per user; the engine
+/// refuses sooner, and the notice says when to ask again).
+pub async fn check_connections(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(user) = user_from_headers(&state.engine, &headers).await else {
+        return Redirect::to("/login").into_response();
+    };
+    let outcome = state.engine.check_connections(&user).await.map(|report| {
+        let failing: Vec<_> = report.statuses.iter().filter(|s| !s.connected).map(|s| s.platform.as_str()).collect();
+        match failing.as_slice() {
+            [] => "Checked just now: every platform answers.".to_string(),
+            failing => format!("Checked just now: {} not connected.", failing.join(", ")),
+        }
+    });
+    back_with_notice("/connections", outcome)
 }
 
 /// `POST /users/{username}/role`.

@@ -58,6 +58,7 @@ pub fn router(app: AppState, leptos_options: LeptosOptions) -> Router {
         .route("/users/{username}/disable", axum::routing::post(forms::disable_user))
         .route("/users/{username}/enable", axum::routing::post(forms::enable_user))
         .route("/tokens/{id}/revoke", axum::routing::post(forms::revoke_token))
+        .route("/connections/check", axum::routing::post(forms::check_connections))
         .merge(rest::routes())
         .leptos_routes_with_context(&state, routes, context, {
             let options = leptos_options.clone();

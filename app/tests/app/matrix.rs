@@ -71,6 +71,7 @@ fn rest_table() -> BTreeMap<&'static str, (Rule, Option<Value>)> {
     BTreeMap::from([
         ("openapi", (Rule::Open, None)),
         ("connections", (Rule::Read, None)),
+        ("checkConnections", (Rule::Read, None)),
         ("checkDomain", (Rule::Read, None)),
         ("listVentures", (Rule::Read, None)),
         ("getVenture", (Rule::Read, None)),

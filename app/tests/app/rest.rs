@@ -201,7 +201,7 @@ async fn a_venture_is_planned_applied_followed_and_destroyed_over_json() {
     assert!(api.engine.runner().run_once().await.unwrap());
     let (_, gone) = call(&api, "GET", &format!("/api/v1/ventures/{id}"), Some(&api.creator), None, None).await;
     assert_eq!(gone["venture"]["status"], "destroyed");
-    let (status, connections) = call(&api, "GET", "/api/v1/connections", Some(&api.operator), None, None).await;
+    let (status, connections) = call(&api, "POST", "/api/v1/connections/check", Some(&api.operator), None, None).await;
     assert_eq!(status, StatusCode::OK);
     let connections = connections["connections"].as_array().unwrap();
     assert!(connections.iter().all(|c| c["connected"] == true), "{connections:?}");
@@ -218,7 +218,7 @@ async fn the_openapi_document_is_served_and_every_operation_in_it_exists() {
     let generated: Value = serde_json::from_str(slipway_app::server::rest::openapi::document()).unwrap();
     assert_eq!(document, generated, "the served document is the one generated from the handlers");
     let paths = document["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 27, "{paths:?}");
+    assert_eq!(paths.len(), 28, "{paths:?}");
     let mut operations = 0;
     for (path, item) in paths {
         let concrete = path
@@ -235,7 +235,7 @@ async fn the_openapi_document_is_served_and_every_operation_in_it_exists() {
             assert_eq!(status, expected, "{method} {path} is routed and asks for a token");
         }
     }
-    assert_eq!(operations, 29);
+    assert_eq!(operations, 30);
 }
 
 #[tokio::test]
@@ -499,4 +499,38 @@ async fn every_refusal_at_the_apis_edges_is_json() {
     let request = Request::post("/api/v1/plan").header(header::CONTENT_TYPE, "application/json");
     let (status, _, body) = raw(&api, request, Body::from(huge)).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large")));
+}
+
+#[tokio::test]
+async fn connections_are_read_with_their_age_and_checked_on_demand_once_per_user_interval() {
+    let api = api().await;
+    // Nothing checked them yet (no background check in this test): listed, not connected.
+    let (status, before) = call(&api, "GET", "/api/v1/connections", Some(&api.operator), None, None).await;
+    assert_eq!(status, StatusCode::OK, "{before}");
+    assert_eq!((before["checked_at"].clone(), before["age_seconds"].clone()), (Value::Null, Value::Null));
+    let listed = before["connections"].as_array().unwrap();
+    assert_eq!(listed.len(), 4, "{before}");
+    assert!(listed.iter().all(|c| c["connected"] == false && c["detail"] == "not checked yet"), "{before}");
+
+    let (status, checked) = call(&api, "POST", "/api/v1/connections/check", Some(&api.operator), None, None).await;
+    assert_eq!(status, StatusCode::OK, "{checked}");
+    assert!(checked["checked_at"].as_i64().is_some() && checked["age_seconds"].as_i64() == Some(0), "{checked}");
+    assert!(checked["connections"].as_array().unwrap().iter().all(|c| c["connected"] == true), "{checked}");
+    let (_, read) = call(&api, "GET", "/api/v1/connections", Some(&api.operator), None, None).await;
+    assert_eq!(read["checked_at"], checked["checked_at"]);
+
+    // The same user again at once: 429 with Retry-After; another user is not held up by it.
+    let request = Request::post("/api/v1/connections/check")
+        .header(header::AUTHORIZATION, format!("Bearer {}", api.operator))
+        .body(Body::empty())
+        .unwrap();
+    let response = api.app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = response.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=30).contains(&retry_after), "{retry_after}");
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let refusal: Value = serde_json::from_slice(&bytes).unwrap();
+    assert!(refusal["error"]["message"].as_str().unwrap().contains("once every 30 s per user"), "{refusal}");
+    let (status, _) = call(&api, "POST", "/api/v1/connections/check", Some(&api.creator), None, None).await;
+    assert_eq!(status, StatusCode::OK);
 }

@@ -64,6 +64,7 @@ where
         .routes(routes!(domains::check_domain))
         .routes(routes!(plan::plan_new))
         .routes(routes!(meta::connections))
+        .routes(routes!(meta::check_connections))
         .routes(routes!(audit::audit_log))
         .routes(routes!(meta::openapi))
 }

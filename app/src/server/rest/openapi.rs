@@ -128,7 +128,8 @@ error_responses! {
     Conflict => "The venture is being destroyed or was destroyed: an apply or a second destroy is refused (create a new venture instead).",
 }
 
-/// The platforms' budgets are in use for longer than a plan waits: 429 with `Retry-After`.
+/// Too soon: the platforms' budgets are in use for longer than a plan waits, or a user asks for
+/// a connection check again within their interval. 429 with `Retry-After`.
 pub struct Busy;
 
 impl<'s> ToResponse<'s> for Busy {
@@ -136,9 +137,9 @@ impl<'s> ToResponse<'s> for Busy {
         let seconds = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1));
         let retry_after = HeaderBuilder::new()
             .schema(Some(seconds))
-            .description(Some("Seconds until the budget allows the plan's platform reads."))
+            .description(Some("Seconds until the request may succeed."))
             .build();
-        let description = "The platforms' rate limits are in use for longer than a plan waits; try again after `Retry-After` seconds.";
+        let description = "The platforms' rate limits are in use for longer than this request waits, or (a connection check on demand) this user asked too recently; try again after `Retry-After` seconds.";
         ("Busy", error_response(description).header("Retry-After", retry_after).build().into())
     }
 }
@@ -210,7 +211,7 @@ mod tests {
             undocumented.is_empty() && unrouted.is_empty(),
             "served, not documented: {undocumented:?}; documented, not served: {unrouted:?}"
         );
-        assert_eq!(routes.len(), 29, "{routes:?}");
+        assert_eq!(routes.len(), 30, "{routes:?}");
 
         // The comparison sees a route beside the list, and a path missing from the document.
         let extra = router.route("/api/v1/undocumented", axum::routing::delete(|| async {}));
@@ -261,7 +262,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(ids.len(), 29);
+        assert_eq!(ids.len(), 30);
     }
 
     #[test]
