@@ -682,9 +682,7 @@ async fn serve(engine: Engine, settings: &Settings) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(settings.addr).await.with_context(|| format!("binding {}", settings.addr))?;
     println!("Slipway is listening on http://{}", listener.local_addr()?);
-    // The peer's address reaches the sign-in throttle.
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(stop_requested()).await?;
+    slipway_app::server::serve(listener, app, stop_requested()).await?;
     engine.shutdown();
     let _ = tokio::join!(runner, monitor);
     Ok(())

@@ -221,20 +221,21 @@ impl Store {
         // `%` and `_` in what was typed are letters, not wildcards.
         let escaped = filter.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         let pattern = format!("%{escaped}%");
-        let matching = "(LOWER(name) LIKE $1 ESCAPE '\\' OR LOWER(repository) LIKE $1 ESCAPE '\\')";
-        let count: i64 = sqlx::query(&format!("SELECT COUNT(*) AS n FROM ventures WHERE {matching}"))
-            .bind(&pattern)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
-        let rows = sqlx::query(&format!(
-            "{VENTURE_COLUMNS} WHERE {matching} ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
-        ))
-        .bind(&pattern)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await?;
+        // Without a search, the newest ventures come straight off the creation index.
+        let searched = |placeholder: &str| match filter.is_empty() {
+            true => String::new(),
+            false => format!(
+                "WHERE (LOWER(name) LIKE {placeholder} ESCAPE '\\' OR LOWER(repository) LIKE {placeholder} ESCAPE '\\')"
+            ),
+        };
+        let sql = format!("SELECT COUNT(*) AS n FROM ventures {}", searched("$1"));
+        let count = sqlx::query(&sql);
+        let count = if filter.is_empty() { count } else { count.bind(&pattern) };
+        let count: i64 = count.fetch_one(&self.pool).await?.try_get("n")?;
+        let sql = format!("{VENTURE_COLUMNS} {} ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2", searched("$3"));
+        let page = sqlx::query(&sql).bind(limit).bind(offset);
+        let page = if filter.is_empty() { page } else { page.bind(&pattern) };
+        let rows = page.fetch_all(&self.pool).await?;
         Ok((rows.iter().map(venture_from_row).collect::<Result<_, _>>()?, count))
     }
 

@@ -62,10 +62,20 @@ pub fn needs_session(path: &str) -> bool {
 }
 
 /// Sends a visitor without a valid session to the login page before any page renders.
-pub async fn require_login_for_pages(State(state): State<AppState>, request: Request<Body>, next: Next) -> Response {
+pub async fn require_login_for_pages(
+    State(state): State<AppState>,
+    mut request: Request<Body>,
+    next: Next,
+) -> Response {
     let guarded = request.method() == Method::GET && needs_session(request.uri().path());
-    if guarded && user_from_headers(&state.engine, request.headers()).await.is_none() {
-        return Redirect::to("/login").into_response();
+    if guarded {
+        match user_from_headers(&state.engine, request.headers()).await {
+            // The page's server functions use this user instead of looking the session up again.
+            Some(user) => {
+                request.extensions_mut().insert(super::session::SignedIn(user));
+            }
+            None => return Redirect::to("/login").into_response(),
+        }
     }
     next.run(request).await
 }

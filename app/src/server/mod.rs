@@ -39,6 +39,25 @@ struct ServerState {
     app: AppState,
 }
 
+/// Serves `app` on `listener` until `stop` resolves. Answers leave at once (`TCP_NODELAY`):
+/// under Nagle's algorithm a small file sent as headers then body waits about 40 ms for the
+/// client's delayed ACK.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "TCP_NODELAY could not be set");
+        }
+    });
+    // The peer's address reaches the sign-in throttle.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(stop).await
+}
+
 /// The whole application router.
 pub fn router(app: AppState, leptos_options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);

@@ -40,10 +40,18 @@ fn request_headers() -> Result<HeaderMap, ServerFnError> {
         .ok_or_else(|| ServerFnError::new("request missing"))
 }
 
+/// The user the page guard found for this request (`middleware::require_login_for_pages`): a
+/// page's server functions, run while it renders, need not look the session up again.
+#[derive(Clone)]
+pub struct SignedIn(pub User);
+
 pub async fn optional_user() -> Result<Option<(Engine, User)>, ServerFnError> {
     let state = app_state()?;
-    let headers = request_headers()?;
-    Ok(user_from_headers(&state.engine, &headers).await.map(|user| (state.engine, user)))
+    let parts = use_context::<axum::http::request::Parts>().ok_or_else(|| ServerFnError::new("request missing"))?;
+    if let Some(SignedIn(user)) = parts.extensions.get::<SignedIn>() {
+        return Ok(Some((state.engine, user.clone())));
+    }
+    Ok(user_from_headers(&state.engine, &parts.headers).await.map(|user| (state.engine, user)))
 }
 
 /// The engine and the signed-in user, or a 401 refusal.
