@@ -181,8 +181,8 @@ impl Engine {
             ));
         }
         let token = SecretString::from(format!("slw_{}", auth::new_token().expose_secret()));
-        let expires_at = now_ms() + i64::from(days) * 24 * 3600 * 1000;
-        self.inner.store.insert_api_token(name, &auth::token_digest(&token), &user.id, role, expires_at).await?;
+        let lifetime_ms = i64::from(days) * 24 * 3600 * 1000;
+        self.inner.store.insert_api_token(name, &auth::token_digest(&token), &user.id, role, lifetime_ms).await?;
         let detail = format!("{name:?}, role {}, expires in {days} days", role.as_str());
         self.audit(&User::command_line().username, AuditAction::TokenCreate, username, &detail).await;
         Ok(token)

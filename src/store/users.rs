@@ -171,9 +171,11 @@ impl Store {
         token_hash: &str,
         user_id: &str,
         role: Role,
-        expires_at: i64,
+        lifetime_ms: i64,
     ) -> Result<String, sqlx::Error> {
         let id = uuid::Uuid::now_v7().to_string();
+        // One clock reading for both, so a token lives exactly its lifetime.
+        let created_at = now_ms();
         sqlx::query(
             "INSERT INTO api_tokens (id, name, token_hash, user_id, role, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -183,8 +185,8 @@ impl Store {
         .bind(token_hash)
         .bind(user_id)
         .bind(role.as_str())
-        .bind(now_ms())
-        .bind(expires_at)
+        .bind(created_at)
+        .bind(created_at + lifetime_ms)
         .execute(&self.pool)
         .await?;
         Ok(id)
