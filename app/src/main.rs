@@ -84,6 +84,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Whether each platform's token works, as a running Slipway last checked it (every minute);
+    /// `--check` checks now (once every 30 s per user). Exits non-zero when one is not connected.
+    Connections {
+        #[command(flatten)]
+        server: cli::ServerArgs,
+        #[arg(long)]
+        check: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// The DNS doctor on a running Slipway: a domain's records against what Vercel needs,
     /// every finding with its fix.
     Domain {
@@ -475,6 +485,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Auth { server, command } => return cli::run_auth(server, command).await,
         Command::Domain { server, command } => return cli::run_domain(server, command).await,
         Command::Audit { server, limit, json } => return cli::run_audit(server, limit, json).await,
+        Command::Connections { server, check, json } => return cli::run_connections(server, check, json).await,
         Command::Vault { command: VaultCommand::NewKey } => {
             println!("{}", secrecy::ExposeSecret::expose_secret(&slipway_engine::vault::generate_key()));
             return Ok(());
@@ -490,6 +501,7 @@ async fn main() -> anyhow::Result<()> {
         | Command::Auth { .. }
         | Command::Domain { .. }
         | Command::Audit { .. }
+        | Command::Connections { .. }
         | Command::Vault { command: VaultCommand::NewKey } => {
             unreachable!("handled above")
         }

@@ -1,14 +1,17 @@
-//! `slipway venture …`, `slipway env …`, `slipway auth …`, `slipway domain …` and `slipway audit`: the command line over the REST API of a running
+//! `slipway venture …`, `slipway env …`, `slipway auth …`, `slipway domain …`, `slipway audit` and
+//! `slipway connections`: the command line over the REST API of a running
 //! Slipway (`SLIPWAY_SERVER`, `SLIPWAY_TOKEN`). Specs are TOML files with the fields of the JSON
 //! spec.
 
 mod audit;
 mod auth;
+mod connections;
 mod domain;
 mod env;
 
 pub use audit::run as run_audit;
 pub use auth::{AuthCommand, run as run_auth};
+pub use connections::run as run_connections;
 pub use domain::{DomainCommand, run as run_domain};
 pub use env::{EnvCommand, run as run_env};
 

@@ -405,3 +405,20 @@ async fn the_data_directory_the_database_and_the_master_key_are_the_owners_alone
     create_user_in(&data, "eli").await.unwrap();
     assert_eq!(mode(&data.join("slipway.db")), 0o600);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_are_shown_as_last_checked_and_checked_on_demand_from_the_command_line() {
+    let server = server().await;
+    // No background check runs in this server: nothing is known yet, which is a failure for a monitor.
+    let (ok, out, err) = run(&server, "connections", &[], "").await;
+    assert!(!ok && out.contains("not checked yet") && err.contains("not connected: Vercel, Supabase"), "{out}{err}");
+    let (ok, out, err) = run(&server, "connections", &["--check"], "").await;
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("checked 0 s ago") && out.contains("✓ Vercel") && out.contains("✓ DNS"), "{out}");
+    let (ok, out, _) = run(&server, "connections", &["--json"], "").await;
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert!(ok && report["checked_at"].as_i64().is_some(), "{report}");
+    // A second check so soon: refused by the server, and said so.
+    let (ok, _, err) = run(&server, "connections", &["--check"], "").await;
+    assert!(!ok && err.contains("once every 30 s per user"), "{err}");
+}
