@@ -6,6 +6,7 @@
 //! - [`jobs`]: the durable, lease-based job runner.
 //! - [`provision`]: applying a venture's spec as a graph of idempotent steps.
 //! - [`platform`]: typed clients for the platform APIs; [`platforms`]: which ones are in use.
+//! - [`rotation`]: which secrets rotate, on what policy, and when each is due.
 //! - [`vault`]: secrets sealed at rest; [`redact`]: every sealed value scrubbed from text.
 //! - [`engine`]: the facade the app calls; every method checks the caller's role.
 
@@ -23,6 +24,7 @@ pub mod platforms;
 pub mod provision;
 pub mod redact;
 pub mod rls;
+pub mod rotation;
 pub mod signin;
 pub mod store;
 pub mod time;
