@@ -51,16 +51,16 @@ pub enum EngineError {
     #[error("{0}")]
     Conflict(String),
     /// The platforms' rate limits are in use for longer than an interactive request waits.
-    #[error("the platforms' rate limits are in use; try again in {} s", retry_after.as_secs().max(1))]
+    #[error("the platforms' rate limits are in use; try again in {} s", seconds_up(retry_after))]
     Busy { retry_after: std::time::Duration },
     /// Sign-ins from this username or address failed too often in a row: wait before the next.
-    #[error("too many failed sign-ins; try again in {} s", retry_after.as_secs().max(1))]
+    #[error("too many failed sign-ins; try again in {} s", seconds_up(retry_after))]
     TooManyAttempts { retry_after: std::time::Duration },
     /// A connection check was asked for again sooner than one user may.
     #[error(
         "connections may be checked on demand once every {} s per user; try again in {} s",
         every.as_secs(),
-        retry_after.as_secs().max(1)
+        seconds_up(retry_after)
     )]
     CheckedRecently { every: std::time::Duration, retry_after: std::time::Duration },
     /// A platform call failed (the message names the vendor and what went wrong).
@@ -109,7 +109,23 @@ impl ErrorCode {
     }
 }
 
+/// Whole seconds, rounded up and at least one: a client that waits that long is not early.
+fn seconds_up(duration: &std::time::Duration) -> u64 {
+    (duration.as_millis().div_ceil(1000) as u64).max(1)
+}
+
 impl EngineError {
+    /// For a refusal that says when to try again: the seconds to wait (`Retry-After`), the
+    /// same figure its message gives.
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        match self {
+            EngineError::Busy { retry_after }
+            | EngineError::TooManyAttempts { retry_after }
+            | EngineError::CheckedRecently { retry_after, .. } => Some(seconds_up(retry_after)),
+            _ => None,
+        }
+    }
+
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         EngineError::Invalid(vec![FieldError::new(field, message)])
     }

@@ -317,7 +317,8 @@ impl Platforms {
         };
         let cloudflare = async {
             // A zone lookup proves the token may read DNS; no zone name is needed.
-            let client = self.cloudflare.as_ref()?;
+            // The same condition as `configured`, whose list the results are paired with.
+            let client = self.cloudflare.as_ref().filter(|_| self.endpoints.cloudflare.is_some())?;
             let found = within(patience, Vendor::Cloudflare, client.find_zone("example.com")).await;
             Some(found.map(|_| "token accepted".to_string()))
         };

@@ -61,8 +61,9 @@ async fn main() {
         eprintln!("{wasm} is missing: run ./scripts/build-site.sh first");
         std::process::exit(2);
     }
-    let ventures = flag("--ventures", 1000) as usize;
-    let applied = (flag("--applied", 50) as usize).clamp(1, ventures.max(1) - 1);
+    // At least one venture applied and one queued.
+    let ventures = (flag("--ventures", 1000) as usize).max(2);
+    let applied = (flag("--applied", 50) as usize).clamp(1, ventures - 1);
     let rounds = flag("--rounds", 200) as usize;
     let pause = Duration::from_millis(flag("--pause-ms", 50));
     let latency = Duration::from_millis(flag("--latency-ms", 2000));

@@ -47,17 +47,34 @@ pub async fn logout() -> Result<(), ServerFnError> {
     Ok(())
 }
 
-/// A page of the ventures list (`page` from 1), newest first, narrowed to names and repositories
-/// containing `search`.
+/// A page of the ventures list (`page` from 1; past the last, the last), newest first, narrowed
+/// to names and repositories containing `search`.
 #[server(endpoint = "list_ventures")]
 pub async fn list_ventures(page: Option<usize>, search: Option<String>) -> Result<VentureListView, ServerFnError> {
     use crate::server::convert::venture_view;
     use crate::server::session::{engine_result, require_user};
     let (engine, user) = require_user().await?;
     let search = search.unwrap_or_default();
-    let page = page.unwrap_or(1).max(1);
-    let offset = (page - 1).saturating_mul(VENTURES_PER_PAGE);
-    let listed = engine_result(engine.ventures_page(&user, &search, offset, VENTURES_PER_PAGE).await)?;
+    let read = async |page: usize| {
+        let offset = (page - 1).saturating_mul(VENTURES_PER_PAGE);
+        engine_result(engine.ventures_page(&user, &search, offset, VENTURES_PER_PAGE).await)
+    };
+    let mut page = page.unwrap_or(1).max(1);
+    let mut listed = read(page).await?;
+    let pages = listed.matching.div_ceil(VENTURES_PER_PAGE).max(1);
+    if page > pages {
+        page = pages;
+        listed = read(page).await?;
+    }
+    #[derive(serde::Serialize)]
+    struct ListQuery<'a> {
+        page: usize,
+        #[serde(skip_serializing_if = "str::is_empty")]
+        search: &'a str,
+    }
+    let link = |page: usize| {
+        format!("/ventures?{}", serde_qs::to_string(&ListQuery { page, search: &search }).unwrap_or_default())
+    };
     Ok(VentureListView {
         ventures: listed
             .entries
@@ -66,7 +83,9 @@ pub async fn list_ventures(page: Option<usize>, search: Option<String>) -> Resul
             .collect(),
         matching: listed.matching,
         page,
-        pages: listed.matching.div_ceil(VENTURES_PER_PAGE).max(1),
+        pages,
+        newer: (page > 1).then(|| link(page - 1)),
+        older: (page < pages).then(|| link(page + 1)),
         search,
     })
 }

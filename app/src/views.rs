@@ -84,6 +84,9 @@ pub struct VentureListView {
     pub pages: usize,
     /// The search, as typed.
     pub search: String,
+    /// The links to the pages of newer and older ventures, when there are some.
+    pub newer: Option<String>,
+    pub older: Option<String>,
 }
 
 /// How many ventures one page of the list shows.

@@ -46,6 +46,13 @@ const JOIN_A_CHECK_STARTED_WITHIN: Duration = Duration::from_secs(5);
 
 const NOT_CHECKED_YET: &str = "not checked yet";
 
+impl ConnectionReport {
+    /// Whole seconds from the check to `now` (ms since the Unix epoch); `None` before the first.
+    pub fn age_seconds(&self, now: i64) -> Option<i64> {
+        self.checked_at.map(|at| (now - at).max(0) / 1000)
+    }
+}
+
 impl Engine {
     /// The platforms' connections as last checked, from the store: never a platform call.
     pub async fn connection_status(&self, _actor: &User) -> Result<ConnectionReport, EngineError> {
@@ -69,7 +76,7 @@ impl Engine {
             })
             .collect();
         // A check whose instance stopped half-way is not "under way" forever.
-        let abandoned_before = now_ms() - millis(self.inner.config.connections.patience * 2);
+        let abandoned_before = now_ms() - millis(self.abandoned_after());
         Ok(ConnectionReport {
             checked_at: (stored.checked_at > 0).then_some(stored.checked_at),
             statuses,
@@ -88,8 +95,11 @@ impl Engine {
             let retry_after = Duration::from_millis((last + millis(per_user) - now).max(0) as u64);
             return Err(EngineError::CheckedRecently { every: per_user, retry_after });
         }
-        if self.inner.store.claim_connection_check(now, now - millis(JOIN_A_CHECK_STARTED_WITHIN)).await? {
-            self.run_connection_check(now).await?;
+        if self.claim_connection_check(now, JOIN_A_CHECK_STARTED_WITHIN).await? {
+            // A task of its own: a client that goes away must not leave the claim unrecorded.
+            let engine = self.clone();
+            let check = tokio::spawn(async move { engine.run_connection_check(now).await });
+            check.await.map_err(|e| EngineError::Storage(format!("the connection check stopped: {e}")))??;
         } else {
             self.await_connection_check().await?;
         }
@@ -107,7 +117,7 @@ impl Engine {
             let mut window = JOIN_A_CHECK_STARTED_WITHIN;
             loop {
                 let now = now_ms();
-                match engine.inner.store.claim_connection_check(now, now - millis(window)).await {
+                match engine.claim_connection_check(now, window).await {
                     Ok(true) => {
                         if let Err(error) = engine.run_connection_check(now).await {
                             tracing::warn!(%error, "recording the connection check failed");
@@ -125,6 +135,18 @@ impl Engine {
         })
     }
 
+    /// Claims the next check unless one began within `window` or is still running.
+    async fn claim_connection_check(&self, now: i64, window: Duration) -> Result<bool, EngineError> {
+        let abandoned_before = now - millis(self.abandoned_after());
+        Ok(self.inner.store.claim_connection_check(now, now - millis(window), abandoned_before).await?)
+    }
+
+    /// How long after its start a check that recorded nothing counts as abandoned (its
+    /// instance stopped half-way): every platform has answered or been given up on by then.
+    fn abandoned_after(&self) -> Duration {
+        self.inner.config.connections.patience * 2
+    }
+
     async fn run_connection_check(&self, started_at: i64) -> Result<(), EngineError> {
         let statuses = self.inner.platforms.check(self.inner.config.connections.patience).await;
         let json = serde_json::to_string(&statuses).map_err(|e| EngineError::Storage(e.to_string()))?;
@@ -134,7 +156,7 @@ impl Engine {
 
     /// Waits for a check under way (another request's or instance's) to record its result.
     async fn await_connection_check(&self) -> Result<(), EngineError> {
-        let give_up = tokio::time::Instant::now() + self.inner.config.connections.patience * 2;
+        let give_up = tokio::time::Instant::now() + self.abandoned_after();
         loop {
             let stored = self.inner.store.connections().await?;
             if stored.checked_at >= stored.started_at || tokio::time::Instant::now() >= give_up {

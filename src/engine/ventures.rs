@@ -301,7 +301,9 @@ impl Engine {
         // Every role may see every venture.
         let limit = limit.clamp(1, VENTURES_PAGE_MAX);
         let store = &self.inner.store;
-        let (ventures, matching) = store.ventures_page(filter.trim(), offset as i64, limit as i64).await?;
+        // An offset past any count (a `?page=` of twenty digits) reads an empty page, not an error.
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let (ventures, matching) = store.ventures_page(filter.trim(), offset, limit as i64).await?;
         let ids: Vec<&str> = ventures.iter().map(|v| v.id.as_str()).collect();
         let done: std::collections::HashMap<String, i64> =
             store.steps_done_for(&ids, [APPLY_VENTURE, DESTROY_VENTURE]).await?.into_iter().collect();

@@ -23,15 +23,25 @@ impl Store {
         })
     }
 
-    /// Claims the next check for this instance unless one began after `unless_started_after`:
-    /// of several instances asking at once, one gets `true`.
-    pub async fn claim_connection_check(&self, now: i64, unless_started_after: i64) -> Result<bool, sqlx::Error> {
-        let claimed = sqlx::query("UPDATE connection_checks SET started_at = $1 WHERE id = 1 AND started_at <= $2")
-            .bind(now)
-            .bind(unless_started_after)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
+    /// Claims the next check for this instance unless one began after `unless_started_after`,
+    /// or one is still running (begun, not recorded, and not older than `abandoned_before`): of
+    /// several instances asking at once, one gets `true`.
+    pub async fn claim_connection_check(
+        &self,
+        now: i64,
+        unless_started_after: i64,
+        abandoned_before: i64,
+    ) -> Result<bool, sqlx::Error> {
+        let claimed = sqlx::query(
+            "UPDATE connection_checks SET started_at = $1 \
+             WHERE id = 1 AND started_at <= $2 AND (started_at <= checked_at OR started_at < $3)",
+        )
+        .bind(now)
+        .bind(unless_started_after)
+        .bind(abandoned_before)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
         Ok(claimed == 1)
     }
 

@@ -114,10 +114,29 @@ async fn instances_share_one_background_check_per_interval() {
     let elapsed = started.elapsed();
 
     let checks = vercel_checks(&world);
-    // Claims are at least one interval apart, whichever instance makes them.
-    let most = (elapsed.as_millis() / every.as_millis()) as usize + 1;
+    // Claims are at least one interval apart, whichever instance makes them (one more for the
+    // clocks: claims compare whole milliseconds of wall time, `elapsed` is monotonic).
+    let most = (elapsed.as_millis() / every.as_millis()) as usize + 2;
     assert!(checks >= 3, "the check repeats on its interval: {checks} in {elapsed:?}");
     assert!(checks <= most, "{checks} checks in {elapsed:?} by two instances: more than one per {every:?}");
     let read = second.connection_status(&olive).await.unwrap();
     assert!(read.statuses.iter().all(|s| s.connected), "{read:?}");
+}
+
+/// The claim in the store: one check at a time, a running one is not started again however long
+/// it takes (until it counts as abandoned), and an older check never overwrites a newer result.
+#[tokio::test]
+async fn a_running_check_is_not_claimed_again_and_an_older_result_never_overwrites_a_newer() {
+    let (_dir, db) = database();
+    let store = slipway_engine::store::Store::open(&db).await.unwrap();
+    // (now, no check begun after, abandoned if begun before)
+    assert!(store.claim_connection_check(10_000, 5_000, 0).await.unwrap(), "nothing ran yet");
+    assert!(!store.claim_connection_check(20_000, 15_000, 0).await.unwrap(), "the first is still running");
+    assert!(store.claim_connection_check(40_000, 35_000, 30_000).await.unwrap(), "abandoned: taken over");
+    store.record_connections(r#"[{"newer": true}]"#, 40_000).await.unwrap();
+    store.record_connections(r#"[{"older": true}]"#, 10_000).await.unwrap();
+    let stored = store.connections().await.unwrap();
+    assert_eq!((stored.checked_at, stored.statuses.as_str()), (40_000, r#"[{"newer": true}]"#));
+    assert!(!store.claim_connection_check(42_000, 37_000, 30_000).await.unwrap(), "one began within the window");
+    assert!(store.claim_connection_check(50_000, 45_000, 30_000).await.unwrap(), "recorded, and long enough ago");
 }

@@ -49,18 +49,7 @@ pub fn VenturesPage() -> impl IntoView {
 /// A page of ventures with the search above it and the page links below.
 #[component]
 fn VentureList(list: VentureListView) -> impl IntoView {
-    let VentureListView { ventures, matching, page, pages, search } = list;
-    let link = {
-        let search = search.clone();
-        move |page: usize| {
-            let mut href = format!("/ventures?page={page}");
-            if !search.is_empty() {
-                href.push_str("&search=");
-                href.push_str(&url_encode(&search));
-            }
-            href
-        }
-    };
+    let VentureListView { ventures, matching, page, pages, search, newer, older } = list;
     let counted = match (matching, search.is_empty()) {
         (1, true) => "1 venture".to_string(),
         (n, true) => format!("{n} ventures"),
@@ -104,22 +93,12 @@ fn VentureList(list: VentureListView) -> impl IntoView {
         }}
         {(pages > 1).then(|| view! {
             <nav class="mt-4 flex items-center justify-between text-sm" aria-label="Pages" data-testid="venture-pages">
-                {(page > 1).then(|| view! { <a class="text-indigo-700 hover:underline" rel="prev" href=link(page - 1)>"← Newer"</a> })}
+                {newer.map(|href| view! { <a class="text-indigo-700 hover:underline" rel="prev" href=href>"← Newer"</a> })}
                 <span class="text-slate-500">{format!("Page {page} of {pages}")}</span>
-                {(page < pages).then(|| view! { <a class="text-indigo-700 hover:underline" rel="next" href=link(page + 1)>"Older →"</a> })}
+                {older.map(|href| view! { <a class="text-indigo-700 hover:underline" rel="next" href=href>"Older →"</a> })}
             </nav>
         })}
     }
-}
-
-/// `text` for a URL's query (letters, digits and `-_.~` as they are; the rest percent-encoded).
-fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The one-click form: name, repository and settings, "Preview plan" and "Create and provision".

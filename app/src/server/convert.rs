@@ -276,9 +276,8 @@ pub fn domain_preview_view(preview: slipway_engine::engine::DomainPreview) -> cr
 }
 
 pub fn connections_view(report: slipway_engine::engine::ConnectionReport) -> crate::views::ConnectionsView {
-    let now = slipway_engine::time::now_ms();
     crate::views::ConnectionsView {
-        age_seconds: report.checked_at.map(|at| (now - at).max(0) / 1000),
+        age_seconds: report.age_seconds(slipway_engine::time::now_ms()),
         checking: report.checking,
         statuses: report
             .statuses

@@ -65,12 +65,7 @@ impl Refusal {
         if code == ErrorCode::Internal {
             tracing::error!(error = %err, "request failed");
         }
-        let retry_after = match &err {
-            EngineError::Busy { retry_after }
-            | EngineError::TooManyAttempts { retry_after }
-            | EngineError::CheckedRecently { retry_after, .. } => Some(retry_after.as_secs().max(1)),
-            _ => None,
-        };
+        let retry_after = err.retry_after_seconds();
         let message = slipway_engine::redact::scrub(&err.public_message());
         let fields = match err {
             EngineError::Invalid(fields) => fields,

@@ -140,13 +140,8 @@ fn back_to_users(outcome: Result<String, slipway_engine::EngineError>) -> Respon
 
 /// Back to `page` with what happened (or the rule broken) as its `notice`.
 fn back_with_notice(page: &str, outcome: Result<String, slipway_engine::EngineError>) -> Response {
-    let notice = match outcome {
-        Ok(done) => done,
-        Err(slipway_engine::EngineError::Invalid(errors)) => {
-            errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
-        }
-        Err(err) => err.to_string(),
-    };
+    // What the error table lets a user read: every rule broken, nothing internal, no secret.
+    let notice = outcome.unwrap_or_else(|err| super::errors::Refusal::from_engine(err).message);
     #[derive(Serialize)]
     struct Notice<'a> {
         notice: &'a str,

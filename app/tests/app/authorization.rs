@@ -98,6 +98,12 @@ async fn an_operator_may_look_but_not_create() {
     let (status, _, body) = send(&h.app, form_post("/api/list_ventures", "", Some(&cookie))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains(r#""ventures":[]"#), "{body}");
+    // A page number past any count reads the last page, not an error (PostgreSQL refuses a
+    // negative OFFSET, which a wrapped one would be).
+    let huge = format!("page={}", usize::MAX);
+    let (status, _, body) = send(&h.app, form_post("/api/list_ventures", &huge, Some(&cookie))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains(r#""page":1,"pages":1"#), "{body}");
 }
 
 #[tokio::test]
@@ -360,7 +366,9 @@ async fn the_connections_page_reads_the_last_check_and_its_form_checks_once_per_
     assert!(status.is_redirection(), "{status}");
     assert_eq!(notice(&headers), "Checked just now: every platform answers.");
     let (_, _, html) = page(otto.clone()).await;
-    assert!(html.contains("Checked 0 s ago.") && html.contains("Vercel connected"), "{html}");
+    // The age counts from the check's start: a second or two on a busy machine.
+    let fresh = (0..=5).any(|s| html.contains(&format!("Checked {s} s ago.")));
+    assert!(fresh && html.contains("Vercel connected"), "{html}");
 
     let (_, headers, _) = send(&h.app, form_post("/connections/check", "", Some(&otto))).await;
     assert!(notice(&headers).contains("once every 30 s per user; try again in"), "{}", notice(&headers));

@@ -414,7 +414,8 @@ async fn connections_are_shown_as_last_checked_and_checked_on_demand_from_the_co
     assert!(!ok && out.contains("not checked yet") && err.contains("not connected: Vercel, Supabase"), "{out}{err}");
     let (ok, out, err) = run(&server, "connections", &["--check"], "").await;
     assert!(ok, "{out}{err}");
-    assert!(out.contains("checked 0 s ago") && out.contains("✓ Vercel") && out.contains("✓ DNS"), "{out}");
+    let fresh = (0..=5).any(|s| out.contains(&format!("checked {s} s ago")));
+    assert!(fresh && out.contains("✓ Vercel") && out.contains("✓ DNS"), "{out}");
     let (ok, out, _) = run(&server, "connections", &["--json"], "").await;
     let report: Value = serde_json::from_str(&out).unwrap();
     assert!(ok && report["checked_at"].as_i64().is_some(), "{report}");

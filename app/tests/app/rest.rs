@@ -514,7 +514,8 @@ async fn connections_are_read_with_their_age_and_checked_on_demand_once_per_user
 
     let (status, checked) = call(&api, "POST", "/api/v1/connections/check", Some(&api.operator), None, None).await;
     assert_eq!(status, StatusCode::OK, "{checked}");
-    assert!(checked["checked_at"].as_i64().is_some() && checked["age_seconds"].as_i64() == Some(0), "{checked}");
+    let age = checked["age_seconds"].as_i64();
+    assert!(checked["checked_at"].as_i64().is_some() && age.is_some_and(|s| (0..=5).contains(&s)), "{checked}");
     assert!(checked["connections"].as_array().unwrap().iter().all(|c| c["connected"] == true), "{checked}");
     let (_, read) = call(&api, "GET", "/api/v1/connections", Some(&api.operator), None, None).await;
     assert_eq!(read["checked_at"], checked["checked_at"]);

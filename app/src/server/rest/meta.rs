@@ -28,10 +28,9 @@ pub struct Connections {
 
 impl From<ConnectionReport> for Connections {
     fn from(report: ConnectionReport) -> Self {
-        let age = report.checked_at.map(|at| (slipway_engine::time::now_ms() - at).max(0) / 1000);
         Connections {
             checked_at: report.checked_at,
-            age_seconds: age,
+            age_seconds: report.age_seconds(slipway_engine::time::now_ms()),
             checking: report.checking,
             connections: report.statuses,
         }
