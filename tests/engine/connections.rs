@@ -7,6 +7,9 @@ use slipway_engine::engine::ConnectionChecks;
 
 use super::support::*;
 
+// Each test's world has a token of its own: the clients' rate budgets are per token and shared by
+// the whole test binary, and checks must not spend the budget of other tests' plans.
+
 /// Calls the connection check makes at Vercel (one `GET /v2/user` per check).
 fn vercel_checks(world: &World) -> usize {
     world.vercel().requests().iter().filter(|r| r.path == "/v2/user").count()
@@ -18,7 +21,7 @@ async fn user(engine: &Engine, name: &str, role: Role) -> slipway_engine::auth::
 
 #[tokio::test]
 async fn reading_the_status_never_calls_a_platform_and_shows_the_last_check() {
-    let world = World::new(FaultPlan::default()).await;
+    let world = World::with_token(FaultPlan::default(), "connections-read-token").await;
     let (_dir, db) = database();
     let engine = world.open_process(&db, "one").await;
     let operator = user(&engine, "olive", Role::Operator).await;
@@ -49,7 +52,7 @@ async fn reading_the_status_never_calls_a_platform_and_shows_the_last_check() {
 
 #[tokio::test]
 async fn checks_on_demand_are_limited_per_user_and_a_check_just_begun_is_joined() {
-    let world = World::new(FaultPlan::default()).await;
+    let world = World::with_token(FaultPlan::default(), "connections-limit-token").await;
     let (_dir, db) = database();
     let engine = world.open_process(&db, "one").await;
     let (olive, casey) = (user(&engine, "olive", Role::Operator).await, user(&engine, "casey", Role::Creator).await);
@@ -74,7 +77,7 @@ async fn checks_on_demand_are_limited_per_user_and_a_check_just_begun_is_joined(
 
 #[tokio::test]
 async fn a_user_limit_holds_on_every_instance() {
-    let world = World::new(FaultPlan::default()).await;
+    let world = World::with_token(FaultPlan::default(), "connections-instances-token").await;
     let (_dir, db) = database();
     let (first, second) = (world.open_process(&db, "one").await, world.open_process(&db, "two").await);
     let olive = user(&first, "olive", Role::Operator).await;
