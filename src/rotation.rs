@@ -3,7 +3,10 @@
 //! rotation runs. Due rotations are spread over a window after they fall due, so that ventures
 //! created together do not all rotate, and spend the platforms' rate limits, in one minute.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use crate::error::FieldError;
 
@@ -134,6 +137,171 @@ pub fn scheduled_at(due_at: i64, venture_id: &str, secret: &str, spread: Duratio
     due_at + (position % window) as i64
 }
 
+/// When a secret's next scheduled rotation runs, or `None` when its policy is `never`. It falls
+/// due its policy's interval after `since` (when it was last rotated, or first set) and runs at
+/// its spread moment after that ([`scheduled_at`]). After a rotation that failed since then, it
+/// is tried again `retry_after` after the failure at the earliest, not at every look.
+pub fn next_rotation(
+    policy: Policy,
+    since: i64,
+    last_failure: Option<i64>,
+    venture_id: &str,
+    secret: &str,
+    spread: Duration,
+    retry_after: Duration,
+) -> Option<i64> {
+    let due = policy.due_at(since)?;
+    let at = scheduled_at(due, venture_id, secret, spread);
+    match last_failure {
+        Some(failed) if failed > since => Some(at.max(failed + retry_after.as_millis() as i64)),
+        _ => Some(at),
+    }
+}
+
+/// How far a rotation got, or how it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// The new secret is made and sealed; nothing uses it yet.
+    Pending,
+    /// It is the current value in the vault and at Vercel.
+    Set,
+    /// The deployments that use it are built with it and live.
+    Deployed,
+    /// They answer their health check.
+    Tested,
+    /// The old secret is retired: done.
+    Finished,
+    /// A step failed or the check did: the previous value goes back everywhere.
+    RollingBack,
+    /// The previous value is back everywhere and the new one retired: the rotation failed.
+    RolledBack,
+    /// Given up on (the platforms kept failing); the error says what stands where.
+    Failed,
+}
+
+impl Phase {
+    pub const ALL: [Phase; 8] = [
+        Phase::Pending,
+        Phase::Set,
+        Phase::Deployed,
+        Phase::Tested,
+        Phase::Finished,
+        Phase::RollingBack,
+        Phase::RolledBack,
+        Phase::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Pending => "pending",
+            Phase::Set => "set",
+            Phase::Deployed => "deployed",
+            Phase::Tested => "tested",
+            Phase::Finished => "finished",
+            Phase::RollingBack => "rolling_back",
+            Phase::RolledBack => "rolled_back",
+            Phase::Failed => "failed",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Phase> {
+        Phase::ALL.into_iter().find(|p| p.as_str() == raw)
+    }
+
+    /// Whether the rotation is over, however it ended.
+    pub fn is_final(self) -> bool {
+        matches!(self, Phase::Finished | Phase::RolledBack | Phase::Failed)
+    }
+}
+
+/// What `rotation.health_path` defaults to: the site's root answers on any deployment.
+pub const DEFAULT_HEALTH_PATH: &str = "/";
+
+/// The `rotation` section of a venture spec: how often each class of secret rotates, and the
+/// path every new deployment must answer with a 2xx before the old secret is retired.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotationInput {
+    /// A path on a new deployment's URL that must answer 2xx (default `/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "/api/health")]
+    pub health_path: Option<String>,
+    /// Policies by class of secret (`supabase-secret-key`, `database-password`,
+    /// `jwt-signing-key`, `generated`, `user-entered`, `oauth-client-secret`): `never` or a
+    /// number of days like `90d`. A class left out keeps its default.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(example = json!({"supabase-secret-key": "30d", "database-password": "never"}))]
+    pub policies: BTreeMap<String, String>,
+}
+
+/// The `rotation` section checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotationSpec {
+    pub health_path: String,
+    policies: BTreeMap<SecretClass, Policy>,
+}
+
+impl Default for RotationSpec {
+    fn default() -> Self {
+        RotationSpec { health_path: DEFAULT_HEALTH_PATH.into(), policies: BTreeMap::new() }
+    }
+}
+
+impl RotationSpec {
+    /// The policy of `class`: the spec's, or the class's default.
+    pub fn policy(&self, class: SecretClass) -> Policy {
+        self.policies.get(&class).copied().unwrap_or_else(|| class.default_policy())
+    }
+}
+
+/// The longest health path accepted.
+const MAX_HEALTH_PATH: usize = 256;
+
+impl RotationInput {
+    pub fn is_unset(&self) -> bool {
+        *self == RotationInput::default()
+    }
+
+    /// Every broken rule, each naming its field (`rotation.policies.generated`).
+    pub fn check(&self) -> Result<RotationSpec, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let health_path = self.health_path.clone().unwrap_or_else(|| DEFAULT_HEALTH_PATH.into());
+        let printable = health_path.chars().all(|c| c.is_ascii_graphic() && c != '#');
+        if !health_path.starts_with('/') || health_path.starts_with("//") || !printable {
+            errors.push(FieldError::new(
+                "rotation.health_path",
+                "must be a path starting with one / (no spaces, no #), like /api/health",
+            ));
+        } else if health_path.len() > MAX_HEALTH_PATH {
+            errors
+                .push(FieldError::new("rotation.health_path", format!("must be at most {MAX_HEALTH_PATH} characters")));
+        }
+        let mut policies = BTreeMap::new();
+        for (class, policy) in &self.policies {
+            let field = format!("rotation.policies.{class}");
+            match (SecretClass::parse(&field, class), Policy::parse(&field, policy)) {
+                (Ok(class), Ok(policy)) => {
+                    policies.insert(class, policy);
+                }
+                (class, policy) => errors.extend(class.err().into_iter().chain(policy.err())),
+            }
+        }
+        if errors.is_empty() { Ok(RotationSpec { health_path, policies }) } else { Err(errors) }
+    }
+}
+
+/// The `rotation` section from JSON or TOML, refusing an array where a section belongs (serde
+/// would read a struct from a sequence, and every field here has a default).
+pub fn deserialize_section<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<RotationInput, D::Error> {
+    use serde::de::Error;
+    let value = serde_json::Value::deserialize(deserializer)?;
+    if !value.is_object() {
+        return Err(D::Error::custom("rotation must be a table (an object)"));
+    }
+    serde_json::from_value(value).map_err(D::Error::custom)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,6 +340,63 @@ mod tests {
         assert!(!SecretClass::UserEntered.minted_by_slipway() && !SecretClass::OAuthClientSecret.minted_by_slipway());
         let error = SecretClass::parse("class", "api-key").unwrap_err();
         assert!(error.message.contains("supabase-secret-key") && error.message.contains("\"api-key\""), "{error}");
+    }
+
+    #[test]
+    fn the_rotation_section_names_each_broken_rule() {
+        let spec = RotationInput::default().check().unwrap();
+        assert_eq!(spec.health_path, "/");
+        assert_eq!(spec.policy(SecretClass::Generated), Policy::EveryDays(90));
+        let input = RotationInput {
+            health_path: Some("/api/health?deep=1".into()),
+            policies: BTreeMap::from([
+                ("database-password".into(), "never".into()),
+                ("generated".into(), "30d".into()),
+            ]),
+        };
+        let spec = input.check().unwrap();
+        assert_eq!(spec.health_path, "/api/health?deep=1");
+        assert_eq!(spec.policy(SecretClass::DatabasePassword), Policy::Never);
+        assert_eq!(spec.policy(SecretClass::Generated), Policy::EveryDays(30));
+        assert_eq!(spec.policy(SecretClass::SupabaseSecretKey), Policy::EveryDays(90), "unset keeps the default");
+        let broken = RotationInput {
+            health_path: Some("api/health".into()),
+            policies: BTreeMap::from([("api-key".into(), "30d".into()), ("generated".into(), "soon".into())]),
+        };
+        let errors = broken.check().unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["rotation.health_path", "rotation.policies.api-key", "rotation.policies.generated"]);
+        for bad in ["//evil.example/", "/a b", "/#top", ""] {
+            let input = RotationInput { health_path: Some(bad.into()), ..RotationInput::default() };
+            assert!(input.check().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_next_rotation_follows_the_policy_and_a_failure_waits_its_retry() {
+        let since = 1_800_000_000_000;
+        let (day, hour) = (Duration::from_secs(24 * 3600), Duration::from_secs(3600));
+        let due = since + 30 * DAY_MS;
+        let at = next_rotation(Policy::EveryDays(30), since, None, "v", "S", day, hour).unwrap();
+        assert_eq!(at, scheduled_at(due, "v", "S", day));
+        assert_eq!(next_rotation(Policy::Never, since, None, "v", "S", day, hour), None);
+        // A failure before the last rotation (an earlier cycle's) changes nothing, nor does one
+        // long before the moment.
+        assert_eq!(next_rotation(Policy::EveryDays(30), since, Some(since - 1), "v", "S", day, hour), Some(at));
+        assert_eq!(next_rotation(Policy::EveryDays(30), since, Some(since + DAY_MS), "v", "S", day, hour), Some(at));
+        // One after: tried again an hour after the failure, or at its moment if that is later.
+        let failed = due + 2 * DAY_MS;
+        let retry = next_rotation(Policy::EveryDays(30), since, Some(failed), "v", "S", day, hour);
+        assert_eq!(retry, Some(failed + 3_600_000));
+    }
+
+    #[test]
+    fn phases_read_back_and_say_when_they_are_over() {
+        for phase in Phase::ALL {
+            assert_eq!(Phase::parse(phase.as_str()), Some(phase));
+        }
+        let over: Vec<Phase> = Phase::ALL.into_iter().filter(|p| p.is_final()).collect();
+        assert_eq!(over, [Phase::Finished, Phase::RolledBack, Phase::Failed]);
     }
 
     #[test]

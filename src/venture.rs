@@ -152,6 +152,14 @@ pub struct NewVenture {
     /// and an optional staging name. Without it the venture lives on its `.vercel.app` names.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<crate::domains::DomainInput>,
+    /// How often each class of secret rotates, and the health path a new deployment must
+    /// answer before an old secret is retired.
+    #[serde(
+        default,
+        skip_serializing_if = "crate::rotation::RotationInput::is_unset",
+        deserialize_with = "crate::rotation::deserialize_section"
+    )]
+    pub rotation: crate::rotation::RotationInput,
 }
 
 fn default_production_branch() -> String {
@@ -332,6 +340,7 @@ pub struct VentureSpec {
     /// The tables whose row-level security Slipway writes, in name order.
     pub tables: Vec<crate::rls::TableRule>,
     pub domain: Option<crate::domains::DomainSpec>,
+    pub rotation: crate::rotation::RotationSpec,
 }
 
 /// A Supabase region choice: one region, or a group Supabase picks within.
@@ -364,6 +373,7 @@ impl NewVenture {
             auth: crate::signin::AuthInput::default(),
             database: crate::rls::DatabaseInput::default(),
             domain: None,
+            rotation: crate::rotation::RotationInput::default(),
         }
     }
 
@@ -443,6 +453,7 @@ impl NewVenture {
         }
         let sign_in = self.auth.check().map_err(|broken| errors.extend(broken)).ok();
         let tables = self.database.check().map_err(|broken| errors.extend(broken)).ok();
+        let rotation = self.rotation.check().map_err(|broken| errors.extend(broken)).ok();
         let domain = match &self.domain {
             None => Some(None),
             Some(input) => input.check().map(Some).map_err(|broken| errors.extend(broken)).ok(),
@@ -453,29 +464,34 @@ impl NewVenture {
                 "needs the staging environment: set environments.staging.enabled to true",
             ));
         }
-        match (name, repository, supabase_region, sign_in, tables, domain) {
-            (Some(name), Some(repository), Some(supabase_region), Some(sign_in), Some(tables), Some(domain))
-                if errors.is_empty() =>
-            {
-                Ok(VentureSpec {
-                    name,
-                    repository,
-                    production_branch: self.production_branch.clone(),
-                    framework: self.framework.clone(),
-                    supabase_organization: self.supabase.organization.clone(),
-                    supabase_region,
-                    staging_branch: staging.enabled.then(|| staging.branch.clone()),
-                    non_production: self.supabase.non_production.unwrap_or(if staging.enabled {
-                        NonProductionDatabase::StagingProject
-                    } else {
-                        NonProductionDatabase::None
-                    }),
-                    env,
-                    sign_in,
-                    tables,
-                    domain,
-                })
-            }
+        match (name, repository, supabase_region, sign_in, tables, domain, rotation) {
+            (
+                Some(name),
+                Some(repository),
+                Some(supabase_region),
+                Some(sign_in),
+                Some(tables),
+                Some(domain),
+                Some(rotation),
+            ) if errors.is_empty() => Ok(VentureSpec {
+                name,
+                repository,
+                production_branch: self.production_branch.clone(),
+                framework: self.framework.clone(),
+                supabase_organization: self.supabase.organization.clone(),
+                supabase_region,
+                staging_branch: staging.enabled.then(|| staging.branch.clone()),
+                non_production: self.supabase.non_production.unwrap_or(if staging.enabled {
+                    NonProductionDatabase::StagingProject
+                } else {
+                    NonProductionDatabase::None
+                }),
+                env,
+                sign_in,
+                tables,
+                domain,
+                rotation,
+            }),
             _ => Err(errors),
         }
     }

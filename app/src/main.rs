@@ -65,6 +65,14 @@ enum Command {
         #[command(subcommand)]
         command: cli::EnvCommand,
     },
+    /// A venture's secret rotations on a running Slipway: rotate one now (admins), and the
+    /// history of each with the deployments that carry each value.
+    Secret {
+        #[command(flatten)]
+        server: cli::ServerArgs,
+        #[command(subcommand)]
+        command: cli::SecretCommand,
+    },
     /// A venture's sign-in on a running Slipway: each Supabase project's providers and URLs,
     /// and a provider app's client secret (on stdin).
     Auth {
@@ -482,6 +490,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Sim(args) => return simulate(args).await,
         Command::Venture { server, command } => return cli::run(server, command).await,
         Command::Env { server, command } => return cli::run_env(server, command).await,
+        Command::Secret { server, command } => return cli::run_secret(server, command).await,
         Command::Auth { server, command } => return cli::run_auth(server, command).await,
         Command::Domain { server, command } => return cli::run_domain(server, command).await,
         Command::Audit { server, limit, json } => return cli::run_audit(server, limit, json).await,
@@ -498,6 +507,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Sim(_)
         | Command::Venture { .. }
         | Command::Env { .. }
+        | Command::Secret { .. }
         | Command::Auth { .. }
         | Command::Domain { .. }
         | Command::Audit { .. }
@@ -679,6 +689,7 @@ async fn serve(engine: Engine, settings: &Settings) -> anyhow::Result<()> {
     }
     let runner = engine.start_runner();
     let monitor = engine.start_connection_monitor();
+    let scheduler = engine.start_rotation_scheduler();
 
     let options = LeptosOptions::builder()
         .output_name("slipway")
@@ -696,7 +707,7 @@ async fn serve(engine: Engine, settings: &Settings) -> anyhow::Result<()> {
     println!("Slipway is listening on http://{}", listener.local_addr()?);
     slipway_app::server::serve(listener, app, stop_requested()).await?;
     engine.shutdown();
-    let _ = tokio::join!(runner, monitor);
+    let _ = tokio::join!(runner, monitor, scheduler);
     Ok(())
 }
 

@@ -97,6 +97,9 @@ impl Sandbox {
             },
         )
         .await?;
+        // A deployment's app uses the Supabase credentials it was built with on every request.
+        let credentials = supabase.clone();
+        vercel.set_runtime_check(std::sync::Arc::new(move |env| credentials.credential_problem(env)));
         let cloudflare = CloudflareSim::start_on(
             at(config.cloudflare_port),
             CloudflareSimConfig { faults: config.faults.clone(), dns: dns.clone(), ..CloudflareSimConfig::new(token) },

@@ -71,6 +71,9 @@ struct SimProject {
     created: Instant,
     init_fails: bool,
     keys: Vec<Value>,
+    /// The database password, as set at creation or by the last reset: what a deployment's
+    /// connection strings must carry to connect.
+    db_password: String,
     /// `PUT …/api-keys/legacy?enabled=false` hides anon/service_role from the key list.
     legacy_keys_enabled: bool,
     signing_keys: Vec<SigningKey>,
@@ -268,11 +271,52 @@ impl SupabaseSim {
         state.projects.iter().find(|p| p.reference == reference).map(|p| p.queries.clone()).unwrap_or_default()
     }
 
+    /// The API keys of `reference` as stored (values in clear).
+    pub fn api_keys(&self, reference: &str) -> Vec<Value> {
+        let state = self.state.lock().unwrap();
+        state.projects.iter().find(|p| p.reference == reference).map(|p| p.keys.clone()).unwrap_or_default()
+    }
+
     /// The `recovery_time_target_unix` of every PITR restore accepted for `reference`.
     pub fn pitr_restores(&self, reference: &str) -> Vec<i64> {
         let state = self.state.lock().unwrap();
         state.projects.iter().find(|p| p.reference == reference).map(|p| p.restores.clone()).unwrap_or_default()
     }
+
+    /// What would fail for an app running with `env` (a deployment's variables) when it uses
+    /// its Supabase credentials now, named by variable and never by value; `None` when they
+    /// all work. The project is the one `SUPABASE_URL` names; every `sb_publishable_…` and
+    /// `sb_secret_…` value must be one of its API keys (a deleted key answers 401), and every
+    /// Postgres password, alone or inside a connection string, its current password.
+    pub fn credential_problem(&self, env: &std::collections::BTreeMap<String, String>) -> Option<String> {
+        let state = self.state.lock().unwrap();
+        let reference = env.get("SUPABASE_URL").and_then(|url| {
+            url.strip_prefix("https://").and_then(|rest| rest.strip_suffix(".supabase.co")).map(str::to_string)
+        })?;
+        let Some(project) = state.projects.iter().find(|p| p.reference == reference) else {
+            return Some(format!("SUPABASE_URL names project {reference}, which Supabase does not have"));
+        };
+        for (key, value) in env {
+            let api_key = value.starts_with("sb_secret_") || value.starts_with("sb_publishable_");
+            if api_key && !project.keys.iter().any(|k| k["api_key"] == value.as_str()) {
+                return Some(format!("{key}: Supabase answers 401 Invalid API key"));
+            }
+            let password = if key == "POSTGRES_PASSWORD" { Some(value.as_str()) } else { connection_password(value) };
+            if let Some(password) = password
+                && password != project.db_password
+            {
+                return Some(format!("{key}: password authentication failed for the database"));
+            }
+        }
+        None
+    }
+}
+
+/// The password inside a `postgres://user:password@host…` connection string.
+fn connection_password(value: &str) -> Option<&str> {
+    let rest = value.strip_prefix("postgres://").or_else(|| value.strip_prefix("postgresql://"))?;
+    let credentials = rest.split_once('@')?.0;
+    Some(credentials.split_once(':')?.1)
 }
 
 fn message(status: StatusCode, text: &str) -> Response {
@@ -525,6 +569,7 @@ async fn create_project(State(state): State<Shared>, uri: Uri, headers: HeaderMa
             created: Instant::now(),
             init_fails: std::mem::take(&mut s.fail_next_init),
             keys,
+            db_password: body.db_pass.clone(),
             legacy_keys_enabled: true,
             signing_keys: Vec::new(),
             queries: Vec::new(),
@@ -1740,8 +1785,8 @@ struct UpdatePasswordBody {
     password: String,
 }
 
-/// `PATCH …/database/password`. The simulator keeps no password: the request log shows what was
-/// sent, and nothing answers with it.
+/// `PATCH …/database/password`. The new password takes effect at once: a deployment whose
+/// connection strings carry the old one no longer connects (see [`SupabaseSim::credential_problem`]).
 async fn update_database_password(
     State(state): State<Shared>,
     Path(reference): Path<String>,
@@ -1757,8 +1802,11 @@ async fn update_database_password(
         if body.password.chars().count() < 4 {
             return bad_request("password must be at least 4 characters");
         }
-        match find(s, &reference) {
-            Ok(_) => Json(json!({ "message": "Database password updated" })).into_response(),
+        match find_mut(s, &reference) {
+            Ok((project, _)) => {
+                project.db_password = body.password;
+                Json(json!({ "message": "Database password updated" })).into_response()
+            }
             Err(refusal) => refusal,
         }
     })

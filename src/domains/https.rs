@@ -80,6 +80,17 @@ impl HttpsAnswer {
 
 /// Asks `https://{name}/` and judges the answer by `expect`.
 pub async fn probe(https: &HttpsSettings, dns: &DnsSettings, name: &str, expect: &Expect) -> HttpsAnswer {
+    probe_path(https, dns, name, "/", expect).await
+}
+
+/// Asks `https://{name}{path}` (`path` starts with `/`) and judges the answer by `expect`.
+pub async fn probe_path(
+    https: &HttpsSettings,
+    dns: &DnsSettings,
+    name: &str,
+    path: &str,
+    expect: &Expect,
+) -> HttpsAnswer {
     let mut answer = HttpsAnswer { name: name.to_string(), address: None, status: None, location: None, problem: None };
     let Some(address) = first_address(dns, name).await else {
         answer.problem = Some(format!("{name} has no A record at any resolver, so no browser can reach it"));
@@ -94,7 +105,7 @@ pub async fn probe(https: &HttpsSettings, dns: &DnsSettings, name: &str, expect:
             return answer;
         }
     };
-    match client.get(format!("https://{name}/")).send().await {
+    match client.get(format!("https://{name}{path}")).send().await {
         Ok(response) => {
             let status = response.status();
             answer.status = Some(status.as_u16());

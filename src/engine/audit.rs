@@ -35,6 +35,8 @@ pub enum AuditAction {
     TokenRevoke,
     /// A sign-in failed (the password is never recorded).
     LoginFailed,
+    /// A secret's rotation was asked for.
+    SecretRotate,
 }
 
 impl AuditAction {
@@ -54,6 +56,7 @@ impl AuditAction {
             AuditAction::TokenCreate => "token.create",
             AuditAction::TokenRevoke => "token.revoke",
             AuditAction::LoginFailed => "login.failed",
+            AuditAction::SecretRotate => "secret.rotate",
         }
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
-use super::ConnectionChecks;
+use super::{ConnectionChecks, RotationSchedule};
 use crate::jobs::RunnerConfig;
 use crate::platform::retry::RetryPolicy;
 use crate::platforms::PlatformSettings;
@@ -38,6 +38,8 @@ pub struct EngineConfig {
     pub session_ttl: Duration,
     /// When the platforms' connections are checked.
     pub connections: ConnectionChecks,
+    /// When scheduled secret rotations run.
+    pub rotation: RotationSchedule,
 }
 
 impl EngineConfig {
@@ -66,12 +68,14 @@ impl EngineConfig {
                     every: poll_every,
                     supabase_ready_within: Duration::from_secs(15 * 60),
                     deployment_ready_within: Duration::from_secs(30 * 60),
+                    healthy_within: Duration::from_secs(30),
                 },
                 schedule: Schedule::Concurrent,
             },
             platform_retry: RetryPolicy::default(),
             session_ttl: Duration::from_secs(12 * 3600),
             connections: ConnectionChecks::default(),
+            rotation: RotationSchedule::default(),
         }
     }
 }

@@ -747,6 +747,7 @@ pub(super) fn busy(venture: &Venture, active_kind: &str) -> EngineError {
         DESTROY_VENTURE => return EngineError::Conflict(format!("{} is being destroyed", venture.name)),
         APPLY_VENTURE => "an apply",
         provision::SYNC_ENV => "a sync of its variables",
+        provision::ROTATE_SECRET => "a secret rotation",
         _ => "a redeploy",
     };
     EngineError::Conflict(format!("{} has {what} under way; ask again when it is done", venture.name))

@@ -14,6 +14,7 @@ mod connections;
 mod database;
 mod domains;
 mod env;
+mod rotations;
 mod secrets;
 mod signin;
 mod users;
@@ -44,6 +45,7 @@ pub use connections::{ConnectionChecks, ConnectionReport};
 pub use database::{DatabaseOverview, DatabaseProject, DatabaseTable};
 pub use domains::{DomainCheck, DomainName, DomainPreview, DomainStatus};
 pub use env::{EnvChange, EnvListing, EnvPull, EnvReveal, EnvValue, EnvVariable, EnvVersion, PulledVariable};
+pub use rotations::{ROTATABLE, Rotation, RotationOutcome, RotationSchedule, SecretRotationStatus};
 pub use secrets::{Leak, LeakReport, ResealReport};
 pub use signin::{SignInOverview, SignInProject, SignInProvider};
 pub use users::{TOKEN_LIFETIME_DEFAULT_DAYS, TOKEN_LIFETIME_MAX_DAYS, login_delay};
@@ -123,7 +125,8 @@ impl Engine {
             .register(DestroyVenture(provisioner.clone()))
             .register(provision::SyncEnv(provisioner.clone()))
             .register(provision::Redeploy(provisioner.clone(), provision::RedeployTarget::Production))
-            .register(provision::Redeploy(provisioner, provision::RedeployTarget::Staging));
+            .register(provision::Redeploy(provisioner.clone(), provision::RedeployTarget::Staging))
+            .register(provision::RotateSecret(provisioner));
         Runner::new(inner.store.clone(), inner.events.clone(), handlers, inner.config.runner.clone())
     }
 

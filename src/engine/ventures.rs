@@ -233,7 +233,11 @@ impl Engine {
             )));
         }
         let note = format!("Destroy of {} queued by {}", venture.name, actor.username);
-        let job = self.inner.store.queue_destroy(&venture.id, APPLY_VENTURE, DESTROY_VENTURE, &note).await?;
+        // A rotation under way finishes (or rolls back) first: stopped halfway, the venture's
+        // running deployments could hold a secret that is neither current nor retired.
+        let unstoppable = [provision::ROTATE_SECRET];
+        let queued = self.inner.store.queue_destroy(&venture.id, APPLY_VENTURE, DESTROY_VENTURE, &unstoppable, &note);
+        let job = queued.await?.map_err(|active| super::env::busy(&venture, &active.kind))?;
         let detail = format!("its Vercel and Supabase projects and sealed values (job {job})");
         self.audit(&actor.username, AuditAction::VentureDestroy, &venture.name, &detail).await;
         Ok(job)

@@ -86,7 +86,7 @@ impl Provisioner {
     }
 }
 
-fn lease(job: &Job) -> Option<JobLease> {
+pub(super) fn lease(job: &Job) -> Option<JobLease> {
     Some(JobLease { id: job.id.clone(), owner: job.owner.clone() })
 }
 
@@ -220,7 +220,7 @@ impl Redeploy {
         let p = &self.0;
         let venture = p.venture(job).await?;
         let ctx = p.context(venture, lease(job)).await?;
-        redeploy(&ctx, self.1).await.map(|_| ())
+        redeploy(&ctx, self.1, "redeploy").await.map(|_| ())
     }
 }
 

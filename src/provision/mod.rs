@@ -12,6 +12,7 @@
 mod graph;
 mod handlers;
 mod resources;
+mod rotate;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +35,7 @@ pub use resources::{
     DomainAtVercel, GRAPH, PoliciesWritten, RedeployTarget, SignInWritten, SyncState, examine_domain, kind,
     lint_errors, lint_note, read_written, record_lint,
 };
+pub use rotate::{Built, ProjectKeys, ROTATE_SECRET, RotateSecret, RotationState, SUPABASE_SECRET_KEY};
 
 /// How often long waits look again, and how long they wait at most.
 #[derive(Debug, Clone)]
@@ -41,6 +43,8 @@ pub struct Polling {
     pub every: Duration,
     pub supabase_ready_within: Duration,
     pub deployment_ready_within: Duration,
+    /// How long a new deployment may take to answer its health check (a rotation's test).
+    pub healthy_within: Duration,
 }
 
 /// How provisioning runs.

@@ -226,6 +226,19 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets that the job did `steps`, so that its next run of them runs them again (a job
+    /// that syncs twice, as a rotation does when it rolls back).
+    pub async fn forget_steps(&self, job_id: &str, steps: &[&str]) -> Result<(), sqlx::Error> {
+        for step in steps {
+            sqlx::query("DELETE FROM job_steps WHERE job_id = $1 AND step = $2")
+                .bind(job_id)
+                .bind(step)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Records that `owner` starts `step`, but only while `owner` still holds the job's lease:
     /// false means another instance has taken the job over and this one must not touch it.
     pub async fn start_step(&self, job_id: &str, owner: &str, step: &str) -> Result<bool, sqlx::Error> {

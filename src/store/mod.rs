@@ -16,6 +16,7 @@ mod env;
 mod events;
 mod jobs;
 mod resources;
+mod rotations;
 mod secrets;
 mod users;
 mod ventures;
@@ -23,6 +24,7 @@ mod ventures;
 pub use audit::AuditEntry;
 pub use connections::StoredConnections;
 pub use env::{EnvValueRecord, EnvVarRecord, EnvWrite, RevealRecord, Sealer, SyncRecord};
+pub use rotations::{NewRotation, RotationRecord, RotationSummary};
 pub use users::{TokenRecord, UserRecord};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

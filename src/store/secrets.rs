@@ -130,6 +130,16 @@ impl Store {
         Ok(())
     }
 
+    /// Removes one sealed value; one already gone counts as removed.
+    pub async fn delete_secret(&self, venture_id: &str, name: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM secrets WHERE venture_id = $1 AND name = $2")
+            .bind(venture_id)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn secret_names(&self, venture_id: &str) -> Result<Vec<String>, sqlx::Error> {
         let rows = sqlx::query("SELECT name FROM secrets WHERE venture_id = $1 ORDER BY name")
             .bind(venture_id)

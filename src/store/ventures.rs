@@ -71,16 +71,37 @@ impl Store {
         Ok((venture, job_id))
     }
 
-    /// Queues a job for an existing venture, unless one is already queued or running for it
-    /// (then returns that one's id): two applies of one venture never run side by side.
     /// Queues a job for the venture, or returns the job already queued or running for it (a
-    /// venture has at most one at a time).
+    /// venture has at most one at a time, so two applies never run side by side).
     pub async fn queue_job(
         &self,
         venture_id: &str,
         kind: &str,
         status: Option<VentureStatus>,
         note: &str,
+    ) -> Result<Result<String, ActiveJob>, sqlx::Error> {
+        self.queue(venture_id, kind, status, note, None).await
+    }
+
+    /// Queues a rotation and the job of `kind` that runs it, in one transaction; as
+    /// [`Store::queue_job`], refused with the job the venture already has.
+    pub async fn queue_rotation(
+        &self,
+        venture_id: &str,
+        kind: &str,
+        note: &str,
+        rotation: &NewRotation<'_>,
+    ) -> Result<Result<String, ActiveJob>, sqlx::Error> {
+        self.queue(venture_id, kind, None, note, Some(rotation)).await
+    }
+
+    async fn queue(
+        &self,
+        venture_id: &str,
+        kind: &str,
+        status: Option<VentureStatus>,
+        note: &str,
+        rotation: Option<&NewRotation<'_>>,
     ) -> Result<Result<String, ActiveJob>, sqlx::Error> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
@@ -113,22 +134,28 @@ impl Store {
             }
             Err(e) => return Err(e),
         };
+        if let Some(rotation) = rotation {
+            Store::insert_rotation(&mut tx, venture_id, &job_id, rotation).await?;
+        }
         tx.commit().await?;
         Ok(Ok(job_id))
     }
 
     /// Queues a destroy for the venture. Any other job queued or running (an apply, a sync, a
-    /// redeploy) is stopped first: it is marked failed, its runner finds out at its next lease renewal, stops and lets go of the
-    /// lease, and only then may the destroy be claimed (see `claim_job`), so no step of the
-    /// apply is still under way when the destroy starts.
+    /// redeploy) is stopped first: it is marked failed, its runner finds out at its next lease
+    /// renewal, stops and lets go of the lease, and only then may the destroy be claimed (see
+    /// `claim_job`), so no step of the apply is still under way when the destroy starts.
+    /// A job of an `unstoppable` kind (a rotation, which must finish or roll back) is not
+    /// stopped: the destroy is refused with it.
     /// Returns the destroy's job id, or the destroy already queued or running.
     pub async fn queue_destroy(
         &self,
         venture_id: &str,
         apply_kind: &str,
         destroy_kind: &str,
+        unstoppable: &[&str],
         note: &str,
-    ) -> Result<String, sqlx::Error> {
+    ) -> Result<Result<String, ActiveJob>, sqlx::Error> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let active = sqlx::query(
@@ -142,7 +169,11 @@ impl Store {
             let (id, kind): (String, String) = (row.try_get("id")?, row.try_get("kind")?);
             if kind == destroy_kind {
                 tx.rollback().await?;
-                return Ok(id);
+                return Ok(Ok(id));
+            }
+            if unstoppable.contains(&kind.as_str()) {
+                tx.rollback().await?;
+                return Ok(Err(ActiveJob { id, kind }));
             }
             // Every other job (an apply, a sync, a redeploy) stops the same way.
             {
@@ -164,7 +195,7 @@ impl Store {
         let job_id =
             self.insert_job(&mut tx, venture_id, destroy_kind, Some(VentureStatus::Destroying), now, note).await?;
         tx.commit().await?;
-        Ok(job_id)
+        Ok(Ok(job_id))
     }
 
     /// A queued job for the venture, due at `run_after`, with the venture's new status and the
@@ -243,6 +274,19 @@ impl Store {
         let rows =
             sqlx::query(&format!("{VENTURE_COLUMNS} ORDER BY created_at DESC, id DESC")).fetch_all(&self.pool).await?;
         rows.iter().map(venture_from_row).collect()
+    }
+
+    /// The ventures with a Vercel project that are not destroyed, each with its stored spec
+    /// (what a scheduled rotation reads its policies from).
+    pub async fn ventures_with_specs(&self) -> Result<Vec<(Venture, Option<String>)>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT id, name, repository, status, vercel_project_id, created_at, spec, \
+             COALESCE((SELECT username FROM users WHERE users.id = ventures.created_by), '') AS created_by \
+             FROM ventures WHERE status <> 'destroyed' AND vercel_project_id IS NOT NULL",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok((venture_from_row(row)?, row.try_get("spec")?))).collect()
     }
 
     pub async fn venture(&self, id: &str) -> Result<Option<Venture>, sqlx::Error> {

@@ -17,5 +17,6 @@ mod postgres;
 mod provisioning;
 mod rfc2136;
 mod rls;
+mod rotation;
 mod signin;
 mod support;

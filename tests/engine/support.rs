@@ -114,6 +114,7 @@ impl World {
         config.runner.concurrency = self.concurrency;
         config.runner.job_backoff = RetryPolicy { base_delay: Duration::from_millis(100), ..RetryPolicy::default() };
         config.provision.polling.every = self.polling;
+        config.provision.polling.healthy_within = Duration::from_secs(1);
         config.platform_retry = RetryPolicy {
             max_attempts: 3,
             base_delay: Duration::from_millis(10),

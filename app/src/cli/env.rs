@@ -304,7 +304,7 @@ fn write_owner_only(file: &Path, text: &str) -> anyhow::Result<()> {
 }
 
 /// Prints the job's log lines as they come until it succeeds (or fails: an error).
-async fn follow_job(api: &Api, venture: &str, job: &str, no_wait: bool) -> anyhow::Result<()> {
+pub(super) async fn follow_job(api: &Api, venture: &str, job: &str, no_wait: bool) -> anyhow::Result<()> {
     if no_wait {
         println!("queued {job}");
         return Ok(());

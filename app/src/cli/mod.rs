@@ -1,5 +1,5 @@
-//! `slipway venture …`, `slipway env …`, `slipway auth …`, `slipway domain …`, `slipway audit` and
-//! `slipway connections`: the command line over the REST API of a running
+//! `slipway venture …`, `slipway env …`, `slipway secret …`, `slipway auth …`, `slipway domain …`,
+//! `slipway audit` and `slipway connections`: the command line over the REST API of a running
 //! Slipway (`SLIPWAY_SERVER`, `SLIPWAY_TOKEN`). Specs are TOML files with the fields of the JSON
 //! spec.
 
@@ -8,12 +8,14 @@ mod auth;
 mod connections;
 mod domain;
 mod env;
+mod secret;
 
 pub use audit::run as run_audit;
 pub use auth::{AuthCommand, run as run_auth};
 pub use connections::run as run_connections;
 pub use domain::{DomainCommand, run as run_domain};
 pub use env::{EnvCommand, run as run_env};
+pub use secret::{SecretCommand, run as run_secret};
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;

@@ -12,6 +12,8 @@ use slipway_engine::auth::Role;
 struct Server {
     url: String,
     token: String,
+    /// An admin's (ada's).
+    admin_token: String,
     _dir: tempfile::TempDir,
     _sims: slipway_sim::Sandbox,
 }
@@ -25,13 +27,16 @@ async fn server() -> Server {
 async fn serve(dir: tempfile::TempDir, (engine, sims): (slipway_engine::Engine, slipway_sim::Sandbox)) -> Server {
     engine.create_user_unchecked("casey", &SecretString::from("a password long enough"), Role::Creator).await.unwrap();
     let token = engine.create_api_token_unchecked("casey", "ci", Role::Creator).await.unwrap();
+    engine.create_user_unchecked("ada", &SecretString::from("an admin's long password"), Role::Admin).await.unwrap();
+    let admin_token = engine.create_api_token_unchecked("ada", "ops", Role::Admin).await.unwrap();
     let _runner = engine.start_runner();
     let options = LeptosOptions::builder().output_name("slipway").site_root("target/site").site_pkg_dir("pkg").build();
     let app = router(AppState { engine, served_over_https: false }, options);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Server { url, token: token.expose_secret().to_string(), _dir: dir, _sims: sims }
+    let admin_token = admin_token.expose_secret().to_string();
+    Server { url, token: token.expose_secret().to_string(), admin_token, _dir: dir, _sims: sims }
 }
 
 /// Runs `slipway venture <args>`; returns (success, stdout, stderr).
@@ -42,12 +47,17 @@ async fn slipway(server: &Server, args: &[&str]) -> (bool, String, String) {
 /// Runs `slipway <command> <args>` against the server with `stdin` piped in; returns
 /// (success, stdout, stderr).
 async fn run(server: &Server, command: &str, args: &[&str], stdin: &str) -> (bool, String, String) {
+    run_as(server, &server.token, command, args, stdin).await
+}
+
+/// The same with another API token.
+async fn run_as(server: &Server, token: &str, command: &str, args: &[&str], stdin: &str) -> (bool, String, String) {
     use tokio::io::AsyncWriteExt;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_slipway"))
         .arg(command)
         .args(args)
         .env("SLIPWAY_SERVER", &server.url)
-        .env("SLIPWAY_TOKEN", &server.token)
+        .env("SLIPWAY_TOKEN", token)
         .env_remove("VERCEL_TOKEN")
         .env_remove("SUPABASE_ACCESS_TOKEN")
         .stdin(std::process::Stdio::piped())
@@ -422,4 +432,38 @@ async fn connections_are_shown_as_last_checked_and_checked_on_demand_from_the_co
     // A second check so soon: refused by the server, and said so.
     let (ok, _, err) = run(&server, "connections", &["--check"], "").await;
     assert!(!ok && err.contains("once every 30 s per user"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_rotates_the_supabase_secret_key_and_the_history_shows_the_deployments_carrying_it() {
+    let server = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("venture.toml");
+    std::fs::write(&spec, "name = \"cli-rotate\"\nrepository = \"acme/cli-rotate\"\n").unwrap();
+    let (ok, out, err) = slipway(&server, &["apply", "-f", spec.to_str().unwrap()]).await;
+    assert!(ok, "{out}{err}");
+    let (ok, out, _) = run(&server, "secret", &["history", "cli-rotate"], "").await;
+    assert!(ok && out.contains("No rotation yet"), "{out}");
+
+    // A creator may not; an unknown secret is named with the ones that rotate.
+    let (ok, _, err) = run(&server, "secret", &["rotate", "cli-rotate", "SUPABASE_SECRET_KEY"], "").await;
+    assert!(!ok && err.contains("rotate secrets"), "{err}");
+    let admin = server.admin_token.clone();
+    let (ok, _, err) = run_as(&server, &admin, "secret", &["rotate", "cli-rotate", "STRIPE_KEY"], "").await;
+    assert!(!ok && err.contains("secret: must be a secret Slipway rotates: SUPABASE_SECRET_KEY"), "{err}");
+
+    let (ok, out, err) = run_as(&server, &admin, "secret", &["rotate", "cli-rotate", "SUPABASE_SECRET_KEY"], "").await;
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("Health check of production") && out.contains("SUPABASE_SECRET_KEY rotated"), "{out}");
+    assert!(out.contains("note: ") && out.contains("Instant Rollback"), "{out}");
+
+    let (ok, out, _) = run(&server, "secret", &["history", "cli-rotate", "SUPABASE_SECRET_KEY"], "").await;
+    assert!(ok && out.contains("succeeded") && out.contains("by ada"), "{out}");
+    assert!(out.contains("built with it: production") && out.contains("built with it: staging"), "{out}");
+    assert!(out.contains("replaced: production"), "{out}");
+    let (ok, out, _) = run(&server, "secret", &["history", "cli-rotate", "--json"], "").await;
+    assert!(ok);
+    let history: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(history["rotations"][0]["outcome"], "succeeded");
+    assert_eq!(history["rotations"][0]["phase"], "finished");
 }

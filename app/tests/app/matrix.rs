@@ -81,6 +81,7 @@ fn rest_table() -> BTreeMap<&'static str, (Rule, Option<Value>)> {
         ("listEnv", (Rule::Read, None)),
         ("envExample", (Rule::Read, None)),
         ("envHistory", (Rule::Read, None)),
+        ("listRotations", (Rule::Read, None)),
         ("ventureEvents", (Rule::Read, None)),
         ("getJob", (Rule::Read, None)),
         ("planVenture", (Rule::Read, None)),
@@ -99,6 +100,7 @@ fn rest_table() -> BTreeMap<&'static str, (Rule, Option<Value>)> {
         ("lintDatabase", (Rule::Change, None)),
         ("revealEnv", (Rule::Admin, Some(json!({"environment": "production"})))),
         ("auditLog", (Rule::Admin, None)),
+        ("rotateSecret", (Rule::Admin, None)),
     ])
 }
 
@@ -218,6 +220,7 @@ async fn every_operation_and_server_function_answers_each_caller_as_the_table_sa
                 .replace("{environment}", "production")
                 .replace("{provider}", "github")
                 .replace("{domain}", "example.com")
+                .replace("{name}", "SUPABASE_SECRET_KEY")
                 .replace("{job_id}", "00000000-0000-0000-0000-000000000001");
             for caller in CALLERS {
                 let mut request = Request::builder().method(method.to_uppercase().as_str()).uri(&concrete);

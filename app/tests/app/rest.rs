@@ -218,7 +218,7 @@ async fn the_openapi_document_is_served_and_every_operation_in_it_exists() {
     let generated: Value = serde_json::from_str(slipway_app::server::rest::openapi::document()).unwrap();
     assert_eq!(document, generated, "the served document is the one generated from the handlers");
     let paths = document["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 28, "{paths:?}");
+    assert_eq!(paths.len(), 30, "{paths:?}");
     let mut operations = 0;
     for (path, item) in paths {
         let concrete = path
@@ -235,7 +235,7 @@ async fn the_openapi_document_is_served_and_every_operation_in_it_exists() {
             assert_eq!(status, expected, "{method} {path} is routed and asks for a token");
         }
     }
-    assert_eq!(operations, 30);
+    assert_eq!(operations, 32);
 }
 
 #[tokio::test]

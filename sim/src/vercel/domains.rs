@@ -22,6 +22,14 @@ pub const RECOMMENDED_IPV4: &str = "76.76.21.21";
 pub const RECOMMENDED_CNAME: &str = "cname.vercel-dns.com.";
 /// Vercel's own zone, where its nameservers and the CNAME target live.
 pub(super) const VERCEL_DNS_ZONE: &str = "vercel-dns.com";
+/// Where every deployment gets a name of its own (`<project>-<hash>.vercel.app`), and each
+/// project's production one (`<project>.vercel.app`).
+pub(super) const DEPLOYMENT_ZONE: &str = "vercel.app";
+
+/// The name that serves a project's production deployment.
+pub(super) fn production_alias(project_name: &str) -> String {
+    format!("{project_name}.{DEPLOYMENT_ZONE}")
+}
 
 pub(super) fn routes(router: Router<Shared>) -> Router<Shared> {
     use axum::routing::{delete, get, patch, post};
@@ -215,17 +223,25 @@ impl SimState {
             ttl: 60,
             system: true,
         });
-        for domain in &self.project_domains {
-            self.dns.publish(DnsRecord {
-                provider: DnsProvider::Vercel,
-                id: format!("{EDGE_ANSWER}{}", domain.name),
-                name: domain.name.clone(),
-                record_type: "A".into(),
-                value: self.edge_ipv4.clone(),
-                ttl: 60,
-                system: true,
-            });
+        let deployments = self.deployments.iter().map(|d| d.url());
+        let aliases = self.projects.iter().filter_map(|(_, p)| p["name"].as_str().map(production_alias));
+        let names = self.project_domains.iter().map(|d| d.name.clone()).chain(deployments).chain(aliases);
+        for name in names {
+            self.answer_at_edge(name);
         }
+    }
+
+    /// Vercel DNS answers for `name` with the edge's address.
+    pub(super) fn answer_at_edge(&self, name: String) {
+        self.dns.publish(DnsRecord {
+            provider: DnsProvider::Vercel,
+            id: format!("{EDGE_ANSWER}{name}"),
+            name,
+            record_type: "A".into(),
+            value: self.edge_ipv4.clone(),
+            ttl: 60,
+            system: true,
+        });
     }
 
     /// Whether the DNS (or Vercel's own knowledge of the apex) proves ownership now.
@@ -1083,6 +1099,8 @@ pub(super) enum EdgeRoute {
     Redirect { to: String, status: u16 },
     /// The domain serves its project: production, or the custom environment it is attached to.
     Serve { project_id: String, custom_environment_id: Option<String> },
+    /// A deployment's own URL: that deployment, whatever serves the project's domains.
+    Deployment { id: String },
     /// No project has this domain.
     Unknown,
 }
@@ -1097,13 +1115,28 @@ pub(super) fn edge_route(state: &SimState, host: &str) -> EdgeRoute {
             project_id: domain.project_id.clone(),
             custom_environment_id: domain.custom_environment_id.clone(),
         },
-        None => EdgeRoute::Unknown,
+        None => {
+            let project =
+                state.projects.iter().find(|(_, p)| p["name"].as_str().map(production_alias) == Some(host.clone()));
+            match (project, state.deployments.iter().find(|d| d.url() == host)) {
+                (Some((_, project)), _) => EdgeRoute::Serve {
+                    project_id: project["id"].as_str().unwrap_or_default().to_string(),
+                    custom_environment_id: None,
+                },
+                (None, Some(deployment)) => EdgeRoute::Deployment { id: deployment.id.clone() },
+                (None, None) => EdgeRoute::Unknown,
+            }
+        }
     }
 }
 
 /// The newest certificate Vercel issued that covers `host`: its id and names.
 pub(super) fn certificate_for(state: &SimState, host: &str) -> Option<(String, Vec<String>)> {
     let host = normalize(host);
+    // Vercel's wildcard covers every deployment's own name.
+    if host.strip_suffix(&format!(".{DEPLOYMENT_ZONE}")).is_some_and(|label| !label.contains('.')) {
+        return Some(("wildcard-deployments".into(), vec![format!("*.{DEPLOYMENT_ZONE}")]));
+    }
     state.certs.iter().rev().find_map(|cert| {
         let names: Vec<String> = cert["cns"].as_array()?.iter().filter_map(|n| n.as_str().map(String::from)).collect();
         names.contains(&host).then(|| (cert["id"].as_str().unwrap_or_default().to_string(), names))

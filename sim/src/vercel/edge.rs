@@ -4,7 +4,9 @@
 //! only the caller trusts; without one the handshake fails, as Vercel's edge fails for a name it
 //! has no certificate for. A redirecting domain answers with its redirect status and
 //! `Location`; a served one with its project's newest READY deployment for that environment,
-//! or Vercel's `DEPLOYMENT_NOT_FOUND`.
+//! or Vercel's `DEPLOYMENT_NOT_FOUND`. Each deployment's own URL (`*.vercel.app`, under Vercel's
+//! wildcard certificate) serves that deployment. The app answers 500 when the credentials it
+//! was built with no longer work (the runtime check, asked per request) or when told to fail.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -171,46 +173,71 @@ async fn serve(State(state): State<Arc<Mutex<SimState>>>, headers: HeaderMap, ur
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
     let host = host.rsplit_once(':').map_or(host, |(name, _port)| name);
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
-    let state = state.lock().unwrap();
     let not_found = || {
         let body = "The deployment could not be found on Vercel.\n\nDEPLOYMENT_NOT_FOUND\n";
         (StatusCode::NOT_FOUND, [("x-vercel-error", "DEPLOYMENT_NOT_FOUND")], body).into_response()
     };
-    match edge_route(&state, host) {
-        EdgeRoute::Redirect { to, status } => {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::TEMPORARY_REDIRECT);
-            (status, [(header::LOCATION, format!("https://{to}{path}"))]).into_response()
-        }
-        EdgeRoute::Serve { project_id, custom_environment_id } => {
-            let serving = state.deployments.iter().rev().find(|d| {
-                d.project_id == project_id
-                    && d.state() == "READY"
-                    && match &custom_environment_id {
-                        Some(environment) => d.custom_environment.as_ref() == Some(environment),
-                        None => d.target.as_deref() == Some("production") && d.custom_environment.is_none(),
-                    }
-            });
-            match serving {
-                Some(deployment) => {
-                    let body = format!(
-                        "<!doctype html><title>{name}</title><p>{name}: deployment {id}</p>\n",
-                        name = deployment.name,
-                        id = deployment.id
-                    );
-                    let id = deployment.id.clone();
-                    (
-                        StatusCode::OK,
-                        [
-                            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
-                            (header::HeaderName::from_static("x-vercel-deployment"), id),
-                        ],
-                        body,
-                    )
-                        .into_response()
-                }
-                None => not_found(),
+    let serving = {
+        let state = state.lock().unwrap();
+        let ready = |d: &&super::SimDeployment| d.state() == "READY";
+        let found = match edge_route(&state, host) {
+            EdgeRoute::Redirect { to, status } => {
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::TEMPORARY_REDIRECT);
+                return (status, [(header::LOCATION, format!("https://{to}{path}"))]).into_response();
             }
+            EdgeRoute::Serve { project_id, custom_environment_id } => {
+                state.deployments.iter().rev().filter(ready).find(|d| {
+                    d.project_id == project_id
+                        && match &custom_environment_id {
+                            Some(environment) => d.custom_environment.as_ref() == Some(environment),
+                            None => d.target.as_deref() == Some("production") && d.custom_environment.is_none(),
+                        }
+                })
+            }
+            EdgeRoute::Deployment { id } => state.deployments.iter().filter(ready).find(|d| d.id == id),
+            EdgeRoute::Unknown => None,
+        };
+        match found {
+            Some(d) => Serving {
+                id: d.id.clone(),
+                name: d.name.clone(),
+                env: d.env.clone(),
+                unhealthy: d.unhealthy,
+                check: state.runtime_check.clone(),
+            },
+            None => return not_found(),
         }
-        EdgeRoute::Unknown => not_found(),
+    };
+    // The app runs with what it was built with; its credentials are tried at request time,
+    // outside the simulator's lock.
+    let problem = if serving.unhealthy {
+        Some("the app failed (simulated failure)".to_string())
+    } else {
+        serving.check.as_ref().and_then(|check| check(&serving.env))
+    };
+    let deployment = (header::HeaderName::from_static("x-vercel-deployment"), serving.id.clone());
+    match problem {
+        Some(problem) => {
+            let body = format!("500: INTERNAL_SERVER_ERROR\n{}: {problem}\n", serving.name);
+            (StatusCode::INTERNAL_SERVER_ERROR, [deployment], body).into_response()
+        }
+        None => {
+            let body = format!(
+                "<!doctype html><title>{name}</title><p>{name}: deployment {id}</p>\n",
+                name = serving.name,
+                id = serving.id
+            );
+            let html = (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string());
+            (StatusCode::OK, [html, deployment], body).into_response()
+        }
     }
+}
+
+/// What the edge found to serve a request with.
+struct Serving {
+    id: String,
+    name: String,
+    env: std::collections::BTreeMap<String, String>,
+    unhealthy: bool,
+    check: Option<super::RuntimeCheck>,
 }

@@ -8,7 +8,7 @@ mod edge;
 pub use domains::{RECOMMENDED_CNAME, RECOMMENDED_IPV4};
 pub use edge::Edge;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -49,6 +49,11 @@ struct SimState {
     /// How long a deployment spends queued and then building.
     build_time: std::time::Duration,
     fail_next_deployment: bool,
+    /// The next deployment builds but answers 500 on every path (a bad release).
+    fail_next_health: bool,
+    /// How a deployment's app fares with the credentials it was built with, asked on every
+    /// request the edge serves (the sandbox asks the Supabase simulator).
+    runtime_check: Option<RuntimeCheck>,
     next_id: u64,
     last_stamp: i64,
     /// Requests per minute per endpoint, and each endpoint's window.
@@ -72,6 +77,9 @@ struct SimState {
     /// (as an error message of a real API might: Slipway must not store it).
     refused_env_keys: HashMap<String, bool>,
 }
+
+/// Whether an app built with these variables works now: `Some(problem)` when it does not.
+pub type RuntimeCheck = Arc<dyn Fn(&BTreeMap<String, String>) -> Option<String> + Send + Sync>;
 
 /// Vercel limits each endpoint separately without one documented figure for all; the
 /// simulator uses the budget the client keeps to (`platform::vercel::DEFAULT_BUDGET`).
@@ -158,6 +166,8 @@ impl VercelSim {
             deployments: Vec::new(),
             build_time: std::time::Duration::from_millis(1500),
             fail_next_deployment: false,
+            fail_next_health: false,
+            runtime_check: None,
             refused_env_keys: HashMap::new(),
             next_id: 1,
             last_stamp: 0,
@@ -174,6 +184,7 @@ impl VercelSim {
         {
             let state = state.lock().unwrap();
             state.dns.claim_zone(domains::VERCEL_DNS_ZONE, super::dns::DnsProvider::Vercel);
+            state.dns.claim_zone(domains::DEPLOYMENT_ZONE, super::dns::DnsProvider::Vercel);
             state.refresh_edge_answers();
         }
         let router = Router::new()
@@ -244,6 +255,22 @@ impl VercelSim {
     /// The next deployment ends in ERROR instead of READY.
     pub fn fail_next_deployment(&self) {
         self.state.lock().unwrap().fail_next_deployment = true;
+    }
+
+    /// The next deployment builds and goes READY, but its app answers 500 on every path.
+    pub fn fail_health_of_next_deployment(&self) {
+        self.state.lock().unwrap().fail_next_health = true;
+    }
+
+    /// Asked on every request the edge serves, with the variables the serving deployment was
+    /// built with: `Some(problem)` makes it answer 500 (an app whose credentials stopped working).
+    pub fn set_runtime_check(&self, check: RuntimeCheck) {
+        self.state.lock().unwrap().runtime_check = Some(check);
+    }
+
+    /// The variables deployment `id` was built with, by key (values in clear).
+    pub fn deployment_env(&self, id: &str) -> Option<BTreeMap<String, String>> {
+        self.state.lock().unwrap().deployments.iter().find(|d| d.id == id).map(|d| d.env.clone())
     }
 
     /// A project's environment variables as stored (values included), by project id.
@@ -635,6 +662,7 @@ fn create_project_inner(state: &mut SimState, team: Option<String>, body: &str) 
     if let Some(link) = link {
         project["link"] = link;
     }
+    state.answer_at_edge(domains::production_alias(&body.name));
     state.projects.push((team, project.clone()));
     (StatusCode::OK, Json(project)).into_response()
 }
@@ -1385,6 +1413,10 @@ struct SimDeployment {
     build_time: std::time::Duration,
     fails: bool,
     canceled: bool,
+    /// The variables it was built with: a deployment keeps them, whatever changes later.
+    env: BTreeMap<String, String>,
+    /// Built fine, but its app answers 500 ([`VercelSim::fail_health_of_next_deployment`]).
+    unhealthy: bool,
 }
 
 impl SimDeployment {
@@ -1419,11 +1451,15 @@ impl SimDeployment {
         item
     }
 
+    /// Its generated URL: unique per deployment, as Vercel's are (they name the deployment).
+    fn url(&self) -> String {
+        let digest = crate::rules::sha256_hex(&self.id);
+        format!("{}-{}.{}", self.name, &digest[..9], domains::DEPLOYMENT_ZONE)
+    }
+
     fn json(&self) -> Value {
         let state = self.state();
-        // Unique per deployment, as Vercel's generated URLs are (they name the deployment).
-        let digest = crate::rules::sha256_hex(&self.id);
-        let url = format!("{}-{}.vercel.app", self.name, &digest[..9]);
+        let url = self.url();
         let mut body = json!({
             "id": self.id, "name": self.name, "url": url, "projectId": self.project_id,
             "readyState": state, "status": state, "type": "LAMBDAS", "target": self.target,
@@ -1509,6 +1545,8 @@ async fn create_deployment(
             None => None,
         };
         let id = format!("dpl_Sim{:020}", s.next());
+        let git_ref = body.git_source.as_ref().and_then(|g| g["ref"].as_str()).map(str::to_string);
+        let env = build_env(s, &project_id, body.target.as_deref(), custom_environment.as_deref(), git_ref.as_deref());
         let deployment = SimDeployment {
             id,
             name: body.name,
@@ -1520,12 +1558,41 @@ async fn create_deployment(
             build_time: s.build_time,
             fails: std::mem::take(&mut s.fail_next_deployment),
             canceled: false,
+            env,
+            unhealthy: std::mem::take(&mut s.fail_next_health),
         };
         let answer = deployment.json();
+        s.answer_at_edge(deployment.url());
         s.deployments.push(deployment);
         Json(answer).into_response()
     })
     .await
+}
+
+/// The variables a new deployment is built with: the project's values for its target (a
+/// custom environment's, production's, or preview's with the branch's own values winning).
+fn build_env(
+    s: &SimState,
+    project_id: &str,
+    target: Option<&str>,
+    custom_environment: Option<&str>,
+    git_ref: Option<&str>,
+) -> BTreeMap<String, String> {
+    let target = target.unwrap_or("preview");
+    let applies = |e: &&Value| match custom_environment {
+        Some(id) => e["customEnvironmentIds"].as_array().into_iter().flatten().any(|c| c == id),
+        None => e["target"].as_array().into_iter().flatten().any(|t| t == target),
+    };
+    let mut vars: Vec<&Value> = s
+        .envs
+        .get(project_id)
+        .into_iter()
+        .flatten()
+        .filter(applies)
+        .filter(|e| e["gitBranch"].is_null() || (target == "preview" && e["gitBranch"].as_str() == git_ref))
+        .collect();
+    vars.sort_by_key(|e| !e["gitBranch"].is_null());
+    vars.into_iter().filter_map(|e| Some((e["key"].as_str()?.to_string(), e["value"].as_str()?.to_string()))).collect()
 }
 
 async fn get_deployment(

@@ -174,7 +174,9 @@ impl RedeployTarget {
 /// Builds `target` again so it runs with the variables as they are at Vercel now, and waits
 /// until it is live. Production is rebuilt from its recorded deployment (same commit, new
 /// variables, as Vercel's "Redeploy"); staging from its branch into the staging environment.
-pub async fn redeploy(ctx: &Context, target: RedeployTarget) -> Result<Deployment, StepError> {
+/// `purpose` tells apart the builds one job starts for the same target (a rotation's, and its
+/// rollback's): a resumed job waits for its build of that purpose instead of starting another.
+pub async fn redeploy(ctx: &Context, target: RedeployTarget, purpose: &str) -> Result<Deployment, StepError> {
     let step = "redeploy";
     let project = ctx
         .store
@@ -228,13 +230,14 @@ pub async fn redeploy(ctx: &Context, target: RedeployTarget) -> Result<Deploymen
     // never started twice.
     let in_flight = target.kind();
     let job = ctx.job.as_ref().map(|j| j.id.clone());
-    let started =
-        ctx.store.resource(&ctx.venture.id, in_flight).await?.filter(|r| r.data["job"].as_str() == job.as_deref());
+    let started = ctx.store.resource(&ctx.venture.id, in_flight).await?.filter(|r| {
+        r.data["job"].as_str() == job.as_deref() && r.data["purpose"].as_str().unwrap_or("redeploy") == purpose
+    });
     let deployment = match started.and_then(|r| r.external_id) {
         Some(id) => ctx.platforms.vercel.get_deployment(&id).await?,
         None => {
             let deployment = ctx.platforms.vercel.create_deployment(&request).await?;
-            let data = json!({ "job": job });
+            let data = json!({ "job": job, "purpose": purpose });
             ctx.store.set_resource(&ctx.venture.id, in_flight, Some(&deployment.id), &data).await?;
             deployment
         }

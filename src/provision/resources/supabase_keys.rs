@@ -60,7 +60,20 @@ impl<T: ForTier> Resource for SupabaseKeys<T> {
         let anon = find(&|k| k.name == "anon", "anon")?;
         let service_role = find(&|k| k.name == "service_role", "service_role")?;
         let publishable = find(&|k| k.key_type == Some(ApiKeyType::Publishable), "publishable")?;
-        let secret = find(&|k| k.key_type == Some(ApiKeyType::Secret), "secret")?;
+        // The secret key in use while Supabase still has it; otherwise (it was deleted at
+        // Supabase) the newest. A project holds two while a rotation runs, and the rotation
+        // moves the sealed value from the old to the new.
+        let sealed = ctx.secret(&T::TIER.sealed("SUPABASE_SECRET_KEY")).await?;
+        let in_use = |k: &ApiKey| {
+            let value = k.api_key.as_ref().map(ExposeSecret::expose_secret);
+            sealed.as_ref().is_some_and(|s| value == Some(s.expose_secret()))
+        };
+        let secrets = || keys.iter().filter(|k| k.key_type == Some(ApiKeyType::Secret));
+        let secret = secrets()
+            .find(|k| in_use(k))
+            .or_else(|| secrets().next_back())
+            .and_then(|k| k.api_key.clone())
+            .ok_or_else(|| StepError::Permanent(format!("Supabase project {reference} has no secret API key")))?;
         let pooler = supabase.pooler_config(reference).await?;
         let primary = pooler
             .iter()

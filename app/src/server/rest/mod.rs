@@ -13,6 +13,7 @@ mod env;
 mod meta;
 pub mod openapi;
 mod plan;
+mod rotations;
 mod signin;
 mod ventures;
 
@@ -56,6 +57,8 @@ where
         .routes(routes!(env::redeploy))
         .routes(routes!(env::env_history))
         .routes(routes!(env::rollback_env))
+        .routes(routes!(rotations::rotate_secret))
+        .routes(routes!(rotations::list_rotations))
         .routes(routes!(signin::get_sign_in))
         .routes(routes!(signin::put_sign_in_secret))
         .routes(routes!(database::get_database))

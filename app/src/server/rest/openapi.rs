@@ -211,7 +211,7 @@ mod tests {
             undocumented.is_empty() && unrouted.is_empty(),
             "served, not documented: {undocumented:?}; documented, not served: {unrouted:?}"
         );
-        assert_eq!(routes.len(), 30, "{routes:?}");
+        assert_eq!(routes.len(), 32, "{routes:?}");
 
         // The comparison sees a route beside the list, and a path missing from the document.
         let extra = router.route("/api/v1/undocumented", axum::routing::delete(|| async {}));
@@ -262,7 +262,17 @@ mod tests {
                 }
             }
         }
-        assert_eq!(ids.len(), 30);
+        assert_eq!(ids.len(), 32);
+    }
+
+    #[test]
+    fn the_documented_rotatable_secrets_are_the_ones_the_engine_rotates() {
+        let document = parsed();
+        let operation = &document["paths"]["/api/v1/ventures/{id}/secrets/{name}/rotate"]["post"];
+        let name = operation["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "name").unwrap();
+        let documented = &name["schema"]["enum"];
+        let rotated: Vec<&str> = slipway_engine::engine::ROTATABLE.iter().map(|(name, _)| *name).collect();
+        assert_eq!(documented, &serde_json::json!(rotated));
     }
 
     #[test]

@@ -1,0 +1,109 @@
+//! `slipway secret …`: rotate one of a venture's secrets and read their rotations, over the
+//! REST API. Never a value: the rotation makes it, and only the platforms and the vault hold it.
+
+use anyhow::bail;
+use clap::Subcommand;
+use serde_json::Value;
+
+use super::env::follow_job;
+use super::{Api, ServerArgs, print_json, text};
+
+#[derive(Subcommand)]
+pub enum SecretCommand {
+    /// Rotate a secret now (admins): a new value on every target, production and staging
+    /// redeployed and health-checked, then the old value retired, or everything rolled back.
+    /// Waits, showing the steps; exits non-zero when the rotation rolled back or failed.
+    Rotate {
+        venture: String,
+        /// The secret, e.g. SUPABASE_SECRET_KEY.
+        secret: String,
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// The venture's rotations, newest first (of one secret when named): when, by whom or by
+    /// schedule, the outcome, and the deployments that carry each value.
+    History {
+        venture: String,
+        secret: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(server: ServerArgs, command: SecretCommand) -> anyhow::Result<()> {
+    let api = Api::new(server);
+    match command {
+        SecretCommand::Rotate { venture, secret, no_wait } => {
+            let id = api.require_venture(&venture).await?;
+            let path = format!("/api/v1/ventures/{id}/secrets/{secret}/rotate");
+            let rotation = api.call(reqwest::Method::POST, &path, None, None).await?;
+            let job = text(&rotation["job_id"]).to_string();
+            let followed = follow_job(&api, &id, &job, no_wait).await;
+            if no_wait {
+                return followed;
+            }
+            // The job's log said how it went; the rotation's record says how it ended.
+            let history =
+                api.call(reqwest::Method::GET, &format!("/api/v1/ventures/{id}/rotations"), None, None).await?;
+            let ended = history["rotations"].as_array().into_iter().flatten().find(|r| r["job_id"] == job.as_str());
+            match ended {
+                Some(rotation) if rotation["outcome"] == "succeeded" => {
+                    println!("{secret} rotated (rotation {})", text(&rotation["id"]));
+                    if let Some(warning) = rotation["warning"].as_str() {
+                        println!("note: {warning}");
+                    }
+                    Ok(())
+                }
+                Some(rotation) => bail!(
+                    "{secret} was not rotated ({}): {}",
+                    text(&rotation["outcome"]),
+                    rotation["error"].as_str().unwrap_or("see the log above")
+                ),
+                None => followed,
+            }
+        }
+        SecretCommand::History { venture, secret, json } => {
+            let id = api.require_venture(&venture).await?;
+            let query = secret.as_deref().map(|s| format!("?secret={s}")).unwrap_or_default();
+            let history =
+                api.call(reqwest::Method::GET, &format!("/api/v1/ventures/{id}/rotations{query}"), None, None).await?;
+            if json {
+                print_json(&history);
+                return Ok(());
+            }
+            let rotations = history["rotations"].as_array().cloned().unwrap_or_default();
+            if rotations.is_empty() {
+                println!("No rotation yet.");
+            }
+            for rotation in &rotations {
+                print_rotation(rotation);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn print_rotation(rotation: &Value) {
+    let at = rotation["created_at"].as_i64().map(slipway_engine::time::format_utc).unwrap_or_default();
+    let by = match rotation["cause"].as_str() {
+        Some("schedule") => "by schedule".to_string(),
+        _ => format!("by {}", text(&rotation["requested_by"])),
+    };
+    println!("{at}  {:<22} {:<12} {by}", text(&rotation["secret"]), text(&rotation["outcome"]));
+    if let Some(error) = rotation["error"].as_str() {
+        println!("    {error}");
+    }
+    for (label, field) in [("built with it", "deployments"), ("replaced", "replaced"), ("restored", "restored")] {
+        for built in rotation[field].as_array().into_iter().flatten() {
+            println!(
+                "    {label}: {} {} https://{}",
+                text(&built["environment"]),
+                text(&built["id"]),
+                text(&built["url"])
+            );
+        }
+    }
+    if let Some(warning) = rotation["warning"].as_str() {
+        println!("    warning: {warning}");
+    }
+}

@@ -1,0 +1,104 @@
+//! Secret rotation: rotate one of a venture's secrets now (admins), and the rotations' history
+//! (everyone who may read the venture; never a value).
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use slipway_engine::engine::Rotation;
+
+use super::openapi::{Conflict, ErrorBody, Forbidden, Invalid, NotFound, Unauthenticated};
+use super::{Answer, AppState, VentureId, caller, engine_error, error};
+
+/// The path parameters of one of a venture's secrets.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SecretPath {
+    /// The venture's id.
+    #[param(format = "uuid")]
+    id: String,
+    /// The secret.
+    #[param(inline, value_type = RotatableSecret)]
+    name: String,
+}
+
+/// The secrets Slipway rotates (`slipway_engine::engine::ROTATABLE`; a test checks the two agree).
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(dead_code)] // Only its schema is used: the engine reads the path parameter.
+pub enum RotatableSecret {
+    SupabaseSecretKey,
+}
+
+/// Which secret's rotations.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SecretQuery {
+    /// Only this secret's rotations.
+    secret: Option<String>,
+}
+
+/// A venture's rotations, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Rotations {
+    rotations: Vec<Rotation>,
+}
+
+/// Rotate a secret now
+///
+/// A job makes the new value (Supabase keeps the old key valid meanwhile), sets it on every
+/// Vercel target that holds it, redeploys production and staging, checks that each new
+/// deployment answers the venture's health path (`rotation.health_path`) with a 2xx, and only
+/// then retires the old value. A failed step or check puts the previous value back everywhere
+/// and retires the new one instead. Admins only; refused while an apply or destroy of the
+/// venture runs, and asked again while it runs, it is the same rotation.
+#[utoipa::path(
+    post, path = "/api/v1/ventures/{id}/secrets/{name}/rotate", operation_id = "rotateSecret", tag = "env",
+    params(SecretPath),
+    responses(
+        (status = 202, description = "The rotation is queued (or already running).", body = Rotation),
+        (status = 401, response = Unauthenticated),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 422, response = Invalid),
+    )
+)]
+pub async fn rotate_secret(
+    State(state): State<AppState>,
+    Path(SecretPath { id, name }): Path<SecretPath>,
+    headers: HeaderMap,
+) -> Answer {
+    let user = caller(&state, &headers).await?;
+    let rotation = state.engine.rotate_secret(&user, &id, &name).await.map_err(engine_error)?;
+    Ok((StatusCode::ACCEPTED, Json(rotation)).into_response())
+}
+
+/// The venture's secret rotations
+///
+/// Newest first: what rotated, why and by whom, how far it got or how it ended, the
+/// deployments built with the new value and the ones it replaced (an Instant Rollback to one of
+/// those brings a retired secret back; `warning` says so). Never a value.
+#[utoipa::path(
+    get, path = "/api/v1/ventures/{id}/rotations", operation_id = "listRotations", tag = "env",
+    params(VentureId, SecretQuery),
+    responses(
+        (status = 200, description = "Newest first.", body = Rotations),
+        (status = 400, description = "A query parameter is not valid (`bad_query`).", body = ErrorBody),
+        (status = 401, response = Unauthenticated),
+        (status = 404, response = NotFound),
+    )
+)]
+pub async fn list_rotations(
+    State(state): State<AppState>,
+    Path(VentureId { id }): Path<VentureId>,
+    query: Result<Query<SecretQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Answer {
+    let user = caller(&state, &headers).await?;
+    let Query(query) = query.map_err(|rejection| error(StatusCode::BAD_REQUEST, "bad_query", rejection.body_text()))?;
+    let rotations = state.engine.rotations(&user, &id, query.secret.as_deref()).await.map_err(engine_error)?;
+    Ok(Json(Rotations { rotations }).into_response())
+}

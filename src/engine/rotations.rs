@@ -1,0 +1,355 @@
+//! Secret rotation for people: rotate a secret now (admins), and every secret's history with
+//! the deployments that carry each value (everyone who may read the venture; never a value).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinHandle;
+
+use super::Engine;
+use super::audit::AuditAction;
+use crate::auth::{Role, User};
+use crate::error::EngineError;
+use crate::provision::{Built, ROTATE_SECRET, RotationState, SUPABASE_SECRET_KEY};
+use crate::rotation::{Phase, SecretClass, next_rotation};
+use crate::store::{NewRotation, RotationRecord, RotationSummary};
+use crate::time::now_ms;
+use crate::venture::{NewVenture, Venture, VentureStatus};
+
+/// The secrets Slipway rotates by name, and their class.
+pub const ROTATABLE: &[(&str, SecretClass)] = &[(SUPABASE_SECRET_KEY, SecretClass::SupabaseSecretKey)];
+
+/// When scheduled rotations run; the defaults are in `EngineConfig::new`.
+#[derive(Debug, Clone)]
+pub struct RotationSchedule {
+    /// How often an instance looks for secrets that are due. A due rotation is queued once,
+    /// by whichever instance sees it first (a venture runs one job at a time).
+    pub look_every: Duration,
+    /// The window after a secret falls due over which a fleet's rotations are spread, so
+    /// ventures made together do not spend the platforms' rate limits in one minute.
+    pub spread: Duration,
+    /// How long after a failed or rolled-back rotation a due secret is tried again.
+    pub retry_after_failure: Duration,
+}
+
+impl Default for RotationSchedule {
+    fn default() -> Self {
+        RotationSchedule {
+            look_every: Duration::from_secs(60),
+            spread: Duration::from_secs(24 * 3600),
+            retry_after_failure: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// Who scheduled rotations are recorded as requested by.
+pub const SCHEDULE: &str = "schedule";
+
+/// Where one of a venture's secrets stands: its policy, when it last rotated, when it is due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SecretRotationStatus {
+    pub secret: String,
+    pub class: String,
+    /// `never`, or every so many days (`90d`).
+    pub policy: String,
+    /// When it last rotated, or was first set when it never has.
+    pub since: i64,
+    /// Whether `since` is a rotation (else: when the venture was made).
+    pub rotated: bool,
+    /// When it falls due; none when its policy is `never`.
+    #[schema(required = true)]
+    pub due_at: Option<i64>,
+    /// When its scheduled rotation runs (spread after `due_at`, or a day after a failure).
+    #[schema(required = true)]
+    pub scheduled_at: Option<i64>,
+    /// A rotation of it is under way.
+    pub running: bool,
+    /// Its latest rotation.
+    #[schema(required = true)]
+    pub last: Option<Rotation>,
+}
+
+/// How a rotation ended, or that it has not yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RotationOutcome {
+    Running,
+    Succeeded,
+    /// The new value failed a step or its check; the previous one is back everywhere.
+    RolledBack,
+    /// Given up on; `error` says which secret is in use.
+    Failed,
+}
+
+/// A rotation of one of a venture's secrets, as its history shows it (`Rotation` in
+/// /api/v1's OpenAPI document). Never a value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Rotation {
+    #[schema(format = "uuid")]
+    pub id: String,
+    /// The job that runs it (`GET /api/v1/ventures/{id}/jobs/{job_id}`).
+    #[schema(format = "uuid")]
+    pub job_id: String,
+    /// What rotates, e.g. `SUPABASE_SECRET_KEY`.
+    pub secret: String,
+    /// Its class (`supabase-secret-key`, …), which decides how it rotates.
+    pub class: String,
+    /// `manual` (an admin asked) or `schedule`.
+    pub cause: String,
+    pub requested_by: String,
+    pub phase: Phase,
+    pub outcome: RotationOutcome,
+    /// Why it did not succeed.
+    #[schema(required = true)]
+    pub error: Option<String>,
+    pub created_at: i64,
+    #[schema(required = true)]
+    pub finished_at: Option<i64>,
+    /// The deployments built with the new value.
+    pub deployments: Vec<Built>,
+    /// The deployments that served before, built with the old value.
+    pub replaced: Vec<Built>,
+    /// The deployments a rollback built with the previous value again.
+    pub restored: Vec<Built>,
+    /// A risk to know of, e.g. that an Instant Rollback to a replaced deployment brings back a
+    /// retired secret.
+    #[schema(required = true)]
+    pub warning: Option<String>,
+}
+
+impl Rotation {
+    fn from_record(record: RotationRecord) -> Rotation {
+        let phase = Phase::parse(&record.phase).unwrap_or(Phase::Failed);
+        let outcome = match phase {
+            Phase::Finished => RotationOutcome::Succeeded,
+            Phase::RolledBack => RotationOutcome::RolledBack,
+            Phase::Failed => RotationOutcome::Failed,
+            _ => RotationOutcome::Running,
+        };
+        let state: RotationState = serde_json::from_str(&record.state).unwrap_or_default();
+        let warning = (outcome == RotationOutcome::Succeeded && !state.replaced.is_empty()).then(|| {
+            let ids: Vec<&str> = state.replaced.iter().map(|b| b.id.as_str()).collect();
+            format!(
+                "{} was built with the retired {}: an Instant Rollback to it (or to an older deployment) \
+                 brings the retired value back, and its requests fail; redeploy instead",
+                ids.join(", "),
+                record.secret
+            )
+        });
+        Rotation {
+            id: record.id,
+            job_id: record.job_id,
+            secret: record.secret,
+            class: record.class,
+            cause: record.cause,
+            requested_by: record.requested_by,
+            phase,
+            outcome,
+            error: record.error,
+            created_at: record.created_at,
+            finished_at: record.finished_at,
+            deployments: state.deployments,
+            replaced: state.replaced,
+            restored: state.restored,
+            warning,
+        }
+    }
+}
+
+impl Engine {
+    /// Rotates `secret` of the venture now: a job that makes the new value, sets it on every
+    /// target, redeploys, checks the new deployments' health and only then retires the old
+    /// value, or rolls back. Admins only. Asked again while that rotation runs, it is that
+    /// rotation; refused while another job of the venture runs (an apply, a destroy).
+    pub async fn rotate_secret(&self, actor: &User, venture_id: &str, secret: &str) -> Result<Rotation, EngineError> {
+        if actor.role != Role::Admin {
+            return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "rotate secrets" });
+        }
+        let venture = self.live_venture_to_change(actor, venture_id, "rotate this venture's secrets").await?;
+        let (name, class) = ROTATABLE.iter().find(|(name, _)| *name == secret).ok_or_else(|| {
+            let names: Vec<&str> = ROTATABLE.iter().map(|(name, _)| *name).collect();
+            EngineError::invalid(
+                "secret",
+                format!("must be a secret Slipway rotates: {} (got {secret:?})", names.join(", ")),
+            )
+        })?;
+        if venture.vercel_project_id.is_none() {
+            return Err(EngineError::Conflict(format!("{} has no Vercel project yet: apply it first", venture.name)));
+        }
+        let note = format!("Rotation of {}'s {name} queued by {}", venture.name, actor.username);
+        let rotation = NewRotation {
+            secret: name,
+            class: class.as_str(),
+            cause: "manual",
+            requested_by: &actor.username,
+            state: "{}",
+        };
+        let store = &self.inner.store;
+        let job = match store.queue_rotation(&venture.id, ROTATE_SECRET, &note, &rotation).await? {
+            Ok(job) => job,
+            Err(active) if active.kind == ROTATE_SECRET => {
+                let running = store.rotation_of_job(&active.id).await?;
+                match running {
+                    Some(running) if running.secret == *name => return Ok(Rotation::from_record(running)),
+                    _ => return Err(super::env::busy(&venture, &active.kind)),
+                }
+            }
+            Err(active) => return Err(super::env::busy(&venture, &active.kind)),
+        };
+        let record = store.rotation_of_job(&job).await?.ok_or(EngineError::NotFound("rotation"))?;
+        let target = format!("{}/{name}", venture.name);
+        self.audit(&actor.username, AuditAction::SecretRotate, &target, &format!("rotation {} (job {job})", record.id))
+            .await;
+        Ok(Rotation::from_record(record))
+    }
+
+    /// Where each of the venture's rotatable secrets stands. Anyone who may read the venture.
+    pub async fn secret_rotation_status(
+        &self,
+        actor: &User,
+        venture_id: &str,
+    ) -> Result<Vec<SecretRotationStatus>, EngineError> {
+        let venture = self.venture(actor, venture_id).await?;
+        let spec = self.stored_spec(&venture).await?;
+        let store = &self.inner.store;
+        let summaries = summaries_by_secret(store.rotation_summaries(Some(venture_id)).await?);
+        let history = store.rotations(venture_id, None).await?;
+        let schedule = &self.inner.config.rotation;
+        Ok(ROTATABLE
+            .iter()
+            .map(|(name, class)| {
+                let summary = summaries.get(&(venture.id.clone(), name.to_string()));
+                let policy = spec.rotation.policy(*class);
+                let since = summary.and_then(|s| s.last_success).unwrap_or(venture.created_at);
+                let last_failure = summary.and_then(|s| s.last_failure);
+                let scheduled = next_rotation(
+                    policy,
+                    since,
+                    last_failure,
+                    &venture.id,
+                    name,
+                    schedule.spread,
+                    schedule.retry_after_failure,
+                );
+                SecretRotationStatus {
+                    secret: name.to_string(),
+                    class: class.as_str().to_string(),
+                    policy: policy.as_string(),
+                    since,
+                    rotated: summary.is_some_and(|s| s.last_success.is_some()),
+                    due_at: policy.due_at(since),
+                    scheduled_at: scheduled,
+                    running: summary.is_some_and(|s| s.running),
+                    last: history.iter().find(|r| r.secret == *name).cloned().map(Rotation::from_record),
+                }
+            })
+            .collect())
+    }
+
+    /// Looks every [`RotationSchedule::look_every`] for secrets whose scheduled rotation is
+    /// due and queues them; stops on [`Engine::shutdown`].
+    pub fn start_rotation_scheduler(&self) -> JoinHandle<()> {
+        let engine = self.clone();
+        let mut stop = self.inner.shutdown.subscribe();
+        tokio::spawn(async move {
+            let every = engine.inner.config.rotation.look_every;
+            loop {
+                match engine.queue_due_rotations(now_ms()).await {
+                    Ok(0) => {}
+                    Ok(queued) => tracing::info!(queued, "scheduled rotations queued"),
+                    Err(error) => tracing::warn!(%error, "looking for due rotations failed"),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = stop.wait_for(|stopped| *stopped) => return,
+                }
+            }
+        })
+    }
+
+    /// Queues the rotation of every secret whose scheduled moment is at or before `now`, of
+    /// every venture that is applied and has no job under way (one that has is looked at
+    /// again next time). Returns how many were queued.
+    pub async fn queue_due_rotations(&self, now: i64) -> Result<usize, EngineError> {
+        let store = &self.inner.store;
+        let schedule = &self.inner.config.rotation;
+        let summaries = summaries_by_secret(store.rotation_summaries(None).await?);
+        let mut queued = 0;
+        for (venture, spec) in store.ventures_with_specs().await? {
+            if !matches!(venture.status, VentureStatus::Ready | VentureStatus::NeedsAttention) {
+                continue;
+            }
+            let Some(spec) = spec_of(&venture, spec.as_deref()) else { continue };
+            for (name, class) in ROTATABLE {
+                let summary = summaries.get(&(venture.id.clone(), name.to_string()));
+                if summary.is_some_and(|s| s.running) {
+                    continue;
+                }
+                let since = summary.and_then(|s| s.last_success).unwrap_or(venture.created_at);
+                let last_failure = summary.and_then(|s| s.last_failure);
+                let policy = spec.rotation.policy(*class);
+                let at = next_rotation(
+                    policy,
+                    since,
+                    last_failure,
+                    &venture.id,
+                    name,
+                    schedule.spread,
+                    schedule.retry_after_failure,
+                );
+                if at.is_none_or(|at| at > now) {
+                    continue;
+                }
+                let note =
+                    format!("Scheduled rotation of {}'s {name} queued (policy {})", venture.name, policy.as_string());
+                let rotation = NewRotation {
+                    secret: name,
+                    class: class.as_str(),
+                    cause: "schedule",
+                    requested_by: SCHEDULE,
+                    state: "{}",
+                };
+                if store.queue_rotation(&venture.id, ROTATE_SECRET, &note, &rotation).await?.is_ok() {
+                    queued += 1;
+                    // One job per venture at a time: its other due secrets wait for the next look.
+                    break;
+                }
+            }
+        }
+        Ok(queued)
+    }
+
+    /// The venture's rotations, newest first; of one secret when `secret` is given. Anyone
+    /// who may read the venture: a rotation's record holds no value.
+    pub async fn rotations(
+        &self,
+        actor: &User,
+        venture_id: &str,
+        secret: Option<&str>,
+    ) -> Result<Vec<Rotation>, EngineError> {
+        self.venture(actor, venture_id).await?;
+        let records = self.inner.store.rotations(venture_id, secret).await?;
+        Ok(records.into_iter().map(Rotation::from_record).collect())
+    }
+}
+
+fn summaries_by_secret(summaries: Vec<RotationSummary>) -> BTreeMap<(String, String), RotationSummary> {
+    summaries.into_iter().map(|s| ((s.venture_id.clone(), s.secret.clone()), s)).collect()
+}
+
+/// The venture's stored spec, checked; `None` (and a warning) when it no longer validates,
+/// which an apply reports to its owner.
+fn spec_of(venture: &Venture, json: Option<&str>) -> Option<crate::venture::VentureSpec> {
+    let input = match json {
+        Some(json) => serde_json::from_str::<NewVenture>(json).ok()?,
+        None => NewVenture::new(&venture.name, &venture.repository),
+    };
+    match input.validate() {
+        Ok(spec) => Some(spec),
+        Err(_) => {
+            tracing::warn!(venture = %venture.name, "the stored spec does not validate; its rotations are not scheduled");
+            None
+        }
+    }
+}

@@ -1,0 +1,449 @@
+//! Secret rotation as a job (`rotate_secret`), after the four steps of AWS Secrets Manager's
+//! protocol. A rotation recorded in `rotations` runs phase by phase:
+//!
+//! 1. **pending**: the new secret is made and sealed before anything uses it (with the old
+//!    value, sealed too, for a rollback);
+//! 2. **set**: it becomes the current value in the vault and at Vercel, for every target;
+//! 3. **deployed**: the deployments that use it are built again and live;
+//! 4. **tested**: each answers its health path with a 2xx;
+//! 5. **finished**: the old secret is retired.
+//!
+//! The phase is recorded after each step's effects, and every step is safe to repeat (a key
+//! is found by its name before one is made, a build by its record), so a job resumed after a
+//! crash carries on where the last attempt stopped. The old secret stays valid until the last
+//! step, so the deployments that still run with it keep working throughout; when a step or the
+//! check fails before then, the previous value goes back everywhere (rolling back) and the new
+//! one is retired instead.
+
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+
+use super::graph::Resource;
+use super::handlers::{Provisioner, lease};
+use super::resources::{EnvVars, GRAPH, RedeployTarget, kind, redeploy};
+use super::{Context, StepError, graph, poll};
+use crate::domains::https::{Expect, probe_path};
+use crate::env::{Environment, Tier};
+use crate::events::Level;
+use crate::jobs::{HandlerFuture, Job, JobError, JobHandler};
+use crate::platform::api::ErrorKind;
+use crate::platform::supabase::{ApiKeyType, CreateApiKeyRequest, DeleteApiKeyOptions};
+use crate::rotation::{Phase, SecretClass};
+use crate::store::RotationRecord;
+
+/// Job kind: run the rotation recorded for the job.
+pub const ROTATE_SECRET: &str = "rotate_secret";
+
+/// The name of the Supabase secret key's value in the vault (per project, see [`Tier::sealed`]).
+pub const SUPABASE_SECRET_KEY: &str = "SUPABASE_SECRET_KEY";
+
+/// What a rotation keeps between its phases (ids and URLs, never a value).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct RotationState {
+    /// Each Supabase project the secret lives in, and its keys.
+    #[serde(default)]
+    pub projects: Vec<ProjectKeys>,
+    /// The deployments built with the new value.
+    #[serde(default)]
+    pub deployments: Vec<Built>,
+    /// The deployments that served before, built with the old value: an Instant Rollback to
+    /// one of them brings the retired secret back.
+    #[serde(default)]
+    pub replaced: Vec<Built>,
+    /// The deployments a rollback built with the previous value again.
+    #[serde(default)]
+    pub restored: Vec<Built>,
+    /// Why the rotation rolled back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_reason: Option<String>,
+}
+
+/// A Supabase project's keys in a rotation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ProjectKeys {
+    pub tier: Tier,
+    pub reference: String,
+    /// The key in use before; deleted when the rotation finishes.
+    pub old_key_id: Option<String>,
+    /// The key made for this rotation; deleted if it rolls back.
+    pub new_key_id: Option<String>,
+}
+
+/// A deployment and what it serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Built {
+    pub environment: Environment,
+    pub id: String,
+    pub url: String,
+}
+
+/// Runs the rotation recorded for its job.
+pub struct RotateSecret(pub Provisioner);
+
+impl JobHandler for RotateSecret {
+    fn kind(&self) -> &'static str {
+        ROTATE_SECRET
+    }
+
+    fn run<'a>(&'a self, job: &'a Job) -> HandlerFuture<'a, Result<(), JobError>> {
+        Box::pin(async move { Ok(self.rotate(job).await?) })
+    }
+
+    /// The job was given up on (the platforms kept failing): the rotation is marked failed
+    /// where it stands, saying which secret is in use.
+    fn failed<'a>(&'a self, job: &'a Job, message: &'a str) -> HandlerFuture<'a, Result<(), JobError>> {
+        Box::pin(async move {
+            let Some(record) = self.0.store.rotation_of_job(&job.id).await? else { return Ok(()) };
+            let phase = Phase::parse(&record.phase).unwrap_or(Phase::Failed);
+            if phase.is_final() {
+                return Ok(());
+            }
+            let stands = match phase {
+                Phase::Pending => "the old secret is still the one in use",
+                Phase::RollingBack => "the rollback did not finish: both the old and the new secret are still valid",
+                _ => "both the old and the new secret are still valid; rotate again to retire the old one",
+            };
+            let error = format!("{message} ({stands})");
+            let store = &self.0.store;
+            store
+                .set_rotation_phase(&record.id, &job.owner, Phase::Failed.as_str(), &record.state, Some(&error), true)
+                .await?;
+            Ok(())
+        })
+    }
+}
+
+/// A rotation under way: its record, where it stands, and the venture's context.
+struct Running {
+    ctx: Context,
+    record: RotationRecord,
+    phase: Phase,
+    state: RotationState,
+    owner: String,
+    health_path: String,
+    schedule: super::Schedule,
+}
+
+impl RotateSecret {
+    async fn rotate(&self, job: &Job) -> Result<(), StepError> {
+        let p = &self.0;
+        let record = p
+            .store
+            .rotation_of_job(&job.id)
+            .await?
+            .ok_or_else(|| StepError::Permanent("no rotation is recorded for this job".into()))?;
+        let class = SecretClass::parse("class", &record.class).map_err(|e| StepError::Permanent(e.to_string()))?;
+        if class != SecretClass::SupabaseSecretKey {
+            return Err(StepError::Permanent(format!(
+                "rotating a {} is not something this version does",
+                class.as_str()
+            )));
+        }
+        let venture = p
+            .store
+            .venture(&job.venture_id)
+            .await?
+            .ok_or_else(|| StepError::Permanent("the venture no longer exists".into()))?;
+        let ctx = p.context(venture, lease(job)).await?;
+        let phase = Phase::parse(&record.phase)
+            .ok_or_else(|| StepError::Permanent(format!("the rotation's phase {:?} is unknown", record.phase)))?;
+        let state: RotationState = serde_json::from_str(&record.state)
+            .map_err(|e| StepError::Permanent(format!("the rotation's state does not read back: {e}")))?;
+        let health_path = ctx.spec.rotation.health_path.clone();
+        let owner = job.owner.clone();
+        let mut running = Running { ctx, record, phase, state, owner, health_path, schedule: p.config.schedule };
+        if job.attempt > 1 && !phase.is_final() {
+            let note = format!("Resuming the rotation of {} at its {} phase", running.record.secret, phase.as_str());
+            running.emit(Level::Info, note).await;
+        }
+        running.run().await
+    }
+}
+
+impl Running {
+    async fn emit(&self, level: Level, message: impl AsRef<str>) {
+        self.ctx.emit("rotation", level, message).await;
+    }
+
+    /// Records `phase` and the state, as long as this instance still holds the job's lease.
+    async fn advance(&mut self, phase: Phase, error: Option<&str>) -> Result<(), StepError> {
+        let state = serde_json::to_string(&self.state).expect("the state serializes");
+        let store = &self.ctx.store;
+        let recorded =
+            store.set_rotation_phase(&self.record.id, &self.owner, phase.as_str(), &state, error, phase.is_final());
+        if !recorded.await? {
+            return Err(StepError::LeaseLost);
+        }
+        self.phase = phase;
+        Ok(())
+    }
+
+    async fn run(&mut self) -> Result<(), StepError> {
+        loop {
+            let forward = match self.phase {
+                Phase::Pending => self.make_new().await.map(|()| Phase::Set),
+                Phase::Set => self.deploy().await.map(|()| Phase::Deployed),
+                Phase::Deployed => self.test().await.map(|()| Phase::Tested),
+                Phase::Tested => {
+                    self.retire_old().await?;
+                    self.advance(Phase::Finished, None).await?;
+                    let note = format!("Rotated {}: the old key is retired", self.record.secret);
+                    self.emit(Level::Info, note).await;
+                    return Ok(());
+                }
+                Phase::RollingBack => {
+                    self.roll_back().await?;
+                    let reason = self.state.rollback_reason.clone().unwrap_or_default();
+                    let error = format!("rolled back: {reason}");
+                    self.advance(Phase::RolledBack, Some(&error)).await?;
+                    let note = format!(
+                        "The rotation of {} rolled back; the previous value is in use again",
+                        self.record.secret
+                    );
+                    self.emit(Level::Warn, note).await;
+                    return Err(StepError::Permanent(format!("the rotation of {} {error}", self.record.secret)));
+                }
+                Phase::Finished | Phase::RolledBack | Phase::Failed => return Ok(()),
+            };
+            match forward {
+                Ok(next) => self.advance(next, None).await?,
+                // Before the old secret is retired, a step that cannot succeed undoes the rotation.
+                Err(StepError::Permanent(reason)) => {
+                    self.emit(Level::Error, format!("Rotation step failed: {reason}; rolling back")).await;
+                    self.state.rollback_reason = Some(reason);
+                    self.advance(Phase::RollingBack, None).await?;
+                }
+                Err(other) => return Err(other),
+            }
+        }
+    }
+
+    /// The venture's Supabase projects, by tier: production's, and the staging project's when
+    /// the venture has one.
+    async fn projects(&self) -> Result<Vec<(Tier, String)>, StepError> {
+        let mut projects = Vec::new();
+        for (tier, kind) in
+            [(Tier::Production, kind::SUPABASE_PROJECT), (Tier::Staging, kind::SUPABASE_STAGING_PROJECT)]
+        {
+            if let Some(reference) =
+                self.ctx.store.resource(&self.ctx.venture.id, kind).await?.and_then(|r| r.external_id)
+            {
+                projects.push((tier, reference));
+            }
+        }
+        if projects.is_empty() {
+            return Err(StepError::Permanent("the venture has no Supabase project yet: apply it first".into()));
+        }
+        Ok(projects)
+    }
+
+    /// The vault name of this rotation's `which` (`pending` or `previous`) value for `tier`.
+    fn sealed(&self, which: &str, tier: Tier) -> String {
+        format!("rotation/{}/{which}/{}", self.record.id, tier.sealed(SUPABASE_SECRET_KEY))
+    }
+
+    /// The name of the key this rotation makes: found again by it after a crash.
+    fn key_name(&self) -> String {
+        let id: String = self.record.id.chars().filter(char::is_ascii_alphanumeric).collect();
+        format!("slipway_rotated_{}", &id[id.len().saturating_sub(12)..]).to_ascii_lowercase()
+    }
+
+    /// Pending → set: a new secret key per project (the one made by an earlier attempt, if it
+    /// got that far), sealed with the old value; then the new one made current and synced.
+    async fn make_new(&mut self) -> Result<(), StepError> {
+        let supabase = self.ctx.platforms.supabase.clone();
+        let name = self.key_name();
+        for (tier, reference) in self.projects().await? {
+            let keys = supabase.api_keys(&reference).await?;
+            let current = self.ctx.secret(&tier.sealed(SUPABASE_SECRET_KEY)).await?.ok_or_else(|| {
+                StepError::Permanent(format!(
+                    "no secret key of Supabase project {reference} is sealed yet: apply the venture first"
+                ))
+            })?;
+            let value_of =
+                |k: &crate::platform::supabase::ApiKey| k.api_key.as_ref().map(|v| v.expose_secret().to_string());
+            let entry = match self.state.projects.iter().position(|p| p.tier == tier) {
+                Some(index) => index,
+                None => {
+                    let old = keys.iter().find(|k| {
+                        k.key_type == Some(ApiKeyType::Secret)
+                            && value_of(k).as_deref() == Some(current.expose_secret())
+                    });
+                    self.state.projects.push(ProjectKeys {
+                        tier,
+                        reference: reference.clone(),
+                        old_key_id: old.and_then(|k| k.id.clone()),
+                        new_key_id: None,
+                    });
+                    self.state.projects.len() - 1
+                }
+            };
+            let made = keys.iter().find(|k| k.name == name && k.key_type == Some(ApiKeyType::Secret)).cloned();
+            let new = match made {
+                Some(key) => key,
+                None => {
+                    let request = CreateApiKeyRequest {
+                        key_type: ApiKeyType::Secret,
+                        name: name.clone(),
+                        description: Some(format!("Made by Slipway's rotation {}", self.record.id)),
+                        secret_jwt_template: None,
+                    };
+                    let key = supabase.create_api_key(&reference, &request).await?;
+                    self.emit(Level::Info, format!("Made secret key {name} in Supabase project {reference}")).await;
+                    key
+                }
+            };
+            let value = new
+                .api_key
+                .clone()
+                .ok_or_else(|| StepError::Transient(format!("Supabase did not reveal the new key {name}")))?;
+            // Sealed before it is sent anywhere; the old value too, for a rollback.
+            self.ctx.put_secret(&self.sealed("pending", tier), &value).await?;
+            if self.ctx.store.secret(&self.ctx.venture.id, &self.sealed("previous", tier)).await?.is_none() {
+                self.ctx.put_secret(&self.sealed("previous", tier), &current).await?;
+            }
+            self.state.projects[entry].new_key_id = new.id.clone();
+            self.advance(Phase::Pending, None).await?;
+        }
+        self.make_current("pending").await
+    }
+
+    /// Makes this rotation's `which` value current in the vault for every project, and syncs
+    /// the venture's variables to Vercel: a pass of its own each time (the forward pass's steps
+    /// are done in this job, and a rollback must run them again).
+    async fn make_current(&self, which: &str) -> Result<(), StepError> {
+        let sync = graph::through(GRAPH, EnvVars::NAME);
+        let steps: Vec<&str> = sync.iter().map(|node| node.name).collect();
+        self.ctx.store.forget_steps(&self.record.job_id, &steps).await?;
+        for project in &self.state.projects {
+            if let Some(value) = self.ctx.secret(&self.sealed(which, project.tier)).await? {
+                self.ctx.put_secret(&project.tier.sealed(SUPABASE_SECRET_KEY), &value).await?;
+            }
+        }
+        graph::apply(&self.ctx, &sync, self.schedule).await?;
+        let note = format!(
+            "Synced {} ({} value) to every Vercel target that holds it",
+            self.record.secret,
+            if which == "pending" { "new" } else { "previous" }
+        );
+        self.emit(Level::Info, note).await;
+        Ok(())
+    }
+
+    /// What runs with the secret and must be built again: production, and staging when the
+    /// venture has it.
+    fn targets(&self) -> Vec<(Environment, RedeployTarget)> {
+        let mut targets = vec![(Environment::Production, RedeployTarget::Production)];
+        if self.ctx.spec.staging_branch.is_some() {
+            targets.push((Environment::Staging, RedeployTarget::Staging));
+        }
+        targets
+    }
+
+    /// Set → deployed: each target built again with the new value, and live.
+    async fn deploy(&mut self) -> Result<(), StepError> {
+        if self.state.replaced.is_empty() {
+            let serving = self.ctx.store.resource(&self.ctx.venture.id, kind::VERCEL_DEPLOYMENT).await?;
+            if let Some(record) = serving
+                && let Some(id) = record.external_id
+            {
+                let url = record.data["url"].as_str().unwrap_or_default().to_string();
+                self.state.replaced.push(Built { environment: Environment::Production, id, url });
+            }
+        }
+        for (environment, target) in self.targets() {
+            if self.state.deployments.iter().any(|b| b.environment == environment) {
+                continue;
+            }
+            let deployment = redeploy(&self.ctx, target, "rotation").await?;
+            self.state.deployments.push(Built { environment, id: deployment.id, url: deployment.url });
+            self.advance(Phase::Set, None).await?;
+        }
+        Ok(())
+    }
+
+    /// Deployed → tested: every new deployment answers its health path with a 2xx, through
+    /// its own URL (so the check reaches that build, whatever the domains serve).
+    async fn test(&mut self) -> Result<(), StepError> {
+        let platforms = &self.ctx.platforms;
+        for built in &self.state.deployments {
+            let path = self.health_path.as_str();
+            let last = std::sync::Mutex::new(None);
+            let healthy = poll(self.ctx.polling.every, self.ctx.polling.healthy_within, || async {
+                let answer = probe_path(&platforms.https, &platforms.dns, &built.url, path, &Expect::Site).await;
+                let ok = answer.ok();
+                *last.lock().unwrap() = Some(answer);
+                Ok(ok.then_some(()))
+            })
+            .await?;
+            let answer = last.into_inner().unwrap();
+            match (healthy, answer) {
+                (Some(()), Some(answer)) => {
+                    let note = format!("Health check of {} ({}): {}", built.environment, built.id, answer.line());
+                    self.emit(Level::Info, note).await;
+                }
+                (_, answer) => {
+                    let why = answer.map(|a| a.outcome()).unwrap_or_else(|| "no answer".into());
+                    return Err(StepError::Permanent(format!(
+                        "the health check of the new {} deployment failed: https://{}{path} {why}",
+                        built.environment, built.url
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Tested → finished: the old keys deleted (one already gone counts), and this rotation's
+    /// sealed copies with them.
+    async fn retire_old(&mut self) -> Result<(), StepError> {
+        for project in &self.state.projects {
+            if let Some(old) = &project.old_key_id {
+                self.delete_key(&project.reference, old, "retired by rotation").await?;
+            }
+        }
+        self.forget_copies().await
+    }
+
+    /// Rolling back: the previous value current again and synced, the targets built with the
+    /// new value built again, and the new keys deleted.
+    async fn roll_back(&mut self) -> Result<(), StepError> {
+        self.make_current("previous").await?;
+        let built: Vec<Environment> = self.state.deployments.iter().map(|b| b.environment).collect();
+        for (environment, target) in self.targets() {
+            if !built.contains(&environment) || self.state.restored.iter().any(|b| b.environment == environment) {
+                continue;
+            }
+            let deployment = redeploy(&self.ctx, target, "rollback").await?;
+            self.state.restored.push(Built { environment, id: deployment.id, url: deployment.url });
+            self.advance(Phase::RollingBack, None).await?;
+        }
+        for project in &self.state.projects {
+            if let Some(new) = &project.new_key_id {
+                self.delete_key(&project.reference, new, "rotation rolled back").await?;
+            }
+        }
+        self.forget_copies().await
+    }
+
+    async fn delete_key(&self, reference: &str, id: &str, reason: &str) -> Result<(), StepError> {
+        let options = DeleteApiKeyOptions { was_compromised: false, reason: Some(reason.into()) };
+        match self.ctx.platforms.supabase.delete_api_key(reference, id, &options).await {
+            Ok(_) => {
+                self.emit(Level::Info, format!("Deleted secret key {id} of Supabase project {reference}")).await;
+                Ok(())
+            }
+            Err(err) if err.is(ErrorKind::NotFound) => Ok(()),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    async fn forget_copies(&self) -> Result<(), StepError> {
+        for project in &self.state.projects {
+            for which in ["pending", "previous"] {
+                self.ctx.store.delete_secret(&self.ctx.venture.id, &self.sealed(which, project.tier)).await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,411 @@
+//! Secret rotation's closed loop in the sandbox: a new Supabase secret key made while the old
+//! one stays valid, set on every Vercel target, the deployments rebuilt and health-checked, and
+//! only then the old key deleted; a failed check rolls back; a crash at any phase resumes; an
+//! apply or destroy and a rotation of one venture exclude each other; and a probe of the live
+//! site sees no failed request throughout.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::Value;
+use slipway_engine::EngineError;
+use slipway_engine::auth::User;
+use slipway_engine::engine::{Rotation, RotationOutcome};
+use slipway_engine::env::Environment;
+use slipway_engine::rotation::Phase;
+
+use super::support::*;
+
+const SECRET: &str = "SUPABASE_SECRET_KEY";
+
+struct Applied {
+    _dir: tempfile::TempDir,
+    db: String,
+    world: World,
+    engine: Engine,
+    admin: User,
+    creator: User,
+    venture: slipway_engine::venture::Venture,
+    project: String,
+    /// The production and staging Supabase projects.
+    references: [String; 2],
+}
+
+/// A venture (with staging, the default) applied until ready, and an admin beside its creator.
+async fn applied(name: &str) -> Applied {
+    let (_dir, db) = database();
+    let world = World::with_token(FaultPlan::default(), &format!("rotation-{name}")).await;
+    let engine = world.open_process(&db, "p1").await;
+    let creator = creator(&engine).await;
+    let password = SecretString::from("an admin's long password");
+    let admin = engine.create_user_unchecked("ada", &password, Role::Admin).await.unwrap();
+    let venture = engine.create_venture(&creator, &NewVenture::new(name, "acme/shop")).await.unwrap();
+    assert_eq!(settle(&engine, &creator, &venture.id).await, VentureStatus::Ready);
+    let venture = engine.venture(&creator, &venture.id).await.unwrap();
+    let project = venture.vercel_project_id.clone().unwrap();
+    let reference = |wanted: String| {
+        let projects = world.supabase().projects();
+        let found = projects.iter().find(|p| p["name"] == wanted.as_str()).expect("the Supabase project");
+        found["ref"].as_str().unwrap().to_string()
+    };
+    let references = [reference(name.to_string()), reference(format!("{name}-staging"))];
+    Applied { _dir, db, world, engine, admin, creator, venture, project, references }
+}
+
+/// The project's secret API keys at Supabase: (id, name, value).
+fn secret_keys(world: &World, reference: &str) -> Vec<(String, String, String)> {
+    let text = |v: &Value, field: &str| v[field].as_str().unwrap_or_default().to_string();
+    let keys = world.supabase().api_keys(reference);
+    keys.iter()
+        .filter(|k| k["type"] == "secret")
+        .map(|k| (text(k, "id"), text(k, "name"), text(k, "api_key")))
+        .collect()
+}
+
+/// What Vercel holds for `key`: production's value, and the staging environment's.
+fn at_vercel(world: &World, project: &str, key: &str) -> (String, String) {
+    let vars = world.vercel().env_vars(project);
+    let value = |production: bool| {
+        let found = vars.iter().find(|v| {
+            let targets_production = v["target"].as_array().is_some_and(|t| t.iter().any(|t| t == "production"));
+            let custom = v["customEnvironmentIds"].as_array().is_some_and(|c| !c.is_empty());
+            v["key"] == key && if production { targets_production } else { custom }
+        });
+        found.and_then(|v| v["value"].as_str()).unwrap_or_default().to_string()
+    };
+    (value(true), value(false))
+}
+
+fn vault(world: &World) -> VaultSettings {
+    VaultSettings::Key { current: world.key.clone(), previous: vec![] }
+}
+
+/// Runs the venture's jobs in a new process until its newest rotation is over; returns that
+/// rotation.
+async fn run_rotation(world: &World, db: &str, instance: &str, user: &User, venture_id: &str) -> Rotation {
+    let engine = world.open_process(db, instance).await;
+    let runner = engine.start_runner();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let newest = loop {
+        let newest = engine.rotations(user, venture_id, Some(SECRET)).await.unwrap().into_iter().next();
+        let over = newest.as_ref().is_some_and(|r| r.outcome != RotationOutcome::Running);
+        if over && !engine.has_active_job(user, venture_id).await.unwrap() {
+            break newest.unwrap();
+        }
+        if tokio::time::Instant::now() > deadline {
+            let events = engine.venture_events(user, venture_id, 0, 10_000).await.unwrap();
+            let last: Vec<String> =
+                events.iter().rev().take(15).rev().map(|e| format!("{}: {}", e.step, e.message)).collect();
+            panic!("the rotation did not end ({newest:?}); the last events:\n{}", last.join("\n"));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    engine.shutdown();
+    runner.await.unwrap();
+    newest
+}
+
+/// Asks the sandbox edge for `https://{name}/` as a visitor would (through the simulated DNS's
+/// answer, trusting the edge's CA): the status and the deployment that answered.
+struct Visitor {
+    client: reqwest::Client,
+}
+
+impl Visitor {
+    fn new(world: &World, name: &str) -> Visitor {
+        let edge = world.sims.edge.address();
+        let ca = reqwest::Certificate::from_pem(world.sims.edge.ca_pem().as_bytes()).unwrap();
+        let client = reqwest::Client::builder()
+            .use_rustls_tls()
+            .add_root_certificate(ca)
+            .resolve(name, edge)
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        Visitor { client }
+    }
+
+    async fn visit(&self, name: &str) -> (u16, String) {
+        match self.client.get(format!("https://{name}/")).send().await {
+            Ok(response) => {
+                let deployment = response.headers().get("x-vercel-deployment").and_then(|h| h.to_str().ok());
+                (response.status().as_u16(), deployment.unwrap_or_default().to_string())
+            }
+            Err(err) => (0, err.to_string()),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_key_rotation_retires_the_old_key_only_once_the_new_one_is_live_and_no_request_fails() {
+    let a = applied("rotating-shop").await;
+    let old: Vec<_> = a.references.iter().map(|r| secret_keys(&a.world, r)).collect();
+    assert!(old.iter().all(|keys| keys.len() == 1), "one secret key per project before: {old:?}");
+    assert_eq!(at_vercel(&a.world, &a.project, SECRET), (old[0][0].2.clone(), old[1][0].2.clone()));
+
+    // Only admins rotate.
+    let refused = a.engine.rotate_secret(&a.creator, &a.venture.id, SECRET).await.unwrap_err();
+    assert!(matches!(refused, EngineError::Forbidden { .. }), "{refused:?}");
+    let unknown = a.engine.rotate_secret(&a.admin, &a.venture.id, "STRIPE_KEY").await.unwrap_err();
+    let EngineError::Invalid(fields) = unknown else { panic!("{unknown:?}") };
+    assert_eq!(fields[0].field, "secret");
+    assert!(
+        fields[0].message.contains("SUPABASE_SECRET_KEY") && fields[0].message.contains("STRIPE_KEY"),
+        "{fields:?}"
+    );
+
+    // A visitor asks the production site all along.
+    let site = "rotating-shop.vercel.app".to_string();
+    let visitor = Arc::new(Visitor::new(&a.world, &site));
+    assert_eq!(visitor.visit(&site).await.0, 200, "the site is up before");
+    let stop = Arc::new(AtomicBool::new(false));
+    let probe = {
+        let (visitor, stop, site) = (visitor.clone(), stop.clone(), site.clone());
+        tokio::spawn(async move {
+            let mut answers = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                answers.push(visitor.visit(&site).await);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            answers
+        })
+    };
+
+    let queued = a.engine.rotate_secret(&a.admin, &a.venture.id, SECRET).await.unwrap();
+    assert_eq!(
+        (queued.phase, queued.outcome, queued.cause.as_str()),
+        (Phase::Pending, RotationOutcome::Running, "manual")
+    );
+    let again = a.engine.rotate_secret(&a.admin, &a.venture.id, SECRET).await.unwrap();
+    assert_eq!(again.id, queued.id, "asking again while it runs is the same rotation");
+    let done = run_rotation(&a.world, &a.db, "runner", &a.admin, &a.venture.id).await;
+    // A few more requests after the old key is gone.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    let answers = probe.await.unwrap();
+
+    assert_eq!((done.phase, done.outcome, done.error.clone()), (Phase::Finished, RotationOutcome::Succeeded, None));
+    let failed: Vec<_> = answers.iter().filter(|(status, _)| *status != 200).collect();
+    assert!(failed.is_empty(), "no request failed during the rotation: {failed:?} of {}", answers.len());
+    let served: std::collections::BTreeSet<&str> = answers.iter().map(|(_, d)| d.as_str()).collect();
+    assert!(
+        answers.len() > 20 && served.len() >= 2,
+        "the probe saw the switch: {} answers from {served:?}",
+        answers.len()
+    );
+
+    // One secret key per project, the new one, and Vercel holds it for each target.
+    let new: Vec<_> = a.references.iter().map(|r| secret_keys(&a.world, r)).collect();
+    for (before, after) in old.iter().zip(&new) {
+        assert_eq!(after.len(), 1, "the old key is deleted: {after:?}");
+        assert!(after[0].1.starts_with("slipway_rotated_"), "{after:?}");
+        assert_ne!(after[0].2, before[0].2);
+    }
+    assert_eq!(at_vercel(&a.world, &a.project, SECRET), (new[0][0].2.clone(), new[1][0].2.clone()));
+
+    // The history: the deployments built with the new key, and the one it replaced, which an
+    // Instant Rollback would bring back with the retired key (it answers 500 now).
+    let environments: Vec<Environment> = done.deployments.iter().map(|b| b.environment).collect();
+    assert_eq!(environments, [Environment::Production, Environment::Staging]);
+    let production = &done.deployments[0];
+    let built_with = a.world.vercel().deployment_env(&production.id).unwrap();
+    assert_eq!(built_with[SECRET], new[0][0].2);
+    assert_eq!(done.replaced.len(), 1);
+    let warning = done.warning.clone().unwrap();
+    assert!(warning.contains(&done.replaced[0].id) && warning.contains("Instant Rollback"), "{warning}");
+    let retired = Visitor::new(&a.world, &done.replaced[0].url);
+    assert_eq!(retired.visit(&done.replaced[0].url).await.0, 500, "the old build's key no longer works");
+    assert_eq!(Visitor::new(&a.world, &production.url).visit(&production.url).await.0, 200);
+
+    // Everyone who may read the venture sees the rotation; no value is in it or the log.
+    let seen = a.engine.rotations(&a.creator, &a.venture.id, None).await.unwrap();
+    assert_eq!(seen, vec![done.clone()]);
+    let shown = serde_json::to_string(&seen).unwrap();
+    let events = a.engine.venture_events(&a.creator, &a.venture.id, 0, 10_000).await.unwrap();
+    let log: Vec<&str> = events.iter().map(|e| e.message.as_str()).collect();
+    assert!(log.iter().any(|m| m.starts_with("Rotated SUPABASE_SECRET_KEY")), "{log:#?}");
+    for value in old.iter().chain(&new).map(|keys| keys[0].2.as_str()) {
+        assert!(!shown.contains(value) && !log.iter().any(|m| m.contains(value)), "a key value leaked");
+    }
+    let audit = a.engine.audit_log(&a.admin, None, 100).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "secret.rotate" && e.target == "rotating-shop/SUPABASE_SECRET_KEY"));
+
+    // The rotation's own sealed copies are gone; an apply afterwards keeps the new key.
+    let status = {
+        let engine = a.world.open_process(&a.db, "p2").await;
+        engine.apply_venture(&a.creator, &a.venture.id).await.unwrap();
+        settle(&engine, &a.creator, &a.venture.id).await
+    };
+    assert_eq!(status, VentureStatus::Ready);
+    assert_eq!(at_vercel(&a.world, &a.project, SECRET), (new[0][0].2.clone(), new[1][0].2.clone()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_health_check_puts_the_previous_key_back_everywhere_and_retires_the_new_one() {
+    let a = applied("unhealthy-shop").await;
+    let old: Vec<_> = a.references.iter().map(|r| secret_keys(&a.world, r)).collect();
+    // The next build goes READY but its app answers 500.
+    a.world.vercel().fail_health_of_next_deployment();
+    let queued = a.engine.rotate_secret(&a.admin, &a.venture.id, SECRET).await.unwrap();
+    let done = run_rotation(&a.world, &a.db, "runner", &a.admin, &a.venture.id).await;
+
+    assert_eq!((done.phase, done.outcome), (Phase::RolledBack, RotationOutcome::RolledBack));
+    let error = done.error.clone().unwrap();
+    assert!(error.contains("health check") && error.contains("500"), "{error}");
+    assert!(done.warning.is_none());
+    assert_eq!(done.restored.len(), done.deployments.len(), "each target built with the new key is rebuilt");
+    let new: Vec<_> = a.references.iter().map(|r| secret_keys(&a.world, r)).collect();
+    assert_eq!(new, old, "the new keys are deleted and the old ones kept");
+    assert_eq!(at_vercel(&a.world, &a.project, SECRET), (old[0][0].2.clone(), old[1][0].2.clone()));
+    let site = "unhealthy-shop.vercel.app";
+    assert_eq!(Visitor::new(&a.world, site).visit(site).await.0, 200, "the site serves with the old key");
+    let job = a.engine.venture_job(&a.admin, &a.venture.id, &queued.job_id).await.unwrap();
+    assert_eq!(job.status, "failed");
+    assert!(job.error.unwrap().contains("rolled back"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_waits_for_no_apply_or_destroy_and_they_wait_for_it() {
+    let a = applied("exclusive-shop").await;
+    // An apply queued: the rotation is refused, naming it.
+    a.engine.apply_venture(&a.creator, &a.venture.id).await.unwrap();
+    let refused = a.engine.rotate_secret(&a.admin, &a.venture.id, SECRET).await.unwrap_err();
+    assert!(refused.to_string().contains("an apply under way"), "{refused}");
+    let applying = a.world.open_process(&a.db, "applying").await;
+    assert_eq!(settle(&applying, &a.creator, &a.venture.id).await, VentureStatus::Ready);
+
+    // A rotation queued: the apply and the destroy are refused, naming it.
+    let engine = a.world.open_process(&a.db, "p2").await;
+    let rotation = engine.rotate_secret(&a.admin, &a.venture.id, SECRET).await.unwrap();
+    let apply = engine.apply_venture(&a.creator, &a.venture.id).await.unwrap_err();
+    assert!(apply.to_string().contains("a secret rotation under way"), "{apply}");
+    let destroy = engine.destroy_venture(&a.admin, &a.venture.id, "exclusive-shop").await.unwrap_err();
+    assert!(destroy.to_string().contains("a secret rotation under way"), "{destroy}");
+    let done = run_rotation(&a.world, &a.db, "runner", &a.admin, &a.venture.id).await;
+    assert_eq!((done.id, done.outcome), (rotation.id, RotationOutcome::Succeeded));
+    // Once it is over, the destroy goes ahead.
+    let engine = a.world.open_process(&a.db, "p3").await;
+    engine.destroy_venture(&a.admin, &a.venture.id, "exclusive-shop").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_killed_at_each_phase_resumes_and_retires_the_old_key_only_after_the_new_one_is_live() {
+    let a = applied("resumed-shop").await;
+    let mut instance = 1;
+    for stop_at in [Phase::Pending, Phase::Set, Phase::Deployed, Phase::Tested] {
+        let old: Vec<_> = a.references.iter().map(|r| secret_keys(&a.world, r)).collect();
+        let engine = a.world.open_process(&a.db, &format!("doomed-{instance}")).await;
+        let rotation = engine.rotate_secret(&a.admin, &a.venture.id, SECRET).await.unwrap();
+        // The process dies as soon as the rotation records the phase (or a later one, should
+        // a phase be recorded and left between two looks).
+        let runner = engine.start_runner();
+        let order = |p: Phase| Phase::ALL.iter().position(|q| *q == p).unwrap();
+        let mut reached = Phase::Pending;
+        wait_for("the phase", async || {
+            let newest = engine.rotations(&a.admin, &a.venture.id, Some(SECRET)).await.unwrap();
+            reached = newest[0].phase;
+            let keys_made = a.references.iter().all(|r| secret_keys(&a.world, r).len() == 2);
+            order(reached) > order(stop_at) || (reached == stop_at && (stop_at != Phase::Pending || keys_made))
+        })
+        .await;
+        runner.abort();
+        let _ = runner.await;
+        drop(engine);
+        // Up to the kill, the old key stayed valid (it is deleted only after the test passed).
+        if order(reached) < order(Phase::Tested) {
+            for (reference, before) in a.references.iter().zip(&old) {
+                assert!(secret_keys(&a.world, reference).iter().any(|k| k.0 == before[0].0), "{reached:?}");
+            }
+        }
+        instance += 1;
+        let engine = a.world.open_process(&a.db, &format!("survivor-{instance}")).await;
+        let done = run_rotation(&a.world, &a.db, &format!("runner-{instance}"), &a.admin, &a.venture.id).await;
+        assert_eq!((done.id.as_str(), done.outcome), (rotation.id.as_str(), RotationOutcome::Succeeded), "{stop_at:?}");
+        let new: Vec<_> = a.references.iter().map(|r| secret_keys(&a.world, r)).collect();
+        for (before, after) in old.iter().zip(&new) {
+            assert_eq!(after.len(), 1, "exactly one key left, made once: {stop_at:?} {after:?}");
+            assert_ne!(after[0].0, before[0].0, "the old key is retired: {stop_at:?}");
+        }
+        assert_eq!(at_vercel(&a.world, &a.project, SECRET), (new[0][0].2.clone(), new[1][0].2.clone()));
+        // Every sealed value opens, the rotation's own copies are gone, no value sits in a
+        // text column, and the site serves.
+        let names = engine.secret_names(&a.admin, &a.venture.id).await.unwrap();
+        assert!(!names.iter().any(|n| n.starts_with("rotation/")), "{names:?}");
+        assert!(engine.reseal_secrets().await.unwrap().unreadable.is_empty(), "{stop_at:?}");
+        assert!(engine.leak_scan(&[]).await.unwrap().leaks.is_empty(), "{stop_at:?}");
+        let site = "resumed-shop.vercel.app";
+        assert_eq!(Visitor::new(&a.world, site).visit(site).await.0, 200);
+        instance += 1;
+    }
+    let rotations = a.engine.rotations(&a.admin, &a.venture.id, None).await.unwrap();
+    assert_eq!(rotations.len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_secret_is_rotated_by_schedule_at_its_spread_moment_once_and_a_failure_waits_a_day() {
+    let (_dir, db) = database();
+    let world = World::with_token(FaultPlan::default(), "rotation-schedule").await;
+    let engine = world.open_process(&db, "p1").await;
+    let creator = creator(&engine).await;
+    let mut spec = NewVenture::new("scheduled-shop", "acme/shop");
+    spec.rotation.policies.insert("supabase-secret-key".into(), "1d".into());
+    let venture = engine.create_venture(&creator, &spec).await.unwrap();
+    assert_eq!(settle(&engine, &creator, &venture.id).await, VentureStatus::Ready);
+    let mut never = NewVenture::new("never-shop", "acme/never");
+    never.rotation.policies.insert("supabase-secret-key".into(), "never".into());
+    let never = engine.create_venture(&creator, &never).await.unwrap();
+    let engine = world.open_process(&db, "p2").await;
+    assert_eq!(settle(&engine, &creator, &never.id).await, VentureStatus::Ready);
+
+    let engine = world.open_process(&db, "p3").await;
+    let status = engine.secret_rotation_status(&creator, &venture.id).await.unwrap();
+    let secret = &status[0];
+    let day = 24 * 3600 * 1000;
+    assert_eq!((secret.secret.as_str(), secret.policy.as_str(), secret.rotated), (SECRET, "1d", false));
+    let due = secret.due_at.unwrap();
+    let at = secret.scheduled_at.unwrap();
+    assert_eq!(due, secret.since + day);
+    assert!((due..due + day).contains(&at), "spread within the day after it falls due");
+    let never_status = engine.secret_rotation_status(&creator, &never.id).await.unwrap();
+    assert_eq!((never_status[0].due_at, never_status[0].scheduled_at), (None, None));
+
+    // Nothing before its moment; at it, one rotation, queued once however often one looks.
+    assert_eq!(engine.queue_due_rotations(at - 1).await.unwrap(), 0);
+    assert_eq!(engine.queue_due_rotations(at).await.unwrap(), 1);
+    assert_eq!(engine.queue_due_rotations(at + day).await.unwrap(), 0, "one under way is not queued again");
+    let done = run_rotation(&world, &db, "runner-1", &creator, &venture.id).await;
+    assert_eq!(
+        (done.cause.as_str(), done.requested_by.as_str(), done.outcome),
+        ("schedule", "schedule", RotationOutcome::Succeeded)
+    );
+    let events = engine.venture_events(&creator, &venture.id, 0, 10_000).await.unwrap();
+    assert!(
+        events.iter().any(|e| e
+            .message
+            .contains("Scheduled rotation of scheduled-shop's SUPABASE_SECRET_KEY queued (policy 1d)"))
+    );
+
+    // Rotated now: the next one falls due a day after this one.
+    let status = engine.secret_rotation_status(&creator, &venture.id).await.unwrap();
+    assert!(status[0].rotated && status[0].since == done.finished_at.unwrap());
+    assert_eq!(engine.queue_due_rotations(at).await.unwrap(), 0);
+    assert!(status[0].scheduled_at.unwrap() >= status[0].since + day);
+
+    // A rotation that rolls back is tried again a day after the failure, not at every look,
+    // even past its moment (with no spread, the moment is exactly a day after the last one).
+    let engine = world.open_process_tweaked(&db, "p4", vault(&world), |c| c.rotation.spread = Duration::ZERO).await;
+    let next = engine.secret_rotation_status(&creator, &venture.id).await.unwrap()[0].scheduled_at.unwrap();
+    assert_eq!(next, done.finished_at.unwrap() + day);
+    world.vercel().fail_health_of_next_deployment();
+    assert_eq!(engine.queue_due_rotations(next).await.unwrap(), 1);
+    let failed = run_rotation(&world, &db, "runner-2", &creator, &venture.id).await;
+    assert_eq!(failed.outcome, RotationOutcome::RolledBack);
+    let failed_at = failed.finished_at.unwrap();
+    assert!(failed_at + day - 1 > next);
+    assert_eq!(engine.queue_due_rotations(failed_at + day - 1).await.unwrap(), 0, "not retried within the day");
+    let retry = engine.secret_rotation_status(&creator, &venture.id).await.unwrap()[0].scheduled_at.unwrap();
+    assert_eq!(retry, failed_at + day);
+    assert_eq!(engine.queue_due_rotations(retry).await.unwrap(), 1);
+    // The venture with `never` was never queued.
+    assert!(engine.rotations(&creator, &never.id, None).await.unwrap().is_empty());
+}
