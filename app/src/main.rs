@@ -289,6 +289,14 @@ struct Settings {
     /// default Cloudflare's, Google's and Quad9's. Ignored in sandbox mode.
     #[arg(long, env = "SLIPWAY_DNS_RESOLVERS", global = true, value_delimiter = ',', value_parser = dns_address)]
     dns_resolvers: Vec<SocketAddr>,
+    /// A CA certificate file (PEM) trusted beside the public roots when Slipway checks a site
+    /// over HTTPS (a domain's, a new deployment's health): for sites behind a private CA.
+    /// Ignored in sandbox mode.
+    #[arg(long, env = "SLIPWAY_HTTPS_EXTRA_CA", global = true)]
+    https_extra_ca: Option<PathBuf>,
+    /// The port those HTTPS checks connect to (443). Ignored in sandbox mode.
+    #[arg(long, env = "SLIPWAY_HTTPS_PORT", global = true)]
+    https_port: Option<u16>,
     /// An authoritative DNS server taking RFC 2136 updates, for ventures with `dns = "rfc2136"`
     /// (`192.0.2.53` or `192.0.2.53:5353`).
     #[arg(long, env = "SLIPWAY_RFC2136_SERVER", global = true, value_parser = dns_address)]
@@ -395,6 +403,14 @@ impl Settings {
             Some(mut real) => {
                 if !self.dns_resolvers.is_empty() {
                     real.dns.resolvers = self.dns_resolvers.clone();
+                }
+                if let Some(path) = &self.https_extra_ca {
+                    let pem = std::fs::read_to_string(path)
+                        .with_context(|| format!("reading SLIPWAY_HTTPS_EXTRA_CA ({})", path.display()))?;
+                    real.https.extra_roots.push(pem);
+                }
+                if let Some(port) = self.https_port {
+                    real.https.port = port;
                 }
                 (real, None)
             }

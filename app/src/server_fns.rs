@@ -114,6 +114,17 @@ pub async fn venture_sign_in(id: String) -> Result<SignInView, ServerFnError> {
     Ok(crate::server::convert::sign_in_view(sign_in, database))
 }
 
+/// The Environment tab's secret rotations: each secret's policy and due date, and the history
+/// (never a value).
+#[server(endpoint = "venture_rotations")]
+pub async fn venture_rotations(id: String) -> Result<RotationTabView, ServerFnError> {
+    use crate::server::session::{engine_result, require_user};
+    let (engine, user) = require_user().await?;
+    let secrets = engine_result(engine.secret_rotation_status(&user, &id).await)?;
+    let history = engine_result(engine.rotations(&user, &id, None).await)?;
+    Ok(crate::server::convert::rotation_tab_view(&user, secrets, history))
+}
+
 /// The Domains tab's data: the domain as it stands (checked live), and with `domain` and
 /// `dns` given, the wizard's preview of them (or the rules they break).
 #[server(endpoint = "venture_domain_tab")]

@@ -424,3 +424,41 @@ pub struct DoctorFindingView {
     pub problem: String,
     pub fix: String,
 }
+
+/// The Environment tab's secret rotations: where each secret Slipway rotates stands, and every
+/// rotation with the deployments that carry each value. Never a value. Rendered on the server only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotationTabView {
+    pub secrets: Vec<SecretRotationView>,
+    pub history: Vec<RotationView>,
+    /// The viewer may rotate now (admins).
+    pub can_rotate: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretRotationView {
+    pub secret: String,
+    pub class: String,
+    pub policy: String,
+    /// "rotated <when>" or "set <when>".
+    pub since: String,
+    /// When it falls due, and when its scheduled rotation runs; none under `never`.
+    pub due: Option<String>,
+    pub scheduled: Option<String>,
+    pub running: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotationView {
+    pub secret: String,
+    pub when: String,
+    /// "ada" or "schedule".
+    pub by: String,
+    /// running, succeeded, rolled_back or failed.
+    pub outcome: String,
+    pub phase: String,
+    pub error: Option<String>,
+    /// (what, environment, deployment id, URL): built with it, replaced, restored.
+    pub deployments: Vec<(String, String, String, String)>,
+    pub warning: Option<String>,
+}

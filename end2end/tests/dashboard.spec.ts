@@ -676,3 +676,54 @@ test('users: an admin changes a role, disables a user (whose session ends at onc
   // The admin's own row has no Disable button.
   await expect(adminPage.getByTestId(`user-${admin.username}`).getByRole('button', { name: 'Disable' })).toHaveCount(0);
 });
+
+test('an admin rotates the Supabase secret key from the Environment tab and the history shows where each value lives', async ({ browser }) => {
+  test.setTimeout(150_000);
+  // A creator's venture: the creator sees the policy and the history, but no "Rotate now".
+  const creatorPage = await (await browser.newContext()).newPage();
+  await startVenture(creatorPage, 'rotate', 'acme/rotate');
+  await creatorPage.getByRole('button', { name: 'Create and provision' }).click();
+  await expect(creatorPage).toHaveURL(/\/ventures\/[0-9a-f-]+$/);
+  await expect(creatorPage.getByTestId('venture-status')).toHaveText('ready', { timeout: 60_000 });
+  const url = creatorPage.url();
+  await creatorPage.reload();
+  await hydrated(creatorPage);
+  await openTab(creatorPage, 'Environment');
+  const creatorRow = creatorPage.getByTestId('rotation-secret-SUPABASE_SECRET_KEY');
+  await expect(creatorRow).toContainText('90d');
+  await expect(creatorRow).toContainText('set ');
+  await expect(creatorRow.getByRole('button', { name: 'Rotate now' })).toHaveCount(0);
+  await expect(creatorPage.getByTestId('rotation-history')).toHaveText('No rotation yet.');
+
+  // The admin rotates it: the page comes back to the tab with a notice, and the rotation runs.
+  const adminPage = await (await browser.newContext()).newPage();
+  await signIn(adminPage, admin);
+  await adminPage.goto(url);
+  await hydrated(adminPage);
+  await openTab(adminPage, 'Environment');
+  await adminPage.getByTestId('rotate-SUPABASE_SECRET_KEY').getByRole('button', { name: 'Rotate now' }).click();
+  await expect(adminPage.getByTestId('rotation-notice')).toContainText('The rotation of SUPABASE_SECRET_KEY is under way');
+  await expect(adminPage.getByTestId('rotation-panel')).toBeVisible();
+  await expect(async () => {
+    await adminPage.reload();
+    await expect(adminPage.getByTestId('rotation').first()).toHaveAttribute('data-outcome', 'succeeded', { timeout: 1_000 });
+  }).toPass({ timeout: 90_000 });
+  const rotation = adminPage.getByTestId('rotation').first();
+  await expect(rotation).toContainText('by admin');
+  await expect(rotation).toContainText('built with it: production');
+  await expect(rotation).toContainText('built with it: staging');
+  await expect(rotation).toContainText('replaced: production');
+  await expect(rotation.getByTestId('rotation-warning')).toContainText('Instant Rollback');
+  await expect(adminPage.getByTestId('rotation-secret-SUPABASE_SECRET_KEY')).toContainText('rotated ');
+  // No key value anywhere on the page.
+  expect(await adminPage.content()).not.toMatch(/sb_secret_[A-Za-z0-9]{20}/);
+  const shots = process.env.SLIPWAY_E2E_SCREENSHOTS;
+  if (shots) await adminPage.screenshot({ path: `${shots}/secret-rotation.png`, fullPage: true });
+
+  // The creator sees that it happened and how it ended, never a value.
+  await creatorPage.reload();
+  await hydrated(creatorPage);
+  await openTab(creatorPage, 'Environment');
+  await expect(creatorPage.getByTestId('rotation').first()).toHaveAttribute('data-outcome', 'succeeded');
+  expect(await creatorPage.content()).not.toMatch(/sb_secret_[A-Za-z0-9]{20}/);
+});

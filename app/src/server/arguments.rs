@@ -33,6 +33,7 @@ pub const ARGUMENTS: &[(&str, Check)] = &[
     (VentureOverview::PATH, check::<VentureOverview>),
     (VentureSignIn::PATH, check::<VentureSignIn>),
     (VentureDomainTab::PATH, check::<VentureDomainTab>),
+    (VentureRotations::PATH, check::<VentureRotations>),
     (Connections::PATH, check::<Connections>),
     (AuditLog::PATH, check::<AuditLog>),
     (UsersPage::PATH, check::<UsersPage>),

@@ -291,3 +291,51 @@ pub fn connections_view(report: slipway_engine::engine::ConnectionReport) -> cra
             .collect(),
     }
 }
+
+/// The Environment tab's rotations panel.
+pub fn rotation_tab_view(
+    viewer: &User,
+    secrets: Vec<slipway_engine::engine::SecretRotationStatus>,
+    history: Vec<slipway_engine::engine::Rotation>,
+) -> crate::views::RotationTabView {
+    use crate::views::{RotationTabView, RotationView, SecretRotationView};
+    use slipway_engine::time::format_utc;
+    let secrets = secrets
+        .into_iter()
+        .map(|s| SecretRotationView {
+            since: format!("{} {}", if s.rotated { "rotated" } else { "set" }, format_utc(s.since)),
+            due: s.due_at.map(format_utc),
+            scheduled: s.scheduled_at.map(format_utc),
+            running: s.running,
+            secret: s.secret,
+            class: s.class,
+            policy: s.policy,
+        })
+        .collect();
+    let history = history
+        .into_iter()
+        .map(|r| {
+            let mut deployments = Vec::new();
+            for (what, built) in
+                [("built with it", &r.deployments), ("replaced", &r.replaced), ("restored", &r.restored)]
+            {
+                for b in built.iter() {
+                    deployments.push((what.to_string(), b.environment.to_string(), b.id.clone(), b.url.clone()));
+                }
+            }
+            let outcome = serde_json::to_value(r.outcome).ok().and_then(|v| v.as_str().map(String::from));
+            let phase = serde_json::to_value(r.phase).ok().and_then(|v| v.as_str().map(String::from));
+            RotationView {
+                when: format_utc(r.created_at),
+                by: r.requested_by,
+                outcome: outcome.unwrap_or_default(),
+                phase: phase.unwrap_or_default(),
+                error: r.error,
+                warning: r.warning,
+                secret: r.secret,
+                deployments,
+            }
+        })
+        .collect();
+    RotationTabView { secrets, history, can_rotate: viewer.role == slipway_engine::auth::Role::Admin }
+}

@@ -83,6 +83,30 @@ pub async fn lint_database(
     back(&venture_id, "auth", &notice)
 }
 
+/// `POST /ventures/{id}/secrets/{name}/rotate`: queues the rotation of a secret now (admins);
+/// the notice says it runs, or why not. The panel follows it on reload.
+pub async fn rotate_secret(
+    State(state): State<AppState>,
+    Path((venture_id, name)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(user) = user_from_headers(&state.engine, &headers).await else {
+        return Redirect::to("/login").into_response();
+    };
+    let notice = match state.engine.rotate_secret(&user, &venture_id, &name).await {
+        Ok(rotation) => format!(
+            "The rotation of {name} is under way ({}): the new value goes to every target, then production and \
+             staging are redeployed and checked before the old value is retired.",
+            rotation.phase.as_str()
+        ),
+        Err(slipway_engine::EngineError::Invalid(errors)) => {
+            errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+        }
+        Err(err) => err.to_string(),
+    };
+    back(&venture_id, "environment", &notice)
+}
+
 /// The Domains tab's "apply this domain" form.
 #[derive(Deserialize)]
 pub struct DomainForm {

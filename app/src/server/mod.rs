@@ -72,6 +72,7 @@ pub fn router(app: AppState, leptos_options: LeptosOptions) -> Router {
         .route("/ventures/{id}/auth/secret", axum::routing::post(forms::sign_in_secret))
         .route("/ventures/{id}/database/lint", axum::routing::post(forms::lint_database))
         .route("/ventures/{id}/domain", axum::routing::post(forms::set_domain))
+        .route("/ventures/{id}/secrets/{name}/rotate", axum::routing::post(forms::rotate_secret))
         .route("/users/{username}/role", axum::routing::post(forms::set_user_role))
         .route("/users/{username}/password", axum::routing::post(forms::reset_password))
         .route("/users/{username}/disable", axum::routing::post(forms::disable_user))

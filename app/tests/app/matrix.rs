@@ -116,6 +116,7 @@ fn server_fn_table() -> BTreeMap<&'static str, (Rule, &'static str)> {
         ("/api/get_venture", (Rule::Read, "id={id}")),
         ("/api/venture_sign_in", (Rule::Read, "id={id}")),
         ("/api/venture_domain_tab", (Rule::Read, "id={id}")),
+        ("/api/venture_rotations", (Rule::Read, "id={id}")),
         ("/api/venture_overview", (Rule::Read, "id={id}")),
         ("/api/connections", (Rule::Read, "")),
         ("/api/env_panel", (Rule::Read, "id={id}")),

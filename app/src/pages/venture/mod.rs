@@ -4,6 +4,7 @@
 
 mod domains;
 mod environment;
+mod rotation;
 mod signin;
 
 use leptos::prelude::*;
@@ -11,11 +12,13 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::{DANGER, Layout, SECONDARY, StatusBadge};
 use crate::server_fns::{
-    ApplyVenture, DestroyVenture, error_message, get_venture, venture_domain_tab, venture_overview, venture_sign_in,
+    ApplyVenture, DestroyVenture, error_message, get_venture, venture_domain_tab, venture_overview, venture_rotations,
+    venture_sign_in,
 };
 use crate::views::{LogLine, VentureState, VentureView};
 use domains::DomainsPanel;
 use environment::EnvironmentPanel;
+use rotation::RotationPanel;
 use signin::SignInPanel;
 
 /// The venture page's tabs: (key, label). A capability adds its tab here and its panel below.
@@ -28,7 +31,8 @@ const TABS: &[(&str, &str)] = &[
 ];
 
 /// The panels rendered on the server, after the island: (tab, element id).
-const SERVER_PANELS: &[(&str, &str)] = &[("auth", signin::PANEL_ID), ("domains", domains::PANEL_ID)];
+const SERVER_PANELS: &[(&str, &str)] =
+    &[("environment", rotation::PANEL_ID), ("auth", signin::PANEL_ID), ("domains", domains::PANEL_ID)];
 
 #[component]
 pub fn VenturePage() -> impl IntoView {
@@ -43,15 +47,16 @@ pub fn VenturePage() -> impl IntoView {
         (id(), query.get("domain"), query.get("dns"))
     };
     let domain_tab = Resource::new(domain_query, |(id, domain, dns)| venture_domain_tab(id, domain, dns));
+    let rotations = Resource::new(id, venture_rotations);
     view! {
         <Layout>
             <Suspense fallback=|| view! { <p class="text-sm text-slate-500">"Loading…"</p> }>
                 {move || Suspend::new(async move {
-                    match (venture.await, sign_in.await, domain_tab.await) {
-                        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                    match (venture.await, sign_in.await, domain_tab.await, rotations.await) {
+                        (Err(e), _, _, _) | (_, Err(e), _, _) | (_, _, Err(e), _) | (_, _, _, Err(e)) => {
                             view! { <p class="text-rose-700">{error_message(&e)}</p> }.into_any()
                         }
-                        (Ok(page), Ok(sign_in), Ok(domain_tab)) => {
+                        (Ok(page), Ok(sign_in), Ok(domain_tab), Ok(rotations)) => {
                             let (venture, created_by, can_change) = (page.venture, page.created_by, page.can_change);
                             // A form's answer names the tab to come back to (`?tab=auth`).
                             let wanted = query.read().get("tab").unwrap_or_default();
@@ -66,6 +71,8 @@ pub fn VenturePage() -> impl IntoView {
                                     </p>
                                 })}
                                 <VentureLive venture can_change tab=tab.to_string() rendered_at=domain_tab.rendered_at />
+                                <RotationPanel venture_id=venture_id.clone() view=rotations
+                                    notice=notice.clone().filter(|_| tab == "environment") hidden=tab != "environment" />
                                 <SignInPanel venture_id=venture_id.clone() view=sign_in can_change
                                     notice=notice.clone().filter(|_| tab == "auth") hidden=tab != "auth" />
                                 <DomainsPanel venture_id view=domain_tab can_change
