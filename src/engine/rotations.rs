@@ -286,7 +286,8 @@ impl Engine {
                 if summary.is_some_and(|s| s.running) {
                     continue;
                 }
-                let since = summary.and_then(|s| s.last_success).unwrap_or(venture.created_at);
+                let last_success = summary.and_then(|s| s.last_success);
+                let since = last_success.unwrap_or(venture.created_at);
                 let last_failure = summary.and_then(|s| s.last_failure);
                 let policy = spec.rotation.policy(*class);
                 let at = next_rotation(
@@ -299,6 +300,13 @@ impl Engine {
                     schedule.retry_after_failure,
                 );
                 if at.is_none_or(|at| at > now) {
+                    continue;
+                }
+                // Read again: a rotation may have ended (or begun) since the pass began.
+                let fresh = store.rotation_summaries(Some(&venture.id)).await?;
+                let fresh = fresh.iter().find(|s| s.secret == *name);
+                if fresh.is_some_and(|s| s.running || s.last_success != last_success || s.last_failure != last_failure)
+                {
                     continue;
                 }
                 let note =

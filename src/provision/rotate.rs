@@ -34,6 +34,9 @@ use crate::store::RotationRecord;
 /// Job kind: run the rotation recorded for the job.
 pub const ROTATE_SECRET: &str = "rotate_secret";
 
+/// What the names of the keys Slipway makes start with.
+const KEY_NAME_PREFIX: &str = "slipway_rotated_";
+
 /// The name of the Supabase secret key's value in the vault (per project, see [`Tier::sealed`]).
 pub const SUPABASE_SECRET_KEY: &str = "SUPABASE_SECRET_KEY";
 
@@ -98,16 +101,22 @@ impl JobHandler for RotateSecret {
             if phase.is_final() {
                 return Ok(());
             }
+            // Both keys stay valid, so whatever runs keeps working; the next rotation retires the
+            // one this rotation made along with the old one (keys Slipway named are its own).
             let stands = match phase {
-                Phase::Pending => "the old secret is still the one in use",
-                Phase::RollingBack => "the rollback did not finish: both the old and the new secret are still valid",
-                _ => "both the old and the new secret are still valid; rotate again to retire the old one",
+                Phase::RollingBack => "the rollback did not finish",
+                _ => "it stopped before the old key was retired",
             };
-            let error = format!("{message} ({stands})");
+            let error = format!(
+                "{message} ({stands}: the old and the new key are both still valid; the next rotation retires \
+                 both but the one it makes)"
+            );
             let store = &self.0.store;
             store
                 .set_rotation_phase(&record.id, &job.owner, Phase::Failed.as_str(), &record.state, Some(&error), true)
                 .await?;
+            // Its sealed copies go: the vault keeps what is current, nothing half-rotated.
+            store.delete_secrets_prefixed(&record.venture_id, &format!("rotation/{}/", record.id)).await?;
             Ok(())
         })
     }
@@ -209,6 +218,7 @@ impl Running {
                 Ok(next) => self.advance(next, None).await?,
                 // Before the old secret is retired, a step that cannot succeed undoes the rotation.
                 Err(StepError::Permanent(reason)) => {
+                    let reason = crate::redact::scrub(&reason);
                     self.emit(Level::Error, format!("Rotation step failed: {reason}; rolling back")).await;
                     self.state.rollback_reason = Some(reason);
                     self.advance(Phase::RollingBack, None).await?;
@@ -245,7 +255,7 @@ impl Running {
     /// The name of the key this rotation makes: found again by it after a crash.
     fn key_name(&self) -> String {
         let id: String = self.record.id.chars().filter(char::is_ascii_alphanumeric).collect();
-        format!("slipway_rotated_{}", &id[id.len().saturating_sub(12)..]).to_ascii_lowercase()
+        format!("{KEY_NAME_PREFIX}{}", &id[id.len().saturating_sub(12)..]).to_ascii_lowercase()
     }
 
     /// Pending → set: a new secret key per project (the one made by an earlier attempt, if it
@@ -342,13 +352,15 @@ impl Running {
 
     /// Set → deployed: each target built again with the new value, and live.
     async fn deploy(&mut self) -> Result<(), StepError> {
-        if self.state.replaced.is_empty() {
+        // What serves now, recorded before the first build replaces the record of it.
+        if self.state.deployments.is_empty() && self.state.replaced.is_empty() {
             let serving = self.ctx.store.resource(&self.ctx.venture.id, kind::VERCEL_DEPLOYMENT).await?;
             if let Some(record) = serving
                 && let Some(id) = record.external_id
             {
                 let url = record.data["url"].as_str().unwrap_or_default().to_string();
                 self.state.replaced.push(Built { environment: Environment::Production, id, url });
+                self.advance(Phase::Set, None).await?;
             }
         }
         for (environment, target) in self.targets() {
@@ -394,12 +406,22 @@ impl Running {
         Ok(())
     }
 
-    /// Tested → finished: the old keys deleted (one already gone counts), and this rotation's
-    /// sealed copies with them.
+    /// Tested → finished: the old keys deleted (one already gone counts), with any other key
+    /// Slipway made and no longer uses (an earlier rotation that was given up, or a twin made
+    /// by two instances at once), and this rotation's sealed copies. Keys a person made stay.
     async fn retire_old(&mut self) -> Result<(), StepError> {
+        let supabase = self.ctx.platforms.supabase.clone();
         for project in &self.state.projects {
-            if let Some(old) = &project.old_key_id {
-                self.delete_key(&project.reference, old, "retired by rotation").await?;
+            let keys = supabase.api_keys(&project.reference).await?;
+            let stray = keys.iter().filter(|k| {
+                k.key_type == Some(ApiKeyType::Secret)
+                    && k.name.starts_with(KEY_NAME_PREFIX)
+                    && k.id != project.new_key_id
+            });
+            let mut retired: Vec<String> = stray.filter_map(|k| k.id.clone()).collect();
+            retired.extend(project.old_key_id.clone().filter(|old| !retired.contains(old)));
+            for id in retired {
+                self.delete_key(&project.reference, &id, "retired by rotation").await?;
             }
         }
         self.forget_copies().await
@@ -418,9 +440,13 @@ impl Running {
             self.state.restored.push(Built { environment, id: deployment.id, url: deployment.url });
             self.advance(Phase::RollingBack, None).await?;
         }
+        // Every key of this rotation's name: two instances may each have made one.
+        let (supabase, name) = (self.ctx.platforms.supabase.clone(), self.key_name());
         for project in &self.state.projects {
-            if let Some(new) = &project.new_key_id {
-                self.delete_key(&project.reference, new, "rotation rolled back").await?;
+            let keys = supabase.api_keys(&project.reference).await?;
+            let made: Vec<String> = keys.iter().filter(|k| k.name == name).filter_map(|k| k.id.clone()).collect();
+            for id in made {
+                self.delete_key(&project.reference, &id, "rotation rolled back").await?;
             }
         }
         self.forget_copies().await

@@ -45,7 +45,8 @@ pub struct RotationSummary {
     pub last_success: Option<i64>,
     /// When a rotation of it last rolled back or failed.
     pub last_failure: Option<i64>,
-    /// Whether a rotation of it is under way.
+    /// Whether a rotation of it is under way (its job queued or running: one whose job ended
+    /// without recording its end is not).
     pub running: bool,
 }
 
@@ -126,7 +127,9 @@ impl Store {
             "SELECT venture_id, secret, \
                  MAX(CASE WHEN phase = 'finished' THEN finished_at END) AS last_success, \
                  MAX(CASE WHEN phase IN ('rolled_back', 'failed') THEN finished_at END) AS last_failure, \
-                 COUNT(CASE WHEN phase NOT IN ('finished', 'rolled_back', 'failed') THEN 1 END) AS running \
+                 COUNT(CASE WHEN phase NOT IN ('finished', 'rolled_back', 'failed') AND EXISTS ( \
+                     SELECT 1 FROM jobs WHERE jobs.id = rotations.job_id AND jobs.status IN ('queued', 'running') \
+                 ) THEN 1 END) AS running \
              FROM rotations WHERE ($1 = '' OR venture_id = $1) GROUP BY venture_id, secret",
         )
         .bind(venture_id.unwrap_or_default())
@@ -165,7 +168,8 @@ impl Store {
         )
         .bind(phase)
         .bind(state)
-        .bind(error)
+        // The error comes from the platforms and the runner: scrubbed like every log line.
+        .bind(error.map(crate::redact::scrub))
         .bind(now)
         .bind(i64::from(finished))
         .bind(id)

@@ -140,6 +140,15 @@ impl Store {
         Ok(())
     }
 
+    /// Removes the venture's sealed values whose names start with `prefix`.
+    pub async fn delete_secrets_prefixed(&self, venture_id: &str, prefix: &str) -> Result<(), sqlx::Error> {
+        let names = self.secret_names(venture_id).await?;
+        for name in names.iter().filter(|n| n.starts_with(prefix)) {
+            self.delete_secret(venture_id, name).await?;
+        }
+        Ok(())
+    }
+
     pub async fn secret_names(&self, venture_id: &str) -> Result<Vec<String>, sqlx::Error> {
         let rows = sqlx::query("SELECT name FROM secrets WHERE venture_id = $1 ORDER BY name")
             .bind(venture_id)

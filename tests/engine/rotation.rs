@@ -409,3 +409,65 @@ async fn a_due_secret_is_rotated_by_schedule_at_its_spread_moment_once_and_a_fai
     // The venture with `never` was never queued.
     assert!(engine.rotations(&creator, &never.id, None).await.unwrap().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_given_up_leaves_no_sealed_copy_and_the_next_one_retires_the_key_it_made() {
+    let a = applied("given-up-shop").await;
+    let old: Vec<_> = a.references.iter().map(|r| secret_keys(&a.world, r)).collect();
+    // The staging project's key cannot be made (two attempts of three calls each): the
+    // production key is made, then the job is given up.
+    let path = format!("/v1/projects/{}/api-keys", a.references[1]);
+    a.world.supabase().queue_faults_for("POST", &path, [Fault::ServerError(503); 6]);
+    let queued = a.engine.rotate_secret(&a.admin, &a.venture.id, SECRET).await.unwrap();
+    let engine = a.world.open_process_tweaked(&a.db, "giving-up", vault(&a.world), |c| c.runner.max_attempts = 2).await;
+    let runner = engine.start_runner();
+    wait_for("the rotation to be given up", async || {
+        let newest = engine.rotations(&a.admin, &a.venture.id, None).await.unwrap();
+        newest[0].outcome == RotationOutcome::Failed && !engine.has_active_job(&a.admin, &a.venture.id).await.unwrap()
+    })
+    .await;
+    engine.shutdown();
+    runner.await.unwrap();
+    let failed = engine.rotations(&a.admin, &a.venture.id, None).await.unwrap().remove(0);
+    assert_eq!(failed.id, queued.id);
+    let error = failed.error.unwrap();
+    assert!(error.contains("gave up") && error.contains("both still valid"), "{error}");
+    assert_eq!(secret_keys(&a.world, &a.references[0]).len(), 2, "the key it made is still there");
+    let names = engine.secret_names(&a.admin, &a.venture.id).await.unwrap();
+    assert!(!names.iter().any(|n| n.starts_with("rotation/")), "{names:?}");
+    // The vault and Vercel still hold the old key, which works.
+    assert_eq!(at_vercel(&a.world, &a.project, SECRET), (old[0][0].2.clone(), old[1][0].2.clone()));
+
+    // The next rotation retires the old key and the one the given-up rotation made.
+    engine.rotate_secret(&a.admin, &a.venture.id, SECRET).await.unwrap();
+    let done = run_rotation(&a.world, &a.db, "runner-2", &a.admin, &a.venture.id).await;
+    assert_eq!(done.outcome, RotationOutcome::Succeeded);
+    let new: Vec<_> = a.references.iter().map(|r| secret_keys(&a.world, r)).collect();
+    for (before, after) in old.iter().zip(&new) {
+        assert_eq!(after.len(), 1, "{after:?}");
+        assert_ne!(after[0].0, before[0].0);
+    }
+    assert_eq!(at_vercel(&a.world, &a.project, SECRET), (new[0][0].2.clone(), new[1][0].2.clone()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgresql_a_rotation_runs_and_the_schedule_reads_it() {
+    let db = super::postgres::TestDatabase::create().await;
+    let world = World::with_token(FaultPlan::default(), "rotation-postgres").await;
+    let engine = world.open_process(&db.url, "pg-1").await;
+    let creator = creator(&engine).await;
+    let password = SecretString::from("an admin's long password");
+    let admin = engine.create_user_unchecked("ada", &password, Role::Admin).await.unwrap();
+    let venture = engine.create_venture(&creator, &NewVenture::new("pg-rotating", "acme/pg")).await.unwrap();
+    assert_eq!(settle(&engine, &creator, &venture.id).await, VentureStatus::Ready);
+    let engine = world.open_process(&db.url, "pg-2").await;
+    engine.rotate_secret(&admin, &venture.id, SECRET).await.unwrap();
+    let status = engine.secret_rotation_status(&admin, &venture.id).await.unwrap();
+    assert!(status[0].running, "a queued rotation is running");
+    let done = run_rotation(&world, &db.url, "pg-3", &admin, &venture.id).await;
+    assert_eq!(done.outcome, RotationOutcome::Succeeded);
+    let status = engine.secret_rotation_status(&admin, &venture.id).await.unwrap();
+    assert!(!status[0].running && status[0].rotated && status[0].since == done.finished_at.unwrap());
+    assert_eq!(engine.queue_due_rotations(status[0].scheduled_at.unwrap() - 1).await.unwrap(), 0);
+    assert_eq!(engine.queue_due_rotations(status[0].scheduled_at.unwrap()).await.unwrap(), 1);
+}
