@@ -12,7 +12,7 @@ use super::audit::AuditAction;
 use crate::auth::{Role, User};
 use crate::error::EngineError;
 use crate::provision::{Built, ROTATE_SECRET, RotationState, SUPABASE_SECRET_KEY};
-use crate::rotation::{Phase, SecretClass, next_rotation};
+use crate::rotation::{Phase, Policy, SecretClass, next_rotation};
 use crate::store::{NewRotation, RotationRecord, RotationSummary};
 use crate::time::now_ms;
 use crate::venture::{NewVenture, Venture, VentureStatus};
@@ -40,6 +40,23 @@ impl Default for RotationSchedule {
             spread: Duration::from_secs(24 * 3600),
             retry_after_failure: Duration::from_secs(24 * 3600),
         }
+    }
+}
+
+impl RotationSchedule {
+    /// Since when `secret` of `venture` has held its value (its last rotation, else the
+    /// venture's making), and when its next scheduled rotation runs.
+    fn next(
+        &self,
+        venture: &Venture,
+        secret: &str,
+        policy: Policy,
+        summary: Option<&RotationSummary>,
+    ) -> (i64, Option<i64>) {
+        let since = summary.and_then(|s| s.last_success).unwrap_or(venture.created_at);
+        let last_failure = summary.and_then(|s| s.last_failure);
+        let at = next_rotation(policy, since, last_failure, &venture.id, secret, self.spread, self.retry_after_failure);
+        (since, at)
     }
 }
 
@@ -221,17 +238,7 @@ impl Engine {
             .map(|(name, class)| {
                 let summary = summaries.get(&(venture.id.clone(), name.to_string()));
                 let policy = spec.rotation.policy(*class);
-                let since = summary.and_then(|s| s.last_success).unwrap_or(venture.created_at);
-                let last_failure = summary.and_then(|s| s.last_failure);
-                let scheduled = next_rotation(
-                    policy,
-                    since,
-                    last_failure,
-                    &venture.id,
-                    name,
-                    schedule.spread,
-                    schedule.retry_after_failure,
-                );
+                let (since, scheduled) = schedule.next(&venture, name, policy, summary);
                 SecretRotationStatus {
                     secret: name.to_string(),
                     class: class.as_str().to_string(),
@@ -286,19 +293,10 @@ impl Engine {
                 if summary.is_some_and(|s| s.running) {
                     continue;
                 }
-                let last_success = summary.and_then(|s| s.last_success);
-                let since = last_success.unwrap_or(venture.created_at);
-                let last_failure = summary.and_then(|s| s.last_failure);
+                let (last_success, last_failure) =
+                    (summary.and_then(|s| s.last_success), summary.and_then(|s| s.last_failure));
                 let policy = spec.rotation.policy(*class);
-                let at = next_rotation(
-                    policy,
-                    since,
-                    last_failure,
-                    &venture.id,
-                    name,
-                    schedule.spread,
-                    schedule.retry_after_failure,
-                );
+                let (_, at) = schedule.next(&venture, name, policy, summary);
                 if at.is_none_or(|at| at > now) {
                     continue;
                 }
