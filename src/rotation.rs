@@ -66,16 +66,22 @@ impl SecretClass {
     }
 
     /// The policy a venture starts with. Keys Slipway rotates without downtime go every 90
-    /// days. A database password reset cuts connections until the redeploy, and a signing key's
-    /// rotation waits out its tokens, so those go less often. What a person must mint goes yearly.
+    /// days; a signing key's rotation waits out its tokens, so it goes less often; what a
+    /// person must mint goes yearly. A database password reset cuts live connections until
+    /// the redeploy is ready, so it is never scheduled unless the venture's owner asks for it.
     pub fn default_policy(self) -> Policy {
         match self {
             SecretClass::SupabaseSecretKey | SecretClass::Generated => Policy::EveryDays(90),
-            SecretClass::DatabasePassword | SecretClass::JwtSigningKey | SecretClass::UserEntered => {
-                Policy::EveryDays(180)
-            }
+            SecretClass::JwtSigningKey | SecretClass::UserEntered => Policy::EveryDays(180),
             SecretClass::OAuthClientSecret => Policy::EveryDays(365),
+            SecretClass::DatabasePassword => Policy::Never,
         }
+    }
+
+    /// Whether its rotation cuts live connections for a while, which an admin accepts before
+    /// rotating it by hand.
+    pub fn cuts_connections(self) -> bool {
+        self == SecretClass::DatabasePassword
     }
 }
 
@@ -333,7 +339,9 @@ mod tests {
     fn classes_read_back_and_say_who_mints_them() {
         for class in SecretClass::ALL {
             assert_eq!(SecretClass::parse("class", class.as_str()), Ok(class));
-            assert!(matches!(class.default_policy(), Policy::EveryDays(_)), "{class:?} rotates by default");
+            // An unattended password reset would cut connections: the owner opts in to that.
+            let scheduled = matches!(class.default_policy(), Policy::EveryDays(_));
+            assert_eq!(scheduled, class != SecretClass::DatabasePassword, "{class:?}");
         }
         let minted: Vec<_> = SecretClass::ALL.into_iter().filter(|c| c.minted_by_slipway()).collect();
         assert_eq!(minted.len(), 4);

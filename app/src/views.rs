@@ -446,6 +446,8 @@ pub struct SecretRotationView {
     pub due: Option<String>,
     pub scheduled: Option<String>,
     pub running: bool,
+    /// What rotating it does to the running app; the admin confirms it before rotating.
+    pub warning: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -461,4 +463,6 @@ pub struct RotationView {
     /// (what, environment, deployment id, URL): built with it, replaced, restored.
     pub deployments: Vec<(String, String, String, String)>,
     pub warning: Option<String>,
+    /// "connections failed for 4.2 s" (the database password).
+    pub cut: Option<String>,
 }

@@ -277,6 +277,12 @@ impl SupabaseSim {
         state.projects.iter().find(|p| p.reference == reference).map(|p| p.keys.clone()).unwrap_or_default()
     }
 
+    /// The project's database password now (tests compare it with what deployments hold).
+    pub fn database_password(&self, reference: &str) -> Option<String> {
+        let state = self.state.lock().unwrap();
+        state.projects.iter().find(|p| p.reference == reference).map(|p| p.db_password.clone())
+    }
+
     /// The `recovery_time_target_unix` of every PITR restore accepted for `reference`.
     pub fn pitr_restores(&self, reference: &str) -> Vec<i64> {
         let state = self.state.lock().unwrap();

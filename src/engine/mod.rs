@@ -45,7 +45,7 @@ pub use connections::{ConnectionChecks, ConnectionReport};
 pub use database::{DatabaseOverview, DatabaseProject, DatabaseTable};
 pub use domains::{DomainCheck, DomainName, DomainPreview, DomainStatus};
 pub use env::{EnvChange, EnvListing, EnvPull, EnvReveal, EnvValue, EnvVariable, EnvVersion, PulledVariable};
-pub use rotations::{ROTATABLE, Rotation, RotationOutcome, RotationSchedule, SecretRotationStatus};
+pub use rotations::{ROTATABLE, RotateRequest, Rotation, RotationOutcome, RotationSchedule, SecretRotationStatus};
 pub use secrets::{Leak, LeakReport, ResealReport};
 pub use signin::{SignInOverview, SignInProject, SignInProvider};
 pub use users::{TOKEN_LIFETIME_DEFAULT_DAYS, TOKEN_LIFETIME_MAX_DAYS, login_delay};

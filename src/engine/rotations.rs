@@ -11,14 +11,26 @@ use super::Engine;
 use super::audit::AuditAction;
 use crate::auth::{Role, User};
 use crate::error::EngineError;
-use crate::provision::{Built, ROTATE_SECRET, RotationState, SUPABASE_SECRET_KEY};
+use crate::provision::{Built, POSTGRES_PASSWORD, ROTATE_SECRET, RotationState, SUPABASE_SECRET_KEY};
 use crate::rotation::{Phase, Policy, SecretClass, next_rotation};
 use crate::store::{NewRotation, RotationRecord, RotationSummary};
 use crate::time::now_ms;
 use crate::venture::{NewVenture, Venture, VentureStatus};
 
 /// The secrets Slipway rotates by name, and their class.
-pub const ROTATABLE: &[(&str, SecretClass)] = &[(SUPABASE_SECRET_KEY, SecretClass::SupabaseSecretKey)];
+pub const ROTATABLE: &[(&str, SecretClass)] =
+    &[(SUPABASE_SECRET_KEY, SecretClass::SupabaseSecretKey), (POSTGRES_PASSWORD, SecretClass::DatabasePassword)];
+
+/// What an admin asks for with a rotation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateRequest {
+    /// Must be `true` to rotate the database password: its reset cuts every live connection
+    /// until the new deployments are ready (`SecretRotationStatus.warning` says how long the
+    /// last one took).
+    #[serde(default)]
+    pub accept_connection_cut: bool,
+}
 
 /// When scheduled rotations run; the defaults are in `EngineConfig::new`.
 #[derive(Debug, Clone)]
@@ -85,6 +97,10 @@ pub struct SecretRotationStatus {
     /// Its latest rotation.
     #[schema(required = true)]
     pub last: Option<Rotation>,
+    /// What rotating it does to the running app, said before an admin confirms (the database
+    /// password's reset cuts connections until the redeploy is ready).
+    #[schema(required = true)]
+    pub warning: Option<String>,
 }
 
 /// How a rotation ended, or that it has not yet.
@@ -133,6 +149,10 @@ pub struct Rotation {
     /// retired secret.
     #[schema(required = true)]
     pub warning: Option<String>,
+    /// For the database password: how long live connections failed, from the reset until
+    /// every new deployment was ready (ms).
+    #[schema(required = true)]
+    pub connections_cut_ms: Option<i64>,
 }
 
 impl Rotation {
@@ -166,10 +186,11 @@ impl Rotation {
             error: record.error,
             created_at: record.created_at,
             finished_at: record.finished_at,
-            deployments: state.deployments,
-            replaced: state.replaced,
-            restored: state.restored,
+            deployments: state.deployments.clone(),
+            replaced: state.replaced.clone(),
+            restored: state.restored.clone(),
             warning,
+            connections_cut_ms: state.connections_cut_ms(),
         }
     }
 }
@@ -179,7 +200,13 @@ impl Engine {
     /// target, redeploys, checks the new deployments' health and only then retires the old
     /// value, or rolls back. Admins only. Asked again while that rotation runs, it is that
     /// rotation; refused while another job of the venture runs (an apply, a destroy).
-    pub async fn rotate_secret(&self, actor: &User, venture_id: &str, secret: &str) -> Result<Rotation, EngineError> {
+    pub async fn rotate_secret(
+        &self,
+        actor: &User,
+        venture_id: &str,
+        secret: &str,
+        request: &RotateRequest,
+    ) -> Result<Rotation, EngineError> {
         if actor.role != Role::Admin {
             return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "rotate secrets" });
         }
@@ -191,6 +218,11 @@ impl Engine {
                 format!("must be a secret Slipway rotates: {} (got {secret:?})", names.join(", ")),
             )
         })?;
+        if class.cuts_connections() && !request.accept_connection_cut {
+            let last = self.inner.store.rotations(&venture.id, Some(name)).await?;
+            let last = last.into_iter().map(Rotation::from_record).find_map(|r| r.connections_cut_ms);
+            return Err(EngineError::invalid("accept_connection_cut", format!("must be true: {}", cut_warning(last))));
+        }
         if venture.vercel_project_id.is_none() {
             return Err(EngineError::Conflict(format!("{} has no Vercel project yet: apply it first", venture.name)));
         }
@@ -239,6 +271,8 @@ impl Engine {
                 let summary = summaries.get(&(venture.id.clone(), name.to_string()));
                 let policy = spec.rotation.policy(*class);
                 let (since, scheduled) = schedule.next(&venture, name, policy, summary);
+                let of_secret = || history.iter().filter(|r| r.secret == *name);
+                let last_cut = of_secret().map(|r| Rotation::from_record(r.clone())).find_map(|r| r.connections_cut_ms);
                 SecretRotationStatus {
                     secret: name.to_string(),
                     class: class.as_str().to_string(),
@@ -248,7 +282,8 @@ impl Engine {
                     due_at: policy.due_at(since),
                     scheduled_at: scheduled,
                     running: summary.is_some_and(|s| s.running),
-                    last: history.iter().find(|r| r.secret == *name).cloned().map(Rotation::from_record),
+                    last: of_secret().next().cloned().map(Rotation::from_record),
+                    warning: class.cuts_connections().then(|| cut_warning(last_cut)),
                 }
             })
             .collect())
@@ -338,6 +373,18 @@ impl Engine {
         let records = self.inner.store.rotations(venture_id, secret).await?;
         Ok(records.into_iter().map(Rotation::from_record).collect())
     }
+}
+
+/// What resetting the database password does, with how long it took last time.
+fn cut_warning(last_cut_ms: Option<i64>) -> String {
+    let last = match last_cut_ms {
+        Some(ms) => format!("the last rotation cut them for {:.1} s", ms as f64 / 1000.0),
+        None => "that lasts about one build of each deployment".into(),
+    };
+    format!(
+        "resetting the database password cuts every live connection until the new deployments are ready ({last}); \
+         preview deployments keep the old password until they are built again"
+    )
 }
 
 fn summaries_by_secret(summaries: Vec<RotationSummary>) -> BTreeMap<(String, String), RotationSummary> {

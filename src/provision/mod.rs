@@ -35,7 +35,9 @@ pub use resources::{
     DomainAtVercel, GRAPH, PoliciesWritten, RedeployTarget, SignInWritten, SyncState, examine_domain, kind,
     lint_errors, lint_note, read_written, record_lint,
 };
-pub use rotate::{Built, ProjectKeys, ROTATE_SECRET, RotateSecret, RotationState, SUPABASE_SECRET_KEY};
+pub use rotate::{
+    Built, POSTGRES_PASSWORD, ProjectKeys, ROTATE_SECRET, RotateSecret, RotationState, SUPABASE_SECRET_KEY,
+};
 
 /// How often long waits look again, and how long they wait at most.
 #[derive(Debug, Clone)]

@@ -15,12 +15,12 @@
 //! check fails before then, the previous value goes back everywhere (rolling back) and the new
 //! one is retired instead.
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use super::graph::Resource;
 use super::handlers::{Provisioner, lease};
-use super::resources::{EnvVars, GRAPH, RedeployTarget, kind, redeploy};
+use super::resources::{DB_PASSWORD, EnvVars, GRAPH, RedeployTarget, generate_password, kind, redeploy};
 use super::{Context, StepError, graph, poll};
 use crate::domains::https::{Expect, probe_path};
 use crate::env::{Environment, Tier};
@@ -39,6 +39,10 @@ const KEY_NAME_PREFIX: &str = "slipway_rotated_";
 
 /// The name of the Supabase secret key's value in the vault (per project, see [`Tier::sealed`]).
 pub const SUPABASE_SECRET_KEY: &str = "SUPABASE_SECRET_KEY";
+
+/// What the database password's rotation is called: the variable people know it by (the
+/// rotation changes every `POSTGRES_*` variable that embeds it).
+pub const POSTGRES_PASSWORD: &str = "POSTGRES_PASSWORD";
 
 /// What a rotation keeps between its phases (ids and URLs, never a value).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -70,6 +74,21 @@ pub struct ProjectKeys {
     pub old_key_id: Option<String>,
     /// The key made for this rotation; deleted if it rolls back.
     pub new_key_id: Option<String>,
+    /// When the project's database password was reset (a password rotation; ms since the
+    /// Unix epoch): live connections fail from then until the new deployments are ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reset_at: Option<i64>,
+    /// When every deployment that uses the project was ready again after the reset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_at: Option<i64>,
+}
+
+impl RotationState {
+    /// How long live database connections failed during a password rotation: from the reset
+    /// to the last new deployment being ready, the longest of the venture's projects.
+    pub fn connections_cut_ms(&self) -> Option<i64> {
+        self.projects.iter().filter_map(|p| Some(p.live_at? - p.reset_at?)).max()
+    }
 }
 
 /// A deployment and what it serves.
@@ -101,16 +120,19 @@ impl JobHandler for RotateSecret {
             if phase.is_final() {
                 return Ok(());
             }
-            // Both keys stay valid, so whatever runs keeps working; the next rotation retires the
-            // one this rotation made along with the old one (keys Slipway named are its own).
-            let stands = match phase {
-                Phase::RollingBack => "the rollback did not finish",
-                _ => "it stopped before the old key was retired",
+            let state: RotationState = serde_json::from_str(&record.state).unwrap_or_default();
+            let stands = match SecretClass::parse("class", &record.class) {
+                Ok(SecretClass::DatabasePassword) => self.password_given_up(job, &record, &state).await,
+                // Both keys stay valid, so whatever runs keeps working; the next rotation retires
+                // the one this rotation made along with the old one (keys Slipway named are its own).
+                _ if phase == Phase::RollingBack => "the rollback did not finish: the old and the new key are both \
+                                                    still valid; the next rotation retires both but the one it makes"
+                    .to_string(),
+                _ => "it stopped before the old key was retired: the old and the new key are both still valid; the \
+                      next rotation retires both but the one it makes"
+                    .to_string(),
             };
-            let error = format!(
-                "{message} ({stands}: the old and the new key are both still valid; the next rotation retires \
-                 both but the one it makes)"
-            );
+            let error = format!("{message} ({stands})");
             let store = &self.0.store;
             store
                 .set_rotation_phase(&record.id, &job.owner, Phase::Failed.as_str(), &record.state, Some(&error), true)
@@ -122,17 +144,6 @@ impl JobHandler for RotateSecret {
     }
 }
 
-/// A rotation under way: its record, where it stands, and the venture's context.
-struct Running {
-    ctx: Context,
-    record: RotationRecord,
-    phase: Phase,
-    state: RotationState,
-    owner: String,
-    health_path: String,
-    schedule: super::Schedule,
-}
-
 impl RotateSecret {
     async fn rotate(&self, job: &Job) -> Result<(), StepError> {
         let p = &self.0;
@@ -142,7 +153,7 @@ impl RotateSecret {
             .await?
             .ok_or_else(|| StepError::Permanent("no rotation is recorded for this job".into()))?;
         let class = SecretClass::parse("class", &record.class).map_err(|e| StepError::Permanent(e.to_string()))?;
-        if class != SecretClass::SupabaseSecretKey {
+        if !matches!(class, SecretClass::SupabaseSecretKey | SecretClass::DatabasePassword) {
             return Err(StepError::Permanent(format!(
                 "rotating a {} is not something this version does",
                 class.as_str()
@@ -160,13 +171,59 @@ impl RotateSecret {
             .map_err(|e| StepError::Permanent(format!("the rotation's state does not read back: {e}")))?;
         let health_path = ctx.spec.rotation.health_path.clone();
         let owner = job.owner.clone();
-        let mut running = Running { ctx, record, phase, state, owner, health_path, schedule: p.config.schedule };
+        let mut running = Running { ctx, record, class, phase, state, owner, health_path, schedule: p.config.schedule };
         if job.attempt > 1 && !phase.is_final() {
             let note = format!("Resuming the rotation of {} at its {} phase", running.record.secret, phase.as_str());
             running.emit(Level::Info, note).await;
         }
         running.run().await
     }
+
+    /// A password rotation given up on: where the password stands. Before any reset was
+    /// asked for, Supabase still has the previous password, so it goes back into the vault and
+    /// to Vercel; after, the vault keeps the new one, which Supabase most likely has.
+    async fn password_given_up(&self, job: &Job, record: &RotationRecord, state: &RotationState) -> String {
+        if state.projects.iter().any(|p| p.reset_at.is_some()) {
+            return "the database password was reset: the vault holds the new one; redeploy the venture if its \
+                    connections fail"
+                .into();
+        }
+        let restored = async {
+            let venture = self.0.store.venture(&job.venture_id).await?.ok_or(StepError::Permanent(String::new()))?;
+            let ctx = self.0.context(venture, lease(job)).await?;
+            for project in &state.projects {
+                let previous = format!("rotation/{}/previous/{}", record.id, project.tier.sealed(DB_PASSWORD));
+                if let Some(value) = ctx.secret(&previous).await? {
+                    ctx.put_secret(&project.tier.sealed(DB_PASSWORD), &value).await?;
+                }
+            }
+            let sync = graph::through(GRAPH, EnvVars::NAME);
+            let steps: Vec<&str> = sync.iter().map(|node| node.name).collect();
+            ctx.store.forget_steps(&job.id, &steps).await?;
+            graph::apply(&ctx, &sync, self.0.config.schedule).await
+        };
+        match restored.await {
+            Ok(()) => "it stopped before the database password was reset: the previous password is in use and \
+                       back at Vercel"
+                .into(),
+            Err(_) => "it stopped before the database password was reset: the previous password is in use and \
+                       back in the vault, but Vercel may still hold the new one for the next build: apply the \
+                       venture to sync it"
+                .into(),
+        }
+    }
+}
+
+/// A rotation under way: its record, where it stands, and the venture's context.
+struct Running {
+    ctx: Context,
+    record: RotationRecord,
+    class: SecretClass,
+    phase: Phase,
+    state: RotationState,
+    owner: String,
+    health_path: String,
+    schedule: super::Schedule,
 }
 
 impl Running {
@@ -196,7 +253,16 @@ impl Running {
                 Phase::Tested => {
                     self.retire_old().await?;
                     self.advance(Phase::Finished, None).await?;
-                    let note = format!("Rotated {}: the old key is retired", self.record.secret);
+                    let note = match (self.class, self.state.connections_cut_ms()) {
+                        (SecretClass::DatabasePassword, Some(cut)) => format!(
+                            "Rotated {}: connections failed for {:.1} s, from the reset until the new deployments \
+                             were ready",
+                            self.record.secret,
+                            cut as f64 / 1000.0
+                        ),
+                        (SecretClass::DatabasePassword, None) => format!("Rotated {}", self.record.secret),
+                        _ => format!("Rotated {}: the old key is retired", self.record.secret),
+                    };
                     self.emit(Level::Info, note).await;
                     return Ok(());
                 }
@@ -247,9 +313,17 @@ impl Running {
         Ok(projects)
     }
 
+    /// The vault name of the value this rotation changes, for `tier`'s project.
+    fn current(&self, tier: Tier) -> String {
+        match self.class {
+            SecretClass::DatabasePassword => tier.sealed(DB_PASSWORD),
+            _ => tier.sealed(SUPABASE_SECRET_KEY),
+        }
+    }
+
     /// The vault name of this rotation's `which` (`pending` or `previous`) value for `tier`.
     fn sealed(&self, which: &str, tier: Tier) -> String {
-        format!("rotation/{}/{which}/{}", self.record.id, tier.sealed(SUPABASE_SECRET_KEY))
+        format!("rotation/{}/{which}/{}", self.record.id, self.current(tier))
     }
 
     /// The name of the key this rotation makes: found again by it after a crash.
@@ -258,36 +332,57 @@ impl Running {
         format!("{KEY_NAME_PREFIX}{}", &id[id.len().saturating_sub(12)..]).to_ascii_lowercase()
     }
 
-    /// Pending → set: a new secret key per project (the one made by an earlier attempt, if it
-    /// got that far), sealed with the old value; then the new one made current and synced.
+    /// The state's entry for `tier`'s project, made when it has none (with the key in use).
+    fn entry(&mut self, tier: Tier, reference: &str, old_key_id: Option<String>) -> usize {
+        match self.state.projects.iter().position(|p| p.tier == tier) {
+            Some(index) => index,
+            None => {
+                self.state.projects.push(ProjectKeys {
+                    tier,
+                    reference: reference.to_string(),
+                    old_key_id,
+                    new_key_id: None,
+                    reset_at: None,
+                    live_at: None,
+                });
+                self.state.projects.len() - 1
+            }
+        }
+    }
+
+    /// The value `tier`'s project uses now, which a rollback brings back.
+    async fn in_use(&self, tier: Tier, reference: &str) -> Result<SecretString, StepError> {
+        self.ctx.secret(&self.current(tier)).await?.ok_or_else(|| {
+            StepError::Permanent(format!(
+                "no {} of Supabase project {reference} is sealed yet: apply the venture first",
+                self.record.secret
+            ))
+        })
+    }
+
+    /// Pending → set: the new value made and sealed with the old one, then made current and
+    /// synced to Vercel.
     async fn make_new(&mut self) -> Result<(), StepError> {
+        match self.class {
+            SecretClass::DatabasePassword => self.make_new_passwords().await?,
+            _ => self.make_new_keys().await?,
+        }
+        self.make_current("pending").await
+    }
+
+    /// A new secret key per project (the one made by an earlier attempt, if it got that far).
+    async fn make_new_keys(&mut self) -> Result<(), StepError> {
         let supabase = self.ctx.platforms.supabase.clone();
         let name = self.key_name();
         for (tier, reference) in self.projects().await? {
             let keys = supabase.api_keys(&reference).await?;
-            let current = self.ctx.secret(&tier.sealed(SUPABASE_SECRET_KEY)).await?.ok_or_else(|| {
-                StepError::Permanent(format!(
-                    "no secret key of Supabase project {reference} is sealed yet: apply the venture first"
-                ))
-            })?;
+            let current = self.in_use(tier, &reference).await?;
             let value_of =
                 |k: &crate::platform::supabase::ApiKey| k.api_key.as_ref().map(|v| v.expose_secret().to_string());
-            let entry = match self.state.projects.iter().position(|p| p.tier == tier) {
-                Some(index) => index,
-                None => {
-                    let old = keys.iter().find(|k| {
-                        k.key_type == Some(ApiKeyType::Secret)
-                            && value_of(k).as_deref() == Some(current.expose_secret())
-                    });
-                    self.state.projects.push(ProjectKeys {
-                        tier,
-                        reference: reference.clone(),
-                        old_key_id: old.and_then(|k| k.id.clone()),
-                        new_key_id: None,
-                    });
-                    self.state.projects.len() - 1
-                }
-            };
+            let old = keys.iter().find(|k| {
+                k.key_type == Some(ApiKeyType::Secret) && value_of(k).as_deref() == Some(current.expose_secret())
+            });
+            let entry = self.entry(tier, &reference, old.and_then(|k| k.id.clone()));
             let made = keys.iter().find(|k| k.name == name && k.key_type == Some(ApiKeyType::Secret)).cloned();
             let new = match made {
                 Some(key) => key,
@@ -307,27 +402,47 @@ impl Running {
                 .api_key
                 .clone()
                 .ok_or_else(|| StepError::Transient(format!("Supabase did not reveal the new key {name}")))?;
-            // Sealed before it is sent anywhere; the old value too, for a rollback.
-            self.ctx.put_secret(&self.sealed("pending", tier), &value).await?;
-            if self.ctx.store.secret(&self.ctx.venture.id, &self.sealed("previous", tier)).await?.is_none() {
-                self.ctx.put_secret(&self.sealed("previous", tier), &current).await?;
-            }
+            self.seal_pending(tier, &value, &current).await?;
             self.state.projects[entry].new_key_id = new.id.clone();
             self.advance(Phase::Pending, None).await?;
         }
-        self.make_current("pending").await
+        Ok(())
+    }
+
+    /// A new database password per project, made here (Supabase takes the one it is given):
+    /// the one an earlier attempt sealed, if it got that far.
+    async fn make_new_passwords(&mut self) -> Result<(), StepError> {
+        for (tier, reference) in self.projects().await? {
+            let current = self.in_use(tier, &reference).await?;
+            self.entry(tier, &reference, None);
+            if self.ctx.secret(&self.sealed("pending", tier)).await?.is_none() {
+                self.seal_pending(tier, &generate_password(), &current).await?;
+            }
+            self.advance(Phase::Pending, None).await?;
+        }
+        Ok(())
+    }
+
+    /// Seals the new value before it is sent anywhere, and the old one (once) for a rollback.
+    async fn seal_pending(&self, tier: Tier, new: &SecretString, current: &SecretString) -> Result<(), StepError> {
+        self.ctx.put_secret(&self.sealed("pending", tier), new).await?;
+        if self.ctx.store.secret(&self.ctx.venture.id, &self.sealed("previous", tier)).await?.is_none() {
+            self.ctx.put_secret(&self.sealed("previous", tier), current).await?;
+        }
+        Ok(())
     }
 
     /// Makes this rotation's `which` value current in the vault for every project, and syncs
     /// the venture's variables to Vercel: a pass of its own each time (the forward pass's steps
-    /// are done in this job, and a rollback must run them again).
+    /// are done in this job, and a rollback must run them again). Variables at Vercel reach
+    /// new builds only, so what runs keeps its values until it is built again.
     async fn make_current(&self, which: &str) -> Result<(), StepError> {
         let sync = graph::through(GRAPH, EnvVars::NAME);
         let steps: Vec<&str> = sync.iter().map(|node| node.name).collect();
         self.ctx.store.forget_steps(&self.record.job_id, &steps).await?;
         for project in &self.state.projects {
             if let Some(value) = self.ctx.secret(&self.sealed(which, project.tier)).await? {
-                self.ctx.put_secret(&project.tier.sealed(SUPABASE_SECRET_KEY), &value).await?;
+                self.ctx.put_secret(&self.current(project.tier), &value).await?;
             }
         }
         graph::apply(&self.ctx, &sync, self.schedule).await?;
@@ -341,16 +456,19 @@ impl Running {
     }
 
     /// What runs with the secret and must be built again: production, and staging when the
-    /// venture has it.
-    fn targets(&self) -> Vec<(Environment, RedeployTarget)> {
-        let mut targets = vec![(Environment::Production, RedeployTarget::Production)];
+    /// venture has it, with the Supabase project each uses.
+    fn targets(&self) -> Vec<(Environment, RedeployTarget, Option<Tier>)> {
+        let mut targets = vec![(Environment::Production, RedeployTarget::Production, Some(Tier::Production))];
         if self.ctx.spec.staging_branch.is_some() {
-            targets.push((Environment::Staging, RedeployTarget::Staging));
+            let tier = self.ctx.spec.non_production.project_for(Environment::Staging);
+            targets.push((Environment::Staging, RedeployTarget::Staging, tier));
         }
         targets
     }
 
-    /// Set → deployed: each target built again with the new value, and live.
+    /// Set → deployed: each target built again with the new value, and live. A password is
+    /// reset just before the first build that carries it: from then until that build is
+    /// ready, the deployments running with the old password cannot connect.
     async fn deploy(&mut self) -> Result<(), StepError> {
         // What serves now, recorded before the first build replaces the record of it.
         if self.state.deployments.is_empty() && self.state.replaced.is_empty() {
@@ -363,14 +481,64 @@ impl Running {
                 self.advance(Phase::Set, None).await?;
             }
         }
-        for (environment, target) in self.targets() {
-            if self.state.deployments.iter().any(|b| b.environment == environment) {
+        let targets = self.targets();
+        for (environment, target, tier) in &targets {
+            if self.state.deployments.iter().any(|b| b.environment == *environment) {
                 continue;
             }
-            let deployment = redeploy(&self.ctx, target, "rotation").await?;
-            self.state.deployments.push(Built { environment, id: deployment.id, url: deployment.url });
+            if self.class == SecretClass::DatabasePassword
+                && let Some(tier) = tier
+            {
+                self.reset_password(*tier, "pending").await?;
+            }
+            let deployment = redeploy(&self.ctx, *target, "rotation").await?;
+            self.state.deployments.push(Built { environment: *environment, id: deployment.id, url: deployment.url });
+            // A project is live again once every target that uses it is.
+            let now = crate::time::now_ms();
+            let built = |e: &Environment| self.state.deployments.iter().any(|b| b.environment == *e);
+            let live: Vec<Tier> = self
+                .state
+                .projects
+                .iter()
+                .map(|p| p.tier)
+                .filter(|t| targets.iter().filter(|(_, _, of)| *of == Some(*t)).all(|(e, _, _)| built(e)))
+                .collect();
+            for project in self.state.projects.iter_mut() {
+                if project.reset_at.is_some() && project.live_at.is_none() && live.contains(&project.tier) {
+                    project.live_at = Some(now);
+                }
+            }
             self.advance(Phase::Set, None).await?;
         }
+        Ok(())
+    }
+
+    /// Resets `tier`'s database password to this rotation's `which` value. The moment is
+    /// recorded before the call, so a resumed job knows the old password may be gone. Asking
+    /// again is harmless: Supabase takes the same password twice.
+    async fn reset_password(&mut self, tier: Tier, which: &str) -> Result<(), StepError> {
+        let Some(entry) = self.state.projects.iter().position(|p| p.tier == tier) else { return Ok(()) };
+        let forward = which == "pending";
+        if forward && self.state.projects[entry].live_at.is_some() {
+            return Ok(());
+        }
+        let value = self.ctx.secret(&self.sealed(which, tier)).await?.ok_or_else(|| {
+            StepError::Permanent(format!("the rotation's {which} database password is missing from the vault"))
+        })?;
+        if forward && self.state.projects[entry].reset_at.is_none() {
+            self.state.projects[entry].reset_at = Some(crate::time::now_ms());
+            self.advance(self.phase, None).await?;
+        }
+        let reference = self.state.projects[entry].reference.clone();
+        self.ctx.platforms.supabase.reset_database_password(&reference, &value).await?;
+        let note = if forward {
+            format!(
+                "Reset the database password of Supabase project {reference}: connections fail until the new build is ready"
+            )
+        } else {
+            format!("Set the database password of Supabase project {reference} back to the previous one")
+        };
+        self.emit(Level::Warn, note).await;
         Ok(())
     }
 
@@ -409,30 +577,41 @@ impl Running {
     /// Tested → finished: the old keys deleted (one already gone counts), with any other key
     /// Slipway made and no longer uses (an earlier rotation that was given up, or a twin made
     /// by two instances at once), and this rotation's sealed copies. Keys a person made stay.
+    /// An old password is gone with its reset.
     async fn retire_old(&mut self) -> Result<(), StepError> {
-        let supabase = self.ctx.platforms.supabase.clone();
-        for project in &self.state.projects {
-            let keys = supabase.api_keys(&project.reference).await?;
-            let stray = keys.iter().filter(|k| {
-                k.key_type == Some(ApiKeyType::Secret)
-                    && k.name.starts_with(KEY_NAME_PREFIX)
-                    && k.id != project.new_key_id
-            });
-            let mut retired: Vec<String> = stray.filter_map(|k| k.id.clone()).collect();
-            retired.extend(project.old_key_id.clone().filter(|old| !retired.contains(old)));
-            for id in retired {
-                self.delete_key(&project.reference, &id, "retired by rotation").await?;
+        if self.class == SecretClass::SupabaseSecretKey {
+            let supabase = self.ctx.platforms.supabase.clone();
+            for project in &self.state.projects {
+                let keys = supabase.api_keys(&project.reference).await?;
+                let stray = keys.iter().filter(|k| {
+                    k.key_type == Some(ApiKeyType::Secret)
+                        && k.name.starts_with(KEY_NAME_PREFIX)
+                        && k.id != project.new_key_id
+                });
+                let mut retired: Vec<String> = stray.filter_map(|k| k.id.clone()).collect();
+                retired.extend(project.old_key_id.clone().filter(|old| !retired.contains(old)));
+                for id in retired {
+                    self.delete_key(&project.reference, &id, "retired by rotation").await?;
+                }
             }
         }
         self.forget_copies().await
     }
 
-    /// Rolling back: the previous value current again and synced, the targets built with the
-    /// new value built again, and the new keys deleted.
+    /// Rolling back: the previous value current again and synced (a password set back at
+    /// Supabase too), the targets built with the new value built again, and the new keys
+    /// deleted.
     async fn roll_back(&mut self) -> Result<(), StepError> {
         self.make_current("previous").await?;
         let built: Vec<Environment> = self.state.deployments.iter().map(|b| b.environment).collect();
-        for (environment, target) in self.targets() {
+        if self.class == SecretClass::DatabasePassword {
+            let reset: Vec<Tier> =
+                self.state.projects.iter().filter(|p| p.reset_at.is_some()).map(|p| p.tier).collect();
+            for tier in reset {
+                self.reset_password(tier, "previous").await?;
+            }
+        }
+        for (environment, target, _) in self.targets() {
             if !built.contains(&environment) || self.state.restored.iter().any(|b| b.environment == environment) {
                 continue;
             }
@@ -440,13 +619,15 @@ impl Running {
             self.state.restored.push(Built { environment, id: deployment.id, url: deployment.url });
             self.advance(Phase::RollingBack, None).await?;
         }
-        // Every key of this rotation's name: two instances may each have made one.
-        let (supabase, name) = (self.ctx.platforms.supabase.clone(), self.key_name());
-        for project in &self.state.projects {
-            let keys = supabase.api_keys(&project.reference).await?;
-            let made: Vec<String> = keys.iter().filter(|k| k.name == name).filter_map(|k| k.id.clone()).collect();
-            for id in made {
-                self.delete_key(&project.reference, &id, "rotation rolled back").await?;
+        if self.class == SecretClass::SupabaseSecretKey {
+            // Every key of this rotation's name: two instances may each have made one.
+            let (supabase, name) = (self.ctx.platforms.supabase.clone(), self.key_name());
+            for project in &self.state.projects {
+                let keys = supabase.api_keys(&project.reference).await?;
+                let made: Vec<String> = keys.iter().filter(|k| k.name == name).filter_map(|k| k.id.clone()).collect();
+                for id in made {
+                    self.delete_key(&project.reference, &id, "rotation rolled back").await?;
+                }
             }
         }
         self.forget_copies().await

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::Value;
 use slipway_engine::EngineError;
 use slipway_engine::auth::User;
-use slipway_engine::engine::{Rotation, RotationOutcome};
+use slipway_engine::engine::{RotateRequest, Rotation, RotationOutcome};
 use slipway_engine::env::Environment;
 use slipway_engine::rotation::Phase;
 
@@ -83,11 +83,22 @@ fn vault(world: &World) -> VaultSettings {
 /// Runs the venture's jobs in a new process until its newest rotation is over; returns that
 /// rotation.
 async fn run_rotation(world: &World, db: &str, instance: &str, user: &User, venture_id: &str) -> Rotation {
+    run_rotation_of(world, db, instance, user, venture_id, SECRET).await
+}
+
+async fn run_rotation_of(
+    world: &World,
+    db: &str,
+    instance: &str,
+    user: &User,
+    venture_id: &str,
+    secret: &str,
+) -> Rotation {
     let engine = world.open_process(db, instance).await;
     let runner = engine.start_runner();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     let newest = loop {
-        let newest = engine.rotations(user, venture_id, Some(SECRET)).await.unwrap().into_iter().next();
+        let newest = engine.rotations(user, venture_id, Some(secret)).await.unwrap().into_iter().next();
         let over = newest.as_ref().is_some_and(|r| r.outcome != RotationOutcome::Running);
         if over && !engine.has_active_job(user, venture_id).await.unwrap() {
             break newest.unwrap();
@@ -144,9 +155,11 @@ async fn a_secret_key_rotation_retires_the_old_key_only_once_the_new_one_is_live
     assert_eq!(at_vercel(&a.world, &a.project, SECRET), (old[0][0].2.clone(), old[1][0].2.clone()));
 
     // Only admins rotate.
-    let refused = a.engine.rotate_secret(&a.creator, &a.venture.id, SECRET).await.unwrap_err();
+    let refused =
+        a.engine.rotate_secret(&a.creator, &a.venture.id, SECRET, &RotateRequest::default()).await.unwrap_err();
     assert!(matches!(refused, EngineError::Forbidden { .. }), "{refused:?}");
-    let unknown = a.engine.rotate_secret(&a.admin, &a.venture.id, "STRIPE_KEY").await.unwrap_err();
+    let unknown =
+        a.engine.rotate_secret(&a.admin, &a.venture.id, "STRIPE_KEY", &RotateRequest::default()).await.unwrap_err();
     let EngineError::Invalid(fields) = unknown else { panic!("{unknown:?}") };
     assert_eq!(fields[0].field, "secret");
     assert!(
@@ -171,12 +184,12 @@ async fn a_secret_key_rotation_retires_the_old_key_only_once_the_new_one_is_live
         })
     };
 
-    let queued = a.engine.rotate_secret(&a.admin, &a.venture.id, SECRET).await.unwrap();
+    let queued = a.engine.rotate_secret(&a.admin, &a.venture.id, SECRET, &RotateRequest::default()).await.unwrap();
     assert_eq!(
         (queued.phase, queued.outcome, queued.cause.as_str()),
         (Phase::Pending, RotationOutcome::Running, "manual")
     );
-    let again = a.engine.rotate_secret(&a.admin, &a.venture.id, SECRET).await.unwrap();
+    let again = a.engine.rotate_secret(&a.admin, &a.venture.id, SECRET, &RotateRequest::default()).await.unwrap();
     assert_eq!(again.id, queued.id, "asking again while it runs is the same rotation");
     let done = run_rotation(&a.world, &a.db, "runner", &a.admin, &a.venture.id).await;
     // A few more requests after the old key is gone.
@@ -246,7 +259,7 @@ async fn a_failed_health_check_puts_the_previous_key_back_everywhere_and_retires
     let old: Vec<_> = a.references.iter().map(|r| secret_keys(&a.world, r)).collect();
     // The next build goes READY but its app answers 500.
     a.world.vercel().fail_health_of_next_deployment();
-    let queued = a.engine.rotate_secret(&a.admin, &a.venture.id, SECRET).await.unwrap();
+    let queued = a.engine.rotate_secret(&a.admin, &a.venture.id, SECRET, &RotateRequest::default()).await.unwrap();
     let done = run_rotation(&a.world, &a.db, "runner", &a.admin, &a.venture.id).await;
 
     assert_eq!((done.phase, done.outcome), (Phase::RolledBack, RotationOutcome::RolledBack));
@@ -264,19 +277,134 @@ async fn a_failed_health_check_puts_the_previous_key_back_everywhere_and_retires
     assert!(job.error.unwrap().contains("rolled back"));
 }
 
+const PASSWORD: &str = "POSTGRES_PASSWORD";
+
+/// A visitor asking `site` every 10 ms until stopped: the answers, in order.
+fn probe(world: &World, site: &str) -> (Arc<AtomicBool>, tokio::task::JoinHandle<Vec<(u16, String)>>) {
+    let visitor = Visitor::new(world, site);
+    let stop = Arc::new(AtomicBool::new(false));
+    let (flag, site) = (stop.clone(), site.to_string());
+    let task = tokio::spawn(async move {
+        let mut answers = Vec::new();
+        while !flag.load(Ordering::Relaxed) {
+            answers.push(visitor.visit(&site).await);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        answers
+    });
+    (stop, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_password_rotation_resets_it_syncs_every_postgres_variable_and_measures_the_cut() {
+    let a = applied("password-shop").await;
+    let passwords =
+        || -> Vec<String> { a.references.iter().map(|r| a.world.supabase().database_password(r).unwrap()).collect() };
+    let old = passwords();
+    assert_eq!(at_vercel(&a.world, &a.project, PASSWORD), (old[0].clone(), old[1].clone()));
+
+    // The admin is told what the reset does, and must accept it.
+    let status = a.engine.secret_rotation_status(&a.admin, &a.venture.id).await.unwrap();
+    let of_password = status.iter().find(|s| s.secret == PASSWORD).expect("the password is listed");
+    assert_eq!((of_password.class.as_str(), of_password.policy.as_str()), ("database-password", "never"));
+    assert_eq!(of_password.scheduled_at, None, "never scheduled unless the owner asks");
+    assert!(of_password.warning.as_deref().unwrap().contains("cuts every live connection"), "{of_password:?}");
+    let refused = a.engine.rotate_secret(&a.admin, &a.venture.id, PASSWORD, &RotateRequest::default()).await;
+    let EngineError::Invalid(fields) = refused.unwrap_err() else { panic!("refused as invalid") };
+    assert_eq!(fields[0].field, "accept_connection_cut");
+    assert!(fields[0].message.starts_with("must be true: resetting the database password"), "{fields:?}");
+    assert!(a.engine.rotations(&a.admin, &a.venture.id, None).await.unwrap().is_empty(), "nothing was queued");
+
+    let site = "password-shop.vercel.app";
+    let (stop, answers) = probe(&a.world, site);
+    let accepted = RotateRequest { accept_connection_cut: true };
+    a.engine.rotate_secret(&a.admin, &a.venture.id, PASSWORD, &accepted).await.unwrap();
+    let done = run_rotation_of(&a.world, &a.db, "runner", &a.admin, &a.venture.id, PASSWORD).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Relaxed);
+    let answers = answers.await.unwrap();
+    assert_eq!((done.phase, done.outcome, done.error.clone()), (Phase::Finished, RotationOutcome::Succeeded, None));
+
+    // A new password per project, and every variable that embeds it carries it at Vercel.
+    let new = passwords();
+    for (before, after) in old.iter().zip(&new) {
+        assert_ne!(before, after);
+    }
+    assert_eq!(at_vercel(&a.world, &a.project, PASSWORD), (new[0].clone(), new[1].clone()));
+    for key in ["POSTGRES_URL", "POSTGRES_PRISMA_URL", "POSTGRES_URL_NON_POOLING"] {
+        let (production, staging) = at_vercel(&a.world, &a.project, key);
+        assert!(production.contains(&format!(":{}@", new[0])), "{key} carries production's new password");
+        assert!(staging.contains(&format!(":{}@", new[1])), "{key} carries staging's new password");
+    }
+    let built_with = a.world.vercel().deployment_env(&done.deployments[0].id).unwrap();
+    assert_eq!(built_with[PASSWORD], new[0]);
+
+    // The cut is measured, and only the old build failed, only in that window.
+    let cut = done.connections_cut_ms.expect("the cut is measured");
+    assert!(cut > 0, "{cut}");
+    let replaced = &done.replaced[0].id;
+    let failed: Vec<_> = answers.iter().filter(|(status, _)| *status != 200).collect();
+    assert!(
+        failed.iter().all(|(status, deployment)| *status == 500 && deployment == replaced),
+        "only the build with the old password failed: {failed:?}"
+    );
+    assert_eq!(answers.last().map(|a| a.0), Some(200), "the site is back");
+    let failing_ms = failed.len() as i64 * 10;
+    assert!(failing_ms <= cut + 1_000, "the probe failed for about {failing_ms} ms, within the measured {cut} ms");
+
+    // The log and the history say how long; no password is in them.
+    let events = a.engine.venture_events(&a.creator, &a.venture.id, 0, 10_000).await.unwrap();
+    let log: Vec<&str> = events.iter().map(|e| e.message.as_str()).collect();
+    assert!(log.iter().any(|m| m.starts_with("Rotated POSTGRES_PASSWORD: connections failed for")), "{log:#?}");
+    let shown = serde_json::to_string(&a.engine.rotations(&a.creator, &a.venture.id, None).await.unwrap()).unwrap();
+    for password in old.iter().chain(&new) {
+        assert!(!shown.contains(password.as_str()) && !log.iter().any(|m| m.contains(password.as_str())));
+    }
+    let status = a.engine.secret_rotation_status(&a.admin, &a.venture.id).await.unwrap();
+    let warning = status.iter().find(|s| s.secret == PASSWORD).unwrap().warning.clone().unwrap();
+    assert!(warning.contains("the last rotation cut them for"), "{warning}");
+
+    // An apply afterwards keeps the new password.
+    let engine = a.world.open_process(&a.db, "p2").await;
+    engine.apply_venture(&a.creator, &a.venture.id).await.unwrap();
+    assert_eq!(settle(&engine, &a.creator, &a.venture.id).await, VentureStatus::Ready);
+    assert_eq!(passwords(), new);
+    assert_eq!(at_vercel(&a.world, &a.project, PASSWORD), (new[0].clone(), new[1].clone()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_password_rotation_that_fails_its_check_sets_the_previous_password_back() {
+    let a = applied("password-back-shop").await;
+    let passwords =
+        || -> Vec<String> { a.references.iter().map(|r| a.world.supabase().database_password(r).unwrap()).collect() };
+    let old = passwords();
+    a.world.vercel().fail_health_of_next_deployment();
+    let accepted = RotateRequest { accept_connection_cut: true };
+    a.engine.rotate_secret(&a.admin, &a.venture.id, PASSWORD, &accepted).await.unwrap();
+    let done = run_rotation_of(&a.world, &a.db, "runner", &a.admin, &a.venture.id, PASSWORD).await;
+
+    assert_eq!((done.phase, done.outcome), (Phase::RolledBack, RotationOutcome::RolledBack));
+    assert!(done.error.clone().unwrap().contains("health check"), "{:?}", done.error);
+    assert_eq!(passwords(), old, "Supabase has the previous passwords again");
+    assert_eq!(at_vercel(&a.world, &a.project, PASSWORD), (old[0].clone(), old[1].clone()));
+    assert_eq!(done.restored.len(), done.deployments.len());
+    let site = "password-back-shop.vercel.app";
+    assert_eq!(Visitor::new(&a.world, site).visit(site).await.0, 200, "the site serves with the previous password");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotation_waits_for_no_apply_or_destroy_and_they_wait_for_it() {
     let a = applied("exclusive-shop").await;
     // An apply queued: the rotation is refused, naming it.
     a.engine.apply_venture(&a.creator, &a.venture.id).await.unwrap();
-    let refused = a.engine.rotate_secret(&a.admin, &a.venture.id, SECRET).await.unwrap_err();
+    let refused = a.engine.rotate_secret(&a.admin, &a.venture.id, SECRET, &RotateRequest::default()).await.unwrap_err();
     assert!(refused.to_string().contains("an apply under way"), "{refused}");
     let applying = a.world.open_process(&a.db, "applying").await;
     assert_eq!(settle(&applying, &a.creator, &a.venture.id).await, VentureStatus::Ready);
 
     // A rotation queued: the apply and the destroy are refused, naming it.
     let engine = a.world.open_process(&a.db, "p2").await;
-    let rotation = engine.rotate_secret(&a.admin, &a.venture.id, SECRET).await.unwrap();
+    let rotation = engine.rotate_secret(&a.admin, &a.venture.id, SECRET, &RotateRequest::default()).await.unwrap();
     let apply = engine.apply_venture(&a.creator, &a.venture.id).await.unwrap_err();
     assert!(apply.to_string().contains("a secret rotation under way"), "{apply}");
     let destroy = engine.destroy_venture(&a.admin, &a.venture.id, "exclusive-shop").await.unwrap_err();
@@ -295,7 +423,7 @@ async fn a_rotation_killed_at_each_phase_resumes_and_retires_the_old_key_only_af
     for stop_at in [Phase::Pending, Phase::Set, Phase::Deployed, Phase::Tested] {
         let old: Vec<_> = a.references.iter().map(|r| secret_keys(&a.world, r)).collect();
         let engine = a.world.open_process(&a.db, &format!("doomed-{instance}")).await;
-        let rotation = engine.rotate_secret(&a.admin, &a.venture.id, SECRET).await.unwrap();
+        let rotation = engine.rotate_secret(&a.admin, &a.venture.id, SECRET, &RotateRequest::default()).await.unwrap();
         // The process dies as soon as the rotation records the phase (or a later one, should
         // a phase be recorded and left between two looks).
         let runner = engine.start_runner();
@@ -339,6 +467,43 @@ async fn a_rotation_killed_at_each_phase_resumes_and_retires_the_old_key_only_af
     }
     let rotations = a.engine.rotations(&a.admin, &a.venture.id, None).await.unwrap();
     assert_eq!(rotations.len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_rotation_killed_at_each_phase_resumes_with_the_password_it_sealed() {
+    let a = applied("resumed-password-shop").await;
+    let passwords =
+        || -> Vec<String> { a.references.iter().map(|r| a.world.supabase().database_password(r).unwrap()).collect() };
+    let accepted = RotateRequest { accept_connection_cut: true };
+    for (instance, stop_at) in [Phase::Pending, Phase::Set, Phase::Deployed, Phase::Tested].into_iter().enumerate() {
+        let old = passwords();
+        let engine = a.world.open_process(&a.db, &format!("doomed-{instance}")).await;
+        let rotation = engine.rotate_secret(&a.admin, &a.venture.id, PASSWORD, &accepted).await.unwrap();
+        let runner = engine.start_runner();
+        let order = |p: Phase| Phase::ALL.iter().position(|q| *q == p).unwrap();
+        wait_for("the phase", async || {
+            let newest = engine.rotations(&a.admin, &a.venture.id, Some(PASSWORD)).await.unwrap();
+            order(newest[0].phase) >= order(stop_at)
+        })
+        .await;
+        runner.abort();
+        let _ = runner.await;
+        drop(engine);
+        let runner = format!("runner-{instance}");
+        let done = run_rotation_of(&a.world, &a.db, &runner, &a.admin, &a.venture.id, PASSWORD).await;
+        assert_eq!((done.id.as_str(), done.outcome), (rotation.id.as_str(), RotationOutcome::Succeeded), "{stop_at:?}");
+        // Supabase, the vault's sync to Vercel and the new build agree on one new password.
+        let new = passwords();
+        assert!(new.iter().zip(&old).all(|(n, o)| n != o), "{stop_at:?}");
+        assert_eq!(at_vercel(&a.world, &a.project, PASSWORD), (new[0].clone(), new[1].clone()), "{stop_at:?}");
+        assert!(done.connections_cut_ms.is_some(), "{stop_at:?}");
+        let engine = a.world.open_process(&a.db, &format!("survivor-{instance}")).await;
+        let names = engine.secret_names(&a.admin, &a.venture.id).await.unwrap();
+        assert!(!names.iter().any(|n| n.starts_with("rotation/")), "{names:?}");
+        assert!(engine.leak_scan(&[]).await.unwrap().leaks.is_empty(), "{stop_at:?}");
+        let site = "resumed-password-shop.vercel.app";
+        assert_eq!(Visitor::new(&a.world, site).visit(site).await.0, 200, "{stop_at:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -418,7 +583,7 @@ async fn a_rotation_given_up_leaves_no_sealed_copy_and_the_next_one_retires_the_
     // production key is made, then the job is given up.
     let path = format!("/v1/projects/{}/api-keys", a.references[1]);
     a.world.supabase().queue_faults_for("POST", &path, [Fault::ServerError(503); 6]);
-    let queued = a.engine.rotate_secret(&a.admin, &a.venture.id, SECRET).await.unwrap();
+    let queued = a.engine.rotate_secret(&a.admin, &a.venture.id, SECRET, &RotateRequest::default()).await.unwrap();
     let engine = a.world.open_process_tweaked(&a.db, "giving-up", vault(&a.world), |c| c.runner.max_attempts = 2).await;
     let runner = engine.start_runner();
     wait_for("the rotation to be given up", async || {
@@ -439,7 +604,7 @@ async fn a_rotation_given_up_leaves_no_sealed_copy_and_the_next_one_retires_the_
     assert_eq!(at_vercel(&a.world, &a.project, SECRET), (old[0][0].2.clone(), old[1][0].2.clone()));
 
     // The next rotation retires the old key and the one the given-up rotation made.
-    engine.rotate_secret(&a.admin, &a.venture.id, SECRET).await.unwrap();
+    engine.rotate_secret(&a.admin, &a.venture.id, SECRET, &RotateRequest::default()).await.unwrap();
     let done = run_rotation(&a.world, &a.db, "runner-2", &a.admin, &a.venture.id).await;
     assert_eq!(done.outcome, RotationOutcome::Succeeded);
     let new: Vec<_> = a.references.iter().map(|r| secret_keys(&a.world, r)).collect();
@@ -461,7 +626,7 @@ async fn on_postgresql_a_rotation_runs_and_the_schedule_reads_it() {
     let venture = engine.create_venture(&creator, &NewVenture::new("pg-rotating", "acme/pg")).await.unwrap();
     assert_eq!(settle(&engine, &creator, &venture.id).await, VentureStatus::Ready);
     let engine = world.open_process(&db.url, "pg-2").await;
-    engine.rotate_secret(&admin, &venture.id, SECRET).await.unwrap();
+    engine.rotate_secret(&admin, &venture.id, SECRET, &RotateRequest::default()).await.unwrap();
     let status = engine.secret_rotation_status(&admin, &venture.id).await.unwrap();
     assert!(status[0].running, "a queued rotation is running");
     let done = run_rotation(&world, &db.url, "pg-3", &admin, &venture.id).await;

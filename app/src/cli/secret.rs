@@ -19,6 +19,10 @@ pub enum SecretCommand {
         secret: String,
         #[arg(long)]
         no_wait: bool,
+        /// Accept that rotating POSTGRES_PASSWORD cuts live database connections until the new
+        /// deployments are ready (the server refuses that rotation without it).
+        #[arg(long)]
+        accept_connection_cut: bool,
     },
     /// The venture's rotations, newest first (of one secret when named): when, by whom or by
     /// schedule, the outcome, and the deployments that carry each value.
@@ -33,10 +37,11 @@ pub enum SecretCommand {
 pub async fn run(server: ServerArgs, command: SecretCommand) -> anyhow::Result<()> {
     let api = Api::new(server);
     match command {
-        SecretCommand::Rotate { venture, secret, no_wait } => {
+        SecretCommand::Rotate { venture, secret, no_wait, accept_connection_cut } => {
             let id = api.require_venture(&venture).await?;
             let path = format!("/api/v1/ventures/{id}/secrets/{secret}/rotate");
-            let rotation = api.call(reqwest::Method::POST, &path, None, None).await?;
+            let request = serde_json::json!({ "accept_connection_cut": accept_connection_cut });
+            let rotation = api.call(reqwest::Method::POST, &path, Some(&request), None).await?;
             let job = text(&rotation["job_id"]).to_string();
             let followed = follow_job(&api, &id, &job, no_wait).await;
             if no_wait {
@@ -49,6 +54,9 @@ pub async fn run(server: ServerArgs, command: SecretCommand) -> anyhow::Result<(
             match ended {
                 Some(rotation) if rotation["outcome"] == "succeeded" => {
                     println!("{secret} rotated (rotation {})", text(&rotation["id"]));
+                    if let Some(cut) = rotation["connections_cut_ms"].as_i64() {
+                        println!("connections failed for {:.1} s during the rotation", cut as f64 / 1000.0);
+                    }
                     if let Some(warning) = rotation["warning"].as_str() {
                         println!("note: {warning}");
                     }
@@ -92,6 +100,12 @@ fn print_rotation(rotation: &Value) {
     println!("{at}  {:<22} {:<12} {by}", text(&rotation["secret"]), text(&rotation["outcome"]));
     if let Some(error) = rotation["error"].as_str() {
         println!("    {error}");
+    }
+    if let Some(cut) = rotation["connections_cut_ms"].as_i64() {
+        println!(
+            "    connections failed for {:.1} s (from the password reset until the new builds were ready)",
+            cut as f64 / 1000.0
+        );
     }
     for (label, field) in [("built with it", "deployments"), ("replaced", "replaced"), ("restored", "restored")] {
         for built in rotation[field].as_array().into_iter().flatten() {

@@ -307,6 +307,7 @@ pub fn rotation_tab_view(
             due: s.due_at.map(format_utc),
             scheduled: s.scheduled_at.map(format_utc),
             running: s.running,
+            warning: s.warning,
             secret: s.secret,
             class: s.class,
             policy: s.policy,
@@ -332,6 +333,7 @@ pub fn rotation_tab_view(
                 phase: phase.unwrap_or_default(),
                 error: r.error,
                 warning: r.warning,
+                cut: r.connections_cut_ms.map(|ms| format!("connections failed for {:.1} s", ms as f64 / 1000.0)),
                 secret: r.secret,
                 deployments,
             }

@@ -83,17 +83,27 @@ pub async fn lint_database(
     back(&venture_id, "auth", &notice)
 }
 
+/// The rotation form: the box an admin ticks to accept a password reset's connection cut.
+#[derive(Deserialize)]
+pub struct RotateForm {
+    accept_connection_cut: Option<String>,
+}
+
 /// `POST /ventures/{id}/secrets/{name}/rotate`: queues the rotation of a secret now (admins);
 /// the notice says it runs, or why not. The panel follows it on reload.
 pub async fn rotate_secret(
     State(state): State<AppState>,
     Path((venture_id, name)): Path<(String, String)>,
     headers: HeaderMap,
+    Form(form): Form<RotateForm>,
 ) -> Response {
     let Some(user) = user_from_headers(&state.engine, &headers).await else {
         return Redirect::to("/login").into_response();
     };
-    let notice = match state.engine.rotate_secret(&user, &venture_id, &name).await {
+    let request = slipway_engine::engine::RotateRequest {
+        accept_connection_cut: form.accept_connection_cut.as_deref() == Some("true"),
+    };
+    let notice = match state.engine.rotate_secret(&user, &venture_id, &name, &request).await {
         Ok(rotation) => format!(
             "The rotation of {name} is under way ({}): the new value goes to every target, then production and \
              staging are redeployed and checked before the old value is retired.",

@@ -37,7 +37,7 @@ pub use supabase_keys::SupabaseKeys;
 pub use supabase_policies::{
     SupabasePolicies, Written as PoliciesWritten, lint_errors, lint_note, read_written, record_lint,
 };
-pub use supabase_project::{Production, Staging, SupabaseProject};
+pub use supabase_project::{DB_PASSWORD, Production, Staging, SupabaseProject, generate_password};
 pub use supabase_ready::SupabaseReady;
 pub use vercel_domains::VercelDomains;
 pub use vercel_project::VercelProject;

@@ -104,7 +104,7 @@ fn organization(ctx: &Context) -> Option<String> {
 }
 
 /// 32 characters from 62: about 190 bits, and no character a connection string must escape.
-fn generate_password() -> SecretString {
+pub fn generate_password() -> SecretString {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let mut rng = rand::rngs::OsRng;
     SecretString::from((0..32).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect::<String>())

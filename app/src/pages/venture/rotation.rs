@@ -40,10 +40,19 @@ pub fn RotationPanel(venture_id: String, view: RotationTabView, notice: Option<S
                                 <td>{s.due.clone().unwrap_or_else(|| "never".into())}</td>
                                 <td>{if s.running { "rotating now".to_string() } else { s.scheduled.clone().unwrap_or_else(|| "-".into()) }}</td>
                                 <td>
-                                    {(can_rotate && !s.running).then(|| view! {
-                                        <form method="post" action=action data-testid=format!("rotate-{}", s.secret)>
-                                            <button type="submit" class=SECONDARY>"Rotate now"</button>
-                                        </form>
+                                    {(can_rotate && !s.running).then(|| {
+                                        let warning = s.warning.clone();
+                                        view! {
+                                            <form method="post" action=action data-testid=format!("rotate-{}", s.secret)>
+                                                {warning.map(|w| view! {
+                                                    <label class="mb-1 block max-w-xs text-xs text-amber-800" data-testid="rotation-cut-warning">
+                                                        <input type="checkbox" name="accept_connection_cut" value="true" required=true class="mr-1" />
+                                                        {format!("I understand: {w}.")}
+                                                    </label>
+                                                })}
+                                                <button type="submit" class=SECONDARY>"Rotate now"</button>
+                                            </form>
+                                        }
                                     })}
                                 </td>
                             </tr>
@@ -85,6 +94,7 @@ fn Rotation(rotation: RotationView) -> impl IntoView {
                 <span class=tone>{outcome}</span>
             </p>
             {rotation.error.map(|e| view! { <p class="text-rose-700" data-testid="rotation-error">{e}</p> })}
+            {rotation.cut.map(|c| view! { <p class="text-slate-600" data-testid="rotation-cut">{c}</p> })}
             <ul class="mt-1 text-xs text-slate-600">
                 {rotation.deployments.into_iter().map(|(what, environment, id, url)| view! {
                     <li>{format!("{what}: {environment} ")}<span class="font-mono">{id}</span>" "

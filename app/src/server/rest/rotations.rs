@@ -2,15 +2,16 @@
 //! (everyone who may read the venture; never a value).
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
-use slipway_engine::engine::Rotation;
+use slipway_engine::engine::{RotateRequest, Rotation};
 
 use super::openapi::{Conflict, ErrorBody, Forbidden, Invalid, NotFound, Unauthenticated};
-use super::{Answer, AppState, VentureId, caller, engine_error, error};
+use super::{Answer, AppState, VentureId, body, caller, engine_error, error};
 
 /// The path parameters of one of a venture's secrets.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -30,6 +31,7 @@ pub struct SecretPath {
 #[allow(dead_code)] // Only its schema is used: the engine reads the path parameter.
 pub enum RotatableSecret {
     SupabaseSecretKey,
+    PostgresPassword,
 }
 
 /// Which secret's rotations.
@@ -54,9 +56,15 @@ pub struct Rotations {
 /// then retires the old value. A failed step or check puts the previous value back everywhere
 /// and retires the new one instead. Admins only; refused while an apply or destroy of the
 /// venture runs, and asked again while it runs, it is the same rotation.
+///
+/// `POSTGRES_PASSWORD` (the database password, inside every `POSTGRES_*` variable) cannot have
+/// two valid values: its reset cuts live connections until the new deployments are ready, so
+/// it needs `accept_connection_cut: true`, and the rotation records how long the cut lasted.
+/// The body may be left out for the other secrets.
 #[utoipa::path(
     post, path = "/api/v1/ventures/{id}/secrets/{name}/rotate", operation_id = "rotateSecret", tag = "env",
     params(SecretPath),
+    request_body(content = Option<RotateRequest>, content_type = "application/json"),
     responses(
         (status = 202, description = "The rotation is queued (or already running).", body = Rotation),
         (status = 401, response = Unauthenticated),
@@ -70,9 +78,12 @@ pub async fn rotate_secret(
     State(state): State<AppState>,
     Path(SecretPath { id, name }): Path<SecretPath>,
     headers: HeaderMap,
+    raw: Bytes,
 ) -> Answer {
     let user = caller(&state, &headers).await?;
-    let rotation = state.engine.rotate_secret(&user, &id, &name).await.map_err(engine_error)?;
+    let request: RotateRequest =
+        if raw.iter().all(u8::is_ascii_whitespace) { RotateRequest::default() } else { body(&raw)? };
+    let rotation = state.engine.rotate_secret(&user, &id, &name, &request).await.map_err(engine_error)?;
     Ok((StatusCode::ACCEPTED, Json(rotation)).into_response())
 }
 
