@@ -448,6 +448,10 @@ pub struct SecretRotationView {
     pub running: bool,
     /// What rotating it does to the running app; the admin confirms it before rotating.
     pub warning: Option<String>,
+    /// Slipway makes its new value; otherwise the form asks for it, per environment.
+    pub minted: bool,
+    /// The environments that hold it (a variable's).
+    pub environments: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,25 +4,31 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
 use super::Engine;
 use super::audit::AuditAction;
 use crate::auth::{Role, User};
+use crate::env::{Environment, Source};
 use crate::error::EngineError;
-use crate::provision::{Built, POSTGRES_PASSWORD, ROTATE_SECRET, RotationState, SUPABASE_SECRET_KEY};
+use crate::provision::{
+    Built, POSTGRES_PASSWORD, ROTATE_SECRET, RotationState, SUPABASE_SECRET_KEY, copy_name, variable_slot,
+};
 use crate::rotation::{Phase, Policy, SecretClass, next_rotation};
+use crate::store::Store;
 use crate::store::{NewRotation, RotationRecord, RotationSummary};
 use crate::time::now_ms;
 use crate::venture::{NewVenture, Venture, VentureStatus};
 
-/// The secrets Slipway rotates by name, and their class.
+/// The platform secrets every venture has, which Slipway rotates by name; besides them, each
+/// generated variable and each secret variable a person entered (see [`rotatable`]).
 pub const ROTATABLE: &[(&str, SecretClass)] =
     &[(SUPABASE_SECRET_KEY, SecretClass::SupabaseSecretKey), (POSTGRES_PASSWORD, SecretClass::DatabasePassword)];
 
 /// What an admin asks for with a rotation.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RotateRequest {
     /// Must be `true` to rotate the database password: its reset cuts every live connection
@@ -30,6 +36,51 @@ pub struct RotateRequest {
     /// last one took).
     #[serde(default)]
     pub accept_connection_cut: bool,
+    /// For a secret a person entered (Slipway cannot mint it): its new value, by environment,
+    /// for one or more of the environments that hold it; the others keep theirs. Empty for
+    /// every other secret.
+    #[serde(default, deserialize_with = "crate::env::unique_keys")]
+    #[schema(value_type = BTreeMap<String, String>, example = json!({"production": "sk_live_…"}))]
+    pub values: BTreeMap<String, SecretString>,
+}
+
+/// One of a venture's secrets that rotates.
+#[derive(Debug, Clone)]
+pub struct Rotatable {
+    pub name: String,
+    pub class: SecretClass,
+    /// For a variable: the environments that hold a value of it.
+    pub environments: Vec<Environment>,
+    /// For a variable: when its newest current value was set (its age).
+    pub set_at: Option<i64>,
+}
+
+/// The venture's secrets that rotate: the platform secrets ([`ROTATABLE`]), then every
+/// generated variable and every secret variable a person entered that holds a value.
+pub async fn rotatable(store: &Store, venture_id: &str) -> Result<Vec<Rotatable>, sqlx::Error> {
+    let mut secrets: Vec<Rotatable> = ROTATABLE
+        .iter()
+        .map(|(name, class)| Rotatable { name: name.to_string(), class: *class, environments: vec![], set_at: None })
+        .collect();
+    let values = store.env_current_values(venture_id).await?;
+    for var in store.env_vars(venture_id).await? {
+        let class = match var.source {
+            Source::Generated => SecretClass::Generated,
+            Source::User if var.secret => SecretClass::UserEntered,
+            _ => continue,
+        };
+        let held: Vec<_> = values.iter().filter(|v| v.key == var.key && !v.removed).collect();
+        if held.is_empty() {
+            continue;
+        }
+        secrets.push(Rotatable {
+            name: var.key.clone(),
+            class,
+            environments: held.iter().map(|v| v.environment).collect(),
+            set_at: held.iter().map(|v| v.set_at).max(),
+        });
+    }
+    Ok(secrets)
 }
 
 /// When scheduled rotations run; the defaults are in `EngineConfig::new`.
@@ -58,17 +109,20 @@ impl Default for RotationSchedule {
 impl RotationSchedule {
     /// Since when `secret` of `venture` has held its value (its last rotation, else the
     /// venture's making), and when its next scheduled rotation runs.
+    /// A secret a person must mint is never scheduled: it falls due, and waits for them.
     fn next(
         &self,
         venture: &Venture,
-        secret: &str,
+        secret: &Rotatable,
         policy: Policy,
         summary: Option<&RotationSummary>,
     ) -> (i64, Option<i64>) {
-        let since = summary.and_then(|s| s.last_success).unwrap_or(venture.created_at);
+        let rotated = summary.and_then(|s| s.last_success);
+        let since = rotated.max(secret.set_at).unwrap_or(venture.created_at);
         let last_failure = summary.and_then(|s| s.last_failure);
-        let at = next_rotation(policy, since, last_failure, &venture.id, secret, self.spread, self.retry_after_failure);
-        (since, at)
+        let (spread, retry) = (self.spread, self.retry_after_failure);
+        let at = next_rotation(policy, since, last_failure, &venture.id, &secret.name, spread, retry);
+        (since, at.filter(|_| secret.class.minted_by_slipway()))
     }
 }
 
@@ -82,16 +136,22 @@ pub struct SecretRotationStatus {
     pub class: String,
     /// `never`, or every so many days (`90d`).
     pub policy: String,
-    /// When it last rotated, or was first set when it never has.
+    /// When it last rotated or was set (a variable's newest value), or when the venture was
+    /// made.
     pub since: i64,
     /// Whether `since` is a rotation (else: when the venture was made).
     pub rotated: bool,
     /// When it falls due; none when its policy is `never`.
     #[schema(required = true)]
     pub due_at: Option<i64>,
-    /// When its scheduled rotation runs (spread after `due_at`, or a day after a failure).
+    /// When its scheduled rotation runs (spread after `due_at`, or a day after a failure);
+    /// none for a secret a person must mint, which waits for them once due.
     #[schema(required = true)]
     pub scheduled_at: Option<i64>,
+    /// Slipway makes its new value; otherwise a rotation asks for it (`values`).
+    pub minted_by_slipway: bool,
+    /// For a variable: the environments that hold it.
+    pub environments: Vec<Environment>,
     /// A rotation of it is under way.
     pub running: bool,
     /// Its latest rotation.
@@ -211,13 +271,20 @@ impl Engine {
             return Err(EngineError::Forbidden { role: actor.role.as_str(), action: "rotate secrets" });
         }
         let venture = self.live_venture_to_change(actor, venture_id, "rotate this venture's secrets").await?;
-        let (name, class) = ROTATABLE.iter().find(|(name, _)| *name == secret).ok_or_else(|| {
-            let names: Vec<&str> = ROTATABLE.iter().map(|(name, _)| *name).collect();
+        let secrets = rotatable(&self.inner.store, &venture.id).await?;
+        let rotated = secrets.iter().find(|s| s.name == secret).ok_or_else(|| {
+            let names: Vec<&str> = secrets.iter().map(|s| s.name.as_str()).collect();
             EngineError::invalid(
                 "secret",
-                format!("must be a secret Slipway rotates: {} (got {secret:?})", names.join(", ")),
+                format!(
+                    "must be a secret Slipway rotates: {}, or a generated or secret variable with a value (got {secret:?})",
+                    names.join(", ")
+                ),
             )
         })?;
+        let (name, class) = (rotated.name.as_str(), rotated.class);
+        let id = uuid::Uuid::now_v7().to_string();
+        let sealed = self.new_values(&venture, &id, rotated, request).await?;
         if class.cuts_connections() && !request.accept_connection_cut {
             let last = self.inner.store.rotations(&venture.id, Some(name)).await?;
             let last = last.into_iter().map(Rotation::from_record).find_map(|r| r.connections_cut_ms);
@@ -228,11 +295,13 @@ impl Engine {
         }
         let note = format!("Rotation of {}'s {name} queued by {}", venture.name, actor.username);
         let rotation = NewRotation {
+            id: &id,
             secret: name,
             class: class.as_str(),
             cause: "manual",
             requested_by: &actor.username,
             state: "{}",
+            sealed: &sealed,
         };
         let store = &self.inner.store;
         let job = match store.queue_rotation(&venture.id, ROTATE_SECRET, &note, &rotation).await? {
@@ -240,7 +309,9 @@ impl Engine {
             Err(active) if active.kind == ROTATE_SECRET => {
                 let running = store.rotation_of_job(&active.id).await?;
                 match running {
-                    Some(running) if running.secret == *name => return Ok(Rotation::from_record(running)),
+                    Some(running) if running.secret == name && sealed.is_empty() => {
+                        return Ok(Rotation::from_record(running));
+                    }
                     _ => return Err(super::env::busy(&venture, &active.kind)),
                 }
             }
@@ -251,6 +322,54 @@ impl Engine {
         self.audit(&actor.username, AuditAction::SecretRotate, &target, &format!("rotation {} (job {job})", record.id))
             .await;
         Ok(Rotation::from_record(record))
+    }
+
+    /// The new values a person gave for a rotation, checked and sealed under its name; none
+    /// for a secret Slipway mints (given one, it is refused).
+    async fn new_values(
+        &self,
+        venture: &Venture,
+        rotation_id: &str,
+        secret: &Rotatable,
+        request: &RotateRequest,
+    ) -> Result<Vec<(String, crate::vault::Sealed)>, EngineError> {
+        if secret.class.minted_by_slipway() {
+            if !request.values.is_empty() {
+                let rule = format!("must be empty: Slipway makes the new value of {}", secret.name);
+                return Err(EngineError::invalid("values", rule));
+            }
+            return Ok(Vec::new());
+        }
+        let held: Vec<&str> = secret.environments.iter().map(|e| e.as_str()).collect();
+        if request.values.is_empty() {
+            let rule = format!(
+                "must give the new value of {} for one or more of the environments that hold it: {}",
+                secret.name,
+                held.join(", ")
+            );
+            return Err(EngineError::invalid("values", rule));
+        }
+        let given: BTreeMap<String, Option<SecretString>> =
+            request.values.iter().map(|(e, v)| (e.clone(), Some(v.clone()))).collect();
+        let staging = self.stored_spec(venture).await?.staging_branch.is_some();
+        let checked = crate::env::check_values("values", &given, staging).map_err(EngineError::Invalid)?;
+        let mut errors = Vec::new();
+        let mut sealed = Vec::new();
+        for (environment, value) in checked {
+            if !secret.environments.contains(&environment) {
+                let rule =
+                    format!("{} has no value in {environment} to rotate (it has: {})", secret.name, held.join(", "));
+                errors.push(crate::error::FieldError::new(&format!("values.{environment}"), rule));
+                continue;
+            }
+            let name = copy_name(rotation_id, "pending", &variable_slot(environment, &secret.name));
+            let value = value.expect("every given value is set");
+            sealed.push((name.clone(), self.inner.vault.seal(&venture.id, &name, &value)));
+        }
+        if !errors.is_empty() {
+            return Err(EngineError::Invalid(errors));
+        }
+        Ok(sealed)
     }
 
     /// Where each of the venture's rotatable secrets stands. Anyone who may read the venture.
@@ -265,12 +384,14 @@ impl Engine {
         let summaries = summaries_by_secret(store.rotation_summaries(Some(venture_id)).await?);
         let history = store.rotations(venture_id, None).await?;
         let schedule = &self.inner.config.rotation;
-        Ok(ROTATABLE
-            .iter()
-            .map(|(name, class)| {
+        Ok(rotatable(store, venture_id)
+            .await?
+            .into_iter()
+            .map(|secret| {
+                let (name, class) = (&secret.name, secret.class);
                 let summary = summaries.get(&(venture.id.clone(), name.to_string()));
-                let policy = spec.rotation.policy(*class);
-                let (since, scheduled) = schedule.next(&venture, name, policy, summary);
+                let policy = spec.rotation.policy(class);
+                let (since, scheduled) = schedule.next(&venture, &secret, policy, summary);
                 let of_secret = || history.iter().filter(|r| r.secret == *name);
                 let last_cut = of_secret().map(|r| Rotation::from_record(r.clone())).find_map(|r| r.connections_cut_ms);
                 SecretRotationStatus {
@@ -281,6 +402,8 @@ impl Engine {
                     rotated: summary.is_some_and(|s| s.last_success.is_some()),
                     due_at: policy.due_at(since),
                     scheduled_at: scheduled,
+                    minted_by_slipway: class.minted_by_slipway(),
+                    environments: secret.environments.clone(),
                     running: summary.is_some_and(|s| s.running),
                     last: of_secret().next().cloned().map(Rotation::from_record),
                     warning: class.cuts_connections().then(|| cut_warning(last_cut)),
@@ -323,33 +446,37 @@ impl Engine {
                 continue;
             }
             let Some(spec) = spec_of(&venture, spec.as_deref()) else { continue };
-            for (name, class) in ROTATABLE {
+            for secret in rotatable(store, &venture.id).await? {
+                let (name, class) = (secret.name.as_str(), secret.class);
                 let summary = summaries.get(&(venture.id.clone(), name.to_string()));
                 if summary.is_some_and(|s| s.running) {
                     continue;
                 }
                 let (last_success, last_failure) =
                     (summary.and_then(|s| s.last_success), summary.and_then(|s| s.last_failure));
-                let policy = spec.rotation.policy(*class);
-                let (_, at) = schedule.next(&venture, name, policy, summary);
+                let policy = spec.rotation.policy(class);
+                let (_, at) = schedule.next(&venture, &secret, policy, summary);
                 if at.is_none_or(|at| at > now) {
                     continue;
                 }
                 // Read again: a rotation may have ended (or begun) since the pass began.
                 let fresh = store.rotation_summaries(Some(&venture.id)).await?;
-                let fresh = fresh.iter().find(|s| s.secret == *name);
+                let fresh = fresh.iter().find(|s| s.secret == name);
                 if fresh.is_some_and(|s| s.running || s.last_success != last_success || s.last_failure != last_failure)
                 {
                     continue;
                 }
                 let note =
                     format!("Scheduled rotation of {}'s {name} queued (policy {})", venture.name, policy.as_string());
+                let id = uuid::Uuid::now_v7().to_string();
                 let rotation = NewRotation {
+                    id: &id,
                     secret: name,
                     class: class.as_str(),
                     cause: "schedule",
                     requested_by: SCHEDULE,
                     state: "{}",
+                    sealed: &[],
                 };
                 if store.queue_rotation(&venture.id, ROTATE_SECRET, &note, &rotation).await?.is_ok() {
                     queued += 1;

@@ -36,7 +36,8 @@ pub use resources::{
     lint_errors, lint_note, read_written, record_lint,
 };
 pub use rotate::{
-    Built, POSTGRES_PASSWORD, ProjectKeys, ROTATE_SECRET, RotateSecret, RotationState, SUPABASE_SECRET_KEY,
+    Built, POSTGRES_PASSWORD, ProjectKeys, ROTATE_SECRET, RotateSecret, RotationState, SUPABASE_SECRET_KEY, copy_name,
+    variable_slot,
 };
 
 /// How often long waits look again, and how long they wait at most.

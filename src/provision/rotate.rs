@@ -23,13 +23,13 @@ use super::handlers::{Provisioner, lease};
 use super::resources::{DB_PASSWORD, EnvVars, GRAPH, RedeployTarget, generate_password, kind, redeploy};
 use super::{Context, StepError, graph, poll};
 use crate::domains::https::{Expect, probe_path};
-use crate::env::{Environment, Tier};
+use crate::env::{Environment, Generator, Tier, sealed_name};
 use crate::events::Level;
 use crate::jobs::{HandlerFuture, Job, JobError, JobHandler};
 use crate::platform::api::ErrorKind;
 use crate::platform::supabase::{ApiKeyType, CreateApiKeyRequest, DeleteApiKeyOptions};
 use crate::rotation::{Phase, SecretClass};
-use crate::store::RotationRecord;
+use crate::store::{EnvVarRecord, EnvWrite, RotationRecord};
 
 /// Job kind: run the rotation recorded for the job.
 pub const ROTATE_SECRET: &str = "rotate_secret";
@@ -44,12 +44,26 @@ pub const SUPABASE_SECRET_KEY: &str = "SUPABASE_SECRET_KEY";
 /// rotation changes every `POSTGRES_*` variable that embeds it).
 pub const POSTGRES_PASSWORD: &str = "POSTGRES_PASSWORD";
 
+/// The vault name of a rotation's `which` copy (`pending`: the new value; `previous`: the one
+/// a rollback brings back) of the value at `slot`.
+pub fn copy_name(rotation_id: &str, which: &str, slot: &str) -> String {
+    format!("rotation/{rotation_id}/{which}/{slot}")
+}
+
+/// The slot of a variable's value in one environment, in [`copy_name`].
+pub fn variable_slot(environment: Environment, key: &str) -> String {
+    format!("{environment}/{key}")
+}
+
 /// What a rotation keeps between its phases (ids and URLs, never a value).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RotationState {
     /// Each Supabase project the secret lives in, and its keys.
     #[serde(default)]
     pub projects: Vec<ProjectKeys>,
+    /// For a variable: the environments whose value it changes.
+    #[serde(default)]
+    pub environments: Vec<Environment>,
     /// The deployments built with the new value.
     #[serde(default)]
     pub deployments: Vec<Built>,
@@ -122,7 +136,28 @@ impl JobHandler for RotateSecret {
             }
             let state: RotationState = serde_json::from_str(&record.state).unwrap_or_default();
             let stands = match SecretClass::parse("class", &record.class) {
-                Ok(SecretClass::DatabasePassword) => self.password_given_up(job, &record, &state).await,
+                Ok(SecretClass::DatabasePassword) if state.projects.iter().any(|p| p.reset_at.is_some()) => {
+                    "the database password was reset: the vault holds the new one; redeploy the venture if its \
+                     connections fail"
+                        .to_string()
+                }
+                Ok(SecretClass::DatabasePassword) => match self.restore_previous(job).await {
+                    Ok(()) => "it stopped before the database password was reset: the previous password is in \
+                               use and back at Vercel"
+                        .to_string(),
+                    Err(_) => "it stopped before the database password was reset: the previous password is in \
+                               use and back in the vault, but Vercel may still hold the new one for the next \
+                               build: apply the venture to sync it"
+                        .to_string(),
+                },
+                Ok(SecretClass::Generated | SecretClass::UserEntered) => match self.restore_previous(job).await {
+                    Ok(()) => "the previous value is current again and back at Vercel; a deployment built since \
+                               keeps the new one until it is built again"
+                        .to_string(),
+                    Err(_) => "the previous value is current again in Slipway, but Vercel may still hold the new \
+                               one: apply the venture to sync it"
+                        .to_string(),
+                },
                 // Both keys stay valid, so whatever runs keeps working; the next rotation retires
                 // the one this rotation made along with the old one (keys Slipway named are its own).
                 _ if phase == Phase::RollingBack => "the rollback did not finish: the old and the new key are both \
@@ -146,6 +181,17 @@ impl JobHandler for RotateSecret {
 
 impl RotateSecret {
     async fn rotate(&self, job: &Job) -> Result<(), StepError> {
+        let mut running = self.running(job).await?;
+        if job.attempt > 1 && !running.phase.is_final() {
+            let note =
+                format!("Resuming the rotation of {} at its {} phase", running.record.secret, running.phase.as_str());
+            running.emit(Level::Info, note).await;
+        }
+        running.run().await
+    }
+
+    /// The rotation recorded for `job`, where it stands, with the venture's context.
+    async fn running(&self, job: &Job) -> Result<Running, StepError> {
         let p = &self.0;
         let record = p
             .store
@@ -153,7 +199,7 @@ impl RotateSecret {
             .await?
             .ok_or_else(|| StepError::Permanent("no rotation is recorded for this job".into()))?;
         let class = SecretClass::parse("class", &record.class).map_err(|e| StepError::Permanent(e.to_string()))?;
-        if !matches!(class, SecretClass::SupabaseSecretKey | SecretClass::DatabasePassword) {
+        if class == SecretClass::JwtSigningKey || class == SecretClass::OAuthClientSecret {
             return Err(StepError::Permanent(format!(
                 "rotating a {} is not something this version does",
                 class.as_str()
@@ -171,46 +217,13 @@ impl RotateSecret {
             .map_err(|e| StepError::Permanent(format!("the rotation's state does not read back: {e}")))?;
         let health_path = ctx.spec.rotation.health_path.clone();
         let owner = job.owner.clone();
-        let mut running = Running { ctx, record, class, phase, state, owner, health_path, schedule: p.config.schedule };
-        if job.attempt > 1 && !phase.is_final() {
-            let note = format!("Resuming the rotation of {} at its {} phase", running.record.secret, phase.as_str());
-            running.emit(Level::Info, note).await;
-        }
-        running.run().await
+        Ok(Running { ctx, record, class, phase, state, owner, health_path, schedule: p.config.schedule })
     }
 
-    /// A password rotation given up on: where the password stands. Before any reset was
-    /// asked for, Supabase still has the previous password, so it goes back into the vault and
-    /// to Vercel; after, the vault keeps the new one, which Supabase most likely has.
-    async fn password_given_up(&self, job: &Job, record: &RotationRecord, state: &RotationState) -> String {
-        if state.projects.iter().any(|p| p.reset_at.is_some()) {
-            return "the database password was reset: the vault holds the new one; redeploy the venture if its \
-                    connections fail"
-                .into();
-        }
-        let restored = async {
-            let venture = self.0.store.venture(&job.venture_id).await?.ok_or(StepError::Permanent(String::new()))?;
-            let ctx = self.0.context(venture, lease(job)).await?;
-            for project in &state.projects {
-                let previous = format!("rotation/{}/previous/{}", record.id, project.tier.sealed(DB_PASSWORD));
-                if let Some(value) = ctx.secret(&previous).await? {
-                    ctx.put_secret(&project.tier.sealed(DB_PASSWORD), &value).await?;
-                }
-            }
-            let sync = graph::through(GRAPH, EnvVars::NAME);
-            let steps: Vec<&str> = sync.iter().map(|node| node.name).collect();
-            ctx.store.forget_steps(&job.id, &steps).await?;
-            graph::apply(&ctx, &sync, self.0.config.schedule).await
-        };
-        match restored.await {
-            Ok(()) => "it stopped before the database password was reset: the previous password is in use and \
-                       back at Vercel"
-                .into(),
-            Err(_) => "it stopped before the database password was reset: the previous password is in use and \
-                       back in the vault, but Vercel may still hold the new one for the next build: apply the \
-                       venture to sync it"
-                .into(),
-        }
+    /// A rotation given up on before its new value was in use everywhere: the previous value
+    /// current again (in the vault or as a variable's new version) and synced to Vercel.
+    async fn restore_previous(&self, job: &Job) -> Result<(), StepError> {
+        self.running(job).await?.make_current("previous").await
     }
 }
 
@@ -261,6 +274,10 @@ impl Running {
                             cut as f64 / 1000.0
                         ),
                         (SecretClass::DatabasePassword, None) => format!("Rotated {}", self.record.secret),
+                        (SecretClass::Generated | SecretClass::UserEntered, _) => format!(
+                            "Rotated {}: the new value is live; its history keeps the previous one",
+                            self.record.secret
+                        ),
                         _ => format!("Rotated {}: the old key is retired", self.record.secret),
                     };
                     self.emit(Level::Info, note).await;
@@ -323,7 +340,17 @@ impl Running {
 
     /// The vault name of this rotation's `which` (`pending` or `previous`) value for `tier`.
     fn sealed(&self, which: &str, tier: Tier) -> String {
-        format!("rotation/{}/{which}/{}", self.record.id, self.current(tier))
+        copy_name(&self.record.id, which, &self.current(tier))
+    }
+
+    /// The vault name of this rotation's `which` value of the variable in `environment`.
+    fn variable_copy(&self, which: &str, environment: Environment) -> String {
+        copy_name(&self.record.id, which, &variable_slot(environment, &self.record.secret))
+    }
+
+    /// Whether what rotates is one of the venture's own variables (versioned values).
+    fn is_variable(&self) -> bool {
+        matches!(self.class, SecretClass::Generated | SecretClass::UserEntered)
     }
 
     /// The name of the key this rotation makes: found again by it after a crash.
@@ -365,9 +392,85 @@ impl Running {
     async fn make_new(&mut self) -> Result<(), StepError> {
         match self.class {
             SecretClass::DatabasePassword => self.make_new_passwords().await?,
+            SecretClass::Generated | SecretClass::UserEntered => self.make_new_values().await?,
             _ => self.make_new_keys().await?,
         }
         self.make_current("pending").await
+    }
+
+    /// The variable, and its current value by environment.
+    async fn variable(&self) -> Result<(EnvVarRecord, Vec<(Environment, SecretString)>), StepError> {
+        let (store, venture, key) = (&self.ctx.store, &self.ctx.venture.id, &self.record.secret);
+        let var = store
+            .env_vars(venture)
+            .await?
+            .into_iter()
+            .find(|v| v.key == *key)
+            .ok_or_else(|| StepError::Permanent(format!("the variable {key} no longer exists")))?;
+        let mut values = Vec::new();
+        for now in store.env_current_values(venture).await?.into_iter().filter(|v| v.key == *key && !v.removed) {
+            if let Some(value) = self.ctx.secret(&sealed_name(now.environment, key, now.version)).await? {
+                values.push((now.environment, value));
+            }
+        }
+        Ok((var, values))
+    }
+
+    /// A generated variable's new value for every environment that holds it (the ones an
+    /// earlier attempt sealed, if it got that far); a person's values were sealed with the
+    /// request. The current values are sealed beside them, once, for a rollback.
+    async fn make_new_values(&mut self) -> Result<(), StepError> {
+        let (var, values) = self.variable().await?;
+        let mut environments = Vec::new();
+        for (environment, current) in &values {
+            let pending = self.variable_copy("pending", *environment);
+            let given = self.ctx.store.secret(&self.ctx.venture.id, &pending).await?.is_some();
+            match (self.class, given) {
+                (SecretClass::Generated, false) => {
+                    let generator = var.generator.as_deref().unwrap_or_default();
+                    let generator =
+                        Generator::parse("generate", generator).map_err(|e| StepError::Permanent(e.to_string()))?;
+                    self.ctx.put_secret(&pending, &generator.generate()).await?;
+                }
+                (_, false) => continue,
+                (_, true) => {}
+            }
+            let previous = self.variable_copy("previous", *environment);
+            if self.ctx.store.secret(&self.ctx.venture.id, &previous).await?.is_none() {
+                self.ctx.put_secret(&previous, current).await?;
+            }
+            environments.push(*environment);
+        }
+        if environments.is_empty() {
+            return Err(StepError::Permanent(format!(
+                "no new value of {} is there to make current",
+                self.record.secret
+            )));
+        }
+        self.state.environments = environments;
+        self.advance(Phase::Pending, None).await
+    }
+
+    /// Writes this rotation's `which` value of the variable as its new version in each of its
+    /// environments, where it is not already current (the history keeps the one it replaces).
+    async fn write_variable(&self, which: &str) -> Result<(), StepError> {
+        let (var, values) = self.variable().await?;
+        let mut changes = Vec::new();
+        for environment in &self.state.environments {
+            let Some(value) = self.ctx.secret(&self.variable_copy(which, *environment)).await? else { continue };
+            let current = values.iter().find(|(e, _)| e == environment).map(|(_, v)| v.expose_secret());
+            if current != Some(value.expose_secret()) {
+                changes.push((*environment, Some(value)));
+            }
+        }
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let set_by = format!("{} (rotation)", self.record.requested_by);
+        let write = EnvWrite { var, changes, set_by };
+        let vault = self.ctx.vault.clone();
+        self.ctx.store.put_env_var(&self.ctx.venture.id, &write, &move |v, n, value| vault.seal(v, n, value)).await?;
+        Ok(())
     }
 
     /// A new secret key per project (the one made by an earlier attempt, if it got that far).
@@ -440,6 +543,9 @@ impl Running {
         let sync = graph::through(GRAPH, EnvVars::NAME);
         let steps: Vec<&str> = sync.iter().map(|node| node.name).collect();
         self.ctx.store.forget_steps(&self.record.job_id, &steps).await?;
+        if self.is_variable() {
+            self.write_variable(which).await?;
+        }
         for project in &self.state.projects {
             if let Some(value) = self.ctx.secret(&self.sealed(which, project.tier)).await? {
                 self.ctx.put_secret(&self.current(project.tier), &value).await?;
@@ -457,11 +563,16 @@ impl Running {
 
     /// What runs with the secret and must be built again: production, and staging when the
     /// venture has it, with the Supabase project each uses.
+    /// A variable's: those of its environments that run a deployment Slipway builds (a
+    /// development value is pulled by people; a preview's reaches the next push's build).
     fn targets(&self) -> Vec<(Environment, RedeployTarget, Option<Tier>)> {
         let mut targets = vec![(Environment::Production, RedeployTarget::Production, Some(Tier::Production))];
         if self.ctx.spec.staging_branch.is_some() {
             let tier = self.ctx.spec.non_production.project_for(Environment::Staging);
             targets.push((Environment::Staging, RedeployTarget::Staging, tier));
+        }
+        if self.is_variable() {
+            targets.retain(|(environment, _, _)| self.state.environments.contains(environment));
         }
         targets
     }
@@ -646,11 +757,9 @@ impl Running {
     }
 
     async fn forget_copies(&self) -> Result<(), StepError> {
-        for project in &self.state.projects {
-            for which in ["pending", "previous"] {
-                self.ctx.store.delete_secret(&self.ctx.venture.id, &self.sealed(which, project.tier)).await?;
-            }
-        }
+        let prefix = copy_name(&self.record.id, "", "");
+        let prefix = prefix.trim_end_matches('/');
+        self.ctx.store.delete_secrets_prefixed(&self.ctx.venture.id, &format!("{prefix}/")).await?;
         Ok(())
     }
 }

@@ -5,16 +5,22 @@ use sqlx::any::AnyRow;
 
 use super::Store;
 use crate::time::now_ms;
+use crate::vault::Sealed;
 
 /// A rotation to queue with its job (see [`Store::queue_job`]).
 #[derive(Debug, Clone)]
 pub struct NewRotation<'a> {
+    /// Chosen by the caller, who may seal values under the rotation's name first.
+    pub id: &'a str,
     pub secret: &'a str,
     pub class: &'a str,
     /// `manual` or `schedule`.
     pub cause: &'a str,
     pub requested_by: &'a str,
     pub state: &'a str,
+    /// Values stored with the rotation, in its transaction: the new values a person gave
+    /// (sealed under `rotation/<id>/…`), so the job never runs without them.
+    pub sealed: &'a [(String, Sealed)],
 }
 
 /// A rotation as stored.
@@ -84,7 +90,7 @@ impl Store {
             "INSERT INTO rotations (id, venture_id, job_id, secret, class, cause, requested_by, phase, state, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $9)",
         )
-        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(rotation.id)
         .bind(venture_id)
         .bind(job_id)
         .bind(rotation.secret)
@@ -95,6 +101,20 @@ impl Store {
         .bind(now)
         .execute(&mut **tx)
         .await?;
+        for (name, sealed) in rotation.sealed {
+            sqlx::query(
+                "INSERT INTO secrets (venture_id, name, key_id, nonce, ciphertext, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(venture_id)
+            .bind(name)
+            .bind(&sealed.key_id)
+            .bind(&sealed.nonce)
+            .bind(&sealed.ciphertext)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        }
         Ok(())
     }
 

@@ -317,7 +317,7 @@ async fn a_database_password_rotation_resets_it_syncs_every_postgres_variable_an
 
     let site = "password-shop.vercel.app";
     let (stop, answers) = probe(&a.world, site);
-    let accepted = RotateRequest { accept_connection_cut: true };
+    let accepted = RotateRequest { accept_connection_cut: true, ..RotateRequest::default() };
     a.engine.rotate_secret(&a.admin, &a.venture.id, PASSWORD, &accepted).await.unwrap();
     let done = run_rotation_of(&a.world, &a.db, "runner", &a.admin, &a.venture.id, PASSWORD).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -379,7 +379,7 @@ async fn a_database_password_rotation_that_fails_its_check_sets_the_previous_pas
         || -> Vec<String> { a.references.iter().map(|r| a.world.supabase().database_password(r).unwrap()).collect() };
     let old = passwords();
     a.world.vercel().fail_health_of_next_deployment();
-    let accepted = RotateRequest { accept_connection_cut: true };
+    let accepted = RotateRequest { accept_connection_cut: true, ..RotateRequest::default() };
     a.engine.rotate_secret(&a.admin, &a.venture.id, PASSWORD, &accepted).await.unwrap();
     let done = run_rotation_of(&a.world, &a.db, "runner", &a.admin, &a.venture.id, PASSWORD).await;
 
@@ -390,6 +390,104 @@ async fn a_database_password_rotation_that_fails_its_check_sets_the_previous_pas
     assert_eq!(done.restored.len(), done.deployments.len());
     let site = "password-back-shop.vercel.app";
     assert_eq!(Visitor::new(&a.world, site).visit(site).await.0, 200, "the site serves with the previous password");
+}
+
+/// What Vercel holds for `key` in the standard `target` (production, preview, development).
+fn at_vercel_target(world: &World, project: &str, key: &str, target: &str) -> Option<String> {
+    let vars = world.vercel().env_vars(project);
+    let found =
+        vars.iter().find(|v| v["key"] == key && v["target"].as_array().is_some_and(|t| t.iter().any(|t| t == target)));
+    found.and_then(|v| v["value"].as_str()).map(str::to_string)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_and_person_entered_variables_rotate_through_the_same_loop_and_keep_their_history() {
+    use slipway_engine::engine::EnvChange;
+    let a = applied("variable-shop").await;
+    let generated = EnvChange {
+        description: Some("Session signing".into()),
+        generate: Some("random-32".into()),
+        ..EnvChange::default()
+    };
+    a.engine.put_env_var(&a.creator, &a.venture.id, "SESSION_SECRET", &generated).await.unwrap();
+    let stripe = EnvChange {
+        description: Some("Stripe API key".into()),
+        secret: Some(true),
+        values: [("production", "sk_live_old"), ("preview", "sk_test_old")]
+            .into_iter()
+            .map(|(e, v)| (e.to_string(), Some(SecretString::from(v))))
+            .collect(),
+        ..EnvChange::default()
+    };
+    a.engine.put_env_var(&a.creator, &a.venture.id, "STRIPE_KEY", &stripe).await.unwrap();
+    let engine = a.world.open_process(&a.db, "p2").await;
+    engine.apply_venture(&a.creator, &a.venture.id).await.unwrap();
+    assert_eq!(settle(&engine, &a.creator, &a.venture.id).await, VentureStatus::Ready);
+    let session = || at_vercel_target(&a.world, &a.project, "SESSION_SECRET", "production").unwrap();
+    let old_session = session();
+
+    // Both are listed: the generated one is scheduled, the person's waits for them once due.
+    let status = a.engine.secret_rotation_status(&a.admin, &a.venture.id).await.unwrap();
+    let of = |name: &str| status.iter().find(|s| s.secret == name).unwrap_or_else(|| panic!("{name} listed"));
+    assert_eq!((of("SESSION_SECRET").class.as_str(), of("SESSION_SECRET").minted_by_slipway), ("generated", true));
+    assert!(of("SESSION_SECRET").scheduled_at.is_some());
+    let person = of("STRIPE_KEY");
+    assert_eq!((person.class.as_str(), person.minted_by_slipway, person.scheduled_at), ("user-entered", false, None));
+    assert_eq!(person.environments, [Environment::Preview, Environment::Production]);
+    assert!(person.due_at.is_some(), "its age is tracked");
+
+    // A value for a secret Slipway mints is refused, as is none for one it cannot.
+    let given = |pairs: &[(&str, &str)]| RotateRequest {
+        values: pairs.iter().map(|(e, v)| (e.to_string(), SecretString::from(*v))).collect(),
+        ..RotateRequest::default()
+    };
+    let refused =
+        a.engine.rotate_secret(&a.admin, &a.venture.id, "SESSION_SECRET", &given(&[("production", "x")])).await;
+    let EngineError::Invalid(fields) = refused.unwrap_err() else { panic!("invalid") };
+    assert_eq!((fields[0].field.as_str(), fields[0].message.starts_with("must be empty")), ("values", true));
+    let refused = a.engine.rotate_secret(&a.admin, &a.venture.id, "STRIPE_KEY", &RotateRequest::default()).await;
+    let EngineError::Invalid(fields) = refused.unwrap_err() else { panic!("invalid") };
+    assert_eq!(fields[0].field, "values");
+    assert!(fields[0].message.contains("preview, production"), "{fields:?}");
+    let refused = a.engine.rotate_secret(&a.admin, &a.venture.id, "STRIPE_KEY", &given(&[("staging", "sk_x")])).await;
+    let EngineError::Invalid(fields) = refused.unwrap_err() else { panic!("invalid") };
+    assert_eq!(fields[0].field, "values.staging", "{fields:?}");
+
+    // The generated variable: a new value, synced, built, checked; the old one in its history.
+    a.engine.rotate_secret(&a.admin, &a.venture.id, "SESSION_SECRET", &RotateRequest::default()).await.unwrap();
+    let done = run_rotation_of(&a.world, &a.db, "runner-1", &a.admin, &a.venture.id, "SESSION_SECRET").await;
+    assert_eq!((done.outcome, done.error.clone()), (RotationOutcome::Succeeded, None));
+    let new_session = session();
+    assert_ne!(new_session, old_session);
+    let built_with = a.world.vercel().deployment_env(&done.deployments[0].id).unwrap();
+    assert_eq!(built_with["SESSION_SECRET"], new_session);
+    let history = a.engine.env_value_history(&a.admin, &a.venture.id, "SESSION_SECRET", "production").await.unwrap();
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert_eq!(history[0].set_by, "ada (rotation)");
+
+    // The person's: production only gets the value given; preview keeps its own.
+    let request = given(&[("production", "sk_live_new")]);
+    a.engine.rotate_secret(&a.admin, &a.venture.id, "STRIPE_KEY", &request).await.unwrap();
+    let done = run_rotation_of(&a.world, &a.db, "runner-2", &a.admin, &a.venture.id, "STRIPE_KEY").await;
+    assert_eq!((done.outcome, done.error.clone()), (RotationOutcome::Succeeded, None));
+    assert_eq!(at_vercel_target(&a.world, &a.project, "STRIPE_KEY", "production").as_deref(), Some("sk_live_new"));
+    assert_eq!(at_vercel_target(&a.world, &a.project, "STRIPE_KEY", "preview").as_deref(), Some("sk_test_old"));
+    let environments: Vec<Environment> = done.deployments.iter().map(|b| b.environment).collect();
+    assert_eq!(environments, [Environment::Production], "only what holds it is rebuilt");
+    let shown = serde_json::to_string(&a.engine.rotations(&a.creator, &a.venture.id, None).await.unwrap()).unwrap();
+    let events = a.engine.venture_events(&a.creator, &a.venture.id, 0, 10_000).await.unwrap();
+    for value in ["sk_live_new", "sk_live_old", new_session.as_str(), old_session.as_str()] {
+        assert!(!shown.contains(value) && !events.iter().any(|e| e.message.contains(value)), "a value leaked");
+    }
+    let names = a.engine.secret_names(&a.admin, &a.venture.id).await.unwrap();
+    assert!(!names.iter().any(|n| n.starts_with("rotation/")), "{names:?}");
+
+    // And the admin can still roll the person's value back by hand, from its history.
+    a.engine.rollback_env_value(&a.admin, &a.venture.id, "STRIPE_KEY", "production", 1).await.unwrap();
+    let engine = a.world.open_process(&a.db, "p3").await;
+    engine.apply_venture(&a.creator, &a.venture.id).await.unwrap();
+    assert_eq!(settle(&engine, &a.creator, &a.venture.id).await, VentureStatus::Ready);
+    assert_eq!(at_vercel_target(&a.world, &a.project, "STRIPE_KEY", "production").as_deref(), Some("sk_live_old"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -474,7 +572,7 @@ async fn a_password_rotation_killed_at_each_phase_resumes_with_the_password_it_s
     let a = applied("resumed-password-shop").await;
     let passwords =
         || -> Vec<String> { a.references.iter().map(|r| a.world.supabase().database_password(r).unwrap()).collect() };
-    let accepted = RotateRequest { accept_connection_cut: true };
+    let accepted = RotateRequest { accept_connection_cut: true, ..RotateRequest::default() };
     for (instance, stop_at) in [Phase::Pending, Phase::Set, Phase::Deployed, Phase::Tested].into_iter().enumerate() {
         let old = passwords();
         let engine = a.world.open_process(&a.db, &format!("doomed-{instance}")).await;

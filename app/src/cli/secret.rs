@@ -23,6 +23,11 @@ pub enum SecretCommand {
         /// deployments are ready (the server refuses that rotation without it).
         #[arg(long)]
         accept_connection_cut: bool,
+        /// For a secret variable a person entered (Slipway cannot mint it): the environments
+        /// whose new value is read from stdin (`printf %s "$NEW" | slipway secret rotate acme-shop
+        /// STRIPE_KEY --environment production`).
+        #[arg(long = "environment", value_name = "ENVIRONMENT")]
+        environments: Vec<String>,
     },
     /// The venture's rotations, newest first (of one secret when named): when, by whom or by
     /// schedule, the outcome, and the deployments that carry each value.
@@ -37,10 +42,17 @@ pub enum SecretCommand {
 pub async fn run(server: ServerArgs, command: SecretCommand) -> anyhow::Result<()> {
     let api = Api::new(server);
     match command {
-        SecretCommand::Rotate { venture, secret, no_wait, accept_connection_cut } => {
+        SecretCommand::Rotate { venture, secret, no_wait, accept_connection_cut, environments } => {
             let id = api.require_venture(&venture).await?;
             let path = format!("/api/v1/ventures/{id}/secrets/{secret}/rotate");
-            let request = serde_json::json!({ "accept_connection_cut": accept_connection_cut });
+            let mut values = serde_json::Map::new();
+            if !environments.is_empty() {
+                let value = super::env::value_from_stdin()?;
+                for environment in environments {
+                    values.insert(environment, Value::String(value.clone()));
+                }
+            }
+            let request = serde_json::json!({ "accept_connection_cut": accept_connection_cut, "values": values });
             let rotation = api.call(reqwest::Method::POST, &path, Some(&request), None).await?;
             let job = text(&rotation["job_id"]).to_string();
             let followed = follow_job(&api, &id, &job, no_wait).await;

@@ -308,6 +308,8 @@ pub fn rotation_tab_view(
             scheduled: s.scheduled_at.map(format_utc),
             running: s.running,
             warning: s.warning,
+            minted: s.minted_by_slipway,
+            environments: s.environments.iter().map(ToString::to_string).collect(),
             secret: s.secret,
             class: s.class,
             policy: s.policy,

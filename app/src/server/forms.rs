@@ -83,26 +83,29 @@ pub async fn lint_database(
     back(&venture_id, "auth", &notice)
 }
 
-/// The rotation form: the box an admin ticks to accept a password reset's connection cut.
-#[derive(Deserialize)]
-pub struct RotateForm {
-    accept_connection_cut: Option<String>,
-}
-
 /// `POST /ventures/{id}/secrets/{name}/rotate`: queues the rotation of a secret now (admins);
 /// the notice says it runs, or why not. The panel follows it on reload.
 pub async fn rotate_secret(
     State(state): State<AppState>,
     Path((venture_id, name)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<RotateForm>,
+    Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     let Some(user) = user_from_headers(&state.engine, &headers).await else {
         return Redirect::to("/login").into_response();
     };
-    let request = slipway_engine::engine::RotateRequest {
-        accept_connection_cut: form.accept_connection_cut.as_deref() == Some("true"),
-    };
+    // The box an admin ticks to accept a password reset's cut, and a person's new values
+    // (`value.<environment>`; left empty, that environment keeps its value).
+    let mut request = slipway_engine::engine::RotateRequest::default();
+    for (field, value) in form {
+        match field.strip_prefix("value.") {
+            Some(environment) if !value.is_empty() => {
+                request.values.insert(environment.to_string(), SecretString::from(value));
+            }
+            Some(_) => {}
+            None => request.accept_connection_cut |= field == "accept_connection_cut" && value == "true",
+        }
+    }
     let notice = match state.engine.rotate_secret(&user, &venture_id, &name, &request).await {
         Ok(rotation) => format!(
             "The rotation of {name} is under way ({}): the new value goes to every target, then production and \

@@ -38,12 +38,27 @@ pub fn RotationPanel(venture_id: String, view: RotationTabView, notice: Option<S
                                 <td>{s.policy.clone()}</td>
                                 <td>{s.since.clone()}</td>
                                 <td>{s.due.clone().unwrap_or_else(|| "never".into())}</td>
-                                <td>{if s.running { "rotating now".to_string() } else { s.scheduled.clone().unwrap_or_else(|| "-".into()) }}</td>
+                                <td>{if s.running {
+                                    "rotating now".to_string()
+                                } else if !s.minted {
+                                    "waits for a new value".to_string()
+                                } else {
+                                    s.scheduled.clone().unwrap_or_else(|| "-".into())
+                                }}</td>
                                 <td>
                                     {(can_rotate && !s.running).then(|| {
                                         let warning = s.warning.clone();
+                                        // A secret a person entered: its new value, per environment.
+                                        let asks: Vec<String> = if s.minted { Vec::new() } else { s.environments.clone() };
                                         view! {
                                             <form method="post" action=action data-testid=format!("rotate-{}", s.secret)>
+                                                {asks.into_iter().map(|environment| view! {
+                                                    <label class="mb-1 block text-xs">
+                                                        {format!("New {environment} value ")}
+                                                        <input type="password" name=format!("value.{environment}") autocomplete="off"
+                                                            class="rounded border border-slate-300 px-1 py-0.5 font-mono" />
+                                                    </label>
+                                                }).collect_view()}
                                                 {warning.map(|w| view! {
                                                     <label class="mb-1 block max-w-xs text-xs text-amber-800" data-testid="rotation-cut-warning">
                                                         <input type="checkbox" name="accept_connection_cut" value="true" required=true class="mr-1" />

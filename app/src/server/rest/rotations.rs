@@ -20,18 +20,10 @@ pub struct SecretPath {
     /// The venture's id.
     #[param(format = "uuid")]
     id: String,
-    /// The secret.
-    #[param(inline, value_type = RotatableSecret)]
+    /// The secret: `SUPABASE_SECRET_KEY`, `POSTGRES_PASSWORD`, or the key of one of the
+    /// venture's generated or secret variables.
+    #[param(pattern = "^[A-Za-z_][A-Za-z0-9_]*$", max_length = 256)]
     name: String,
-}
-
-/// The secrets Slipway rotates (`slipway_engine::engine::ROTATABLE`; a test checks the two agree).
-#[derive(utoipa::ToSchema)]
-#[schema(rename_all = "SCREAMING_SNAKE_CASE")]
-#[allow(dead_code)] // Only its schema is used: the engine reads the path parameter.
-pub enum RotatableSecret {
-    SupabaseSecretKey,
-    PostgresPassword,
 }
 
 /// Which secret's rotations.
@@ -60,7 +52,9 @@ pub struct Rotations {
 /// `POSTGRES_PASSWORD` (the database password, inside every `POSTGRES_*` variable) cannot have
 /// two valid values: its reset cuts live connections until the new deployments are ready, so
 /// it needs `accept_connection_cut: true`, and the rotation records how long the cut lasted.
-/// The body may be left out for the other secrets.
+/// A generated variable gets a new value of its generator; a secret variable a person entered
+/// needs its new value in `values` (by environment), since Slipway cannot mint it. In both,
+/// the previous value stays in the variable's history. The body may be left out otherwise.
 #[utoipa::path(
     post, path = "/api/v1/ventures/{id}/secrets/{name}/rotate", operation_id = "rotateSecret", tag = "env",
     params(SecretPath),
