@@ -448,6 +448,8 @@ pub struct SecretRotationView {
     pub running: bool,
     /// What rotating it does to the running app; the admin confirms it before rotating.
     pub warning: Option<String>,
+    /// How it rotates, where that needs saying (a signing key's waits).
+    pub explanation: Option<String>,
     /// Slipway makes its new value; otherwise the form asks for it, per environment.
     pub minted: bool,
     /// The environments that hold it (a variable's).
@@ -469,4 +471,6 @@ pub struct RotationView {
     pub warning: Option<String>,
     /// "connections failed for 4.2 s" (the database password).
     pub cut: Option<String>,
+    /// "waiting until 2026-12-07 21:40 UTC" (a signing key's rotation).
+    pub waiting: Option<String>,
 }

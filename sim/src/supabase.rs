@@ -277,6 +277,13 @@ impl SupabaseSim {
         state.projects.iter().find(|p| p.reference == reference).map(|p| p.keys.clone()).unwrap_or_default()
     }
 
+    /// The project's JWT signing keys, as `GET …/signing-keys` lists them.
+    pub fn signing_keys(&self, reference: &str) -> Vec<Value> {
+        let state = self.state.lock().unwrap();
+        let project = state.projects.iter().find(|p| p.reference == reference);
+        project.map(|p| p.signing_keys.iter().map(SigningKey::json).collect()).unwrap_or_default()
+    }
+
     /// The project's database password now (tests compare it with what deployments hold).
     pub fn database_password(&self, reference: &str) -> Option<String> {
         let state = self.state.lock().unwrap();

@@ -69,6 +69,11 @@ impl EngineConfig {
                     supabase_ready_within: Duration::from_secs(15 * 60),
                     deployment_ready_within: Duration::from_secs(30 * 60),
                     healthy_within: Duration::from_secs(30),
+                    // Supabase's JWKS is cached about 10 minutes at its edge and 10 more in
+                    // client libraries; it asks for the access tokens' lifetime plus 15 minutes
+                    // before a previous signing key is revoked.
+                    signing_key_published_after: Duration::from_secs(20 * 60),
+                    token_expiry_margin: Duration::from_secs(15 * 60),
                 },
                 schedule: Schedule::Concurrent,
             },

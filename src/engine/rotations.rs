@@ -14,7 +14,8 @@ use crate::auth::{Role, User};
 use crate::env::{Environment, Source};
 use crate::error::EngineError;
 use crate::provision::{
-    Built, POSTGRES_PASSWORD, ROTATE_SECRET, RotationState, SUPABASE_SECRET_KEY, copy_name, variable_slot,
+    Built, JWT_SIGNING_KEY, POSTGRES_PASSWORD, ROTATE_SECRET, RotationState, SUPABASE_SECRET_KEY, copy_name,
+    variable_slot,
 };
 use crate::rotation::{Phase, Policy, SecretClass, next_rotation};
 use crate::store::Store;
@@ -24,8 +25,11 @@ use crate::venture::{NewVenture, Venture, VentureStatus};
 
 /// The platform secrets every venture has, which Slipway rotates by name; besides them, each
 /// generated variable and each secret variable a person entered (see [`rotatable`]).
-pub const ROTATABLE: &[(&str, SecretClass)] =
-    &[(SUPABASE_SECRET_KEY, SecretClass::SupabaseSecretKey), (POSTGRES_PASSWORD, SecretClass::DatabasePassword)];
+pub const ROTATABLE: &[(&str, SecretClass)] = &[
+    (SUPABASE_SECRET_KEY, SecretClass::SupabaseSecretKey),
+    (POSTGRES_PASSWORD, SecretClass::DatabasePassword),
+    (JWT_SIGNING_KEY, SecretClass::JwtSigningKey),
+];
 
 /// What an admin asks for with a rotation.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -161,6 +165,10 @@ pub struct SecretRotationStatus {
     /// password's reset cuts connections until the redeploy is ready).
     #[schema(required = true)]
     pub warning: Option<String>,
+    /// How it rotates, where that is not the usual new value, sync, redeploy and check (a
+    /// signing key's waits, and why the legacy JWT secret is never rotated).
+    #[schema(required = true)]
+    pub explanation: Option<String>,
 }
 
 /// How a rotation ended, or that it has not yet.
@@ -213,6 +221,10 @@ pub struct Rotation {
     /// every new deployment was ready (ms).
     #[schema(required = true)]
     pub connections_cut_ms: Option<i64>,
+    /// A rotation that waits (a signing key's, for cached JWKS or token expiry): when it goes
+    /// on, by itself.
+    #[schema(required = true)]
+    pub waiting_until: Option<i64>,
 }
 
 impl Rotation {
@@ -251,6 +263,7 @@ impl Rotation {
             restored: state.restored.clone(),
             warning,
             connections_cut_ms: state.connections_cut_ms(),
+            waiting_until: state.resume_at.filter(|_| outcome == RotationOutcome::Running),
         }
     }
 }
@@ -283,6 +296,14 @@ impl Engine {
             )
         })?;
         let (name, class) = (rotated.name.as_str(), rotated.class);
+        // A rotation of it that waits for a moment (a signing key's) is the one under way.
+        let newest = self.inner.store.rotations(&venture.id, Some(name)).await?.into_iter().next();
+        if let Some(waiting) = newest.filter(|r| Phase::parse(&r.phase).is_some_and(|p| !p.is_final())) {
+            let summaries = self.inner.store.rotation_summaries(Some(&venture.id)).await?;
+            if summaries.iter().any(|s| s.secret == name && s.waiting) {
+                return Ok(Rotation::from_record(waiting));
+            }
+        }
         let id = uuid::Uuid::now_v7().to_string();
         let sealed = self.new_values(&venture, &id, rotated, request).await?;
         if class.cuts_connections() && !request.accept_connection_cut {
@@ -407,6 +428,7 @@ impl Engine {
                     running: summary.is_some_and(|s| s.running),
                     last: of_secret().next().cloned().map(Rotation::from_record),
                     warning: class.cuts_connections().then(|| cut_warning(last_cut)),
+                    explanation: (class == SecretClass::JwtSigningKey).then(|| SIGNING_KEYS.to_string()),
                 }
             })
             .collect())
@@ -440,7 +462,7 @@ impl Engine {
         let store = &self.inner.store;
         let schedule = &self.inner.config.rotation;
         let summaries = summaries_by_secret(store.rotation_summaries(None).await?);
-        let mut queued = 0;
+        let mut queued = self.resume_waiting_rotations(now).await?;
         for (venture, spec) in store.ventures_with_specs().await? {
             if !matches!(venture.status, VentureStatus::Ready | VentureStatus::NeedsAttention) {
                 continue;
@@ -449,7 +471,7 @@ impl Engine {
             for secret in rotatable(store, &venture.id).await? {
                 let (name, class) = (secret.name.as_str(), secret.class);
                 let summary = summaries.get(&(venture.id.clone(), name.to_string()));
-                if summary.is_some_and(|s| s.running) {
+                if summary.is_some_and(|s| s.running || s.waiting) {
                     continue;
                 }
                 let (last_success, last_failure) =
@@ -462,8 +484,9 @@ impl Engine {
                 // Read again: a rotation may have ended (or begun) since the pass began.
                 let fresh = store.rotation_summaries(Some(&venture.id)).await?;
                 let fresh = fresh.iter().find(|s| s.secret == name);
-                if fresh.is_some_and(|s| s.running || s.last_success != last_success || s.last_failure != last_failure)
-                {
+                if fresh.is_some_and(|s| {
+                    s.running || s.waiting || s.last_success != last_success || s.last_failure != last_failure
+                }) {
                     continue;
                 }
                 let note =
@@ -488,6 +511,24 @@ impl Engine {
         Ok(queued)
     }
 
+    /// Resumes, each with a new job, the rotations that waited for a moment now past (a
+    /// venture busy with another job is looked at again next time). Returns how many.
+    async fn resume_waiting_rotations(&self, now: i64) -> Result<usize, EngineError> {
+        let store = &self.inner.store;
+        let mut resumed = 0;
+        for rotation in store.waiting_rotations().await? {
+            let state: RotationState = serde_json::from_str(&rotation.state).unwrap_or_default();
+            if state.resume_at.is_some_and(|at| at > now) {
+                continue;
+            }
+            let note = format!("The rotation of {} goes on after its wait", rotation.secret);
+            if store.resume_rotation(&rotation.venture_id, &rotation.id, ROTATE_SECRET, &note).await?.is_ok() {
+                resumed += 1;
+            }
+        }
+        Ok(resumed)
+    }
+
     /// The venture's rotations, newest first; of one secret when `secret` is given. Anyone
     /// who may read the venture: a rotation's record holds no value.
     pub async fn rotations(
@@ -501,6 +542,12 @@ impl Engine {
         Ok(records.into_iter().map(Rotation::from_record).collect())
     }
 }
+
+/// How a signing key rotates, and why the legacy JWT secret does not.
+const SIGNING_KEYS: &str = "A new signing key is published as standby, signs new tokens once every verifier's \
+    cached JWKS holds it (about 20 minutes), and the previous key is revoked only after the tokens it signed have \
+    expired (their lifetime plus 15 minutes): no one is signed out, and the rotation waits on its own. Slipway never \
+    rotates the legacy JWT secret: that signs every user out at once and breaks the anon and service_role keys.";
 
 /// What resetting the database password does, with how long it took last time.
 fn cut_warning(last_cut_ms: Option<i64>) -> String {

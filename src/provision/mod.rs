@@ -36,8 +36,8 @@ pub use resources::{
     lint_errors, lint_note, read_written, record_lint,
 };
 pub use rotate::{
-    Built, POSTGRES_PASSWORD, ProjectKeys, ROTATE_SECRET, RotateSecret, RotationState, SUPABASE_SECRET_KEY, copy_name,
-    variable_slot,
+    Built, JWT_SIGNING_KEY, POSTGRES_PASSWORD, ProjectKeys, ROTATE_SECRET, RotateSecret, RotationState,
+    SUPABASE_SECRET_KEY, copy_name, variable_slot,
 };
 
 /// How often long waits look again, and how long they wait at most.
@@ -48,6 +48,11 @@ pub struct Polling {
     pub deployment_ready_within: Duration,
     /// How long a new deployment may take to answer its health check (a rotation's test).
     pub healthy_within: Duration,
+    /// How long a standby JWT signing key is published before it signs: every verifier's
+    /// cached JWKS holds it by then.
+    pub signing_key_published_after: Duration,
+    /// How long after the access tokens' lifetime the previous signing key is revoked.
+    pub token_expiry_margin: Duration,
 }
 
 /// How provisioning runs.

@@ -27,7 +27,10 @@ use crate::env::{Environment, Generator, Tier, sealed_name};
 use crate::events::Level;
 use crate::jobs::{HandlerFuture, Job, JobError, JobHandler};
 use crate::platform::api::ErrorKind;
-use crate::platform::supabase::{ApiKeyType, CreateApiKeyRequest, DeleteApiKeyOptions};
+use crate::platform::supabase::{
+    ApiKeyType, CreateApiKeyRequest, CreateSigningKeyRequest, DeleteApiKeyOptions, SigningKeyAlgorithm,
+    SigningKeyStatus,
+};
 use crate::rotation::{Phase, SecretClass};
 use crate::store::{EnvVarRecord, EnvWrite, RotationRecord};
 
@@ -39,6 +42,9 @@ const KEY_NAME_PREFIX: &str = "slipway_rotated_";
 
 /// The name of the Supabase secret key's value in the vault (per project, see [`Tier::sealed`]).
 pub const SUPABASE_SECRET_KEY: &str = "SUPABASE_SECRET_KEY";
+
+/// What the rotation of a venture's Supabase JWT signing keys is called.
+pub const JWT_SIGNING_KEY: &str = "JWT_SIGNING_KEY";
 
 /// What the database password's rotation is called: the variable people know it by (the
 /// rotation changes every `POSTGRES_*` variable that embeds it).
@@ -77,6 +83,18 @@ pub struct RotationState {
     /// Why the rotation rolled back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback_reason: Option<String>,
+    /// A signing key's rotation: when the standby keys may sign (every cached JWKS holds them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signs_at: Option<i64>,
+    /// A signing key's rotation: when the previous keys may be revoked (the tokens they signed
+    /// have expired, plus Supabase's margin).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke_at: Option<i64>,
+    /// While the rotation waits with no job: when it goes on, and the job that parked it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parked_by: Option<String>,
 }
 
 /// A Supabase project's keys in a rotation.
@@ -95,6 +113,10 @@ pub struct ProjectKeys {
     /// When every deployment that uses the project was ready again after the reset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live_at: Option<i64>,
+    /// A signing key's rotation: the project's keys before it made one (a key not among them
+    /// is the one it made, found again after a crash).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys_before: Vec<String>,
 }
 
 impl RotationState {
@@ -150,6 +172,9 @@ impl JobHandler for RotateSecret {
                                build: apply the venture to sync it"
                         .to_string(),
                 },
+                Ok(SecretClass::JwtSigningKey) => "it stopped before the previous signing key was revoked: every \
+                                                    key it made or used is still trusted, and no one was signed out"
+                    .to_string(),
                 Ok(SecretClass::Generated | SecretClass::UserEntered) => match self.restore_previous(job).await {
                     Ok(()) => "the previous value is current again and back at Vercel; a deployment built since \
                                keeps the new one until it is built again"
@@ -199,7 +224,7 @@ impl RotateSecret {
             .await?
             .ok_or_else(|| StepError::Permanent("no rotation is recorded for this job".into()))?;
         let class = SecretClass::parse("class", &record.class).map_err(|e| StepError::Permanent(e.to_string()))?;
-        if class == SecretClass::JwtSigningKey || class == SecretClass::OAuthClientSecret {
+        if class == SecretClass::OAuthClientSecret {
             return Err(StepError::Permanent(format!(
                 "rotating a {} is not something this version does",
                 class.as_str()
@@ -217,7 +242,8 @@ impl RotateSecret {
             .map_err(|e| StepError::Permanent(format!("the rotation's state does not read back: {e}")))?;
         let health_path = ctx.spec.rotation.health_path.clone();
         let owner = job.owner.clone();
-        Ok(Running { ctx, record, class, phase, state, owner, health_path, schedule: p.config.schedule })
+        let schedule = p.config.schedule;
+        Ok(Running { ctx, record, class, phase, state, owner, health_path, schedule, parked: false })
     }
 
     /// A rotation given up on before its new value was in use everywhere: the previous value
@@ -237,6 +263,8 @@ struct Running {
     owner: String,
     health_path: String,
     schedule: super::Schedule,
+    /// The rotation waits for a moment it recorded: this job ends, and the schedule resumes it.
+    parked: bool,
 }
 
 impl Running {
@@ -265,6 +293,9 @@ impl Running {
                 Phase::Deployed => self.test().await.map(|()| Phase::Tested),
                 Phase::Tested => {
                     self.retire_old().await?;
+                    if self.parked {
+                        return Ok(());
+                    }
                     self.advance(Phase::Finished, None).await?;
                     let note = match (self.class, self.state.connections_cut_ms()) {
                         (SecretClass::DatabasePassword, Some(cut)) => format!(
@@ -274,6 +305,10 @@ impl Running {
                             cut as f64 / 1000.0
                         ),
                         (SecretClass::DatabasePassword, None) => format!("Rotated {}", self.record.secret),
+                        (SecretClass::JwtSigningKey, _) => format!(
+                            "Rotated {}: the new key signs, and the previous one is revoked; no one was signed out",
+                            self.record.secret
+                        ),
                         (SecretClass::Generated | SecretClass::UserEntered, _) => format!(
                             "Rotated {}: the new value is live; its history keeps the previous one",
                             self.record.secret
@@ -298,6 +333,7 @@ impl Running {
                 Phase::Finished | Phase::RolledBack | Phase::Failed => return Ok(()),
             };
             match forward {
+                Ok(_) if self.parked => return Ok(()),
                 Ok(next) => self.advance(next, None).await?,
                 // Before the old secret is retired, a step that cannot succeed undoes the rotation.
                 Err(StepError::Permanent(reason)) => {
@@ -371,6 +407,7 @@ impl Running {
                     new_key_id: None,
                     reset_at: None,
                     live_at: None,
+                    keys_before: Vec::new(),
                 });
                 self.state.projects.len() - 1
             }
@@ -393,9 +430,140 @@ impl Running {
         match self.class {
             SecretClass::DatabasePassword => self.make_new_passwords().await?,
             SecretClass::Generated | SecretClass::UserEntered => self.make_new_values().await?,
+            // Supabase holds signing keys; nothing of them is in the vault or at Vercel.
+            SecretClass::JwtSigningKey => return self.make_standby_keys().await,
             _ => self.make_new_keys().await?,
         }
         self.make_current("pending").await
+    }
+
+    /// A standby signing key per project (ES256, as Supabase advises): published in the JWKS
+    /// at once, signing nothing yet. Never the legacy JWT secret, whose rotation signs every
+    /// user out.
+    async fn make_standby_keys(&mut self) -> Result<(), StepError> {
+        let supabase = self.ctx.platforms.supabase.clone();
+        for (tier, reference) in self.projects().await? {
+            let keys = supabase.signing_keys(&reference).await?;
+            let entry = match self.state.projects.iter().position(|p| p.tier == tier) {
+                Some(entry) => entry,
+                None => {
+                    let in_use = keys.iter().find(|k| k.status == SigningKeyStatus::InUse).map(|k| k.id.clone());
+                    let entry = self.entry(tier, &reference, in_use);
+                    self.state.projects[entry].keys_before = keys.iter().map(|k| k.id.clone()).collect();
+                    // Recorded before the key is made: a key not among these is this rotation's.
+                    self.advance(Phase::Pending, None).await?;
+                    entry
+                }
+            };
+            let before = &self.state.projects[entry].keys_before;
+            let made = keys.iter().find(|k| k.status == SigningKeyStatus::Standby && !before.contains(&k.id));
+            let id = match made {
+                Some(key) => key.id.clone(),
+                None => {
+                    let request = CreateSigningKeyRequest {
+                        algorithm: SigningKeyAlgorithm::ES256,
+                        status: Some(SigningKeyStatus::Standby),
+                    };
+                    let key = supabase.create_signing_key(&reference, &request).await?;
+                    let note = format!("Made standby signing key {} in Supabase project {reference}", key.id);
+                    self.emit(Level::Info, note).await;
+                    key.id
+                }
+            };
+            self.state.projects[entry].new_key_id = Some(id);
+            self.advance(Phase::Pending, None).await?;
+        }
+        if self.state.signs_at.is_none() {
+            let published = self.ctx.polling.signing_key_published_after.as_millis() as i64;
+            self.state.signs_at = Some(crate::time::now_ms() + published);
+        }
+        Ok(())
+    }
+
+    /// Set → deployed, for signing keys: once every cached JWKS holds the standby keys, they
+    /// sign new tokens; tokens signed before stay valid (no one is signed out).
+    async fn switch_signing_keys(&mut self) -> Result<(), StepError> {
+        let signs_at = self.state.signs_at.unwrap_or_default();
+        if !self.wait_until(signs_at, "to sign with the new keys, once every verifier's cached JWKS holds them").await?
+        {
+            return Ok(());
+        }
+        let supabase = self.ctx.platforms.supabase.clone();
+        let mut lifetime = 0;
+        for project in &self.state.projects {
+            let Some(new) = project.new_key_id.as_deref() else { continue };
+            let keys = supabase.signing_keys(&project.reference).await?;
+            if !keys.iter().any(|k| k.id == new && k.status == SigningKeyStatus::InUse) {
+                supabase.set_signing_key_status(&project.reference, new, SigningKeyStatus::InUse).await?;
+                let note = format!("Signing key {new} of Supabase project {} signs new tokens", project.reference);
+                self.emit(Level::Info, note).await;
+            }
+            let config = supabase.auth_config(&project.reference).await?;
+            lifetime = lifetime.max(i64::from(config.jwt_exp.unwrap_or(3600)) * 1000);
+        }
+        if self.state.revoke_at.is_none() {
+            let margin = self.ctx.polling.token_expiry_margin.as_millis() as i64;
+            self.state.revoke_at = Some(crate::time::now_ms() + lifetime + margin);
+        }
+        Ok(())
+    }
+
+    /// Deployed → tested, for signing keys: each project's new key is the one in use.
+    async fn check_signing_keys(&self) -> Result<(), StepError> {
+        for project in &self.state.projects {
+            let keys = self.ctx.platforms.supabase.signing_keys(&project.reference).await?;
+            let in_use = keys.iter().find(|k| k.status == SigningKeyStatus::InUse).map(|k| k.id.as_str());
+            if in_use != project.new_key_id.as_deref() {
+                return Err(StepError::Permanent(format!(
+                    "Supabase project {} signs with key {} instead of the new one",
+                    project.reference,
+                    in_use.unwrap_or("none")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Tested → finished, for signing keys: once the tokens the previous keys signed have
+    /// expired, those keys are revoked. A project that signed with its legacy secret has no
+    /// previous key to revoke: that secret is left alone.
+    async fn revoke_previous_keys(&mut self) -> Result<(), StepError> {
+        let revoke_at = self.state.revoke_at.unwrap_or_default();
+        if !self.wait_until(revoke_at, "to revoke the previous keys, once the tokens they signed have expired").await? {
+            return Ok(());
+        }
+        let supabase = self.ctx.platforms.supabase.clone();
+        for project in &self.state.projects {
+            let Some(old) = project.old_key_id.as_deref() else { continue };
+            let keys = supabase.signing_keys(&project.reference).await?;
+            if keys.iter().any(|k| k.id == old && k.status == SigningKeyStatus::PreviouslyUsed) {
+                supabase.set_signing_key_status(&project.reference, old, SigningKeyStatus::Revoked).await?;
+                let note = format!("Revoked the previous signing key {old} of Supabase project {}", project.reference);
+                self.emit(Level::Info, note).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the rotation may go on past `until`. If not, it is parked: the moment and this
+    /// job are recorded, the job ends, and the schedule resumes the rotation with a new job
+    /// once the moment has come (a job that finds its own parking is a retry of the one that
+    /// parked, and parks again).
+    async fn wait_until(&mut self, until: i64, what: &str) -> Result<bool, StepError> {
+        let resumed = self.state.parked_by.as_deref().is_some_and(|by| by != self.record.job_id);
+        if resumed || until <= crate::time::now_ms() {
+            if self.state.resume_at.take().is_some() | self.state.parked_by.take().is_some() {
+                self.advance(self.phase, None).await?;
+            }
+            return Ok(true);
+        }
+        self.state.resume_at = Some(until);
+        self.state.parked_by = Some(self.record.job_id.clone());
+        self.advance(self.phase, None).await?;
+        let note = format!("Waiting until {} {what}; the rotation resumes on its own", crate::time::format_utc(until));
+        self.emit(Level::Info, note).await;
+        self.parked = true;
+        Ok(false)
     }
 
     /// The variable, and its current value by environment.
@@ -581,6 +749,9 @@ impl Running {
     /// reset just before the first build that carries it: from then until that build is
     /// ready, the deployments running with the old password cannot connect.
     async fn deploy(&mut self) -> Result<(), StepError> {
+        if self.class == SecretClass::JwtSigningKey {
+            return self.switch_signing_keys().await;
+        }
         // What serves now, recorded before the first build replaces the record of it.
         if self.state.deployments.is_empty() && self.state.replaced.is_empty() {
             let serving = self.ctx.store.resource(&self.ctx.venture.id, kind::VERCEL_DEPLOYMENT).await?;
@@ -656,6 +827,9 @@ impl Running {
     /// Deployed → tested: every new deployment answers its health path with a 2xx, through
     /// its own URL (so the check reaches that build, whatever the domains serve).
     async fn test(&mut self) -> Result<(), StepError> {
+        if self.class == SecretClass::JwtSigningKey {
+            return self.check_signing_keys().await;
+        }
         let platforms = &self.ctx.platforms;
         for built in &self.state.deployments {
             let path = self.health_path.as_str();
@@ -690,6 +864,12 @@ impl Running {
     /// by two instances at once), and this rotation's sealed copies. Keys a person made stay.
     /// An old password is gone with its reset.
     async fn retire_old(&mut self) -> Result<(), StepError> {
+        if self.class == SecretClass::JwtSigningKey {
+            self.revoke_previous_keys().await?;
+            if self.parked {
+                return Ok(());
+            }
+        }
         if self.class == SecretClass::SupabaseSecretKey {
             let supabase = self.ctx.platforms.supabase.clone();
             for project in &self.state.projects {
@@ -713,6 +893,9 @@ impl Running {
     /// Supabase too), the targets built with the new value built again, and the new keys
     /// deleted.
     async fn roll_back(&mut self) -> Result<(), StepError> {
+        if self.class == SecretClass::JwtSigningKey {
+            return self.roll_back_signing_keys().await;
+        }
         self.make_current("previous").await?;
         let built: Vec<Environment> = self.state.deployments.iter().map(|b| b.environment).collect();
         if self.class == SecretClass::DatabasePassword {
@@ -742,6 +925,28 @@ impl Running {
             }
         }
         self.forget_copies().await
+    }
+
+    /// Rolling back signing keys: the previous key signs again (its tokens never stopped being
+    /// valid) and a new key that never signed is revoked. A project that signed with its legacy
+    /// secret cannot go back to it through the API: its new key stays in use.
+    async fn roll_back_signing_keys(&mut self) -> Result<(), StepError> {
+        let supabase = self.ctx.platforms.supabase.clone();
+        for project in &self.state.projects {
+            let keys = supabase.signing_keys(&project.reference).await?;
+            let status = |id: &str| keys.iter().find(|k| k.id == id).map(|k| k.status);
+            if let Some(old) = project.old_key_id.as_deref()
+                && status(old) == Some(SigningKeyStatus::PreviouslyUsed)
+            {
+                supabase.set_signing_key_status(&project.reference, old, SigningKeyStatus::InUse).await?;
+            }
+            if let Some(new) = project.new_key_id.as_deref()
+                && status(new) == Some(SigningKeyStatus::Standby)
+            {
+                supabase.set_signing_key_status(&project.reference, new, SigningKeyStatus::Revoked).await?;
+            }
+        }
+        Ok(())
     }
 
     async fn delete_key(&self, reference: &str, id: &str, reason: &str) -> Result<(), StepError> {

@@ -54,6 +54,9 @@ pub struct RotationSummary {
     /// Whether a rotation of it is under way (its job queued or running: one whose job ended
     /// without recording its end is not).
     pub running: bool,
+    /// Whether a rotation of it waits, with no job, to be resumed at a moment it recorded (a
+    /// signing key's, until verifiers hold the new key or the old key's tokens expire).
+    pub waiting: bool,
 }
 
 const COLUMNS: &str = "id, venture_id, job_id, secret, class, cause, requested_by, phase, state, error, \
@@ -149,7 +152,10 @@ impl Store {
                  MAX(CASE WHEN phase IN ('rolled_back', 'failed') THEN finished_at END) AS last_failure, \
                  COUNT(CASE WHEN phase NOT IN ('finished', 'rolled_back', 'failed') AND EXISTS ( \
                      SELECT 1 FROM jobs WHERE jobs.id = rotations.job_id AND jobs.status IN ('queued', 'running') \
-                 ) THEN 1 END) AS running \
+                 ) THEN 1 END) AS running, \
+                 COUNT(CASE WHEN phase NOT IN ('finished', 'rolled_back', 'failed') AND EXISTS ( \
+                     SELECT 1 FROM jobs WHERE jobs.id = rotations.job_id AND jobs.status = 'succeeded' \
+                 ) THEN 1 END) AS waiting \
              FROM rotations WHERE ($1 = '' OR venture_id = $1) GROUP BY venture_id, secret",
         )
         .bind(venture_id.unwrap_or_default())
@@ -163,9 +169,22 @@ impl Store {
                     last_success: row.try_get("last_success")?,
                     last_failure: row.try_get("last_failure")?,
                     running: row.try_get::<i64, _>("running")? > 0,
+                    waiting: row.try_get::<i64, _>("waiting")? > 0,
                 })
             })
             .collect()
+    }
+
+    /// The rotations that wait to be resumed: not over, and their job ended by parking them.
+    pub async fn waiting_rotations(&self) -> Result<Vec<RotationRecord>, sqlx::Error> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM rotations WHERE phase NOT IN ('finished', 'rolled_back', 'failed') AND EXISTS ( \
+                 SELECT 1 FROM jobs WHERE jobs.id = rotations.job_id AND jobs.status = 'succeeded') \
+             ORDER BY created_at"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(record).collect()
     }
 
     /// Records how far rotation `id` got, and its state, if `owner` still holds its job's

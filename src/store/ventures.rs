@@ -2,6 +2,12 @@
 
 use super::*;
 
+/// The rotation a queued job runs: a new one, or one that waited.
+enum RotationJob<'a> {
+    New(&'a NewRotation<'a>),
+    Resume(&'a str),
+}
+
 impl Store {
     /// Creates the venture, the variables its spec declares, its provisioning job and the
     /// first log line in one transaction: either all exist or none does.
@@ -92,7 +98,19 @@ impl Store {
         note: &str,
         rotation: &NewRotation<'_>,
     ) -> Result<Result<String, ActiveJob>, sqlx::Error> {
-        self.queue(venture_id, kind, None, note, Some(rotation)).await
+        self.queue(venture_id, kind, None, note, Some(RotationJob::New(rotation))).await
+    }
+
+    /// Queues a job that resumes the waiting rotation `rotation_id` (it becomes the rotation's
+    /// job), unless another job of the venture is queued or running.
+    pub async fn resume_rotation(
+        &self,
+        venture_id: &str,
+        rotation_id: &str,
+        kind: &str,
+        note: &str,
+    ) -> Result<Result<String, ActiveJob>, sqlx::Error> {
+        self.queue(venture_id, kind, None, note, Some(RotationJob::Resume(rotation_id))).await
     }
 
     async fn queue(
@@ -101,7 +119,7 @@ impl Store {
         kind: &str,
         status: Option<VentureStatus>,
         note: &str,
-        rotation: Option<&NewRotation<'_>>,
+        rotation: Option<RotationJob<'_>>,
     ) -> Result<Result<String, ActiveJob>, sqlx::Error> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
@@ -134,8 +152,18 @@ impl Store {
             }
             Err(e) => return Err(e),
         };
-        if let Some(rotation) = rotation {
-            Store::insert_rotation(&mut tx, venture_id, &job_id, rotation).await?;
+        match rotation {
+            Some(RotationJob::New(rotation)) => Store::insert_rotation(&mut tx, venture_id, &job_id, rotation).await?,
+            Some(RotationJob::Resume(id)) => {
+                sqlx::query("UPDATE rotations SET job_id = $1, updated_at = $2 WHERE id = $3 AND venture_id = $4")
+                    .bind(&job_id)
+                    .bind(now)
+                    .bind(id)
+                    .bind(venture_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            None => {}
         }
         tx.commit().await?;
         Ok(Ok(job_id))

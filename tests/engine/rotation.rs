@@ -490,6 +490,95 @@ async fn generated_and_person_entered_variables_rotate_through_the_same_loop_and
     assert_eq!(at_vercel_target(&a.world, &a.project, "STRIPE_KEY", "production").as_deref(), Some("sk_live_old"));
 }
 
+/// Runs the venture's jobs in a new process until none is queued or running.
+async fn run_jobs(world: &World, db: &str, instance: &str, user: &User, venture_id: &str) {
+    let engine = world.open_process(db, instance).await;
+    let runner = engine.start_runner();
+    wait_for("the venture's jobs to end", async || !engine.has_active_job(user, venture_id).await.unwrap()).await;
+    engine.shutdown();
+    runner.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signing_key_rotation_waits_durably_for_the_jwks_caches_and_the_tokens_without_holding_the_venture() {
+    const JWT: &str = "JWT_SIGNING_KEY";
+    let a = applied("signing-shop").await;
+    let keys = |reference: &str| -> Vec<(String, String)> {
+        let keys = a.world.supabase().signing_keys(reference);
+        keys.iter()
+            .map(|k| (k["id"].as_str().unwrap().to_string(), k["status"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let status = a.engine.secret_rotation_status(&a.admin, &a.venture.id).await.unwrap();
+    let explanation = status.iter().find(|s| s.secret == JWT).unwrap().explanation.clone().unwrap();
+    assert!(explanation.contains("never rotates the legacy JWT secret"), "{explanation}");
+    let hour = 3600 * 1000;
+
+    let mut previous: Vec<Option<String>> = vec![None, None];
+    for round in 1..=2 {
+        let rotation = a.engine.rotate_secret(&a.admin, &a.venture.id, JWT, &RotateRequest::default()).await.unwrap();
+        run_jobs(&a.world, &a.db, &format!("standby-{round}"), &a.admin, &a.venture.id).await;
+        // A standby key per project, published, signing nothing yet: the rotation waits ~20 min.
+        let waiting = a.engine.rotations(&a.admin, &a.venture.id, Some(JWT)).await.unwrap().remove(0);
+        assert_eq!(
+            (waiting.id.as_str(), waiting.outcome, waiting.phase),
+            (rotation.id.as_str(), RotationOutcome::Running, Phase::Set)
+        );
+        let until = waiting.waiting_until.expect("it waits");
+        assert!(until > slipway_engine::time::now_ms() + 19 * 60 * 1000, "about 20 minutes");
+        for (reference, before) in a.references.iter().zip(&previous) {
+            let now = keys(reference);
+            assert!(now.iter().any(|(_, s)| s == "standby"), "{now:?}");
+            let in_use: Vec<_> = now.iter().filter(|(_, s)| s == "in_use").map(|(id, _)| id.clone()).collect();
+            assert_eq!(in_use.first(), before.as_ref(), "the previous key still signs");
+        }
+        // Meanwhile the venture is free: an apply runs, and asking again is the same rotation.
+        let again = a.engine.rotate_secret(&a.admin, &a.venture.id, JWT, &RotateRequest::default()).await.unwrap();
+        assert_eq!(again.id, rotation.id);
+        let engine = a.world.open_process(&a.db, &format!("apply-{round}")).await;
+        engine.apply_venture(&a.creator, &a.venture.id).await.unwrap();
+        assert_eq!(settle(&engine, &a.creator, &a.venture.id).await, VentureStatus::Ready);
+        // Not resumed before its moment; resumed after it, with a new job.
+        let scheduler = a.world.open_process(&a.db, &format!("scheduler-{round}")).await;
+        assert_eq!(scheduler.queue_due_rotations(until - 1000).await.unwrap(), 0);
+        assert_eq!(scheduler.queue_due_rotations(until + 1000).await.unwrap(), 1);
+        run_jobs(&a.world, &a.db, &format!("switch-{round}"), &a.admin, &a.venture.id).await;
+        // The new keys sign; the previous ones stay trusted until their tokens expire.
+        let waiting = a.engine.rotations(&a.admin, &a.venture.id, Some(JWT)).await.unwrap().remove(0);
+        assert_eq!((waiting.outcome, waiting.phase), (RotationOutcome::Running, Phase::Tested));
+        let revoke_at = waiting.waiting_until.unwrap();
+        assert!(revoke_at > slipway_engine::time::now_ms() + hour, "the token lifetime (1 h) plus 15 minutes");
+        let mut signing = Vec::new();
+        for (reference, before) in a.references.iter().zip(&previous) {
+            let now = keys(reference);
+            let in_use = now.iter().find(|(_, s)| s == "in_use").map(|(id, _)| id.clone()).unwrap();
+            assert_ne!(Some(&in_use), before.as_ref());
+            if let Some(before) = before {
+                assert!(now.contains(&(before.clone(), "previously_used".into())), "{now:?}");
+            }
+            signing.push(Some(in_use));
+        }
+        assert_eq!(scheduler.queue_due_rotations(revoke_at - 1000).await.unwrap(), 0);
+        assert_eq!(scheduler.queue_due_rotations(revoke_at + 1000).await.unwrap(), 1);
+        run_jobs(&a.world, &a.db, &format!("revoke-{round}"), &a.admin, &a.venture.id).await;
+        let done = a.engine.rotations(&a.admin, &a.venture.id, Some(JWT)).await.unwrap().remove(0);
+        assert_eq!(
+            (done.id.as_str(), done.outcome, done.waiting_until),
+            (rotation.id.as_str(), RotationOutcome::Succeeded, None)
+        );
+        for ((reference, before), now) in a.references.iter().zip(&previous).zip(&signing) {
+            let keys = keys(reference);
+            assert!(keys.contains(&(now.clone().unwrap(), "in_use".into())), "{keys:?}");
+            match before {
+                // The first round moved off the legacy secret: nothing of it was revoked.
+                None => assert_eq!(keys.len(), 1, "{keys:?}"),
+                Some(before) => assert!(keys.contains(&(before.clone(), "revoked".into())), "{keys:?}"),
+            }
+        }
+        previous = signing;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotation_waits_for_no_apply_or_destroy_and_they_wait_for_it() {
     let a = applied("exclusive-shop").await;

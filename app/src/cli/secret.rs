@@ -74,6 +74,16 @@ pub async fn run(server: ServerArgs, command: SecretCommand) -> anyhow::Result<(
                     }
                     Ok(())
                 }
+                Some(rotation) if rotation["outcome"] == "running" => {
+                    let until = rotation["waiting_until"].as_i64().map(slipway_engine::time::format_utc);
+                    println!(
+                        "{secret}: rotation {} waits until {} and then goes on by itself (`slipway secret history` \
+                         follows it)",
+                        text(&rotation["id"]),
+                        until.unwrap_or_else(|| "a moment it recorded".into())
+                    );
+                    Ok(())
+                }
                 Some(rotation) => bail!(
                     "{secret} was not rotated ({}): {}",
                     text(&rotation["outcome"]),
@@ -131,5 +141,8 @@ fn print_rotation(rotation: &Value) {
     }
     if let Some(warning) = rotation["warning"].as_str() {
         println!("    warning: {warning}");
+    }
+    if let Some(until) = rotation["waiting_until"].as_i64() {
+        println!("    waiting until {}; it goes on by itself", slipway_engine::time::format_utc(until));
     }
 }

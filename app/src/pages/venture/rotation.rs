@@ -34,7 +34,12 @@ pub fn RotationPanel(venture_id: String, view: RotationTabView, notice: Option<S
                         let action = format!("/ventures/{venture_id}/secrets/{}/rotate", s.secret);
                         view! {
                             <tr class="border-t border-slate-100 [&>td]:py-2 [&>td]:pr-4" data-testid=format!("rotation-secret-{}", s.secret)>
-                                <td class="font-mono">{s.secret.clone()}</td>
+                                <td>
+                                    <span class="font-mono">{s.secret.clone()}</span>
+                                    {s.explanation.clone().map(|e| view! {
+                                        <p class="mt-1 max-w-md text-xs text-slate-600" data-testid="rotation-explanation">{e}</p>
+                                    })}
+                                </td>
                                 <td>{s.policy.clone()}</td>
                                 <td>{s.since.clone()}</td>
                                 <td>{s.due.clone().unwrap_or_else(|| "never".into())}</td>
@@ -110,6 +115,7 @@ fn Rotation(rotation: RotationView) -> impl IntoView {
             </p>
             {rotation.error.map(|e| view! { <p class="text-rose-700" data-testid="rotation-error">{e}</p> })}
             {rotation.cut.map(|c| view! { <p class="text-slate-600" data-testid="rotation-cut">{c}</p> })}
+            {rotation.waiting.map(|w| view! { <p class="text-slate-600" data-testid="rotation-waiting">{w}</p> })}
             <ul class="mt-1 text-xs text-slate-600">
                 {rotation.deployments.into_iter().map(|(what, environment, id, url)| view! {
                     <li>{format!("{what}: {environment} ")}<span class="font-mono">{id}</span>" "

@@ -20,8 +20,8 @@ pub struct SecretPath {
     /// The venture's id.
     #[param(format = "uuid")]
     id: String,
-    /// The secret: `SUPABASE_SECRET_KEY`, `POSTGRES_PASSWORD`, or the key of one of the
-    /// venture's generated or secret variables.
+    /// The secret: `SUPABASE_SECRET_KEY`, `POSTGRES_PASSWORD`, `JWT_SIGNING_KEY`, or the key of
+    /// one of the venture's generated or secret variables.
     #[param(pattern = "^[A-Za-z_][A-Za-z0-9_]*$", max_length = 256)]
     name: String,
 }
@@ -54,7 +54,11 @@ pub struct Rotations {
 /// it needs `accept_connection_cut: true`, and the rotation records how long the cut lasted.
 /// A generated variable gets a new value of its generator; a secret variable a person entered
 /// needs its new value in `values` (by environment), since Slipway cannot mint it. In both,
-/// the previous value stays in the variable's history. The body may be left out otherwise.
+/// the previous value stays in the variable's history. `JWT_SIGNING_KEY` rotates the Supabase
+/// projects' signing keys: a standby key signs once cached JWKS hold it (about 20 minutes) and
+/// the previous one is revoked once its tokens have expired; the rotation waits on its own
+/// (`waiting_until`) without holding the venture, and never touches the legacy JWT secret.
+/// The body may be left out otherwise.
 #[utoipa::path(
     post, path = "/api/v1/ventures/{id}/secrets/{name}/rotate", operation_id = "rotateSecret", tag = "env",
     params(SecretPath),
