@@ -12,9 +12,14 @@
 //!    requests), the requests achieved per minute ÷ allowed, averaged over its busy windows.
 //! 3. **Memory.** Peak resident set size of this process (engine plus in-process simulators)
 //!    during (2), from `VmHWM` after resetting it.
+//! 4. **Rotation.** The Supabase secret key rotated across the 100 ventures of (2) at once, under
+//!    the same limits: wall time beside one rotation alone (its critical path: its phases run
+//!    one after another) and beside the floor the rate limits set (the busiest scope's requests
+//!    at 120 a minute); rotations that did not succeed, and 429 answers while they ran.
 //!
-//! Run: `cargo bench --bench provisioning` (about 4 minutes). `-- --part critical` or
-//! `-- --part scale` runs one part; `-- --ventures N` changes (2)'s count.
+//! Run: `cargo bench --bench provisioning` (about 6 minutes). `-- --part critical`,
+//! `-- --part scale` or `-- --part rotation` runs one part (rotation includes scale's applies);
+//! `-- --ventures N` changes (2)'s count.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -184,7 +189,7 @@ fn busy_window_utilisation(times: &[i64]) -> Option<f64> {
     (!shares.is_empty()).then(|| shares.iter().sum::<f64>() / shares.len() as f64)
 }
 
-async fn scale_part(count: usize) {
+async fn scale_part(count: usize, rotate: bool) {
     println!("== 2. {count} ventures at once under the documented rate limits ({DOCUMENTED_PER_MINUTE}/min per scope)");
     // Reset the peak-RSS mark (Linux): (3) measures this part alone.
     let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
@@ -201,6 +206,7 @@ async fn scale_part(count: usize) {
     let runner = engine.start_runner();
     settle(&engine, &user, &ids).await;
     let wall = started.elapsed();
+    let rotated = if rotate { Some(rotation_part(&engine, &sandbox, &ids).await) } else { None };
     engine.shutdown();
     runner.await.unwrap();
 
@@ -250,6 +256,80 @@ async fn scale_part(count: usize) {
         ),
         (_, _, peak) => println!("== 3. peak RSS of the whole run: {:?} KiB (no per-part reset here)", peak),
     }
+    if let Some(report) = rotated {
+        println!("{report}");
+    }
+}
+
+const SECRET: &str = "SUPABASE_SECRET_KEY";
+
+/// Rotates `SECRET` of one venture alone, then of every venture at once (the runner of
+/// `engine` is running); returns the report.
+async fn rotation_part(engine: &Engine, sandbox: &Sandbox, ids: &[String]) -> String {
+    use slipway_engine::engine::{RotateRequest, RotationOutcome};
+    let password = SecretString::from("an admin's bench password");
+    let admin = engine.create_user_unchecked("bench-admin", &password, Role::Admin).await.unwrap();
+    let over = async |id: &str| {
+        let newest = engine.rotations(&admin, id, Some(SECRET)).await.unwrap().into_iter().next();
+        newest.filter(|r| r.outcome != RotationOutcome::Running && r.finished_at.is_some())
+    };
+    // Alone: the critical path, every phase after the one before.
+    engine.rotate_secret(&admin, &ids[0], SECRET, &RotateRequest::default()).await.unwrap();
+    let alone = loop {
+        if let Some(done) = over(&ids[0]).await {
+            break done;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(alone.outcome, RotationOutcome::Succeeded, "{:?}", alone.error);
+    let path = alone.finished_at.unwrap() - alone.created_at;
+
+    let seen = (sandbox.vercel.requests().len(), sandbox.supabase.requests().len());
+    let started = Instant::now();
+    for id in ids {
+        engine.rotate_secret(&admin, id, SECRET, &RotateRequest::default()).await.unwrap();
+    }
+    let mut ended = Vec::new();
+    while ended.len() < ids.len() {
+        ended.clear();
+        for id in ids {
+            if let Some(done) = over(id).await.filter(|r| r.created_at > alone.created_at) {
+                ended.push(done);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let wall = started.elapsed().as_millis() as i64;
+    let failed = ended.iter().filter(|r| r.outcome != RotationOutcome::Succeeded).count();
+    let (vercel, supabase) = (sandbox.vercel.requests(), sandbox.supabase.requests());
+    let (vercel, supabase) = (&vercel[seen.0..], &supabase[seen.1..]);
+    let throttled: Vec<String> = vercel
+        .iter()
+        .chain(supabase)
+        .filter(|r| r.status == 429)
+        .map(|r| format!("{} {}", r.method, r.endpoint))
+        .collect();
+    let busiest = scopes("vercel", vercel)
+        .into_iter()
+        .chain(scopes("supabase", supabase))
+        .max_by_key(|(_, times)| times.len())
+        .map(|(scope, times)| (scope, times.len()))
+        .unwrap_or_default();
+    // n requests at 120 a minute, the first 120 at once: (n - 120) / 120 minutes at least.
+    let floor = (busiest.1.saturating_sub(DOCUMENTED_PER_MINUTE) as i64 * 60_000) / DOCUMENTED_PER_MINUTE as i64;
+    format!(
+        "== 4. {SECRET} rotated across {} ventures at once: {} ms wall; one rotation alone (critical path) {path} ms; \
+         rate-limit floor {floor} ms (busiest scope {}: {} requests); wall / max(critical path, floor) = {:.2}; \
+         {failed} did not succeed; {} answers were 429 {throttled:?}; {} Vercel and {} Supabase requests",
+        ids.len(),
+        wall,
+        busiest.0,
+        busiest.1,
+        wall as f64 / path.max(floor) as f64,
+        throttled.len(),
+        vercel.len(),
+        supabase.len()
+    )
 }
 
 #[tokio::main]
@@ -261,7 +341,7 @@ async fn main() {
     if part == "all" || part == "critical" {
         critical_path_part().await;
     }
-    if part == "all" || part == "scale" {
-        scale_part(count).await;
+    if part == "all" || part == "scale" || part == "rotation" {
+        scale_part(count, part != "scale").await;
     }
 }

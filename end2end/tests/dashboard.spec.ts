@@ -717,6 +717,22 @@ test('an admin rotates the Supabase secret key from the Environment tab and the 
   await expect(adminPage.getByTestId('rotation-secret-SUPABASE_SECRET_KEY')).toContainText('rotated ');
   // No key value anywhere on the page.
   expect(await adminPage.content()).not.toMatch(/sb_secret_[A-Za-z0-9]{20}/);
+  // The signing key says how it rotates, and why never the legacy JWT secret.
+  await expect(adminPage.getByTestId('rotation-secret-JWT_SIGNING_KEY').getByTestId('rotation-explanation'))
+    .toContainText('never rotates the legacy JWT secret');
+  // The database password: the admin must first accept the connection cut it causes.
+  const password = adminPage.getByTestId('rotate-POSTGRES_PASSWORD');
+  await expect(password.getByTestId('rotation-cut-warning')).toContainText('cuts every live connection');
+  const accept = password.getByRole('checkbox');
+  await expect(accept).toHaveAttribute('required', '');
+  await accept.check();
+  await password.getByRole('button', { name: 'Rotate now' }).click();
+  await expect(adminPage.getByTestId('rotation-notice')).toContainText('The rotation of POSTGRES_PASSWORD is under way');
+  await expect(async () => {
+    await adminPage.reload();
+    await expect(adminPage.getByTestId('rotation').first()).toHaveAttribute('data-outcome', 'succeeded', { timeout: 1_000 });
+  }).toPass({ timeout: 90_000 });
+  await expect(adminPage.getByTestId('rotation').first().getByTestId('rotation-cut')).toContainText('connections failed for');
   const shots = process.env.SLIPWAY_E2E_SCREENSHOTS;
   if (shots) await adminPage.screenshot({ path: `${shots}/secret-rotation.png`, fullPage: true });
 

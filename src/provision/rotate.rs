@@ -792,6 +792,19 @@ impl Running {
             }
             self.advance(Phase::Set, None).await?;
         }
+        // A project no deployment Slipway builds uses (a staging project that only previews
+        // and development use) is reset too: the vault and Vercel already hold its new password.
+        if self.class == SecretClass::DatabasePassword {
+            let unbuilt: Vec<Tier> =
+                self.state.projects.iter().filter(|p| p.live_at.is_none()).map(|p| p.tier).collect();
+            for tier in unbuilt {
+                self.reset_password(tier, "pending").await?;
+                if let Some(project) = self.state.projects.iter_mut().find(|p| p.tier == tier) {
+                    project.live_at = project.reset_at;
+                }
+                self.advance(Phase::Set, None).await?;
+            }
+        }
         Ok(())
     }
 

@@ -33,13 +33,19 @@ struct Applied {
 
 /// A venture (with staging, the default) applied until ready, and an admin beside its creator.
 async fn applied(name: &str) -> Applied {
+    applied_with(NewVenture::new(name, "acme/shop")).await
+}
+
+async fn applied_with(spec: NewVenture) -> Applied {
+    let name = spec.name.clone();
+    let name = name.as_str();
     let (_dir, db) = database();
     let world = World::with_token(FaultPlan::default(), &format!("rotation-{name}")).await;
     let engine = world.open_process(&db, "p1").await;
     let creator = creator(&engine).await;
     let password = SecretString::from("an admin's long password");
     let admin = engine.create_user_unchecked("ada", &password, Role::Admin).await.unwrap();
-    let venture = engine.create_venture(&creator, &NewVenture::new(name, "acme/shop")).await.unwrap();
+    let venture = engine.create_venture(&creator, &spec).await.unwrap();
     assert_eq!(settle(&engine, &creator, &venture.id).await, VentureStatus::Ready);
     let venture = engine.venture(&creator, &venture.id).await.unwrap();
     let project = venture.vercel_project_id.clone().unwrap();
@@ -370,6 +376,24 @@ async fn a_database_password_rotation_resets_it_syncs_every_postgres_variable_an
     assert_eq!(settle(&engine, &a.creator, &a.venture.id).await, VentureStatus::Ready);
     assert_eq!(passwords(), new);
     assert_eq!(at_vercel(&a.world, &a.project, PASSWORD), (new[0].clone(), new[1].clone()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_staging_project_that_only_previews_use_gets_its_new_password_too() {
+    let mut spec = NewVenture::new("preview-db-shop", "acme/shop");
+    spec.environments.staging.enabled = false;
+    spec.supabase.non_production = Some(slipway_engine::venture::NonProductionDatabase::StagingProject);
+    let a = applied_with(spec).await;
+    let staging = &a.references[1];
+    let old = a.world.supabase().database_password(staging).unwrap();
+    assert_eq!(at_vercel_target(&a.world, &a.project, PASSWORD, "preview"), Some(old.clone()));
+    let accepted = RotateRequest { accept_connection_cut: true, ..RotateRequest::default() };
+    a.engine.rotate_secret(&a.admin, &a.venture.id, PASSWORD, &accepted).await.unwrap();
+    let done = run_rotation_of(&a.world, &a.db, "runner", &a.admin, &a.venture.id, PASSWORD).await;
+    assert_eq!((done.outcome, done.error.clone()), (RotationOutcome::Succeeded, None));
+    let new = a.world.supabase().database_password(staging).unwrap();
+    assert_ne!(new, old, "the staging project's password is reset though no staging deployment uses it");
+    assert_eq!(at_vercel_target(&a.world, &a.project, PASSWORD, "preview"), Some(new), "previews build with it");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
