@@ -306,8 +306,10 @@ async fn destroy_needs_the_name_repeated_and_removes_everything_it_made() {
     engine.destroy_venture(&user, &venture.id, "short-lived").await.unwrap();
     let engine = world.open_process(&db, "process-a2").await;
     let runner = engine.start_runner();
+    // Destroyed, and its job over (the status is set just before the job's last log line).
     wait_for("the venture to be destroyed", async || {
         engine.venture(&user, &venture.id).await.unwrap().status == VentureStatus::Destroyed
+            && !engine.has_active_job(&user, &venture.id).await.unwrap()
     })
     .await;
     engine.shutdown();
@@ -348,6 +350,7 @@ async fn a_destroy_during_an_apply_stops_it_and_removes_what_it_made_in_flight_c
     let job = engine.destroy_venture(&user, &venture.id, "change-of-mind").await.expect("not refused");
     wait_for("the venture to be destroyed", async || {
         engine.venture(&user, &venture.id).await.unwrap().status == VentureStatus::Destroyed
+            && !engine.has_active_job(&user, &venture.id).await.unwrap()
     })
     .await;
     engine.shutdown();

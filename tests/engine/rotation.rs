@@ -604,6 +604,71 @@ async fn a_signing_key_rotation_waits_durably_for_the_jwks_caches_and_the_tokens
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signing_key_rotation_killed_at_each_phase_makes_one_key_and_revokes_the_previous_once() {
+    const JWT: &str = "JWT_SIGNING_KEY";
+    let a = applied("resumed-signing-shop").await;
+    let keys = |reference: &str| -> Vec<(String, String)> {
+        let keys = a.world.supabase().signing_keys(reference);
+        keys.iter()
+            .map(|k| (k["id"].as_str().unwrap().to_string(), k["status"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    // Runs the newest rotation to its end: its jobs, and the schedule's resumptions far ahead.
+    let finish = async |round: &str| {
+        for step in 0..6 {
+            run_jobs(&a.world, &a.db, &format!("{round}-{step}"), &a.admin, &a.venture.id).await;
+            let newest = a.engine.rotations(&a.admin, &a.venture.id, Some(JWT)).await.unwrap().remove(0);
+            if newest.outcome != RotationOutcome::Running {
+                return newest;
+            }
+            let scheduler = a.world.open_process(&a.db, &format!("{round}-scheduler-{step}")).await;
+            scheduler.queue_due_rotations(slipway_engine::time::now_ms() + 3 * 3600 * 1000).await.unwrap();
+        }
+        panic!("the rotation did not end");
+    };
+    // First off the legacy secret, to have a previous key to revoke.
+    a.engine.rotate_secret(&a.admin, &a.venture.id, JWT, &RotateRequest::default()).await.unwrap();
+    assert_eq!(finish("first").await.outcome, RotationOutcome::Succeeded);
+    let order = |p: Phase| Phase::ALL.iter().position(|q| *q == p).unwrap();
+    for (instance, stop_at) in [Phase::Pending, Phase::Set, Phase::Deployed, Phase::Tested].into_iter().enumerate() {
+        let before: Vec<String> =
+            a.references.iter().map(|r| keys(r).into_iter().find(|(_, s)| s == "in_use").unwrap().0).collect();
+        let engine = a.world.open_process(&a.db, &format!("doomed-{instance}")).await;
+        let rotation = engine.rotate_secret(&a.admin, &a.venture.id, JWT, &RotateRequest::default()).await.unwrap();
+        if stop_at != Phase::Pending {
+            // Up to the phase before the kill, by the normal route.
+            let scheduler = a.world.open_process(&a.db, &format!("early-{instance}")).await;
+            for step in 0..4 {
+                let newest = a.engine.rotations(&a.admin, &a.venture.id, Some(JWT)).await.unwrap().remove(0);
+                if order(newest.phase) >= order(stop_at) - 1 {
+                    break;
+                }
+                run_jobs(&a.world, &a.db, &format!("early-{instance}-{step}"), &a.admin, &a.venture.id).await;
+                scheduler.queue_due_rotations(slipway_engine::time::now_ms() + 3 * 3600 * 1000).await.unwrap();
+            }
+        }
+        let runner = engine.start_runner();
+        wait_for("the phase", async || {
+            let newest = engine.rotations(&a.admin, &a.venture.id, Some(JWT)).await.unwrap();
+            order(newest[0].phase) >= order(stop_at) || !engine.has_active_job(&a.admin, &a.venture.id).await.unwrap()
+        })
+        .await;
+        runner.abort();
+        let _ = runner.await;
+        drop(engine);
+        let done = finish(&format!("resumed-{instance}")).await;
+        assert_eq!((done.id.as_str(), done.outcome), (rotation.id.as_str(), RotationOutcome::Succeeded), "{stop_at:?}");
+        for (reference, previous) in a.references.iter().zip(&before) {
+            let now = keys(reference);
+            let in_use: Vec<_> = now.iter().filter(|(_, s)| s == "in_use").collect();
+            assert_eq!(in_use.len(), 1, "{stop_at:?} {now:?}");
+            assert!(now.contains(&(previous.clone(), "revoked".into())), "{stop_at:?} {now:?}");
+            assert!(!now.iter().any(|(_, s)| s == "standby" || s == "previously_used"), "one key made: {now:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotation_waits_for_no_apply_or_destroy_and_they_wait_for_it() {
     let a = applied("exclusive-shop").await;
     // An apply queued: the rotation is refused, naming it.
