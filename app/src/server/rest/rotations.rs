@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use slipway_engine::engine::{RotateRequest, Rotation};
 
-use super::openapi::{Conflict, ErrorBody, Forbidden, Invalid, NotFound, Unauthenticated};
+use super::openapi::{BadBody, Conflict, ErrorBody, Forbidden, Invalid, NotFound, Unauthenticated};
 use super::{Answer, AppState, VentureId, body, caller, engine_error, error};
 
 /// The path parameters of one of a venture's secrets.
@@ -65,6 +65,7 @@ pub struct Rotations {
     request_body(content = Option<RotateRequest>, content_type = "application/json"),
     responses(
         (status = 202, description = "The rotation is queued (or already running).", body = Rotation),
+        (status = 400, response = BadBody),
         (status = 401, response = Unauthenticated),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
