@@ -285,16 +285,8 @@ impl Engine {
         }
         let venture = self.live_venture_to_change(actor, venture_id, "rotate this venture's secrets").await?;
         let secrets = rotatable(&self.inner.store, &venture.id).await?;
-        let rotated = secrets.iter().find(|s| s.name == secret).ok_or_else(|| {
-            let names: Vec<&str> = secrets.iter().map(|s| s.name.as_str()).collect();
-            EngineError::invalid(
-                "secret",
-                format!(
-                    "must be a secret Slipway rotates: {}, or a generated or secret variable with a value (got {secret:?})",
-                    names.join(", ")
-                ),
-            )
-        })?;
+        // A name the venture has no such secret of is absent, like an unknown variable.
+        let rotated = secrets.iter().find(|s| s.name == secret).ok_or(EngineError::NotFound("rotatable secret"))?;
         let (name, class) = (rotated.name.as_str(), rotated.class);
         // A rotation of it that waits for a moment (a signing key's) is the one under way.
         let newest = self.inner.store.rotations(&venture.id, Some(name)).await?.into_iter().next();

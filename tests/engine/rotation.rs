@@ -166,12 +166,7 @@ async fn a_secret_key_rotation_retires_the_old_key_only_once_the_new_one_is_live
     assert!(matches!(refused, EngineError::Forbidden { .. }), "{refused:?}");
     let unknown =
         a.engine.rotate_secret(&a.admin, &a.venture.id, "STRIPE_KEY", &RotateRequest::default()).await.unwrap_err();
-    let EngineError::Invalid(fields) = unknown else { panic!("{unknown:?}") };
-    assert_eq!(fields[0].field, "secret");
-    assert!(
-        fields[0].message.contains("SUPABASE_SECRET_KEY") && fields[0].message.contains("STRIPE_KEY"),
-        "{fields:?}"
-    );
+    assert!(matches!(unknown, EngineError::NotFound("rotatable secret")), "{unknown:?}");
 
     // A visitor asks the production site all along.
     let site = "rotating-shop.vercel.app".to_string();

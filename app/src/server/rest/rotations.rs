@@ -80,8 +80,9 @@ pub async fn rotate_secret(
     raw: Bytes,
 ) -> Answer {
     let user = caller(&state, &headers).await?;
-    let request: RotateRequest =
-        if raw.iter().all(u8::is_ascii_whitespace) { RotateRequest::default() } else { body(&raw)? };
+    // The body is optional: none, or `null`, asks for nothing more.
+    let request: Option<RotateRequest> = if raw.iter().all(u8::is_ascii_whitespace) { None } else { body(&raw)? };
+    let request = request.unwrap_or_default();
     let rotation = state.engine.rotate_secret(&user, &id, &name, &request).await.map_err(engine_error)?;
     Ok((StatusCode::ACCEPTED, Json(rotation)).into_response())
 }
