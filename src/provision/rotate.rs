@@ -53,7 +53,12 @@ pub const POSTGRES_PASSWORD: &str = "POSTGRES_PASSWORD";
 /// The vault name of a rotation's `which` copy (`pending`: the new value; `previous`: the one
 /// a rollback brings back) of the value at `slot`.
 pub fn copy_name(rotation_id: &str, which: &str, slot: &str) -> String {
-    format!("rotation/{rotation_id}/{which}/{slot}")
+    format!("{}{which}/{slot}", copies_of(rotation_id))
+}
+
+/// What the vault names of every copy a rotation keeps start with.
+fn copies_of(rotation_id: &str) -> String {
+    format!("rotation/{rotation_id}/")
 }
 
 /// The slot of a variable's value in one environment, in [`copy_name`].
@@ -198,7 +203,7 @@ impl JobHandler for RotateSecret {
                 .set_rotation_phase(&record.id, &job.owner, Phase::Failed.as_str(), &record.state, Some(&error), true)
                 .await?;
             // Its sealed copies go: the vault keeps what is current, nothing half-rotated.
-            store.delete_secrets_prefixed(&record.venture_id, &format!("rotation/{}/", record.id)).await?;
+            store.delete_secrets_prefixed(&record.venture_id, &copies_of(&record.id)).await?;
             Ok(())
         })
     }
@@ -975,9 +980,7 @@ impl Running {
     }
 
     async fn forget_copies(&self) -> Result<(), StepError> {
-        let prefix = copy_name(&self.record.id, "", "");
-        let prefix = prefix.trim_end_matches('/');
-        self.ctx.store.delete_secrets_prefixed(&self.ctx.venture.id, &format!("{prefix}/")).await?;
+        self.ctx.store.delete_secrets_prefixed(&self.ctx.venture.id, &copies_of(&self.record.id)).await?;
         Ok(())
     }
 }

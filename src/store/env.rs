@@ -358,18 +358,7 @@ pub(super) async fn write_env_var(
         if let Some(value) = value {
             let name = sealed_name(environment, &write.var.key, version);
             let sealed = seal(venture_id, &name, value);
-            sqlx::query(
-                "INSERT INTO secrets (venture_id, name, key_id, nonce, ciphertext, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(venture_id)
-            .bind(&name)
-            .bind(&sealed.key_id)
-            .bind(&sealed.nonce)
-            .bind(&sealed.ciphertext)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
+            Store::insert_secret(tx, venture_id, &name, &sealed, now).await?;
         }
         // Versions beyond the kept ones go, with their sealed values.
         let dropped: Vec<i64> = sqlx::query_scalar(

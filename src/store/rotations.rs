@@ -105,18 +105,7 @@ impl Store {
         .execute(&mut **tx)
         .await?;
         for (name, sealed) in rotation.sealed {
-            sqlx::query(
-                "INSERT INTO secrets (venture_id, name, key_id, nonce, ciphertext, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(venture_id)
-            .bind(name)
-            .bind(&sealed.key_id)
-            .bind(&sealed.nonce)
-            .bind(&sealed.ciphertext)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
+            Store::insert_secret(tx, venture_id, name, sealed, now).await?;
         }
         Ok(())
     }

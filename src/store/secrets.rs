@@ -36,6 +36,29 @@ impl Store {
         Ok(())
     }
 
+    /// Stores a new sealed value inside `tx` (a write that must land with others or not at all).
+    pub(super) async fn insert_secret(
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        venture_id: &str,
+        name: &str,
+        sealed: &Sealed,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO secrets (venture_id, name, key_id, nonce, ciphertext, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(venture_id)
+        .bind(name)
+        .bind(&sealed.key_id)
+        .bind(&sealed.nonce)
+        .bind(&sealed.ciphertext)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
     /// Up to `limit` sealed values whose key is not `key_id`, as (venture, name, sealed).
     pub async fn secrets_not_sealed_by(
         &self,

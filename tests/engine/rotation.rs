@@ -296,11 +296,15 @@ fn probe(world: &World, site: &str) -> (Arc<AtomicBool>, tokio::task::JoinHandle
     (stop, task)
 }
 
+/// Each of the venture's Supabase projects' database password now.
+fn database_passwords(a: &Applied) -> Vec<String> {
+    a.references.iter().map(|r| a.world.supabase().database_password(r).unwrap()).collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_password_rotation_resets_it_syncs_every_postgres_variable_and_measures_the_cut() {
     let a = applied("password-shop").await;
-    let passwords =
-        || -> Vec<String> { a.references.iter().map(|r| a.world.supabase().database_password(r).unwrap()).collect() };
+    let passwords = || database_passwords(&a);
     let old = passwords();
     assert_eq!(at_vercel(&a.world, &a.project, PASSWORD), (old[0].clone(), old[1].clone()));
 
@@ -394,8 +398,7 @@ async fn a_staging_project_that_only_previews_use_gets_its_new_password_too() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_password_rotation_that_fails_its_check_sets_the_previous_password_back() {
     let a = applied("password-back-shop").await;
-    let passwords =
-        || -> Vec<String> { a.references.iter().map(|r| a.world.supabase().database_password(r).unwrap()).collect() };
+    let passwords = || database_passwords(&a);
     let old = passwords();
     a.world.vercel().fail_health_of_next_deployment();
     let accepted = RotateRequest { accept_connection_cut: true, ..RotateRequest::default() };
@@ -509,6 +512,12 @@ async fn generated_and_person_entered_variables_rotate_through_the_same_loop_and
     assert_eq!(at_vercel_target(&a.world, &a.project, "STRIPE_KEY", "production").as_deref(), Some("sk_live_old"));
 }
 
+/// A Supabase project's signing keys: (id, status).
+fn signing_keys(world: &World, reference: &str) -> Vec<(String, String)> {
+    let keys = world.supabase().signing_keys(reference);
+    keys.iter().map(|k| (k["id"].as_str().unwrap().to_string(), k["status"].as_str().unwrap().to_string())).collect()
+}
+
 /// Runs the venture's jobs in a new process until none is queued or running.
 async fn run_jobs(world: &World, db: &str, instance: &str, user: &User, venture_id: &str) {
     let engine = world.open_process(db, instance).await;
@@ -522,12 +531,7 @@ async fn run_jobs(world: &World, db: &str, instance: &str, user: &User, venture_
 async fn a_signing_key_rotation_waits_durably_for_the_jwks_caches_and_the_tokens_without_holding_the_venture() {
     const JWT: &str = "JWT_SIGNING_KEY";
     let a = applied("signing-shop").await;
-    let keys = |reference: &str| -> Vec<(String, String)> {
-        let keys = a.world.supabase().signing_keys(reference);
-        keys.iter()
-            .map(|k| (k["id"].as_str().unwrap().to_string(), k["status"].as_str().unwrap().to_string()))
-            .collect()
-    };
+    let keys = |reference: &str| signing_keys(&a.world, reference);
     let status = a.engine.secret_rotation_status(&a.admin, &a.venture.id).await.unwrap();
     let explanation = status.iter().find(|s| s.secret == JWT).unwrap().explanation.clone().unwrap();
     assert!(explanation.contains("never rotates the legacy JWT secret"), "{explanation}");
@@ -602,12 +606,7 @@ async fn a_signing_key_rotation_waits_durably_for_the_jwks_caches_and_the_tokens
 async fn a_signing_key_rotation_killed_at_each_phase_makes_one_key_and_revokes_the_previous_once() {
     const JWT: &str = "JWT_SIGNING_KEY";
     let a = applied("resumed-signing-shop").await;
-    let keys = |reference: &str| -> Vec<(String, String)> {
-        let keys = a.world.supabase().signing_keys(reference);
-        keys.iter()
-            .map(|k| (k["id"].as_str().unwrap().to_string(), k["status"].as_str().unwrap().to_string()))
-            .collect()
-    };
+    let keys = |reference: &str| signing_keys(&a.world, reference);
     // Runs the newest rotation to its end: its jobs, and the schedule's resumptions far ahead.
     let finish = async |round: &str| {
         for step in 0..6 {
@@ -743,8 +742,7 @@ async fn a_rotation_killed_at_each_phase_resumes_and_retires_the_old_key_only_af
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_rotation_killed_at_each_phase_resumes_with_the_password_it_sealed() {
     let a = applied("resumed-password-shop").await;
-    let passwords =
-        || -> Vec<String> { a.references.iter().map(|r| a.world.supabase().database_password(r).unwrap()).collect() };
+    let passwords = || database_passwords(&a);
     let accepted = RotateRequest { accept_connection_cut: true, ..RotateRequest::default() };
     for (instance, stop_at) in [Phase::Pending, Phase::Set, Phase::Deployed, Phase::Tested].into_iter().enumerate() {
         let old = passwords();
